@@ -1,1 +1,23 @@
+//! ocean-ingest: the automated ingestion pipeline of an ocean observing network, run once per
+//! uploaded file. An upload is fetched, resolved into files, checked, published to the archive and
+//! public stores, harvested into the index, and reported to its provider; the process exits with a
+//! code that AWS Batch's retry rules read (see [`error::ExitCode`]).
 
+pub mod check;
+pub mod cli;
+pub mod compliance;
+pub mod error;
+pub mod index;
+pub mod job;
+pub mod layout;
+pub mod logging;
+pub mod model;
+pub mod netcdf;
+pub mod notify;
+pub mod pipeline;
+pub mod process;
+pub mod publish;
+pub mod resolve;
+pub mod settings;
+pub mod source;
+pub mod store;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every check of ocean-ingest, from a fresh clone on a fresh Debian machine: installs what is
+# missing (Debian packages, a Python venv with the test servers), starts real S3/SQS (moto),
+# PostgreSQL and SMTP servers on 127.0.0.1, then runs formatting, lints and all tests, and stops
+# the servers whatever happens. Extra arguments go to the test runner (e.g. a test name filter).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/setup.sh
+source scripts/lib/servers.sh
+
+started=$SECONDS
+ensure_build_deps
+apt_install curl
+ensure_venv
+ensure_postgres
+
+trap stop_servers EXIT
+start_servers || die "the test servers could not start: integration tests cannot run (see the messages above)"
+# Integration tests fail, rather than skip, when a server they need is missing.
+export INGEST_TEST_REQUIRE_SERVERS=1
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --locked --no-fail-fast "$@"
+    # nextest does not run doctests.
+    cargo test --locked --doc
+else
+    cargo test --locked --no-fail-fast "$@"
+fi
+if [ -x scripts/check-infra.sh ]; then
+    log "infrastructure checks"
+    scripts/check-infra.sh
+fi
+log "all checks passed in $((SECONDS - started)) s"

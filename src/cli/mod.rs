@@ -1,0 +1,68 @@
+//! The command line: subcommands, their help, and the mapping of every outcome to an exit code.
+
+mod pipelines;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{ExitCode, JobError};
+use crate::settings::{Settings, SettingsArgs};
+
+const AFTER_HELP: &str = "\
+Exit codes (a contract with AWS Batch's retry strategy):
+  0   published, or nothing to do (duplicate event, already ingested)
+  1   input rejected (data problem); provider notified; input kept in the error store
+  2   usage or configuration error
+  70  internal error (bug): do not retry, raise an alarm
+  75  transient failure (storage, database or network): retry with backoff
+
+With no settings at all everything is local under ./var: the stores are folders, the index is
+SQLite and notifications land in an outbox folder. Try:
+  ocean-ingest run tests/data/IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc";
+
+/// Ingest ocean observation files: check them against CF/IMOS conventions, publish them to the
+/// archive and public stores, record them in the index and report to the provider.
+#[derive(Debug, Parser)]
+#[command(name = "ocean-ingest", version, about, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest one upload end to end: fetch, resolve, check, publish, harvest, notify
+    Run(run::RunArgs),
+    /// Inspect and validate pipeline files
+    #[command(subcommand)]
+    Pipelines(pipelines::PipelinesCommand),
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::logging::init(cli.settings.log_format);
+    match cli.command {
+        Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),
+        Command::Run(args) => match Settings::resolve(&cli.settings) {
+            Ok(settings) => runtime().block_on(run::main(settings, args)),
+            Err(e) => usage_error(&JobError::usage(e.to_string())),
+        },
+    }
+}
+
+/// The async runtime the commands run on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+}
+
+/// Prints an error that stopped a command before or outside a job, with its causes.
+fn usage_error(err: &JobError) -> ExitCode {
+    eprintln!("error: {}", err.detail());
+    err.fault.exit_code()
+}

@@ -1,0 +1,170 @@
+//! `ocean-ingest run`: ingest one upload and print what happened.
+
+use clap::{Args, ValueEnum};
+
+use crate::error::{ExitCode, JobError};
+use crate::job::{JobReport, JobRequest, Outcome, Services};
+use crate::pipeline::PipelineSet;
+use crate::settings::Settings;
+use crate::source::Source;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The upload: a local path, a file:// URI, or an s3:// URI in the incoming store. A path
+    /// inside the incoming store is treated as an upload there (removed once kept safe); any
+    /// other local file is only read.
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+
+    /// Use this pipeline instead of routing by key
+    #[arg(long, value_name = "NAME")]
+    pub pipeline: Option<String>,
+
+    /// Email address of the uploader, told about the outcome of their upload
+    #[arg(long, value_name = "ADDRESS")]
+    pub uploader: Option<String>,
+
+    /// What to print on stdout: a short summary, or the whole job report as JSON
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+pub async fn main(settings: Settings, args: RunArgs) -> ExitCode {
+    let output = args.output;
+    match prepare(settings, args).await {
+        Ok((services, request)) => {
+            let report = crate::job::run(&services, request).await;
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("reports serialise")
+                ),
+                Output::Text => print!("{}", summary(&report)),
+            }
+            exit_code(&report)
+        }
+        Err((source, err)) => {
+            // Nothing ran; still give machines a result to read.
+            if output == Output::Json {
+                let outcome = Outcome::of_fault(err.fault);
+                let doc = serde_json::json!({
+                    "job_id": null, "source": source, "pipeline": null, "outcome": outcome,
+                    "exit_code": err.fault.exit_code().code(), "states": [], "files": [],
+                    "error": {"fault": err.fault, "message": err.message, "detail": err.detail()},
+                });
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&doc).expect("json serialises")
+                );
+            }
+            super::usage_error(&err)
+        }
+    }
+}
+
+async fn prepare(
+    settings: Settings,
+    args: RunArgs,
+) -> Result<(Services, JobRequest), (String, JobError)> {
+    let fail = |e: JobError| (args.source.clone(), e);
+    let pipelines = PipelineSet::load(settings.pipelines_file().as_deref())
+        .map_err(|e| fail(JobError::usage(e.to_string())))?;
+    if let Some(uploader) = &args.uploader {
+        uploader.parse::<lettre::Address>().map_err(|e| {
+            fail(JobError::usage(format!(
+                "--uploader {uploader:?} is not an email address: {e}"
+            )))
+        })?;
+    }
+    let source =
+        Source::parse(&args.source, &settings).map_err(|e| fail(JobError::usage(e.to_string())))?;
+    let services = Services::build(settings, pipelines).await.map_err(fail)?;
+    Ok((
+        services,
+        JobRequest {
+            source,
+            pipeline: args.pipeline,
+            uploader: args.uploader,
+        },
+    ))
+}
+
+fn exit_code(report: &JobReport) -> ExitCode {
+    match report.exit_code {
+        0 => ExitCode::Ok,
+        1 => ExitCode::Rejected,
+        2 => ExitCode::Usage,
+        75 => ExitCode::Transient,
+        _ => ExitCode::Internal,
+    }
+}
+
+/// A few lines for a person at a terminal.
+pub fn summary(report: &JobReport) -> String {
+    let name = report
+        .input
+        .as_ref()
+        .map_or(report.source.as_str(), |i| i.name.as_str());
+    let mut out = format!(
+        "{}: {name}\n  pipeline {} · job {} · {} ms · reached {}\n",
+        report.outcome.as_str(),
+        report.pipeline.as_deref().unwrap_or("(none)"),
+        report.job_id,
+        report.duration_ms,
+        report.last_state(),
+    );
+    if let Some(e) = &report.error {
+        out.push_str(&format!("  why: {}\n", e.message));
+    }
+    for f in &report.files {
+        let mark = match f.check_passed {
+            Some(false) => "✗",
+            _ if f.published => "✓",
+            _ => "·",
+        };
+        out.push_str(&format!(
+            "  {mark} {} [{} check, {}]",
+            f.name, f.check_type, f.publish_type
+        ));
+        if let Some(dest) = &f.dest_path {
+            out.push_str(&format!(" → {dest}"));
+        }
+        out.push('\n');
+        if f.check_passed == Some(false) {
+            for line in f.check_log.iter().take(5) {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
+    }
+    for note in &report.notes {
+        out.push_str(&format!("  note: {note}\n"));
+    }
+    let l = &report.locations;
+    for (label, value) in [
+        ("archived", &l.archive),
+        ("kept at", &l.error_copy),
+        ("report", &l.report),
+    ] {
+        if let Some(v) = value {
+            out.push_str(&format!("  {label}: {v}\n"));
+        }
+    }
+    if let Some(n) = &report.notification {
+        let status = if n.delivered {
+            "sent".to_string()
+        } else {
+            format!("NOT sent ({})", n.error.as_deref().unwrap_or("?"))
+        };
+        out.push_str(&format!(
+            "  notification {status} to {}\n",
+            n.recipients.join(", ")
+        ));
+    }
+    out
+}

@@ -1,0 +1,240 @@
+//! The index: the harvest target the portal reads (one row per published file, with metadata)
+//! and the job ledger that makes every job idempotent. One trait, chosen by URL.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Classify, Fault};
+use crate::model::FileMetadata;
+use crate::settings::BoundaryUrl;
+
+/// A job's claim on one version of one upload.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub source: String,
+    pub source_version: String,
+    pub job_id: String,
+    pub pipeline: String,
+    pub now: DateTime<Utc>,
+    /// Until when the claim holds; after that another job may take the upload over.
+    pub lease_until: DateTime<Utc>,
+}
+
+/// What the ledger says about a claimed upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This job owns the upload now. `took_over` names an earlier job that failed or expired.
+    Claimed { took_over: Option<String> },
+    /// A job already ingested this version of the upload.
+    AlreadyDone { job_id: String, state: LedgerState },
+    /// Another job holds a live claim on it.
+    InProgress {
+        job_id: String,
+        until: DateTime<Utc>,
+    },
+}
+
+/// Ledger states of an upload version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerState {
+    Running,
+    /// The index commit happened: the upload is published even if the job had not finished.
+    Published,
+    Succeeded,
+    Rejected,
+    Failed,
+}
+
+impl LedgerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerState::Running => "running",
+            LedgerState::Published => "published",
+            LedgerState::Succeeded => "succeeded",
+            LedgerState::Rejected => "rejected",
+            LedgerState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LedgerState> {
+        [
+            LedgerState::Running,
+            LedgerState::Published,
+            LedgerState::Succeeded,
+            LedgerState::Rejected,
+            LedgerState::Failed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// Whether an upload in this state counts as ingested: a rerun is a duplicate.
+    pub fn is_done(self) -> bool {
+        matches!(self, LedgerState::Published | LedgerState::Succeeded)
+    }
+}
+
+/// The end of a job, for the ledger and the job history.
+#[derive(Debug, Clone)]
+pub struct JobEnd {
+    pub job_id: String,
+    pub source: String,
+    pub source_version: String,
+    pub pipeline: String,
+    /// The ledger's new state; `None` for a job that never claimed the upload (it leaves the
+    /// ledger alone, and only the job history records it).
+    pub ledger_state: Option<LedgerState>,
+    pub outcome: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub report_url: Option<String>,
+}
+
+/// One published file's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FileRecord {
+    pub dest_path: String,
+    pub pipeline: String,
+    pub source: String,
+    pub size: u64,
+    pub sha256: String,
+    pub job_id: String,
+    pub metadata: FileMetadata,
+}
+
+/// A row of the index as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndexedFile {
+    #[serde(flatten)]
+    pub record: FileRecord,
+    pub first_indexed: DateTime<Utc>,
+    pub last_indexed: DateTime<Utc>,
+    pub deleted: bool,
+}
+
+/// One change of a job's harvest.
+// A batch holds a handful of changes, so the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexChange {
+    /// Add or replace the record at its destination (clearing any deleted flag).
+    Upsert(FileRecord),
+    /// Mark the record at `dest_path` deleted (a no-op when there is none).
+    MarkDeleted { dest_path: String, job_id: String },
+}
+
+/// Everything one job writes to the index, applied in one transaction together with the ledger's
+/// move to [`LedgerState::Published`].
+#[derive(Debug, Clone)]
+pub struct HarvestBatch {
+    pub job_id: String,
+    pub source: String,
+    pub source_version: String,
+    pub changes: Vec<IndexChange>,
+    pub now: DateTime<Utc>,
+}
+
+/// A ledger row as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    pub source: String,
+    pub source_version: String,
+    pub job_id: String,
+    pub pipeline: String,
+    pub state: LedgerState,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A job history row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JobRow {
+    pub job_id: String,
+    pub source: String,
+    pub source_version: String,
+    pub pipeline: String,
+    pub outcome: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub report_url: Option<String>,
+}
+
+/// The index. Guarantees every backend honours:
+/// - `claim` is atomic: of two jobs claiming one (source, version), exactly one gets `Claimed`
+///   while the other's lease is live.
+/// - `commit` applies the whole batch and the ledger move in one transaction, or nothing.
+/// - `list` returns rows whose destination starts with the prefix, sorted by destination.
+#[async_trait]
+pub trait Index: Send + Sync + std::fmt::Debug {
+    /// Where the index lives (the URL without credentials).
+    fn location(&self) -> String;
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError>;
+
+    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError>;
+
+    /// Records how a job ended: the ledger state (unless already published) and the job history.
+    async fn finish(&self, end: &JobEnd) -> Result<(), IndexError>;
+
+    async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError>;
+
+    async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError>;
+
+    async fn ledger(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<LedgerEntry>, IndexError>;
+
+    async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError>;
+}
+
+/// A failed index operation.
+#[derive(Debug, thiserror::Error)]
+#[error("index {op} at {location}: {message}")]
+pub struct IndexError {
+    pub op: &'static str,
+    pub location: String,
+    pub transient: bool,
+    pub message: String,
+}
+
+impl Classify for IndexError {
+    fn fault(&self) -> Fault {
+        if self.transient {
+            Fault::Transient
+        } else {
+            Fault::Internal
+        }
+    }
+}
+
+/// Opens the index a URL names, applying migrations.
+pub async fn open(url: &BoundaryUrl) -> Result<Box<dyn Index>, IndexError> {
+    match url {
+        BoundaryUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
+        other => Err(IndexError {
+            op: "open",
+            location: other.to_url(),
+            transient: false,
+            message: format!(
+                "{} is not an index backend in this build (use sqlite://)",
+                other.scheme()
+            ),
+        }),
+    }
+}
+
+/// Timestamps are stored as RFC 3339 text with milliseconds, in UTC, so they sort as text.
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}

@@ -1,0 +1,384 @@
+//! The index in one SQLite file: the embedded default. Writers serialise on the database lock
+//! (`BEGIN IMMEDIATE`), which makes claims atomic across processes on one machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::{
+    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, IndexError, IndexedFile,
+    JobEnd, JobRow, LedgerEntry, LedgerState, parse_ts, ts,
+};
+use crate::model::FileMetadata;
+
+/// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE indexed_file (
+    dest_path     TEXT PRIMARY KEY,
+    pipeline      TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    sha256        TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    first_indexed TEXT NOT NULL,
+    last_indexed  TEXT NOT NULL,
+    deleted       INTEGER NOT NULL DEFAULT 0,
+    feature_type  TEXT,
+    time_start    TEXT,
+    time_end      TEXT,
+    lat_min       REAL,
+    lat_max       REAL,
+    lon_min       REAL,
+    lon_max       REAL,
+    variables     TEXT NOT NULL DEFAULT '[]',
+    attributes    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX indexed_file_pipeline ON indexed_file (pipeline);
+CREATE TABLE ingest_ledger (
+    source         TEXT NOT NULL,
+    source_version TEXT NOT NULL,
+    job_id         TEXT NOT NULL,
+    pipeline       TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    lease_until    TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (source, source_version)
+);
+CREATE TABLE job (
+    job_id         TEXT PRIMARY KEY,
+    source         TEXT NOT NULL,
+    source_version TEXT NOT NULL,
+    pipeline       TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    started_at     TEXT NOT NULL,
+    finished_at    TEXT NOT NULL,
+    report_url     TEXT
+);
+"#];
+
+#[derive(Debug, Clone)]
+pub struct SqliteIndex {
+    path: PathBuf,
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn err(op: &'static str, path: &Path, e: rusqlite::Error) -> IndexError {
+    use rusqlite::ErrorCode::*;
+    let transient = matches!(
+        e.sqlite_error_code(),
+        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | OutOfMemory)
+    );
+    IndexError {
+        op,
+        location: format!("sqlite://{}", path.display()),
+        transient,
+        message: e.to_string(),
+    }
+}
+
+impl SqliteIndex {
+    pub async fn open(path: &Path) -> Result<SqliteIndex, IndexError> {
+        let path = path.to_path_buf();
+        let p = path.clone();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, IndexError> {
+            if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| IndexError {
+                    op: "open",
+                    location: format!("sqlite://{}", p.display()),
+                    transient: false,
+                    message: e.to_string(),
+                })?;
+            }
+            let mut conn = Connection::open(&p).map_err(|e| err("open", &p, e))?;
+            conn.busy_timeout(Duration::from_secs(30))
+                .map_err(|e| err("open", &p, e))?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| err("open", &p, e))?;
+            migrate(&mut conn).map_err(|e| err("migrate", &p, e))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| IndexError {
+            op: "open",
+            location: path.display().to_string(),
+            transient: false,
+            message: e.to_string(),
+        })??;
+        Ok(SqliteIndex {
+            path,
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, IndexError> {
+        let conn = self.conn.clone();
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard).map_err(|e| err(op, &path, e))
+        })
+        .await
+        .map_err(|e| IndexError {
+            op,
+            location: self.location(),
+            transient: false,
+            message: e.to_string(),
+        })?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let applied: usize = tx.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()
+}
+
+const FILE_COLUMNS: &str = "dest_path, pipeline, source, size, sha256, job_id, first_indexed, last_indexed, deleted, \
+     feature_type, time_start, time_end, lat_min, lat_max, lon_min, lon_max, variables, attributes";
+
+fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedFile> {
+    let variables: String = r.get(16)?;
+    let attributes: String = r.get(17)?;
+    Ok(IndexedFile {
+        record: FileRecord {
+            dest_path: r.get(0)?,
+            pipeline: r.get(1)?,
+            source: r.get(2)?,
+            size: r.get::<_, i64>(3)? as u64,
+            sha256: r.get(4)?,
+            job_id: r.get(5)?,
+            metadata: FileMetadata {
+                feature_type: r.get(9)?,
+                time_start: r.get(10)?,
+                time_end: r.get(11)?,
+                lat_min: r.get(12)?,
+                lat_max: r.get(13)?,
+                lon_min: r.get(14)?,
+                lon_max: r.get(15)?,
+                variables: serde_json::from_str(&variables).unwrap_or_default(),
+                attributes: serde_json::from_str(&attributes).unwrap_or_default(),
+            },
+        },
+        first_indexed: parse_ts(&r.get::<_, String>(6)?),
+        last_indexed: parse_ts(&r.get::<_, String>(7)?),
+        deleted: r.get::<_, i64>(8)? != 0,
+    })
+}
+
+#[async_trait]
+impl Index for SqliteIndex {
+    fn location(&self) -> String {
+        format!("sqlite://{}", self.path.display())
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError> {
+        let c = claim.clone();
+        self.with("claim", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing = tx
+                .query_row(
+                    "SELECT job_id, state, lease_until FROM ingest_ledger WHERE source = ?1 AND source_version = ?2",
+                    params![c.source, c.source_version],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+                )
+                .optional()?;
+            let outcome = match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO ingest_ledger (source, source_version, job_id, pipeline, state, lease_until, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+                        params![c.source, c.source_version, c.job_id, c.pipeline, ts(&c.lease_until), ts(&c.now)],
+                    )?;
+                    ClaimOutcome::Claimed { took_over: None }
+                }
+                Some((job_id, state, lease_until)) => {
+                    let state = LedgerState::parse(&state).unwrap_or(LedgerState::Failed);
+                    let until = parse_ts(&lease_until);
+                    if state.is_done() {
+                        ClaimOutcome::AlreadyDone { job_id, state }
+                    } else if state == LedgerState::Running && until > c.now && job_id != c.job_id {
+                        ClaimOutcome::InProgress { job_id, until }
+                    } else {
+                        tx.execute(
+                            "UPDATE ingest_ledger SET job_id = ?3, pipeline = ?4, state = 'running', lease_until = ?5, updated_at = ?6
+                             WHERE source = ?1 AND source_version = ?2",
+                            params![c.source, c.source_version, c.job_id, c.pipeline, ts(&c.lease_until), ts(&c.now)],
+                        )?;
+                        ClaimOutcome::Claimed { took_over: Some(job_id).filter(|j| *j != c.job_id) }
+                    }
+                }
+            };
+            tx.commit()?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+        let b = batch.clone();
+        self.with("commit", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let now = ts(&b.now);
+            for change in &b.changes {
+                match change {
+                    IndexChange::Upsert(f) => {
+                        let m = &f.metadata;
+                        tx.execute(
+                            &format!(
+                                "INSERT INTO indexed_file ({FILE_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 0, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                                 ON CONFLICT (dest_path) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source,
+                                   size = excluded.size, sha256 = excluded.sha256, job_id = excluded.job_id,
+                                   last_indexed = excluded.last_indexed, deleted = 0, feature_type = excluded.feature_type,
+                                   time_start = excluded.time_start, time_end = excluded.time_end, lat_min = excluded.lat_min,
+                                   lat_max = excluded.lat_max, lon_min = excluded.lon_min, lon_max = excluded.lon_max,
+                                   variables = excluded.variables, attributes = excluded.attributes"
+                            ),
+                            params![
+                                f.dest_path,
+                                f.pipeline,
+                                f.source,
+                                f.size as i64,
+                                f.sha256,
+                                f.job_id,
+                                now,
+                                m.feature_type,
+                                m.time_start,
+                                m.time_end,
+                                m.lat_min,
+                                m.lat_max,
+                                m.lon_min,
+                                m.lon_max,
+                                serde_json::to_string(&m.variables).unwrap_or_else(|_| "[]".into()),
+                                m.attributes.to_string(),
+                            ],
+                        )?;
+                    }
+                    IndexChange::MarkDeleted { dest_path, job_id } => {
+                        tx.execute(
+                            "UPDATE indexed_file SET deleted = 1, last_indexed = ?2, job_id = ?3 WHERE dest_path = ?1 AND deleted = 0",
+                            params![dest_path, now, job_id],
+                        )?;
+                    }
+                }
+            }
+            tx.execute(
+                "UPDATE ingest_ledger SET state = 'published', updated_at = ?4 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
+                params![b.source, b.source_version, b.job_id, now],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
+        let e = end.clone();
+        self.with("finish", move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(state) = e.ledger_state {
+                // A published upload stays published whatever happened after the commit (a failed
+                // notification must not make a rerun publish it twice).
+                tx.execute(
+                    "UPDATE ingest_ledger SET state = CASE WHEN state = 'published' AND ?4 <> 'succeeded' THEN 'published' ELSE ?4 END,
+                        updated_at = ?5
+                     WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
+                    params![e.source, e.source_version, e.job_id, state.as_str(), ts(&e.finished_at)],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO job (job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
+                   report_url = excluded.report_url",
+                params![e.job_id, e.source, e.source_version, e.pipeline, e.outcome, ts(&e.started_at), ts(&e.finished_at), e.report_url],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError> {
+        let dest = dest_path.to_string();
+        self.with("get", move |conn| {
+            conn.query_row(
+                &format!("SELECT {FILE_COLUMNS} FROM indexed_file WHERE dest_path = ?1"),
+                [dest],
+                file_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError> {
+        let prefix = prefix.to_string();
+        self.with("list", move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {FILE_COLUMNS} FROM indexed_file WHERE substr(dest_path, 1, length(?1)) = ?1 ORDER BY dest_path"
+            ))?;
+            stmt.query_map([prefix], file_row)?.collect()
+        })
+        .await
+    }
+
+    async fn ledger(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<LedgerEntry>, IndexError> {
+        let (s, v) = (source.to_string(), source_version.to_string());
+        self.with("ledger", move |conn| {
+            conn.query_row(
+                "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
+                 WHERE source = ?1 AND source_version = ?2",
+                params![s, v],
+                |r| {
+                    Ok(LedgerEntry {
+                        source: r.get(0)?,
+                        source_version: r.get(1)?,
+                        job_id: r.get(2)?,
+                        pipeline: r.get(3)?,
+                        state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
+                        updated_at: parse_ts(&r.get::<_, String>(5)?),
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError> {
+        let id = job_id.to_string();
+        self.with("job", move |conn| {
+            conn.query_row(
+                "SELECT job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url FROM job WHERE job_id = ?1",
+                [id],
+                |r| {
+                    Ok(JobRow {
+                        job_id: r.get(0)?,
+                        source: r.get(1)?,
+                        source_version: r.get(2)?,
+                        pipeline: r.get(3)?,
+                        outcome: r.get(4)?,
+                        started_at: parse_ts(&r.get::<_, String>(5)?),
+                        finished_at: parse_ts(&r.get::<_, String>(6)?),
+                        report_url: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+}

@@ -1,0 +1,68 @@
+//! Where everything lives: the one place that builds keys for the archive, public, error and
+//! reports stores, so no other module invents a path.
+
+use crate::store::{InvalidKey, Key};
+
+/// The archive copy of an accepted upload: `_uploads/<pipeline>/<name>.<job_id>`. The job id keeps
+/// every upload of the same name, so the archive only ever grows.
+pub fn archived_upload(pipeline: &str, name: &str, job_id: &str) -> Result<Key, InvalidKey> {
+    Key::new(format!("_uploads/{pipeline}/{name}.{job_id}"))
+}
+
+/// The archive copy of one published file (publish types with the archive flag): its own path.
+pub fn archived_file(archive_path: &str) -> Result<Key, InvalidKey> {
+    Key::new(archive_path)
+}
+
+/// Where a rejected or failed upload is kept: `<pipeline>/<name>.<job_id>` in the error store.
+pub fn error_copy(pipeline: &str, name: &str, job_id: &str) -> Result<Key, InvalidKey> {
+    Key::new(format!("{pipeline}/{name}.{job_id}"))
+}
+
+/// The prefix under which every earlier failure of `name` sits in the error store.
+pub fn error_copies_prefix(pipeline: &str, name: &str) -> String {
+    format!("{pipeline}/{name}.")
+}
+
+/// The pipeline name used in keys when no pipeline claims an upload.
+pub const UNROUTED: &str = "_unrouted";
+
+/// A published file in the public store: exactly its destination path.
+pub fn public_file(dest_path: &str) -> Result<Key, InvalidKey> {
+    Key::new(dest_path)
+}
+
+/// The JSON report of a job: `<pipeline>/<job_id>.json` in the reports store.
+pub fn job_report(pipeline: &str, job_id: &str) -> Result<Key, InvalidKey> {
+    Key::new(format!("{pipeline}/{job_id}.json"))
+}
+
+/// A file stored beside a job's report (e.g. a quick-look plot).
+pub fn job_attachment(pipeline: &str, job_id: &str, name: &str) -> Result<Key, InvalidKey> {
+    Key::new(format!("{pipeline}/{job_id}/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        assert_eq!(
+            error_copy("anmn", "a.nc", "J1").unwrap().as_str(),
+            "anmn/a.nc.J1"
+        );
+        assert!(
+            error_copy("anmn", "a.nc", "J1")
+                .unwrap()
+                .as_str()
+                .starts_with(&error_copies_prefix("anmn", "a.nc"))
+        );
+        assert_eq!(
+            archived_upload("anmn", "a.nc", "J1").unwrap().as_str(),
+            "_uploads/anmn/a.nc.J1"
+        );
+        assert_eq!(job_report("anmn", "J1").unwrap().as_str(), "anmn/J1.json");
+        assert!(public_file("../etc/passwd").is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! One file of an ingest and everything decided about it, with an audit trail of each change.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{CheckType, PublishType};
+use crate::model::FileMetadata;
+
+/// Where a file of the collection came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileOrigin {
+    /// The uploaded file itself.
+    Upload,
+    /// A member of an uploaded container (archive or manifest), at `path` inside it.
+    Member { container: String, path: String },
+    /// A deletion requested by the upload (delete or rsync manifest): done before additions.
+    Deletion { requested_by: String },
+    /// An older version replaced by the file `by`: deleted only after the new one is published.
+    Superseded { by: String },
+}
+
+/// One change to a file's record, kept for the job report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub state: &'static str,
+    pub event: String,
+}
+
+/// A file being ingested: its content, its rule, its check verdict and what publishing did.
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineFile {
+    pub name: String,
+    pub origin: FileOrigin,
+    /// The content, inside the job's temporary folder; `None` for deletions.
+    #[serde(skip)]
+    pub local_path: Option<PathBuf>,
+    pub size: u64,
+    pub sha256: Option<String>,
+    pub check_type: CheckType,
+    pub publish_type: PublishType,
+    /// Index of the pipeline rule that claimed the file.
+    pub rule: Option<usize>,
+    pub dest_path: Option<String>,
+    pub archive_path: Option<String>,
+    pub check_passed: Option<bool>,
+    pub check_log: Vec<String>,
+    #[serde(skip)]
+    pub metadata: Option<FileMetadata>,
+    pub archived: bool,
+    pub stored: bool,
+    pub harvested: bool,
+    pub deleted: bool,
+    pub unharvested: bool,
+    pub audit: Vec<AuditEntry>,
+}
+
+impl PipelineFile {
+    /// A file with content at `local_path`; types are set when a rule claims it.
+    pub fn addition(
+        name: impl Into<String>,
+        origin: FileOrigin,
+        local_path: PathBuf,
+        size: u64,
+    ) -> Self {
+        Self::new(
+            name.into(),
+            origin,
+            Some(local_path),
+            size,
+            PublishType::DEFAULT_ADDITION,
+        )
+    }
+
+    /// A request to remove the file published at `dest_path`.
+    pub fn deletion(dest_path: impl Into<String>, requested_by: impl Into<String>) -> Self {
+        let dest_path = dest_path.into();
+        let name = dest_path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&dest_path)
+            .to_string();
+        let mut file = Self::new(
+            name,
+            FileOrigin::Deletion {
+                requested_by: requested_by.into(),
+            },
+            None,
+            0,
+            PublishType::DEFAULT_DELETION,
+        );
+        file.check_type = CheckType::NoAction;
+        file.dest_path = Some(dest_path);
+        file
+    }
+
+    fn new(
+        name: String,
+        origin: FileOrigin,
+        local_path: Option<PathBuf>,
+        size: u64,
+        publish_type: PublishType,
+    ) -> Self {
+        PipelineFile {
+            name,
+            origin,
+            local_path,
+            size,
+            sha256: None,
+            check_type: CheckType::NonEmpty,
+            publish_type,
+            rule: None,
+            dest_path: None,
+            archive_path: None,
+            check_passed: None,
+            check_log: Vec::new(),
+            metadata: None,
+            archived: false,
+            stored: false,
+            harvested: false,
+            deleted: false,
+            unharvested: false,
+            audit: Vec::new(),
+        }
+    }
+
+    pub fn is_deletion(&self) -> bool {
+        matches!(
+            self.origin,
+            FileOrigin::Deletion { .. } | FileOrigin::Superseded { .. }
+        )
+    }
+
+    /// A deletion that waits until the additions are published (old versions).
+    pub fn is_late_deletion(&self) -> bool {
+        matches!(self.origin, FileOrigin::Superseded { .. })
+    }
+
+    /// Whether every publish action its type asks for has happened.
+    pub fn published(&self) -> bool {
+        let t = self.publish_type;
+        if t == PublishType::NoAction {
+            return false;
+        }
+        (!t.archive() || self.archived)
+            && (!t.store() || self.stored)
+            && (!t.harvest() || self.harvested)
+            && (!t.delete() || self.deleted)
+            && (!t.unharvest() || self.unharvested)
+    }
+
+    /// Appends one line to the audit trail.
+    pub fn record(&mut self, state: &'static str, event: impl Into<String>) {
+        self.audit.push(AuditEntry {
+            at: Utc::now(),
+            state,
+            event: event.into(),
+        });
+    }
+}
+
+/// All files of one ingest, in a stable order.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(transparent)]
+pub struct FileCollection {
+    files: Vec<PipelineFile>,
+}
+
+impl FileCollection {
+    pub fn new(files: Vec<PipelineFile>) -> Self {
+        FileCollection { files }
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, PipelineFile> {
+        self.files.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> std::slice::IterMut<'_, PipelineFile> {
+        self.files.iter_mut()
+    }
+
+    pub fn push(&mut self, file: PipelineFile) {
+        self.files.push(file);
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<PipelineFile> {
+        self.files
+    }
+}
+
+impl<'a> IntoIterator for &'a FileCollection {
+    type Item = &'a PipelineFile;
+    type IntoIter = std::slice::Iter<'a, PipelineFile>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.files.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_means_every_requested_action_happened() {
+        let mut f = PipelineFile::addition("a.nc", FileOrigin::Upload, "/tmp/a.nc".into(), 3);
+        f.publish_type = PublishType::HarvestArchiveUpload;
+        f.stored = true;
+        f.harvested = true;
+        assert!(!f.published(), "archive still missing");
+        f.archived = true;
+        assert!(f.published());
+        f.publish_type = PublishType::NoAction;
+        assert!(!f.published(), "no action never counts as published");
+    }
+
+    #[test]
+    fn a_deletion_is_named_after_its_destination() {
+        let d = PipelineFile::deletion("IMOS/X/old.nc", "x.delete_manifest");
+        assert_eq!(d.name, "old.nc");
+        assert!(d.is_deletion());
+        assert_eq!(d.publish_type, PublishType::DeleteUnharvest);
+    }
+}

@@ -1,0 +1,222 @@
+//! The only module that calls libnetcdf: it opens a file and returns an owned summary (header and
+//! lazily, in bounded chunks, values), so the checks and the harvest work on plain Rust data.
+
+mod cftime;
+mod metadata;
+mod summary;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+pub use cftime::{CfTimeUnits, parse_time_units};
+pub use metadata::extract_metadata;
+pub use summary::{AttrValue, Attribute, Dimension, NcSummary, NcType, Variable};
+
+/// Values are read at most this many at a time, so a multi-GB variable never sits in memory.
+pub const DEFAULT_CHUNK: usize = 1 << 20;
+
+/// A NetCDF file that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum NcError {
+    /// libnetcdf does not recognise the file (the reference's "invalid NetCDF file"). The path is
+    /// kept for logs but left out of the message, which users see about their own file.
+    #[error("invalid NetCDF file ({detail})")]
+    Invalid { path: PathBuf, detail: String },
+    #[error("reading {what} failed: {detail}")]
+    Read {
+        path: PathBuf,
+        what: String,
+        detail: String,
+    },
+}
+
+/// An open NetCDF file.
+pub struct NcFile {
+    path: PathBuf,
+    file: netcdf::File,
+}
+
+impl std::fmt::Debug for NcFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NcFile").field("path", &self.path).finish()
+    }
+}
+
+/// Runs a libnetcdf call, turning the binding's panics (e.g. on names that are not UTF-8) into errors.
+fn guarded<T>(
+    path: &Path,
+    what: &str,
+    f: impl FnOnce() -> Result<T, netcdf::Error>,
+) -> Result<T, NcError> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(NcError::Read {
+            path: path.to_path_buf(),
+            what: what.to_string(),
+            detail: e.to_string(),
+        }),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unreadable structure".to_string());
+            Err(NcError::Read {
+                path: path.to_path_buf(),
+                what: what.to_string(),
+                detail,
+            })
+        }
+    }
+}
+
+impl NcFile {
+    /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
+    pub fn open(path: &Path) -> Result<NcFile, NcError> {
+        match catch_unwind(AssertUnwindSafe(|| netcdf::open(path))) {
+            Ok(Ok(file)) => Ok(NcFile {
+                path: path.to_path_buf(),
+                file,
+            }),
+            Ok(Err(e)) => Err(NcError::Invalid {
+                path: path.to_path_buf(),
+                detail: e.to_string(),
+            }),
+            Err(_) => Err(NcError::Invalid {
+                path: path.to_path_buf(),
+                detail: "libnetcdf failed to open it".into(),
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The header: dimensions, variables with types, shapes and attributes, global attributes.
+    pub fn summary(&self) -> Result<NcSummary, NcError> {
+        guarded(&self.path, "the header", || summary::read(&self.file))
+    }
+
+    /// Reads a hyperslab of a numeric variable as `f64` (libnetcdf converts the type).
+    pub fn read_f64(
+        &self,
+        var: &str,
+        start: &[usize],
+        count: &[usize],
+    ) -> Result<Vec<f64>, NcError> {
+        let what = format!("variable {var}");
+        guarded(&self.path, &what, || {
+            let v = self
+                .file
+                .variable(var)
+                .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+            if v.dimensions().is_empty() {
+                return Ok(vec![v.get_value::<f64, _>(..)?]);
+            }
+            v.get_values::<f64, _>((start, count))
+        })
+    }
+
+    /// Visits every value of a numeric variable in row-major order, at most `chunk` values at a
+    /// time, so memory stays bounded whatever the variable's size.
+    pub fn for_each_chunk(
+        &self,
+        var: &str,
+        chunk: usize,
+        mut visit: impl FnMut(&[f64]),
+    ) -> Result<(), NcError> {
+        let shape: Vec<usize> = {
+            let what = format!("variable {var}");
+            guarded(&self.path, &what, || {
+                let v = self
+                    .file
+                    .variable(var)
+                    .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+                Ok(v.dimensions().iter().map(|d| d.len()).collect())
+            })?
+        };
+        if shape.is_empty() {
+            let values = self.read_f64(var, &[], &[])?;
+            visit(&values);
+            return Ok(());
+        }
+        if shape.contains(&0) {
+            return Ok(());
+        }
+        self.visit_slab(var, &mut Vec::new(), &shape, chunk.max(1), &mut visit)
+    }
+
+    fn visit_slab(
+        &self,
+        var: &str,
+        prefix: &mut Vec<usize>,
+        shape: &[usize],
+        chunk: usize,
+        visit: &mut impl FnMut(&[f64]),
+    ) -> Result<(), NcError> {
+        let depth = prefix.len();
+        let inner: usize = shape[depth + 1..].iter().product();
+        if inner <= chunk {
+            // Read whole rows of dimension `depth`, as many as fit in one chunk.
+            let rows = (chunk / inner).max(1);
+            let mut i = 0;
+            while i < shape[depth] {
+                let n = rows.min(shape[depth] - i);
+                let start: Vec<usize> = prefix
+                    .iter()
+                    .copied()
+                    .chain([i])
+                    .chain(shape[depth + 1..].iter().map(|_| 0))
+                    .collect();
+                let count: Vec<usize> = prefix
+                    .iter()
+                    .map(|_| 1)
+                    .chain([n])
+                    .chain(shape[depth + 1..].iter().copied())
+                    .collect();
+                let values = self.read_f64(var, &start, &count)?;
+                visit(&values);
+                i += n;
+            }
+            Ok(())
+        } else {
+            for i in 0..shape[depth] {
+                prefix.push(i);
+                self.visit_slab(var, prefix, shape, chunk, visit)?;
+                prefix.pop();
+            }
+            Ok(())
+        }
+    }
+
+    /// Reads a `char` variable as strings, one per outer index (the last dimension is the string
+    /// length), or a scalar/1-D char variable as one string.
+    pub fn read_text(&self, var: &str) -> Result<Vec<String>, NcError> {
+        let what = format!("variable {var}");
+        guarded(&self.path, &what, || {
+            let v = self
+                .file
+                .variable(var)
+                .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+            let dims: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
+            let raw = v.get_raw_values(..)?;
+            let width = dims.last().copied().unwrap_or(raw.len()).max(1);
+            Ok(raw
+                .chunks(width)
+                .map(|c| {
+                    String::from_utf8_lossy(c)
+                        .trim_end_matches('\0')
+                        .trim_end()
+                        .to_string()
+                })
+                .collect())
+        })
+    }
+}
+
+/// Whether the file opens as NetCDF: the format check.
+pub fn probe(path: &Path) -> Result<(), NcError> {
+    let file = NcFile::open(path)?;
+    file.summary().map(|_| ())
+}

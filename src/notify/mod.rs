@@ -1,0 +1,119 @@
+//! Notifications to providers and the data team: who is told what, the message itself, and the
+//! notifier backends (a local outbox; SMTP), chosen by URL.
+
+pub mod compose;
+pub mod outbox;
+pub mod recipients;
+
+use async_trait::async_trait;
+
+use crate::error::{Classify, Fault};
+use crate::settings::BoundaryUrl;
+
+/// A file attached to a message, or shown inline in its HTML body when `content_id` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    pub content_id: Option<String>,
+}
+
+/// A message ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub job_id: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub attachments: Vec<Attachment>,
+}
+
+/// Sends notifications. `send` either delivers the whole message or fails; it never sends part.
+#[async_trait]
+pub trait Notifier: Send + Sync + std::fmt::Debug {
+    /// Where messages go (outbox folder or server, without credentials).
+    fn location(&self) -> String;
+
+    /// Sends one message; returns where it went (a file, a server's reply).
+    async fn send(&self, message: &Notification) -> Result<String, NotifyError>;
+}
+
+/// A failed delivery.
+#[derive(Debug, thiserror::Error)]
+#[error("notify via {location}: {message}")]
+pub struct NotifyError {
+    pub location: String,
+    pub transient: bool,
+    pub message: String,
+}
+
+impl Classify for NotifyError {
+    fn fault(&self) -> Fault {
+        if self.transient {
+            Fault::Transient
+        } else {
+            Fault::Internal
+        }
+    }
+}
+
+/// Opens the notifier a URL names.
+pub async fn open(url: &BoundaryUrl) -> Result<Box<dyn Notifier>, NotifyError> {
+    match url {
+        BoundaryUrl::Local(dir) => Ok(Box::new(outbox::Outbox::open(dir)?)),
+        other => Err(NotifyError {
+            location: other.to_url(),
+            transient: false,
+            message: format!(
+                "{} notifications are not available in this build (use an outbox folder)",
+                other.scheme()
+            ),
+        }),
+    }
+}
+
+/// Builds the RFC 5322 message (multipart: text, HTML with inline images, attachments).
+pub fn to_message(n: &Notification) -> Result<lettre::Message, String> {
+    use lettre::message::{Attachment as Part, MultiPart, SinglePart, header::ContentType};
+    let mut builder = lettre::Message::builder()
+        .from(
+            n.from
+                .parse()
+                .map_err(|e| format!("sender {:?}: {e}", n.from))?,
+        )
+        .subject(n.subject.clone())
+        .message_id(Some(format!("<{}@ocean-ingest>", n.job_id)));
+    for to in &n.to {
+        builder = builder.to(to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?);
+    }
+    let content_type =
+        |ct: &str| ContentType::parse(ct).map_err(|e| format!("content type {ct:?}: {e}"));
+    let alternative = MultiPart::alternative().singlepart(SinglePart::plain(n.text.clone()));
+    let inline: Vec<&Attachment> = n
+        .attachments
+        .iter()
+        .filter(|a| a.content_id.is_some())
+        .collect();
+    let alternative = if inline.is_empty() {
+        alternative.singlepart(SinglePart::html(n.html.clone()))
+    } else {
+        let mut related = MultiPart::related().singlepart(SinglePart::html(n.html.clone()));
+        for a in inline {
+            let cid = a.content_id.clone().unwrap_or_default();
+            related = related.singlepart(
+                Part::new_inline(cid).body(a.content.clone(), content_type(&a.content_type)?),
+            );
+        }
+        alternative.multipart(related)
+    };
+    let mut mixed = MultiPart::mixed().multipart(alternative);
+    for a in n.attachments.iter().filter(|a| a.content_id.is_none()) {
+        mixed = mixed.singlepart(
+            Part::new(a.filename.clone()).body(a.content.clone(), content_type(&a.content_type)?),
+        );
+    }
+    builder.multipart(mixed).map_err(|e| e.to_string())
+}

@@ -1,0 +1,549 @@
+//! The pipeline file as written (TOML, with source positions), and its validation into
+//! [`super::PipelineSet`]. Validation does no I/O and reports every problem with its line.
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, template};
+use crate::model::{CheckType, PublishType};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    pipeline: Vec<RawPipeline>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    name: Spanned<String>,
+    keys: Spanned<String>,
+    #[serde(default)]
+    allowed_extensions: Vec<Spanned<String>>,
+    #[serde(default)]
+    allowed_regexes: Vec<Spanned<String>>,
+    #[serde(default)]
+    checks: Vec<Spanned<String>>,
+    criteria: Option<Spanned<String>>,
+    #[serde(default)]
+    skip_checks: Vec<Spanned<String>>,
+    #[serde(default)]
+    owners: Vec<Spanned<String>>,
+    #[serde(default)]
+    notify_success: Vec<Spanned<String>>,
+    handler: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_delete_manifests: bool,
+    #[serde(default)]
+    files: Vec<RawRule>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    include: Spanned<String>,
+    exclude: Option<Spanned<String>>,
+    check: Option<Spanned<String>>,
+    publish: Option<Spanned<String>>,
+    on_delete: Option<Spanned<String>>,
+    dest: Option<Spanned<String>>,
+    archive: Option<Spanned<String>>,
+    #[serde(default)]
+    allowed_dest: Vec<Spanned<String>>,
+    supersede: Option<Spanned<String>>,
+}
+
+/// One problem in a pipeline file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub pipeline: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Every problem found in a pipeline file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file's name as the user gave it (or `<embedded example>`).
+    pub origin: String,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{}: {n} problem{}",
+            self.origin,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  {}", p.render(&self.origin))?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigProblem {
+    /// `file:line:col: pipeline "x", field: message`
+    pub fn render(&self, origin: &str) -> String {
+        let mut out = origin.to_string();
+        if let Some(line) = self.line {
+            out.push_str(&format!(":{line}"));
+            if let Some(col) = self.column {
+                out.push_str(&format!(":{col}"));
+            }
+        }
+        out.push_str(": ");
+        if let Some(p) = &self.pipeline {
+            out.push_str(&format!("pipeline {p:?}, "));
+        }
+        if let Some(field) = &self.field {
+            out.push_str(&format!("{field}: "));
+        }
+        out.push_str(&self.message);
+        out
+    }
+}
+
+struct Problems<'a> {
+    text: &'a str,
+    list: Vec<ConfigProblem>,
+}
+
+impl Problems<'_> {
+    fn at(
+        &mut self,
+        span: std::ops::Range<usize>,
+        pipeline: Option<&str>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let (line, column) = line_col(self.text, span.start);
+        self.list.push(ConfigProblem {
+            line: Some(line),
+            column: Some(column),
+            pipeline: pipeline.map(str::to_string),
+            field: Some(field.into()),
+            message: message.into(),
+        });
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+/// Parses and validates a pipeline file.
+pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
+        ConfigError {
+            origin: origin.to_string(),
+            problems: vec![ConfigProblem {
+                line,
+                column,
+                pipeline: None,
+                field: None,
+                message: e.message().to_string(),
+            }],
+        }
+    })?;
+    let mut problems = Problems {
+        text,
+        list: Vec::new(),
+    };
+    let mut env = template::environment();
+    let mut pipelines = Vec::new();
+    if raw.pipeline.is_empty() {
+        problems.list.push(ConfigProblem {
+            line: None,
+            column: None,
+            pipeline: None,
+            field: None,
+            message: "no [[pipeline]] blocks: nothing would claim any upload".into(),
+        });
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for rp in raw.pipeline {
+        if let Some(p) = validate_pipeline(rp, &mut problems, &mut env, &mut names) {
+            pipelines.push(p);
+        }
+    }
+    if problems.list.is_empty() {
+        Ok(PipelineSet {
+            origin: origin.to_string(),
+            pipelines,
+            templates: env,
+        })
+    } else {
+        Err(ConfigError {
+            origin: origin.to_string(),
+            problems: problems.list,
+        })
+    }
+}
+
+fn regex(
+    problems: &mut Problems,
+    value: &Spanned<String>,
+    pipeline: &str,
+    field: &str,
+    anchored: bool,
+) -> Option<Regex> {
+    let pattern = if anchored {
+        format!("^(?:{})", value.get_ref())
+    } else {
+        value.get_ref().clone()
+    };
+    match Regex::new(&pattern) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // The syntax error's last line says what is wrong; the lines above draw a caret diagram.
+            let text = e.to_string();
+            let reason = text
+                .lines()
+                .last()
+                .unwrap_or(&text)
+                .trim_start_matches("error: ")
+                .to_string();
+            problems.at(
+                value.span(),
+                Some(pipeline),
+                field,
+                format!("invalid regular expression: {reason}"),
+            );
+            None
+        }
+    }
+}
+
+fn emails(
+    problems: &mut Problems,
+    list: &[Spanned<String>],
+    pipeline: &str,
+    field: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, addr) in list.iter().enumerate() {
+        let a = addr.get_ref().trim();
+        if a.parse::<lettre::Address>().is_err() {
+            problems.at(
+                addr.span(),
+                Some(pipeline),
+                format!("{field}[{i}]"),
+                format!("{a:?} is not an email address"),
+            );
+        } else if !out.iter().any(|x: &String| x.eq_ignore_ascii_case(a)) {
+            out.push(a.to_string());
+        }
+    }
+    out
+}
+
+fn validate_pipeline(
+    rp: RawPipeline,
+    problems: &mut Problems,
+    env: &mut minijinja::Environment<'static>,
+    names: &mut std::collections::BTreeSet<String>,
+) -> Option<Pipeline> {
+    let before = problems.list.len();
+    let name = rp.name.get_ref().clone();
+    let name_ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && !name.starts_with(['_', '-']);
+    if !name_ok {
+        problems.at(rp.name.span(), Some(&name), "name", "use lower-case letters, digits, '_' and '-', starting with a letter or digit (it becomes part of storage keys)");
+    } else if !names.insert(name.clone()) {
+        problems.at(
+            rp.name.span(),
+            Some(&name),
+            "name",
+            "another pipeline already has this name",
+        );
+    }
+    let keys = regex(problems, &rp.keys, &name, "keys", false);
+    let mut allowed_extensions = Vec::new();
+    for (i, ext) in rp.allowed_extensions.iter().enumerate() {
+        let e = ext.get_ref();
+        if !e.starts_with('.') || e.len() < 2 || e.contains('/') {
+            problems.at(
+                ext.span(),
+                Some(&name),
+                format!("allowed_extensions[{i}]"),
+                format!("{e:?} is not an extension like \".nc\""),
+            );
+        } else {
+            allowed_extensions.push(e.to_ascii_lowercase());
+        }
+    }
+    let allowed_regexes: Vec<Regex> = rp
+        .allowed_regexes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| regex(problems, r, &name, &format!("allowed_regexes[{i}]"), true))
+        .collect();
+    let mut checks = Vec::new();
+    for (i, suite) in rp.checks.iter().enumerate() {
+        match crate::compliance::parse_suite(suite.get_ref()) {
+            Ok(s) => checks.push(s),
+            Err(e) => problems.at(suite.span(), Some(&name), format!("checks[{i}]"), e),
+        }
+    }
+    let criteria = match &rp.criteria {
+        None => Criteria::Normal,
+        Some(c) => match c.get_ref().as_str() {
+            "strict" => Criteria::Strict,
+            "normal" => Criteria::Normal,
+            "lenient" => Criteria::Lenient,
+            other => {
+                problems.at(
+                    c.span(),
+                    Some(&name),
+                    "criteria",
+                    format!("unknown criteria {other:?}; expected strict, normal or lenient"),
+                );
+                Criteria::Normal
+            }
+        },
+    };
+    if let Some(c) = rp.criteria.as_ref().filter(|_| rp.checks.is_empty()) {
+        problems.at(
+            c.span(),
+            Some(&name),
+            "criteria",
+            "criteria without checks has no effect; add checks or remove it",
+        );
+    }
+    let skip_checks = rp.skip_checks.iter().map(|s| s.get_ref().clone()).collect();
+    let owners = emails(problems, &rp.owners, &name, "owners");
+    let notify_success = emails(problems, &rp.notify_success, &name, "notify_success");
+    let handler = match &rp.handler {
+        None => "default".to_string(),
+        Some(h) => {
+            if super::handler::by_name(h.get_ref()).is_none() {
+                problems.at(
+                    h.span(),
+                    Some(&name),
+                    "handler",
+                    format!(
+                        "unknown handler {:?}; known handlers: {}",
+                        h.get_ref(),
+                        super::handler::NAMES.join(", ")
+                    ),
+                );
+            }
+            h.get_ref().clone()
+        }
+    };
+    if rp.files.is_empty() {
+        problems.at(
+            rp.name.span(),
+            Some(&name),
+            "files",
+            "no [[pipeline.files]] rules: every file would be unclaimed",
+        );
+    }
+    let mut rules = Vec::new();
+    for (i, rr) in rp.files.into_iter().enumerate() {
+        if let Some(rule) = validate_rule(rr, i, &name, !checks.is_empty(), problems, env) {
+            rules.push(rule);
+        }
+    }
+    (problems.list.len() == before).then_some(Pipeline {
+        name,
+        keys: keys?,
+        allowed_extensions,
+        allowed_regexes,
+        checks,
+        criteria,
+        skip_checks,
+        owners,
+        notify_success,
+        handler,
+        allow_delete_manifests: rp.allow_delete_manifests,
+        rules,
+    })
+}
+
+fn validate_rule(
+    rr: RawRule,
+    i: usize,
+    pipeline: &str,
+    has_checks: bool,
+    problems: &mut Problems,
+    env: &mut minijinja::Environment<'static>,
+) -> Option<FileRule> {
+    let before = problems.list.len();
+    let field = |f: &str| format!("files[{i}].{f}");
+    let include = regex(problems, &rr.include, pipeline, &field("include"), true);
+    let exclude = rr
+        .exclude
+        .as_ref()
+        .and_then(|e| regex(problems, e, pipeline, &field("exclude"), true));
+    let check = rr
+        .check
+        .as_ref()
+        .and_then(|c| match c.get_ref().parse::<CheckType>() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.at(c.span(), Some(pipeline), field("check"), e.to_string());
+                None
+            }
+        });
+    if let (Some(CheckType::NcCompliance), Some(c)) = (check, &rr.check)
+        && !has_checks
+    {
+        problems.at(
+            c.span(),
+            Some(pipeline),
+            field("check"),
+            "nc_compliance needs the pipeline's checks (e.g. checks = [\"cf:1.6\"])",
+        );
+    }
+    if let (Some(CheckType::TableSchema), Some(c)) = (check, &rr.check) {
+        problems.at(
+            c.span(),
+            Some(pipeline),
+            field("check"),
+            "table_schema checks are not available yet",
+        );
+    }
+    // An unusable publish type is reported once; the checks that depend on it are skipped.
+    let publish = match &rr.publish {
+        None => Some(PublishType::DEFAULT_ADDITION),
+        Some(p) => match p.get_ref().parse::<PublishType>() {
+            Ok(t) if t.is_deletion() => {
+                problems.at(
+                    p.span(),
+                    Some(pipeline),
+                    field("publish"),
+                    format!("{t} is a deletion type; put it in on_delete"),
+                );
+                None
+            }
+            Ok(t) => Some(t),
+            Err(e) => {
+                problems.at(p.span(), Some(pipeline), field("publish"), e.to_string());
+                None
+            }
+        },
+    };
+    let on_delete = match &rr.on_delete {
+        None => PublishType::DEFAULT_DELETION,
+        Some(p) => match p.get_ref().parse::<PublishType>() {
+            Ok(t) if t.is_deletion() || t == PublishType::NoAction => t,
+            Ok(t) => {
+                problems.at(
+                    p.span(),
+                    Some(pipeline),
+                    field("on_delete"),
+                    format!("{t} is not a deletion type"),
+                );
+                t
+            }
+            Err(e) => {
+                problems.at(p.span(), Some(pipeline), field("on_delete"), e.to_string());
+                PublishType::DEFAULT_DELETION
+            }
+        },
+    };
+    let mut add_template = |value: &Option<Spanned<String>>, kind: &str| -> Option<String> {
+        let v = value.as_ref()?;
+        let id = format!("{pipeline}/files[{i}].{kind}");
+        match env.add_template_owned(id.clone(), v.get_ref().clone()) {
+            Ok(()) => Some(id),
+            Err(e) => {
+                problems.at(
+                    v.span(),
+                    Some(pipeline),
+                    field(kind),
+                    format!("invalid template: {e}"),
+                );
+                None
+            }
+        }
+    };
+    let dest = add_template(&rr.dest, "dest");
+    let archive = add_template(&rr.archive, "archive");
+    if let Some(publish) = publish {
+        if (publish.store() || publish.harvest()) && rr.dest.is_none() {
+            problems.at(
+                rr.include.span(),
+                Some(pipeline),
+                field("dest"),
+                format!("publish type {publish} needs a dest template"),
+            );
+        }
+        if publish.archive() && rr.dest.is_none() && rr.archive.is_none() {
+            problems.at(
+                rr.include.span(),
+                Some(pipeline),
+                field("archive"),
+                format!("publish type {publish} needs an archive or dest template"),
+            );
+        }
+    }
+    let allowed_dest: Vec<Regex> = rr
+        .allowed_dest
+        .iter()
+        .enumerate()
+        .filter_map(|(j, r)| {
+            regex(
+                problems,
+                r,
+                pipeline,
+                &format!("files[{i}].allowed_dest[{j}]"),
+                true,
+            )
+        })
+        .collect();
+    let supersede = match &rr.supersede {
+        None => Supersede::Overwrite,
+        Some(s) => match s.get_ref().as_str() {
+            "overwrite" => Supersede::Overwrite,
+            "same_product_older_creation" => {
+                problems.at(
+                    s.span(),
+                    Some(pipeline),
+                    field("supersede"),
+                    "same_product_older_creation is not available yet",
+                );
+                Supersede::SameProductOlderCreation
+            }
+            other => {
+                problems.at(
+                    s.span(),
+                    Some(pipeline),
+                    field("supersede"),
+                    format!("unknown supersede rule {other:?}; expected overwrite or same_product_older_creation"),
+                );
+                Supersede::Overwrite
+            }
+        },
+    };
+    (problems.list.len() == before).then(|| FileRule {
+        include: include.expect("valid when no problem was added"),
+        exclude,
+        check,
+        publish: publish.expect("valid when no problem was added"),
+        on_delete,
+        dest,
+        archive,
+        allowed_dest,
+        supersede,
+    })
+}

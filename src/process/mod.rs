@@ -1,0 +1,141 @@
+//! The built-in process step: harvest metadata from each NetCDF file, and destination and archive
+//! paths from the rule's templates, validated (allowed, unique) before anything is written.
+
+use std::collections::BTreeMap;
+
+use crate::error::JobError;
+use crate::model::{FileCollection, PipelineFile};
+use crate::pipeline::{Pipeline, PipelineSet, TemplateContext, TimeCoverage};
+use crate::store::Key;
+
+/// Reads the metadata of every NetCDF addition that lacks it. Blocking: call off the async workers.
+/// A file that will not open keeps no metadata (its check decided whether that is acceptable).
+pub fn extract_metadata(files: &mut FileCollection) {
+    for file in files.iter_mut() {
+        if file.is_deletion()
+            || file.metadata.is_some()
+            || !file.name.to_ascii_lowercase().ends_with(".nc")
+        {
+            continue;
+        }
+        let Some(path) = file.local_path.clone() else {
+            continue;
+        };
+        let meta = crate::netcdf::NcFile::open(&path).and_then(|nc| {
+            nc.summary()
+                .and_then(|s| crate::netcdf::extract_metadata(&nc, &s))
+        });
+        match meta {
+            Ok(m) => {
+                file.metadata = Some(m);
+                file.record("Checked", "metadata extracted");
+            }
+            Err(e) => file.record("Checked", format!("no metadata: {e}")),
+        }
+    }
+}
+
+/// The template context of one file.
+pub fn context_for(file: &PipelineFile, key: &str, pipeline: &str) -> TemplateContext {
+    let mut ctx = TemplateContext::new(&file.name, key, pipeline);
+    if let Some(m) = &file.metadata {
+        ctx.attrs = m.attributes.clone();
+        ctx.time_coverage = TimeCoverage {
+            start: m.time_start.clone(),
+            end: m.time_end.clone(),
+        };
+    }
+    ctx
+}
+
+/// Sets every file's destination and archive path and validates them all; one rejection names
+/// every bad path.
+pub fn assign_paths(
+    set: &PipelineSet,
+    pipeline: &Pipeline,
+    key: &str,
+    files: &mut FileCollection,
+) -> Result<(), JobError> {
+    let mut problems = Vec::new();
+    for file in files.iter_mut() {
+        let Some(rule) = file.rule.and_then(|i| pipeline.rules.get(i)) else {
+            problems.push(format!("{}: no rule claims it", file.name));
+            continue;
+        };
+        if file.is_deletion() {
+            continue; // The deletion names its destination.
+        }
+        let ctx = context_for(file, key, &pipeline.name);
+        let t = file.publish_type;
+        if t.store() || t.harvest() {
+            match rule.dest.as_deref().map(|id| set.render(id, &ctx)) {
+                Some(Ok(dest)) => file.dest_path = Some(dest),
+                Some(Err(e)) => problems.push(format!(
+                    "{}: cannot build the destination path: {e}",
+                    file.name
+                )),
+                None => problems.push(format!(
+                    "{}: publish type {t} needs a dest template",
+                    file.name
+                )),
+            }
+        }
+        if t.archive() {
+            match rule
+                .archive
+                .as_deref()
+                .or(rule.dest.as_deref())
+                .map(|id| set.render(id, &ctx))
+            {
+                Some(Ok(path)) => file.archive_path = Some(path),
+                Some(Err(e)) => {
+                    problems.push(format!("{}: cannot build the archive path: {e}", file.name))
+                }
+                None => problems.push(format!(
+                    "{}: publish type {t} needs an archive or dest template",
+                    file.name
+                )),
+            }
+        }
+    }
+    // Every path must be a valid key, allowed by the rule, and claimed by one file only.
+    let mut seen: BTreeMap<(bool, String), String> = BTreeMap::new();
+    for file in files.iter() {
+        let rule = file.rule.and_then(|i| pipeline.rules.get(i));
+        for (is_archive, path) in [(false, &file.dest_path), (true, &file.archive_path)] {
+            let Some(path) = path else { continue };
+            if let Err(e) = Key::new(path.clone()) {
+                problems.push(format!("{}: {e}", file.name));
+                continue;
+            }
+            if !is_archive
+                && let Some(rule) = rule.filter(|r| !r.allowed_dest.is_empty())
+                && !rule.allowed_dest.iter().any(|r| r.is_match(path))
+            {
+                problems.push(format!(
+                    "{}: destination {path} is not allowed by the rule's allowed_dest",
+                    file.name
+                ));
+            }
+            if let Some(other) = seen.insert((is_archive, path.clone()), file.name.clone()) {
+                problems.push(format!(
+                    "{} and {other} would both be published to {path}",
+                    file.name
+                ));
+            }
+        }
+    }
+    for file in files.iter_mut() {
+        if let Some(dest) = file.dest_path.clone() {
+            file.record("Processed", format!("destination {dest}"));
+        }
+        if let Some(archive) = file.archive_path.clone() {
+            file.record("Processed", format!("archive path {archive}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(JobError::rejected(problems.join("; ")))
+    }
+}

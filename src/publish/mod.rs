@@ -1,0 +1,290 @@
+//! The publish step, all-or-nothing for the public store and the index.
+//!
+//! Order, as the reference: archive (which only grows), early deletions, store, late deletions,
+//! then the harvest as one index transaction. Every public-store write leaves a receipt; if any
+//! later step fails, the receipts are undone in reverse order, so the public store and the index
+//! are exactly as before the job. Only after the index commit are the receipts settled.
+
+use std::path::Path;
+
+use crate::error::{Fault, JobError};
+use crate::index::{FileRecord, HarvestBatch, IndexChange};
+use crate::job::Services;
+use crate::layout;
+use crate::model::FileCollection;
+use crate::pipeline::Pipeline;
+use crate::store::{Key, PutOptions, Written};
+
+/// Who is publishing what.
+pub struct PublishRequest<'a> {
+    pub services: &'a Services,
+    pub job_id: &'a str,
+    pub pipeline: &'a Pipeline,
+    pub source: &'a str,
+    pub source_version: &'a str,
+    pub upload_name: &'a str,
+    pub upload_path: &'a Path,
+    pub upload_sha256: &'a str,
+}
+
+/// What a successful publish leaves behind.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// The archive copy of the upload, confirmed.
+    pub upload_archive_url: String,
+    /// Problems settling receipts (the publish itself succeeded).
+    pub warnings: Vec<String>,
+}
+
+/// The MIME type a published file is stored with.
+pub fn content_type_for(name: &str) -> &'static str {
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".nc") {
+        "application/x-netcdf"
+    } else if lower.ends_with(".csv") {
+        "text/csv"
+    } else if lower.ends_with(".json") {
+        "application/json"
+    } else if lower.ends_with(".zip") {
+        "application/zip"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+fn key(path: &str) -> Result<Key, JobError> {
+    Key::new(path).map_err(|e| JobError::internal(format!("a validated path became invalid: {e}")))
+}
+
+/// Publishes the collection. On error, the public store and the index are as they were.
+pub async fn publish(
+    req: &PublishRequest<'_>,
+    files: &mut FileCollection,
+) -> Result<Publication, JobError> {
+    let s = req.services;
+
+    // 1. Archive: the upload itself, then each file whose type asks for it. Never undone.
+    let upload_key = layout::archived_upload(&req.pipeline.name, req.upload_name, req.job_id)
+        .map_err(|e| JobError::internal(e.to_string()))?;
+    let opts = PutOptions {
+        content_type: Some(content_type_for(req.upload_name).into()),
+        sha256: Some(req.upload_sha256.to_string()),
+    };
+    s.archive
+        .put_file(&upload_key, req.upload_path, &opts)
+        .await
+        .map_err(|e| JobError::from_boundary("archiving the upload failed", e))?;
+    confirm(s, &upload_key, req.upload_path).await?;
+    for f in files
+        .iter_mut()
+        .filter(|f| f.publish_type.archive() && !f.is_deletion())
+    {
+        let (Some(path), Some(local)) = (f.archive_path.clone(), f.local_path.clone()) else {
+            return Err(JobError::internal(format!(
+                "{}: archive path or content missing at publish",
+                f.name
+            )));
+        };
+        let opts = PutOptions {
+            content_type: Some(content_type_for(&f.name).into()),
+            sha256: f.sha256.clone(),
+        };
+        s.archive
+            .put_file(&key(&path)?, &local, &opts)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("archiving {} failed", f.name), e))?;
+        f.archived = true;
+        f.record(
+            "Published",
+            format!("archived at {}", s.archive.url_of(&key(&path)?)),
+        );
+    }
+
+    // 2–5. Public store and index, with receipts for rollback.
+    let mut receipts: Vec<Written> = Vec::new();
+    let outcome = write_public_and_index(req, files, &mut receipts).await;
+    match outcome {
+        Ok(()) => {
+            let mut warnings = Vec::new();
+            for w in &receipts {
+                if let Err(e) = s.public.settle(w).await {
+                    warnings.push(format!("settling {}: {e}", w.key));
+                }
+            }
+            Ok(Publication {
+                upload_archive_url: s.archive.url_of(&upload_key),
+                warnings,
+            })
+        }
+        Err(err) => {
+            let mut undo_failures = Vec::new();
+            for w in receipts.iter().rev() {
+                if let Err(e) = s.public.undo(w).await {
+                    undo_failures.push(format!("{}: {e}", w.key));
+                }
+            }
+            for f in files.iter_mut() {
+                if f.stored || f.deleted || f.harvested || f.unharvested {
+                    f.stored = false;
+                    f.deleted = false;
+                    f.harvested = false;
+                    f.unharvested = false;
+                    f.record("Published", "rolled back");
+                }
+            }
+            if undo_failures.is_empty() {
+                Err(err)
+            } else {
+                tracing::error!(job_id = req.job_id, failures = ?undo_failures, "rollback incomplete");
+                Err(JobError {
+                    fault: Fault::Internal,
+                    message: format!(
+                        "{}; rolling back the public store then failed for {}",
+                        err.detail(),
+                        undo_failures.join(", ")
+                    ),
+                    source: None,
+                })
+            }
+        }
+    }
+}
+
+/// Reads back an archived object and compares its size, so the incoming copy is removed only
+/// after the archive copy is known to be whole.
+async fn confirm(s: &Services, key: &Key, local: &Path) -> Result<(), JobError> {
+    let expected = std::fs::metadata(local)
+        .map(|m| m.len())
+        .map_err(|e| JobError::internal(e.to_string()))?;
+    match s.archive.head(key).await {
+        Ok(Some(info)) if info.size == expected => Ok(()),
+        Ok(Some(info)) => Err(JobError {
+            fault: Fault::Transient,
+            message: format!(
+                "archive copy {key} has {} bytes, expected {expected}",
+                info.size
+            ),
+            source: None,
+        }),
+        Ok(None) => Err(JobError {
+            fault: Fault::Transient,
+            message: format!("archive copy {key} is not readable after writing it"),
+            source: None,
+        }),
+        Err(e) => Err(JobError::from_boundary(
+            "confirming the archive copy failed",
+            e,
+        )),
+    }
+}
+
+async fn write_public_and_index(
+    req: &PublishRequest<'_>,
+    files: &mut FileCollection,
+    receipts: &mut Vec<Written>,
+) -> Result<(), JobError> {
+    let s = req.services;
+    // Early deletions: what the upload asked to remove.
+    for f in files
+        .iter_mut()
+        .filter(|f| f.is_deletion() && !f.is_late_deletion() && f.publish_type.delete())
+    {
+        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let w = s
+            .public
+            .delete(&dest)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("deleting {dest} failed"), e))?;
+        receipts.push(w);
+        f.deleted = true;
+        f.record("Published", format!("deleted {}", s.public.url_of(&dest)));
+    }
+    // Store: the new files.
+    for f in files
+        .iter_mut()
+        .filter(|f| !f.is_deletion() && f.publish_type.store())
+    {
+        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let local = f
+            .local_path
+            .clone()
+            .ok_or_else(|| JobError::internal(format!("{}: no content to store", f.name)))?;
+        let opts = PutOptions {
+            content_type: Some(content_type_for(&f.name).into()),
+            sha256: f.sha256.clone(),
+        };
+        let w = s
+            .public
+            .put_file(&dest, &local, &opts)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("storing {} failed", f.name), e))?;
+        receipts.push(w);
+        f.stored = true;
+        f.record("Published", format!("stored at {}", s.public.url_of(&dest)));
+    }
+    // Late deletions: older versions, removed only once their replacements are stored.
+    for f in files
+        .iter_mut()
+        .filter(|f| f.is_late_deletion() && f.publish_type.delete())
+    {
+        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let w = s
+            .public
+            .delete(&dest)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("deleting {dest} failed"), e))?;
+        receipts.push(w);
+        f.deleted = true;
+        f.record(
+            "Published",
+            format!("deleted superseded {}", s.public.url_of(&dest)),
+        );
+    }
+    // Harvest: one transaction for every index change and the ledger's move to published.
+    let mut changes = Vec::new();
+    for f in files.iter() {
+        let Some(dest) = f.dest_path.clone() else {
+            continue;
+        };
+        if f.is_deletion() && f.publish_type.unharvest() {
+            changes.push(IndexChange::MarkDeleted {
+                dest_path: dest,
+                job_id: req.job_id.to_string(),
+            });
+        } else if !f.is_deletion() && f.publish_type.harvest() {
+            changes.push(IndexChange::Upsert(FileRecord {
+                dest_path: dest,
+                pipeline: req.pipeline.name.clone(),
+                source: req.source.to_string(),
+                size: f.size,
+                sha256: f.sha256.clone().unwrap_or_default(),
+                job_id: req.job_id.to_string(),
+                metadata: f.metadata.clone().unwrap_or_default(),
+            }));
+        }
+    }
+    let batch = HarvestBatch {
+        job_id: req.job_id.to_string(),
+        source: req.source.to_string(),
+        source_version: req.source_version.to_string(),
+        changes,
+        now: chrono::Utc::now(),
+    };
+    s.index
+        .commit(&batch)
+        .await
+        .map_err(|e| JobError::from_boundary("harvesting into the index failed", e))?;
+    for f in files.iter_mut() {
+        if f.dest_path.is_none() {
+            continue;
+        }
+        if f.is_deletion() && f.publish_type.unharvest() {
+            f.unharvested = true;
+            f.record("Published", "marked deleted in the index");
+        } else if !f.is_deletion() && f.publish_type.harvest() {
+            f.harvested = true;
+            f.record("Published", "harvested into the index");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Settings: where each boundary lives, parsed from flags and `INGEST_*` variables and validated
+//! without I/O before anything is built.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+/// Global settings shared by every subcommand. Each has a flag and an `INGEST_*` variable; every
+/// URL defaults to a place under the home folder, so no settings at all gives a working local setup.
+#[derive(Debug, Clone, Args)]
+pub struct SettingsArgs {
+    /// Local root of the embedded default: every store, the index and the outbox live under it
+    #[arg(
+        long,
+        env = "INGEST_HOME",
+        default_value = "./var",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub home: PathBuf,
+
+    /// Pipeline file [default: ./pipelines.toml if present, else the example compiled in]
+    #[arg(long, env = "INGEST_PIPELINES", global = true, value_name = "FILE")]
+    pub pipelines: Option<PathBuf>,
+
+    /// Incoming store: uploads arrive here and are removed once kept safe [default: <home>/incoming]
+    #[arg(long, env = "INGEST_INCOMING_URL", global = true, value_name = "URL")]
+    pub incoming_url: Option<String>,
+
+    /// Archive store: every accepted upload, and files published with an archive flag [default: <home>/archive]
+    #[arg(long, env = "INGEST_ARCHIVE_URL", global = true, value_name = "URL")]
+    pub archive_url: Option<String>,
+
+    /// Public store: the published files, at their destination paths [default: <home>/public]
+    #[arg(long, env = "INGEST_PUBLIC_URL", global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Error store: rejected and failed uploads as <pipeline>/<name>.<job_id> [default: <home>/error]
+    #[arg(long, env = "INGEST_ERROR_URL", global = true, value_name = "URL")]
+    pub error_url: Option<String>,
+
+    /// Reports store: one JSON report per job [default: <home>/reports]
+    #[arg(long, env = "INGEST_REPORTS_URL", global = true, value_name = "URL")]
+    pub reports_url: Option<String>,
+
+    /// Index (harvest target and job ledger): sqlite://PATH or postgres://… [default: sqlite://<home>/index.sqlite]
+    #[arg(long, env = "INGEST_INDEX_URL", global = true, value_name = "URL")]
+    pub index_url: Option<String>,
+
+    /// Notifications: a directory or file:// outbox, or smtp://host:port [default: <home>/outbox]
+    #[arg(long, env = "INGEST_NOTIFY_URL", global = true, value_name = "URL")]
+    pub notify_url: Option<String>,
+
+    /// Sender address of notification emails
+    #[arg(
+        long,
+        env = "INGEST_NOTIFY_FROM",
+        global = true,
+        value_name = "ADDRESS",
+        default_value = "ocean-ingest <noreply@localhost>"
+    )]
+    pub notify_from: String,
+
+    /// Data-team addresses told about every failure that is not the provider's (comma-separated)
+    #[arg(
+        long,
+        env = "INGEST_OPS_EMAIL",
+        global = true,
+        value_name = "ADDRESSES",
+        value_delimiter = ','
+    )]
+    pub ops_email: Vec<String>,
+
+    /// Folder for job-scoped temporary files [default: the system temporary folder]
+    #[arg(long, env = "INGEST_WORK_DIR", global = true, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// How long a job's claim on an upload holds before another job may take it over, in seconds
+    #[arg(
+        long,
+        env = "INGEST_LEASE_SECONDS",
+        global = true,
+        default_value_t = 3600,
+        value_name = "SECONDS"
+    )]
+    pub lease_seconds: u64,
+
+    /// Log format on stderr: auto (text on a terminal, JSON otherwise), text or json
+    #[arg(
+        long,
+        env = "INGEST_LOG_FORMAT",
+        global = true,
+        default_value = "auto",
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Text,
+    Json,
+}
+
+/// Validated settings: every URL parsed, every default filled in. Building these does no I/O.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub home: PathBuf,
+    pub pipelines: Option<PathBuf>,
+    pub incoming: BoundaryUrl,
+    pub archive: BoundaryUrl,
+    pub public: BoundaryUrl,
+    pub error: BoundaryUrl,
+    pub reports: BoundaryUrl,
+    pub index: BoundaryUrl,
+    pub notify: BoundaryUrl,
+    pub notify_from: String,
+    pub ops_email: Vec<String>,
+    pub work_dir: Option<PathBuf>,
+    pub lease: Duration,
+}
+
+/// A boundary's location, by scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoundaryUrl {
+    /// A local directory (`/path`, `./path` or `file:///path`).
+    Local(PathBuf),
+    /// `s3://bucket/optional/prefix`.
+    S3 { bucket: String, prefix: String },
+    /// `sqlite://path` (relative) or `sqlite:///absolute/path`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, kept whole for the driver.
+    Postgres(String),
+    /// `smtp://…` or `smtps://…`, kept whole for the transport.
+    Smtp(String),
+}
+
+/// A URL that names no known boundary, or names it badly.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {reason} (got {value:?})")]
+pub struct SettingError {
+    pub setting: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl BoundaryUrl {
+    pub fn parse(value: &str) -> Result<BoundaryUrl, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err("empty URL".into());
+        }
+        if let Some(rest) = value.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err("s3:// URL without a bucket".into());
+            }
+            return Ok(BoundaryUrl::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        if let Some(rest) = value.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err("sqlite:// URL without a path".into());
+            }
+            return Ok(BoundaryUrl::Sqlite(PathBuf::from(rest)));
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return Ok(BoundaryUrl::Postgres(value.to_string()));
+        }
+        if value.starts_with("smtp://") || value.starts_with("smtps://") {
+            return Ok(BoundaryUrl::Smtp(value.to_string()));
+        }
+        if let Some(rest) = value.strip_prefix("file://") {
+            if rest.starts_with('/') {
+                let url = url::Url::parse(value).map_err(|e| e.to_string())?;
+                return url
+                    .to_file_path()
+                    .map(BoundaryUrl::Local)
+                    .map_err(|_| "not a local file URL".into());
+            }
+            return Ok(BoundaryUrl::Local(PathBuf::from(rest)));
+        }
+        if let Some((scheme, _)) = value.split_once("://") {
+            return Err(format!("unknown scheme {scheme}://"));
+        }
+        Ok(BoundaryUrl::Local(PathBuf::from(value)))
+    }
+
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            BoundaryUrl::Local(_) => "file://",
+            BoundaryUrl::S3 { .. } => "s3://",
+            BoundaryUrl::Sqlite(_) => "sqlite://",
+            BoundaryUrl::Postgres(_) => "postgres://",
+            BoundaryUrl::Smtp(_) => "smtp://",
+        }
+    }
+
+    /// The URL as given to a backend's `open`, with local paths made explicit.
+    pub fn to_url(&self) -> String {
+        match self {
+            BoundaryUrl::Local(p) => p.display().to_string(),
+            BoundaryUrl::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
+            BoundaryUrl::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+            BoundaryUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
+            BoundaryUrl::Postgres(u) | BoundaryUrl::Smtp(u) => u.clone(),
+        }
+    }
+}
+
+impl Settings {
+    /// Validates the arguments and fills in defaults under the home folder. No I/O.
+    pub fn resolve(args: &SettingsArgs) -> Result<Settings, SettingError> {
+        let home = args.home.clone();
+        let under = |name: &str| BoundaryUrl::Local(home.join(name));
+        let store = |setting: &'static str, value: &Option<String>, default: &str| {
+            let url = boundary(setting, value, || under(default))?;
+            match url {
+                BoundaryUrl::Local(_) | BoundaryUrl::S3 { .. } => Ok(url),
+                other => Err(SettingError {
+                    setting,
+                    value: other.to_url(),
+                    reason: "an object store must be a directory, file:// or s3:// URL".into(),
+                }),
+            }
+        };
+        let index = boundary("INGEST_INDEX_URL", &args.index_url, || {
+            BoundaryUrl::Sqlite(home.join("index.sqlite"))
+        })?;
+        if !matches!(index, BoundaryUrl::Sqlite(_) | BoundaryUrl::Postgres(_)) {
+            return Err(SettingError {
+                setting: "INGEST_INDEX_URL",
+                value: index.to_url(),
+                reason: "the index must be a sqlite:// or postgres:// URL".into(),
+            });
+        }
+        let notify = boundary("INGEST_NOTIFY_URL", &args.notify_url, || under("outbox"))?;
+        if !matches!(notify, BoundaryUrl::Local(_) | BoundaryUrl::Smtp(_)) {
+            return Err(SettingError {
+                setting: "INGEST_NOTIFY_URL",
+                value: notify.to_url(),
+                reason: "notifications go to a directory (outbox) or an smtp:// / smtps:// server"
+                    .into(),
+            });
+        }
+        if args.lease_seconds == 0 {
+            return Err(SettingError {
+                setting: "INGEST_LEASE_SECONDS",
+                value: "0".into(),
+                reason: "a claim must last at least one second".into(),
+            });
+        }
+        Ok(Settings {
+            incoming: store("INGEST_INCOMING_URL", &args.incoming_url, "incoming")?,
+            archive: store("INGEST_ARCHIVE_URL", &args.archive_url, "archive")?,
+            public: store("INGEST_PUBLIC_URL", &args.public_url, "public")?,
+            error: store("INGEST_ERROR_URL", &args.error_url, "error")?,
+            reports: store("INGEST_REPORTS_URL", &args.reports_url, "reports")?,
+            index,
+            notify,
+            notify_from: args.notify_from.clone(),
+            ops_email: args
+                .ops_email
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            work_dir: args.work_dir.clone(),
+            lease: Duration::from_secs(args.lease_seconds),
+            pipelines: args.pipelines.clone(),
+            home,
+        })
+    }
+
+    /// The pipeline file to load: the flag or variable, else `./pipelines.toml` when it exists.
+    pub fn pipelines_file(&self) -> Option<PathBuf> {
+        self.pipelines.clone().or_else(|| {
+            let default = Path::new("pipelines.toml");
+            default.is_file().then(|| default.to_path_buf())
+        })
+    }
+}
+
+fn boundary(
+    setting: &'static str,
+    value: &Option<String>,
+    default: impl FnOnce() -> BoundaryUrl,
+) -> Result<BoundaryUrl, SettingError> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default()),
+        Some(v) => BoundaryUrl::parse(v).map_err(|reason| SettingError {
+            setting,
+            value: v.to_string(),
+            reason,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_scheme() {
+        assert_eq!(
+            BoundaryUrl::parse("s3://bucket/a/b/").unwrap(),
+            BoundaryUrl::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            BoundaryUrl::parse("file:///tmp/x%20y").unwrap(),
+            BoundaryUrl::Local("/tmp/x y".into())
+        );
+        assert_eq!(
+            BoundaryUrl::parse("var/public").unwrap(),
+            BoundaryUrl::Local("var/public".into())
+        );
+        assert_eq!(
+            BoundaryUrl::parse("sqlite://var/i.db").unwrap(),
+            BoundaryUrl::Sqlite("var/i.db".into())
+        );
+        assert_eq!(
+            BoundaryUrl::parse("sqlite:///abs/i.db").unwrap(),
+            BoundaryUrl::Sqlite("/abs/i.db".into())
+        );
+        assert!(matches!(
+            BoundaryUrl::parse("postgresql://u@h/db").unwrap(),
+            BoundaryUrl::Postgres(_)
+        ));
+        assert!(
+            BoundaryUrl::parse("ftp://x")
+                .unwrap_err()
+                .contains("unknown scheme")
+        );
+        assert!(BoundaryUrl::parse("s3:///key").is_err());
+    }
+}

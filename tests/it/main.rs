@@ -1,0 +1,6 @@
+//! The integration tests of ocean-ingest: one test binary, a module per subject.
+
+mod common;
+mod conformance;
+mod pipelines_cli;
+mod spine;

@@ -1,0 +1,574 @@
+//! End-to-end runs of the binary on the embedded default, asserting every side effect: the files
+//! in each store, the index rows, the ledger, the outbox, the report, the exit code.
+
+use serde_json::Value;
+
+use crate::common::*;
+
+const SUCCESS_STATES: [&str; 10] = [
+    "Initial",
+    "Initialised",
+    "Resolved",
+    "Preprocessed",
+    "Checked",
+    "Processed",
+    "Published",
+    "Postprocessed",
+    "NotifiedSuccess",
+    "CompletedSuccess",
+];
+
+/// Asserts a successful publish of `name` to `dest` and returns the report.
+fn assert_published(env: &Env, name: &str, pipeline: &str, dest: &str, harvested: bool) -> Value {
+    let run = env.ingest(&data(name));
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let report = run.report();
+    assert_eq!(report["outcome"], "published");
+    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["pipeline"], pipeline);
+    assert_eq!(states(&report), SUCCESS_STATES);
+    let job_id = report["job_id"].as_str().unwrap();
+
+    let file = &report["files"][0];
+    assert_eq!(file["name"], name);
+    assert_eq!(file["dest_path"], dest);
+    assert_eq!(file["published"], true);
+    assert_eq!(file["check_passed"], true);
+
+    // The public store holds the exact bytes at the destination.
+    let public = env.store("public");
+    assert_eq!(
+        public.get(dest),
+        Some(&std::fs::read(data(name)).unwrap()),
+        "public store: {:?}",
+        public.keys()
+    );
+    // The archive keeps the upload itself under the job id.
+    let archive = env.store("archive");
+    assert!(
+        archive.contains_key(&format!("_uploads/{pipeline}/{name}.{job_id}")),
+        "archive: {:?}",
+        archive.keys()
+    );
+    // The report is stored where the report says.
+    let reports = env.store("reports");
+    let stored: Value =
+        serde_json::from_slice(&reports[&format!("{pipeline}/{job_id}.json")]).unwrap();
+    assert_eq!(stored["outcome"], "published");
+    assert_eq!(stored["job_id"], job_id);
+    // The index has a row exactly when the publish type harvests.
+    let rows = env.index_rows();
+    let row = rows.iter().find(|r| r["dest_path"] == dest);
+    assert_eq!(row.is_some(), harvested, "index rows: {rows:#?}");
+    if let Some(row) = row {
+        assert_eq!(row["job_id"], job_id);
+        assert_eq!(row["pipeline"], pipeline);
+        assert_eq!(row["deleted"], false);
+        assert_eq!(row["size"], std::fs::metadata(data(name)).unwrap().len());
+        assert_eq!(row["sha256"], report["input"]["sha256"]);
+    }
+    // Nothing was rejected.
+    assert!(env.store("error").is_empty());
+    report
+}
+
+#[test]
+fn each_reference_fixture_is_published_where_the_reference_publishes_it() {
+    let env = Env::new();
+    let profile = assert_published(
+        &env,
+        PROFILE,
+        "anmn_nrs",
+        &format!("IMOS/ANMN/NRS/NRSMAI/Biogeochem_profiles/{PROFILE}"),
+        true,
+    );
+    assert_published(
+        &env,
+        TEMPERATURE,
+        "anmn_nrs",
+        &format!("IMOS/ANMN/NRS/NRSROT/Temperature/{TEMPERATURE}"),
+        true,
+    );
+    assert_published(
+        &env,
+        SRS_ALT,
+        "srs_altimetry",
+        &format!("IMOS/SRS/ALTIMETRY/calibration_validation/SRSBASS3A/Pressure_gauge/{SRS_ALT}"),
+        true,
+    );
+    assert_published(
+        &env,
+        ACORN,
+        "acorn",
+        &format!("IMOS/ACORN/vector/BONC/2010/12/01/{ACORN}"),
+        false,
+    );
+    assert_published(
+        &env,
+        FISHSOOP,
+        "soop_fishsoop",
+        &format!("IMOS/SOOP/SOOP-FishSOOP/REALTIME/2024/03/{FISHSOOP}"),
+        false,
+    );
+    assert_eq!(env.store("public").len(), 5);
+    assert_eq!(env.index_rows().len(), 3);
+
+    // The harvest recorded the profile's metadata from its coordinates and attributes.
+    let rows = env.index_rows();
+    let row = rows
+        .iter()
+        .find(|r| r["dest_path"].as_str().unwrap().ends_with(PROFILE))
+        .unwrap();
+    assert_eq!(row["feature_type"], "profile");
+    assert_eq!(row["time_start"], "2014-07-03T02:10:45Z");
+    assert!(
+        (row["lat_min"].as_f64().unwrap() + 42.598).abs() < 1e-3,
+        "{row}"
+    );
+    assert!(
+        row["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "TEMP"),
+        "{row}"
+    );
+    assert_eq!(row["attributes"]["site_code"], "NRSMAI");
+
+    // The success notification went to the pipeline's success list.
+    let job_id = profile["job_id"].as_str().unwrap();
+    let outbox = env.outbox();
+    assert_eq!(
+        outbox[job_id]["to"],
+        serde_json::json!(["anmn-data@example.org"])
+    );
+    assert!(
+        outbox[job_id]["subject"]
+            .as_str()
+            .unwrap()
+            .contains("published")
+    );
+    let eml = env.outbox_eml(job_id);
+    assert!(eml.contains("Content-Type: text/html"), "{eml}");
+    assert!(
+        eml.contains("Biogeochem_profiles"),
+        "the destination is in the message"
+    );
+}
+
+#[test]
+fn running_the_same_upload_twice_is_a_duplicate_with_no_second_copy_or_row() {
+    let env = Env::new();
+    let first = env.ingest(&data(PROFILE));
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let archive_before = env.store("archive");
+    let rows_before = env.index_rows();
+
+    let second = env.ingest(&data(PROFILE));
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let report = second.report();
+    assert_eq!(report["outcome"], "duplicate");
+    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["duplicate_of"], first.report()["job_id"]);
+    assert_eq!(states(&report), ["Initial", "CompletedSuccess"]);
+    assert_eq!(
+        env.store("archive"),
+        archive_before,
+        "no second archive copy"
+    );
+    assert_eq!(
+        env.index_rows(),
+        rows_before,
+        "no second row, nothing changed"
+    );
+    assert_eq!(env.store("public").len(), 1);
+    assert_eq!(env.outbox().len(), 1, "a duplicate notifies nobody");
+    let ledger = env.ledger();
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0].1, "succeeded");
+}
+
+/// Asserts a rejection: exit 1, the upload kept in the error store, nothing public or indexed.
+fn assert_rejected(env: &Env, name: &str, pipeline: &str, reason: &str) -> Value {
+    let run = env.ingest(&data(name));
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let report = run.report();
+    assert_eq!(report["outcome"], "rejected");
+    assert_eq!(report["exit_code"], 1);
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(reason),
+        "{message:?} should contain {reason:?}"
+    );
+    assert_eq!(report["error"]["fault"], "input");
+    assert_eq!(states(&report).last().unwrap(), "CompletedError");
+    assert!(states(&report).contains(&"NotifiedError".to_string()));
+    let job_id = report["job_id"].as_str().unwrap();
+    let error = env.store("error");
+    let kept = error
+        .get(&format!("{pipeline}/{name}.{job_id}"))
+        .unwrap_or_else(|| panic!("error store: {:?}", error.keys()));
+    assert_eq!(
+        kept,
+        &std::fs::read(data(name)).unwrap(),
+        "the upload is kept byte for byte"
+    );
+    assert!(
+        env.store("public").is_empty(),
+        "nothing reaches the public store"
+    );
+    assert!(env.index_rows().is_empty(), "nothing reaches the index");
+    assert!(
+        env.store("archive").is_empty(),
+        "a rejected upload is not archived"
+    );
+    assert_eq!(
+        report["locations"]["error_copy"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap(),
+        format!("{name}.{job_id}")
+    );
+    report
+}
+
+#[test]
+fn an_empty_file_is_rejected() {
+    let env = Env::new();
+    let report = assert_rejected(&env, "empty.nc", "unittest", "empty file");
+    assert_eq!(report["files"][0]["check_passed"], false);
+    assert_eq!(report["files"][0]["check_log"][0], "empty file (0 bytes)");
+    let job_id = report["job_id"].as_str().unwrap();
+    assert_eq!(
+        env.outbox()[job_id]["to"],
+        serde_json::json!(["data-team@example.org"])
+    );
+    assert_eq!(env.ledger()[0].1, "rejected");
+}
+
+#[test]
+fn a_text_file_named_nc_is_rejected_as_invalid_netcdf() {
+    let env = Env::new();
+    let report = assert_rejected(
+        &env,
+        "not_a_netcdf_file.nc",
+        "unittest",
+        "invalid NetCDF file",
+    );
+    let log = report["files"][0]["check_log"][0].as_str().unwrap();
+    assert!(
+        !log.contains("/tmp"),
+        "the message names no temporary path: {log}"
+    );
+}
+
+#[test]
+fn a_file_without_the_attribute_its_destination_needs_is_rejected_by_name() {
+    let env = Env::new();
+    let report = assert_rejected(
+        &env,
+        PROFILE_BAD,
+        "anmn_nrs",
+        "no global attribute site_code",
+    );
+    // The check passed; the failure came when building the destination.
+    assert_eq!(report["files"][0]["check_passed"], true);
+    assert_eq!(report["error"]["state"], "Checked");
+}
+
+#[test]
+fn the_uploader_hears_about_a_rejection_with_the_owners() {
+    let env = Env::new();
+    let run = env.run(&[
+        "run",
+        "--output",
+        "json",
+        "--uploader",
+        "provider@example.com",
+        data("empty.nc").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    let job_id = run.report()["job_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.outbox()[&job_id]["to"],
+        serde_json::json!(["provider@example.com", "data-team@example.org"])
+    );
+    let eml = env.outbox_eml(&job_id);
+    assert!(
+        eml.contains("empty.nc.check.txt"),
+        "the failing file's check report is attached"
+    );
+}
+
+#[test]
+fn an_upload_no_pipeline_claims_is_rejected_and_kept() {
+    let mut env = Env::new();
+    env.pipelines(
+        r#"
+[[pipeline]]
+name = "only_anmn"
+keys = '^ANMN/'
+[[pipeline.files]]
+include = '.*'
+publish = "upload_only"
+dest = "X/{{ name }}"
+"#,
+    );
+    let run = env.ingest(&data(SRS_ALT));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let report = run.report();
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no pipeline claims")
+    );
+    assert_eq!(report["pipeline"], Value::Null);
+    let job_id = report["job_id"].as_str().unwrap();
+    assert!(
+        env.store("error")
+            .contains_key(&format!("_unrouted/{SRS_ALT}.{job_id}"))
+    );
+    assert!(
+        env.store("reports")
+            .contains_key(&format!("_unrouted/{job_id}.json"))
+    );
+}
+
+#[test]
+fn upload_guards_and_unclaimed_files_reject_before_anything_is_written() {
+    let mut env = Env::new();
+    env.pipelines(
+        r#"
+[[pipeline]]
+name = "strict"
+keys = '.*'
+allowed_extensions = [".nc"]
+allowed_regexes = ['IMOS_']
+[[pipeline.files]]
+include = 'IMOS_ANMN'
+publish = "upload_only"
+dest = "X/{{ name }}"
+"#,
+    );
+    let csv = env.dir.path().join("table.csv");
+    std::fs::write(&csv, "a,b\n1,2\n").unwrap();
+    let run = env.ingest(&csv);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.report()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("accepts only .nc files"),
+        "{}",
+        run.stdout
+    );
+
+    let run = env.ingest(&data("test_manifest.nc"));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.report()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not match any allowed pattern")
+    );
+
+    let run = env.ingest(&data(SRS_ALT));
+    assert_eq!(run.code, 1);
+    let msg = run.report()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        msg.contains("no rule of pipeline strict claims") && msg.contains(SRS_ALT),
+        "{msg}"
+    );
+    assert!(env.store("public").is_empty());
+    assert_eq!(env.store("error").len(), 3, "every rejected upload is kept");
+}
+
+#[test]
+fn an_upload_in_the_incoming_store_is_removed_only_once_kept_safe() {
+    let env = Env::new();
+    let incoming = env.home().join("incoming/ANMN/NRS");
+    std::fs::create_dir_all(&incoming).unwrap();
+    std::fs::copy(data(PROFILE), incoming.join(PROFILE)).unwrap();
+    std::fs::copy(data("empty.nc"), incoming.join("empty.nc")).unwrap();
+
+    let run = env.ingest(&incoming.join(PROFILE));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = run.report();
+    assert_eq!(report["input"]["key"], format!("ANMN/NRS/{PROFILE}"));
+    assert!(
+        !incoming.join(PROFILE).exists(),
+        "removed from incoming after archiving"
+    );
+    assert!(
+        env.store("archive")
+            .keys()
+            .any(|k| k.ends_with(&format!("{PROFILE}.{}", report["job_id"].as_str().unwrap())))
+    );
+
+    let run = env.ingest(&incoming.join("empty.nc"));
+    assert_eq!(run.code, 1);
+    assert!(
+        !incoming.join("empty.nc").exists(),
+        "removed from incoming after the error-store copy"
+    );
+    assert_eq!(env.store("error").len(), 1);
+
+    // A redelivered event for an object already processed is nothing to do.
+    let redelivered = env.run(&[
+        "run",
+        "--output",
+        "json",
+        &format!("file://{}", incoming.join(PROFILE).display()),
+    ]);
+    assert_eq!(
+        redelivered.code, 2,
+        "a missing local path is a usage error: {}",
+        redelivered.stderr
+    );
+}
+
+#[test]
+fn a_local_file_outside_the_home_is_left_where_it_is() {
+    let env = Env::new();
+    let mine = env.dir.path().join(PROFILE);
+    std::fs::copy(data(PROFILE), &mine).unwrap();
+    assert_eq!(env.ingest(&mine).code, 0);
+    assert!(mine.exists());
+}
+
+#[test]
+fn an_unavailable_index_is_transient_and_loses_nothing() {
+    let mut env = Env::new();
+    let incoming = env.home().join("incoming");
+    std::fs::create_dir_all(&incoming).unwrap();
+    std::fs::copy(data(PROFILE), incoming.join(PROFILE)).unwrap();
+    // A database file in a folder that cannot exist (its parent is a file).
+    let blocker = env.dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    env.set(
+        "INGEST_INDEX_URL",
+        format!("sqlite://{}/index.sqlite", blocker.display()),
+    );
+    let run = env.ingest(&incoming.join(PROFILE));
+    assert_ne!(run.code, 0);
+    assert!(
+        run.code == 75 || run.code == 70,
+        "exit {}: {}",
+        run.code,
+        run.stderr
+    );
+    assert!(run.stderr.contains("index"), "{}", run.stderr);
+    assert!(
+        incoming.join(PROFILE).exists(),
+        "the upload stays in incoming for the retry"
+    );
+    assert!(env.store("public").is_empty());
+}
+
+#[test]
+fn the_json_report_has_every_documented_field() {
+    let env = Env::new();
+    let report = env.ingest(&data(SRS_ALT)).report();
+    for field in [
+        "job_id",
+        "source",
+        "pipeline",
+        "outcome",
+        "exit_code",
+        "states",
+        "files",
+        "error",
+    ] {
+        assert!(report.get(field).is_some(), "missing {field}");
+    }
+    for s in report["states"].as_array().unwrap() {
+        assert!(s["state"].is_string() && s["elapsed_ms"].is_u64(), "{s}");
+    }
+    let file = &report["files"][0];
+    for field in [
+        "name",
+        "check_type",
+        "check_passed",
+        "check_log",
+        "publish_type",
+        "dest_path",
+        "archive_path",
+        "published",
+    ] {
+        assert!(file.get(field).is_some(), "missing files[].{field}");
+    }
+    assert_eq!(file["check_type"], "format");
+    assert_eq!(file["publish_type"], "harvest_upload");
+    assert!(
+        file["audit"].as_array().unwrap().len() >= 3,
+        "the audit trail records each change"
+    );
+    assert!(report["source"].as_str().unwrap().starts_with("file:///"));
+}
+
+#[test]
+fn the_text_summary_says_what_happened_and_where() {
+    let env = Env::new();
+    let run = env.run(&["run", data(ACORN).to_str().unwrap()]);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.starts_with(&format!("published: {ACORN}")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("→ IMOS/ACORN/vector/BONC/2010/12/01/"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("report: file://"), "{}", run.stdout);
+}
+
+#[test]
+fn each_state_transition_is_one_structured_log_line() {
+    let env = Env::new();
+    let run = env.ingest(&data(ACORN));
+    let job_id = run.report()["job_id"].as_str().unwrap().to_string();
+    let transitions: Vec<Value> = run
+        .stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["message"] == "state")
+        .collect();
+    let logged: Vec<&str> = transitions
+        .iter()
+        .map(|v| v["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(logged, SUCCESS_STATES);
+    for t in &transitions {
+        assert_eq!(t["job_id"], job_id.as_str());
+        assert!(t["elapsed_ms"].is_u64());
+        assert!(t["pipeline"].is_string());
+    }
+}
+
+#[test]
+fn bad_settings_and_sources_are_usage_errors() {
+    let mut env = Env::new();
+    let run = env.run(&["run", "/no/such/file.nc"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("/no/such/file.nc"), "{}", run.stderr);
+    env.set("INGEST_PUBLIC_URL", "ftp://somewhere");
+    let run = env.run(&["run", data(ACORN).to_str().unwrap()]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("INGEST_PUBLIC_URL"), "{}", run.stderr);
+}
