@@ -1,7 +1,22 @@
-//! NetCDF compliance suites (CF, IMOS, GHRSST). The suites themselves are not built yet: every
-//! suite name is refused with "unknown check suite", so no pipeline can silently skip its checks.
+//! NetCDF compliance: suites of rules (CF, IMOS, GHRSST) run over a file's owned summary, scored
+//! as the reference's compliance-checker scores them.
+//!
+//! A suite is a list of [`Rule`]s, each a pure function from a [`Dataset`] to results. The runner
+//! opens the file once, runs every rule of every requested suite (a rule that fails internally, or
+//! panics, makes the file non-compliant instead of crashing the program) and groups the results.
 
-/// A compliance suite and version, e.g. `cf:1.6`.
+pub mod dataset;
+pub mod result;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+pub use dataset::{Dataset, MemValues, ValueSource, ValueStats};
+pub use result::{CheckResult, FileReport, Group, GroupCtx, Priority, SuiteReport};
+
+use crate::pipeline::Criteria;
+
+/// A compliance suite and version, e.g. `cf:1.6`, as named in pipelines and on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Suite {
     pub name: String,
@@ -14,16 +29,43 @@ impl std::fmt::Display for Suite {
     }
 }
 
-/// The suites this build implements.
-pub const KNOWN_SUITES: &[&str] = &[];
+/// One rule of a suite. `id` is the reference's check name (e.g. `check_standard_name`), which is
+/// what `skip_checks` names.
+pub struct Rule {
+    pub id: &'static str,
+    pub run: fn(&Dataset) -> Result<Vec<CheckResult>, String>,
+}
 
-/// Parses a suite name, refusing any this build does not implement.
+/// A suite implementation.
+pub trait SuiteImpl: Sync {
+    /// `name:version`, e.g. `cf:1.6`.
+    fn id(&self) -> &'static str;
+    fn rules(&self) -> &'static [Rule];
+}
+
+/// The suites this build implements.
+fn registry() -> &'static [&'static dyn SuiteImpl] {
+    &[]
+}
+
+/// The ids of the suites this build implements.
+pub fn known_suites() -> Vec<&'static str> {
+    registry().iter().map(|s| s.id()).collect()
+}
+
+fn suite_impl(id: &str) -> Option<&'static dyn SuiteImpl> {
+    registry().iter().copied().find(|s| s.id() == id)
+}
+
+/// Parses a suite name, refusing any this build does not implement: a pipeline can never
+/// silently skip a check it asked for.
 pub fn parse_suite(name: &str) -> Result<Suite, String> {
-    if !KNOWN_SUITES.contains(&name) {
-        let known = if KNOWN_SUITES.is_empty() {
+    if suite_impl(name).is_none() {
+        let known = known_suites();
+        let known = if known.is_empty() {
             "none yet".to_string()
         } else {
-            KNOWN_SUITES.join(", ")
+            known.join(", ")
         };
         return Err(format!(
             "unknown check suite {name:?} (suites in this build: {known})"
@@ -36,21 +78,126 @@ pub fn parse_suite(name: &str) -> Result<Suite, String> {
     })
 }
 
-/// Runs the pipeline's suites on a file that opens as NetCDF. With no suite in this build, a
-/// compliance check can only be reached by a bug: it fails loudly rather than pass.
+/// Whether `skip_checks` skips a rule. An entry is a rule id (`check_units` or `units`).
+fn skipped(rule: &str, skip_checks: &[String]) -> bool {
+    skip_checks.iter().any(|s| {
+        let s = s.split(':').next().unwrap_or(s);
+        s == rule || format!("check_{s}") == rule
+    })
+}
+
+/// Runs suites over a file: the whole verdict, never a panic.
+pub fn check_file(
+    path: &Path,
+    suites: &[Suite],
+    criteria: Criteria,
+    skip_checks: &[String],
+) -> FileReport {
+    let file = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string();
+    let opened = crate::netcdf::NcFile::open(path).and_then(|nc| nc.summary().map(|s| (nc, s)));
+    let (nc, summary) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            return FileReport {
+                file,
+                compliant: false,
+                error: Some(format!("invalid NetCDF file: {e}")),
+                suites: vec![],
+            };
+        }
+    };
+    let ds = Dataset::new(file.clone(), &summary, &nc);
+    let reports: Vec<SuiteReport> = suites
+        .iter()
+        .map(|s| run_suite(&ds, s, criteria, skip_checks))
+        .collect();
+    FileReport {
+        file,
+        compliant: reports.iter().all(|r| r.passed),
+        error: None,
+        suites: reports,
+    }
+}
+
+/// Runs one suite over a dataset.
+pub fn run_suite(
+    ds: &Dataset,
+    suite: &Suite,
+    criteria: Criteria,
+    skip_checks: &[String],
+) -> SuiteReport {
+    let id = suite.to_string();
+    let Some(imp) = suite_impl(&id) else {
+        return SuiteReport::from_results(
+            &id,
+            vec![],
+            vec![format!("suite {id} is not in this build")],
+            criteria,
+        );
+    };
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for rule in imp.rules().iter().filter(|r| !skipped(r.id, skip_checks)) {
+        match catch_unwind(AssertUnwindSafe(|| (rule.run)(ds))) {
+            Ok(Ok(r)) => results.extend(r),
+            Ok(Err(e)) => errors.push(format!("{}: {e}", rule.id)),
+            Err(panic) => {
+                let msg = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "the rule failed".into());
+                errors.push(format!("{}: {msg}", rule.id));
+            }
+        }
+    }
+    SuiteReport::from_results(&id, results, errors, criteria)
+}
+
+/// The pipeline's NcCompliance check: every suite must pass at the pipeline's criteria. The log
+/// lists each suite's verdict and every group that counted against it, with its messages.
 pub fn check_for_pipeline(
-    _path: &std::path::Path,
+    path: &Path,
     params: &crate::check::CheckParams,
 ) -> crate::check::CheckOutcome {
+    let report = check_file(path, &params.suites, params.criteria, &params.skip_checks);
+    let mut log = Vec::new();
+    if let Some(e) = &report.error {
+        log.push(e.clone());
+    }
+    let threshold = params.criteria.threshold();
+    for s in &report.suites {
+        let verdict = if s.passed { "passed" } else { "FAILED" };
+        log.push(format!(
+            "{}: {verdict} ({}/{} points, criteria {:?})",
+            s.suite, s.scored, s.possible, params.criteria
+        ));
+        for e in &s.errors {
+            log.push(format!("  rule error: {e}"));
+        }
+        for g in s
+            .groups
+            .iter()
+            .filter(|g| !g.passed() && g.priority >= threshold)
+        {
+            log.push(format!(
+                "  [{}] {} ({}/{})",
+                g.priority.as_str(),
+                g.name,
+                g.scored,
+                g.possible
+            ));
+            for m in &g.messages {
+                log.push(format!("    - {m}"));
+            }
+        }
+    }
     crate::check::CheckOutcome {
-        passed: false,
-        log: vec![format!(
-            "NetCDF compliance suites {:?} are not available in this build",
-            params
-                .suites
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-        )],
+        passed: report.compliant,
+        log,
     }
 }
