@@ -1,0 +1,64 @@
+# syntax=docker/dockerfile:1
+#
+# ocean-ingest: one ingestion job per container run (AWS Batch on Fargate runs
+# `ocean-ingest run --incoming-key <key>`; see infra/ and docs/DEPLOY.md).
+#
+#   docker build -t ocean-ingest .                    # compile inside the build stage
+#   docker build --target runtime-prebuilt -t ocean-ingest .
+#                                                     # package target/release/ocean-ingest built on
+#                                                     # the host (Debian 12, same libnetcdf19)
+#
+# Stages: build (Rust toolchain + libnetcdf-dev) -> runtime-base (slim Debian with only libnetcdf,
+# CA certificates and the pipeline config) -> runtime (binary from build, the default) or
+# runtime-prebuilt (binary from the context, needs no network beyond the base image's packages).
+
+ARG RUST_IMAGE=rust:1.95-slim-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+FROM ${RUST_IMAGE} AS build
+# Debian package versions are not pinned: bookworm only ever moves them forward with security
+# fixes, and a pinned version disappears from the mirror when that happens.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libnetcdf-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+RUN cargo build --release --locked --bin ocean-ingest \
+    && install -D -m 0755 target/release/ocean-ingest /out/ocean-ingest
+
+FROM ${RUNTIME_IMAGE} AS runtime-base
+# libnetcdf19 is bookworm's netCDF 4.9 (with HDF5), the library the build stage linked against.
+# Unpinned for the reason given in the build stage.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libnetcdf19 ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin ingest
+COPY examples/pipelines.toml /etc/ocean-ingest/pipelines.toml
+# The job writes only to INGEST_WORK_DIR; in Batch the root filesystem is read-only and /tmp is a
+# volume on the task's ephemeral storage.
+ENV INGEST_PIPELINES=/etc/ocean-ingest/pipelines.toml \
+    INGEST_LOG_FORMAT=json \
+    INGEST_WORK_DIR=/tmp
+WORKDIR /tmp
+USER 10001:10001
+ENTRYPOINT ["ocean-ingest"]
+CMD ["--help"]
+ARG VERSION=dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="ocean-ingest" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.description="Checks, publishes, indexes and reports one uploaded ocean-data file per run" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.vendor="ocean-ingest"
+
+FROM runtime-base AS runtime-prebuilt
+ARG BINARY=target/release/ocean-ingest
+COPY --chmod=0755 ${BINARY} /usr/local/bin/ocean-ingest
+
+FROM runtime-base AS runtime
+COPY --from=build /out/ocean-ingest /usr/local/bin/ocean-ingest

@@ -1,0 +1,54 @@
+# A complete deployment: three facilities' pipelines, SES SMTP notifications, alarms by email.
+#
+#   terraform init && terraform apply -var image_tag=0.1.0 -var vpc_id=vpc-... \
+#     -var 'subnet_ids=["subnet-...","subnet-..."]' -var 'database_cidr_blocks=["10.0.32.0/20"]'
+#
+# then push the image and put the two secrets (docs/DEPLOY.md).
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = { "owner" = "data-services" }
+  }
+}
+
+module "ocean_ingest" {
+  source = "../.."
+
+  name      = "ocean-ingest"
+  image_tag = var.image_tag
+
+  vpc_id               = var.vpc_id
+  subnet_ids           = var.subnet_ids
+  database_cidr_blocks = var.database_cidr_blocks
+
+  smtp_url              = "smtp://email-smtp.${var.region}.amazonaws.com:587"
+  notify_from           = "ingest@example.org"
+  alarm_email_addresses = var.alarm_email_addresses
+
+  # The names match the [[pipeline]] names of the image's pipelines.toml.
+  pipelines = {
+    anmn_nrs = {
+      key_prefix = "ANMN/NRS/"
+    }
+    srs_oc = {
+      key_prefix      = "SRS/OC/"
+      vcpu            = 2
+      memory          = 8192
+      timeout_seconds = 7200
+    }
+    soop_xbt = {
+      key_prefix        = "SOOP/XBT/"
+      vcpu              = 0.5
+      memory            = 1024
+      max_receive_count = 3
+    }
+  }
+
+  extra_environment = {
+    RUST_LOG = "ocean_ingest=info"
+  }
+
+  tags = { "environment" = "production" }
+}

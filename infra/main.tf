@@ -1,0 +1,142 @@
+# ocean-ingest on AWS: one Batch job per uploaded file.
+#
+#   upload to s3://<incoming>/<pipeline prefix>/...
+#     -> S3 event notification for that prefix -> the pipeline's SQS queue (DLQ after N deliveries)
+#     -> the pipeline's EventBridge Pipe -> Batch job queue (Fargate)
+#     -> `ocean-ingest run --incoming-key <key>`; its exit code drives Batch's retry strategy.
+#
+# Files: buckets.tf (storage), queues.tf (SQS + S3 notifications), batch.tf (compute, job
+# definitions), pipes.tf (SQS -> Batch), iam.tf (roles), secrets.tf, alarms.tf; this file holds
+# the shared names and the encryption key.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.region
+
+  bucket_prefix = coalesce(var.bucket_name_prefix, "${var.name}-${local.account_id}-")
+
+  # error holds both the error store (errors/) and the job reports (reports/).
+  buckets = {
+    incoming = "${local.bucket_prefix}incoming"
+    archive  = "${local.bucket_prefix}archive"
+    public   = "${local.bucket_prefix}public"
+    error    = "${local.bucket_prefix}error"
+  }
+  private_buckets = { for role, bucket in local.buckets : role => bucket if role != "public" }
+
+  error_store_prefix = "errors"
+  reports_prefix     = "reports"
+
+  # The pipe hands the job the object key exactly as the S3 event carries it (URL-encoded). A Pipe
+  # parameter can only be a whole JSON path, not "s3://bucket/" + path, so the job gets the key and
+  # resolves it against INGEST_INCOMING_URL; INGEST_SOURCE_KEY_ENCODING=url tells it to decode.
+  job_parameters = {
+    key = "$.body.Records[0].s3.object.key"
+  }
+  job_command = ["run", "--incoming-key", "Ref::key"]
+
+  job_log_group = "/aws/batch/${var.name}"
+
+  tags = merge({ "app" = "ocean-ingest", "deployment" = var.name }, var.tags)
+}
+
+# One customer-managed key encrypts the private buckets, the queues, the logs, the secrets, the
+# alarm topic and the image repository, so every reader is named in one policy.
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: buckets, queues, logs, secrets and alarms of ocean-ingest"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms.json
+  tags                    = local.tags
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:Key policy: the account-root statement is AWS's default that keeps the key manageable; in a key policy "*" is this key only.
+  #checkov:skip=CKV_AWS_111:Key policy: as CKV_AWS_109; service statements are limited by aws:SourceAccount or the log group's encryption context.
+  #checkov:skip=CKV_AWS_356:Key policy: "*" as resource of a key policy means the key the policy is attached to, nothing else.
+  # AWS's default key policy statement: IAM policies of this account decide who may use the key.
+  # Without it the key can become unmanageable; "*" as resource in a key policy means this key.
+  statement {
+    sid       = "AccountAdministersKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # S3 encrypts event notifications it sends to the pipeline queues.
+  statement {
+    sid       = "S3SendsEncryptedEvents"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid = "LogsEncryptJobLogs"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
+      "kms:GenerateDataKey",
+      "kms:GenerateDataKeyWithoutPlaintext",
+      "kms:DescribeKey",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.job_log_group}"]
+    }
+  }
+
+  # CloudWatch alarms and the failed-job rule publish to the encrypted alarm topic.
+  statement {
+    sid       = "AlarmsPublishToTopic"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
