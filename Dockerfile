@@ -34,8 +34,9 @@ FROM ${RUNTIME_IMAGE} AS runtime-base
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libnetcdf19 ca-certificates \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --no-create-home \
+    && useradd --uid 10001 --user-group --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin ingest
 COPY examples/pipelines.toml /etc/ocean-ingest/pipelines.toml
 # The job writes only to INGEST_WORK_DIR; in Batch the root filesystem is read-only and /tmp is a
