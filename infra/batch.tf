@@ -109,20 +109,25 @@ resource "aws_batch_job_queue" "this" {
 }
 
 locals {
-  job_environment = merge(var.extra_environment, {
-    INGEST_INCOMING_URL        = "s3://${aws_s3_bucket.this["incoming"].bucket}"
-    INGEST_ARCHIVE_URL         = "s3://${aws_s3_bucket.this["archive"].bucket}"
-    INGEST_PUBLIC_URL          = "s3://${aws_s3_bucket.this["public"].bucket}"
-    INGEST_ERROR_URL           = "s3://${aws_s3_bucket.this["error"].bucket}/${local.error_store_prefix}"
-    INGEST_REPORTS_URL         = "s3://${aws_s3_bucket.this["error"].bucket}/${local.reports_prefix}"
-    INGEST_NOTIFY_URL          = var.smtp_url
-    INGEST_NOTIFY_FROM         = var.notify_from
-    INGEST_RESULTS_QUEUE_URL   = aws_sqs_queue.results.url
-    INGEST_PIPELINES           = var.pipelines_config_path
-    INGEST_LOG_FORMAT          = "json"
-    INGEST_WORK_DIR            = "/tmp"
-    INGEST_SOURCE_KEY_ENCODING = "url"
-  })
+  # Later maps win: extra_environment cannot replace what the module derives.
+  job_environment = merge(
+    var.extra_environment,
+    {
+      INGEST_INCOMING_URL        = "s3://${aws_s3_bucket.this["incoming"].bucket}"
+      INGEST_ARCHIVE_URL         = "s3://${aws_s3_bucket.this["archive"].bucket}"
+      INGEST_PUBLIC_URL          = "s3://${aws_s3_bucket.this["public"].bucket}"
+      INGEST_ERROR_URL           = "s3://${aws_s3_bucket.this["error"].bucket}/${local.error_store_prefix}"
+      INGEST_REPORTS_URL         = "s3://${aws_s3_bucket.this["error"].bucket}/${local.reports_prefix}"
+      INGEST_NOTIFY_URL          = var.smtp_url
+      INGEST_NOTIFY_FROM         = var.notify_from
+      INGEST_RESULTS_QUEUE_URL   = aws_sqs_queue.results.url
+      INGEST_PIPELINES           = var.pipelines_config_path
+      INGEST_LOG_FORMAT          = "json"
+      INGEST_WORK_DIR            = "/tmp"
+      INGEST_SOURCE_KEY_ENCODING = "url"
+    },
+    length(var.ops_email_addresses) > 0 ? { INGEST_OPS_EMAIL = join(",", var.ops_email_addresses) } : {},
+  )
 
   job_secrets = {
     INGEST_INDEX_URL     = aws_secretsmanager_secret.index_url.arn

@@ -23,9 +23,10 @@ variable "bucket_name_prefix" {
 
 variable "pipelines" {
   description = <<-EOT
-    Pipelines by name. Each owns one key prefix of the incoming bucket and gets its own SQS queue,
-    dead-letter queue, EventBridge Pipe and Batch job definition, so a burst of uploads for one
-    pipeline never delays another. The names must match the [[pipeline]] names of pipelines.toml.
+    Upload streams by name. Each owns one key prefix (folder) of the incoming bucket and gets its
+    own SQS queue, dead-letter queue, EventBridge Pipe and Batch job definition, so a burst of
+    uploads in one folder never delays another. Inside the job, pipelines.toml routes each key to
+    its [[pipeline]]; naming a stream after the pipeline its folder feeds keeps the two readable.
       key_prefix                 - incoming key prefix this pipeline owns, ending in "/"
       vcpu, memory               - Fargate size of one job (vCPU; MiB)
       ephemeral_storage_gib      - Fargate ephemeral storage for /tmp (21-200 GiB)
@@ -141,6 +142,12 @@ variable "smtp_cidr_blocks" {
 variable "notify_from" {
   description = "Sender address of the notification emails (INGEST_NOTIFY_FROM)."
   type        = string
+}
+
+variable "ops_email_addresses" {
+  description = "Data-team addresses told about every failure that is not the provider's (INGEST_OPS_EMAIL)."
+  type        = list(string)
+  default     = []
 }
 
 variable "pipelines_config_path" {

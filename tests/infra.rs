@@ -387,6 +387,15 @@ fn expected_environment(plan: &Plan) -> BTreeMap<String, String> {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    let ops: Vec<&str> = plan.vars["ops_email_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(s)
+        .collect();
+    if !ops.is_empty() {
+        env.insert("INGEST_OPS_EMAIL".to_owned(), ops.join(","));
+    }
     for (k, v) in plan.vars["extra_environment"].as_object().unwrap() {
         env.entry(k.clone()).or_insert_with(|| s(v).to_owned());
     }
@@ -1285,6 +1294,25 @@ fn with_pipeline(name: &str, pipeline: Value) -> hcl::Map<String, Value> {
 }
 
 #[test]
+fn extra_environment_cannot_replace_what_the_module_derives() {
+    let mut inputs = example_inputs(&example_sources());
+    inputs.insert(
+        "extra_environment".to_owned(),
+        hcl::value!({ INGEST_WORK_DIR = "/var/lib/ingest", RUST_LOG = "debug" }),
+    );
+    let plan = Plan::new(&module_sources(), inputs).unwrap();
+    let cp = container_properties(&plan, "anmn_nrs");
+    let env: BTreeMap<&str, &str> = cp["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (s(&e["name"]), s(&e["value"])))
+        .collect();
+    assert_eq!(env["INGEST_WORK_DIR"], "/tmp");
+    assert_eq!(env["RUST_LOG"], "debug");
+}
+
+#[test]
 fn overlapping_key_prefixes_are_rejected() {
     // ANMN/ would also own every ANMN/NRS/ upload, and S3 refuses overlapping notification rules.
     let plan = Plan::new(
@@ -1461,7 +1489,7 @@ fn wiring_check_catches_a_pipe_reading_another_pipelines_queue() {
     assert!(
         problems
             .iter()
-            .any(|p| p.starts_with("srs_oc: the pipe reads")),
+            .any(|p| p.starts_with("srs_altimetry: the pipe reads")),
         "{problems:?}"
     );
 }

@@ -122,6 +122,7 @@ fn functions() -> Vec<(&'static str, FuncDef)> {
             FuncDef::new(fn_endswith, [ParamType::String, ParamType::String]),
         ),
         ("flatten", FuncDef::new(fn_flatten, [any()])),
+        ("join", FuncDef::new(fn_join, [ParamType::String, any()])),
         ("jsonencode", FuncDef::new(fn_jsonencode, [any()])),
         ("length", FuncDef::new(fn_length, [any()])),
         (
@@ -193,6 +194,16 @@ fn fn_flatten(args: FuncArgs) -> Result<Value, String> {
     let mut out = Vec::new();
     flat(&args[0], &mut out);
     Ok(Value::Array(out))
+}
+
+fn fn_join(args: FuncArgs) -> Result<Value, String> {
+    let items = args[1].as_array().ok_or("join needs a list")?;
+    let parts: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+    Ok(Value::from(
+        parts
+            .ok_or("join needs strings")?
+            .join(args[0].as_str().unwrap()),
+    ))
 }
 
 fn fn_jsonencode(args: FuncArgs) -> Result<Value, String> {

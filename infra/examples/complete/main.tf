@@ -27,24 +27,31 @@ module "ocean_ingest" {
   notify_from           = "ingest@example.org"
   alarm_email_addresses = var.alarm_email_addresses
 
-  # The names match the [[pipeline]] names of the image's pipelines.toml.
+  # One stream per facility folder of the incoming bucket. The image's pipelines.toml then routes
+  # each key to its pipeline (anmn_nrs, srs_altimetry, acorn, soop_fishsoop in the example file).
   pipelines = {
     anmn_nrs = {
       key_prefix = "ANMN/NRS/"
     }
-    srs_oc = {
-      key_prefix      = "SRS/OC/"
+    srs_altimetry = {
+      key_prefix      = "SRS/ALTIMETRY/"
       vcpu            = 2
       memory          = 8192
       timeout_seconds = 7200
     }
-    soop_xbt = {
-      key_prefix        = "SOOP/XBT/"
+    acorn = {
+      # Radar files arrive every hour from every site: small and many.
+      key_prefix        = "ACORN/"
       vcpu              = 0.5
       memory            = 1024
       max_receive_count = 3
     }
+    soop_fishsoop = {
+      key_prefix = "SOOP/FishSOOP/"
+    }
   }
+
+  ops_email_addresses = ["data-team@example.org"]
 
   extra_environment = {
     RUST_LOG = "ocean_ingest=info"
