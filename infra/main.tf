@@ -64,7 +64,7 @@ resource "aws_kms_alias" "this" {
 
 data "aws_iam_policy_document" "kms" {
   #checkov:skip=CKV_AWS_109:Key policy: the account-root statement is AWS's default that keeps the key manageable; in a key policy "*" is this key only.
-  #checkov:skip=CKV_AWS_111:Key policy: as CKV_AWS_109; service statements are limited by aws:SourceAccount or the log group's encryption context.
+  #checkov:skip=CKV_AWS_111:Key policy: as CKV_AWS_109; the services may use the key only for resources configured with it, and those resources' own policies (queues, topic) limit their senders.
   #checkov:skip=CKV_AWS_356:Key policy: "*" as resource of a key policy means the key the policy is attached to, nothing else.
   # AWS's default key policy statement: IAM policies of this account decide who may use the key.
   # Without it the key can become unmanageable; "*" as resource in a key policy means this key.
@@ -79,7 +79,9 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # S3 encrypts event notifications it sends to the pipeline queues.
+  # S3 encrypts the event notifications it sends to the pipeline queues. Which bucket may send is
+  # decided by each queue's policy (aws:SourceArn); the key policy takes the form AWS documents,
+  # without conditions a service's KMS request may not carry.
   statement {
     sid       = "S3SendsEncryptedEvents"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
@@ -88,12 +90,6 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["s3.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 
@@ -122,7 +118,8 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
-  # CloudWatch alarms and the failed-job rule publish to the encrypted alarm topic.
+  # CloudWatch alarms and the failed-job rule publish to the encrypted alarm topic; the topic's
+  # policy limits them to this account (alarms.tf).
   statement {
     sid       = "AlarmsPublishToTopic"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
@@ -131,12 +128,6 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
     }
   }
 }
