@@ -16,13 +16,12 @@
 #   scripts/image-smoke.sh --no-build          # reuse the image built last time
 #
 # Environment: OCEAN_INGEST_IMAGE, OCEAN_INGEST_BINARY (see image-build.sh), OCEAN_INGEST_VENV
-# (the venv with moto and aiosmtpd; installed if missing), OCEAN_INGEST_SMOKE_FILE (the upload,
-# default the NRS CTD profile of tests/data).
+# (the test venv of scripts/requirements-test.txt; installed if missing), OCEAN_INGEST_SMOKE_FILE
+# (the upload, default the NRS CTD profile of tests/data).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 image="${OCEAN_INGEST_IMAGE:-localhost/ocean-ingest:dev}"
-venv="${OCEAN_INGEST_VENV:-$root/.venv}"
 sample="${OCEAN_INGEST_SMOKE_FILE:-$root/tests/data/IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc}"
 # The incoming layout of infra/examples/complete: one folder per pipeline stream.
 key_prefix="ANMN/NRS/"
@@ -54,67 +53,21 @@ bh inspect --type image "$image" >/dev/null 2>&1 || fail "no image $image: run w
 
 # --- servers on 127.0.0.1 ------------------------------------------------------------------------
 
+# The test servers of scripts/test.sh: moto (S3 + SQS), PostgreSQL and the SMTP sink. They export
+# INGEST_TEST_AWS_ENDPOINT, INGEST_TEST_PG_URL, INGEST_TEST_SMTP_URL and INGEST_TEST_SMTP_DIR.
+cd "$root"
+# shellcheck source=lib/setup.sh
+source scripts/lib/setup.sh
+# shellcheck source=lib/servers.sh
+source scripts/lib/servers.sh
+
 work="$(mktemp -d /tmp/ocean-ingest-smoke.XXXXXX)"
 chmod 755 "$work"
-servers="$work/servers"
-pg_bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_for() {
-    local what="$1" deadline=$((SECONDS + 30))
-    shift
-    until "$@" >/dev/null 2>&1; do
-        [[ $SECONDS -lt $deadline ]] || fail "$what did not start within 30 s"
-        sleep 0.2
-    done
-}
-
-ensure_venv() {
-    [[ -x "$venv/bin/moto_server" && -x "$venv/bin/aiosmtpd" ]] && return
-    say "installing moto and aiosmtpd into $venv"
-    [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check \
-        'moto[s3,sqs]==5.2.5' 'flask==3.1.3' 'flask-cors==6.0.5' 'aiosmtpd==1.4.6'
-}
-
-start_servers() {
-    mkdir -p "$servers/mail" && chmod 755 "$servers"
-    aws_port="$(free_port)" pg_port="$(free_port)" smtp_port="$(free_port)"
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$aws_port" >"$servers/moto.log" 2>&1 &
-    echo $! >"$servers/moto.pid"
-    "$venv/bin/aiosmtpd" -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$servers/mail" \
-        >"$servers/smtp.log" 2>&1 &
-    echo $! >"$servers/smtp.pid"
-    [[ -x "$pg_bin/initdb" ]] || fail "PostgreSQL is not installed (apt-get install postgresql)"
-    mkdir -p "$servers/pg" && chown postgres: "$servers/pg"
-    runuser -u postgres -- "$pg_bin/initdb" -D "$servers/pg/data" -U postgres --auth=trust -E UTF8 \
-        >"$servers/initdb.log" 2>&1 || fail "initdb (see $servers/initdb.log)"
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$servers/pg/data" -l "$servers/pg/log" -w \
-        -o "-p $pg_port -c listen_addresses=127.0.0.1 -k $servers/pg -c fsync=off" start >/dev/null \
-        || fail "PostgreSQL did not start"
-    wait_for "moto" curl -sf "http://127.0.0.1:$aws_port/moto-api/"
-    wait_for "the SMTP sink" python3 -c "import socket; socket.create_connection(('127.0.0.1', $smtp_port), 1).close()"
-}
-
-stop_servers() {
-    [[ -d "$servers" ]] || return 0
-    local pidfile
-    for pidfile in "$servers"/*.pid; do
-        [[ -f "$pidfile" ]] && kill "$(cat "$pidfile")" 2>/dev/null
-    done
-    if [[ -d "$servers/pg/data" ]]; then
-        runuser -u postgres -- "$pg_bin/pg_ctl" -D "$servers/pg/data" -m fast stop >/dev/null 2>&1
-    fi
-    return 0
-}
 
 # aws: runs a few S3/SQS calls against moto with boto3 (from moto's venv).
 aws() {
-    AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_ACCESS_KEY_ID=smoke AWS_SECRET_ACCESS_KEY=smoke \
-        AWS_DEFAULT_REGION=us-east-1 "$venv/bin/python" - "$@"
+    AWS_ENDPOINT_URL="$INGEST_TEST_AWS_ENDPOINT" AWS_ACCESS_KEY_ID=smoke AWS_SECRET_ACCESS_KEY=smoke \
+        AWS_DEFAULT_REGION=us-east-1 "$OCEAN_INGEST_VENV/bin/python" - "$@"
 }
 
 # --- the container -------------------------------------------------------------------------------
@@ -194,8 +147,8 @@ fi
 # --- s3 mode -------------------------------------------------------------------------------------
 
 ensure_venv
-say "starting moto (S3 + SQS), PostgreSQL and an SMTP sink on 127.0.0.1"
-start_servers
+ensure_postgres
+start_servers || fail "the test servers did not start"
 
 say "buckets, the pipeline queue with its S3 notification, the results queue"
 aws "$key_prefix" <<'PY'
@@ -237,14 +190,14 @@ PY
 say "S3 event key: $event_key"
 
 job_env=(
-    --env "AWS_ENDPOINT_URL=http://127.0.0.1:$aws_port" --env AWS_REGION=us-east-1
+    --env "AWS_ENDPOINT_URL=$INGEST_TEST_AWS_ENDPOINT" --env AWS_REGION=us-east-1
     --env AWS_ACCESS_KEY_ID=smoke --env AWS_SECRET_ACCESS_KEY=smoke
     --env INGEST_INCOMING_URL=s3://incoming --env INGEST_ARCHIVE_URL=s3://archive
     --env INGEST_PUBLIC_URL=s3://public --env INGEST_ERROR_URL=s3://error/errors
     --env INGEST_REPORTS_URL=s3://error/reports
-    --env "INGEST_INDEX_URL=postgres://postgres@127.0.0.1:$pg_port/postgres"
-    --env "INGEST_NOTIFY_URL=smtp://127.0.0.1:$smtp_port" --env "INGEST_NOTIFY_FROM=ocean-ingest <ingest@example.org>"
-    --env "INGEST_RESULTS_QUEUE_URL=http://127.0.0.1:$aws_port/123456789012/results"
+    --env "INGEST_INDEX_URL=$INGEST_TEST_PG_URL"
+    --env "INGEST_NOTIFY_URL=$INGEST_TEST_SMTP_URL" --env "INGEST_NOTIFY_FROM=ocean-ingest <ingest@example.org>"
+    --env "INGEST_RESULTS_QUEUE_URL=$INGEST_TEST_AWS_ENDPOINT/123456789012/results"
     --env INGEST_LOG_FORMAT=json --env INGEST_WORK_DIR=/tmp --env INGEST_SOURCE_KEY_ENCODING=url
 )
 
@@ -283,9 +236,9 @@ if not results: problems.append("no result event on the results queue")
 for p in problems: print(f"    MISSING: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)
 PY
-tables="$("$pg_bin/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -At \
+tables="$("$(pg_bindir)/psql" "$INGEST_TEST_PG_URL" -At \
     -c "select count(*) from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')")"
-say "    index tables: $tables; emails sent: $(find "$servers/mail" -type f | wc -l)"
+say "    index tables: $tables; emails sent: $(find "$INGEST_TEST_SMTP_DIR" -name '*.eml' | wc -l)"
 [[ "$tables" -gt 0 ]] || fail "the index has no tables"
 
 # SQS delivers at least once: the same event again must end in 0 with nothing new published.
