@@ -1,7 +1,12 @@
 //! The check step for one file, by check type: non-empty, format, NetCDF compliance, table schema.
 //! Pure with respect to the stores: it reads the job-local copy and returns a verdict with a log.
 
+pub mod table_schema;
+
 use std::path::Path;
+use std::sync::Arc;
+
+pub use table_schema::TableSchema;
 
 use crate::compliance::Suite;
 use crate::model::CheckType;
@@ -13,6 +18,8 @@ pub struct CheckParams {
     pub suites: Vec<Suite>,
     pub criteria: Criteria,
     pub skip_checks: Vec<String>,
+    /// The table schema a `table_schema` check uses (the file's rule's, else the pipeline's).
+    pub table_schema: Option<Arc<TableSchema>>,
 }
 
 /// A file's verdict and the lines that explain it.
@@ -57,8 +64,33 @@ pub fn check_file(path: &Path, name: &str, check: CheckType, params: &CheckParam
             Err(e) => CheckOutcome::fail(e.to_string()),
             Ok(()) => crate::compliance::check_for_pipeline(path, params),
         },
-        CheckType::TableSchema => {
-            CheckOutcome::fail("table schema checks are not available in this build")
+        CheckType::TableSchema => match &params.table_schema {
+            None => CheckOutcome::fail("no table schema is configured for this file's rule"),
+            Some(schema) => table_schema_check(path, schema),
+        },
+    }
+}
+
+/// A CSV file against its table schema: the first line sums up, the next list the first errors.
+fn table_schema_check(path: &Path, schema: &TableSchema) -> CheckOutcome {
+    match schema.check_csv(path) {
+        Err(e) => CheckOutcome::fail(e),
+        Ok(errors) if errors.total == 0 => CheckOutcome::pass(format!(
+            "conforms to table schema {} ({} rows)",
+            schema.origin, errors.rows
+        )),
+        Ok(errors) => {
+            let mut log = vec![format!(
+                "{} error(s) against table schema {}, first: {}",
+                errors.total,
+                schema.origin,
+                errors.listed.first().map_or("", String::as_str)
+            )];
+            log.extend(errors.listed);
+            if errors.total > log.len() - 1 {
+                log.push(format!("… and {} more", errors.total - (log.len() - 1)));
+            }
+            CheckOutcome { passed: false, log }
         }
     }
 }

@@ -431,19 +431,38 @@ impl Initial {
 impl<'s> Initialised<'s> {
     async fn resolve(self, job: &mut Job<'s>) -> State<'s> {
         let Initialised(acc) = self;
-        let resolved = crate::resolve::resolve(
-            &acc.input.name,
-            &acc.input.local_path,
-            acc.input.size,
-            &acc.input.sha256,
-        )
-        .and_then(|mut files| {
-            crate::resolve::assign_rules(acc.pipeline, &mut files).map(|()| files)
-        });
+        let references = match &job.request.source {
+            Source::Incoming(_) => {
+                crate::resolve::References::Incoming(job.services.incoming.clone())
+            }
+            Source::LocalFile(path) => crate::resolve::References::Folder(
+                path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+            ),
+        };
+        let workdir = job
+            .workdir
+            .as_ref()
+            .map_or_else(std::env::temp_dir, |d| d.path().join("resolved"));
+        let ctx = crate::resolve::ResolveContext {
+            pipeline: acc.pipeline,
+            references,
+            workdir,
+        };
+        let upload = crate::resolve::Upload {
+            name: &acc.input.name,
+            key: &acc.input.key,
+            local_path: &acc.input.local_path,
+            size: acc.input.size,
+            sha256: &acc.input.sha256,
+        };
+        let resolved = crate::resolve::resolve(&ctx, upload)
+            .await
+            .and_then(|mut r| crate::resolve::assign_rules(acc.pipeline, &mut r.files).map(|()| r));
         match resolved {
-            Ok(files) => {
+            Ok(resolution) => {
+                job.notes.extend(resolution.notes);
                 job.enter("Resolved");
-                State::Resolved(Resolved(acc, files))
+                State::Resolved(Resolved(acc, resolution.files))
             }
             Err(e) => fail(
                 job,
@@ -475,12 +494,21 @@ impl<'s> Preprocessed<'s> {
             suites: acc.pipeline.checks.clone(),
             criteria: acc.pipeline.criteria,
             skip_checks: acc.pipeline.skip_checks.clone(),
+            table_schema: None,
         };
+        let pipeline = acc.pipeline.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let mut files = files;
             for f in files.iter_mut().filter(|f| !f.is_deletion()) {
                 let Some(path) = f.local_path.clone() else {
                     continue;
+                };
+                let params = crate::check::CheckParams {
+                    table_schema: f
+                        .rule
+                        .and_then(|i| pipeline.rules.get(i))
+                        .and_then(|r| pipeline.schema_for(r)),
+                    ..params.clone()
                 };
                 let outcome = crate::check::check_file(&path, &f.name, f.check_type, &params);
                 f.check_passed = Some(outcome.passed);
@@ -537,6 +565,17 @@ impl<'s> Checked<'s> {
         let Checked(acc, mut files) = self;
         let set = &job.services.pipelines;
         if let Err(e) = crate::process::assign_paths(set, acc.pipeline, &acc.input.key, &mut files)
+        {
+            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+        }
+        let services = job.services;
+        if let Err(e) = crate::process::supersede::find_superseded(
+            services.index.as_ref(),
+            services.public.as_ref(),
+            acc.pipeline,
+            &mut files,
+        )
+        .await
         {
             return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
         }

@@ -1,11 +1,15 @@
 //! The pipeline file as written (TOML, with source positions), and its validation into
 //! [`super::PipelineSet`]. Validation does no I/O and reports every problem with its line.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, template};
+use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, UnpackLimits, template};
+use crate::check::TableSchema;
 use crate::model::{CheckType, PublishType};
 
 #[derive(Debug, Deserialize)]
@@ -36,6 +40,10 @@ struct RawPipeline {
     handler: Option<Spanned<String>>,
     #[serde(default)]
     allow_delete_manifests: bool,
+    table_schema: Option<Spanned<String>>,
+    max_unpacked_bytes: Option<Spanned<i64>>,
+    max_archive_entries: Option<Spanned<i64>>,
+    max_compression_ratio: Option<Spanned<i64>>,
     #[serde(default)]
     files: Vec<RawRule>,
 }
@@ -53,6 +61,7 @@ struct RawRule {
     #[serde(default)]
     allowed_dest: Vec<Spanned<String>>,
     supersede: Option<Spanned<String>>,
+    table_schema: Option<Spanned<String>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -114,6 +123,8 @@ impl ConfigProblem {
 struct Problems<'a> {
     text: &'a str,
     list: Vec<ConfigProblem>,
+    /// Where relative table-schema paths start.
+    base: Option<std::path::PathBuf>,
 }
 
 impl Problems<'_> {
@@ -145,8 +156,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Parses and validates a pipeline file.
-pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
+/// Parses and validates a pipeline file. The only I/O is reading the table schemas it names,
+/// relative to `base` (the pipeline file's folder; the current folder when `None`).
+pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<PipelineSet, ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
         ConfigError {
@@ -163,6 +175,7 @@ pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
     let mut problems = Problems {
         text,
         list: Vec::new(),
+        base: base.map(Path::to_path_buf),
     };
     let mut env = template::environment();
     let mut pipelines = Vec::new();
@@ -225,6 +238,50 @@ fn regex(
                 format!("invalid regular expression: {reason}"),
             );
             None
+        }
+    }
+}
+
+/// Loads a table schema named in the pipeline file, reporting a problem at its span.
+fn table_schema(
+    problems: &mut Problems,
+    value: &Spanned<String>,
+    pipeline: &str,
+    field: &str,
+) -> Option<Arc<TableSchema>> {
+    let rel = value.get_ref();
+    let path = match &problems.base {
+        Some(base) => base.join(rel),
+        None => Path::new(rel).to_path_buf(),
+    };
+    match TableSchema::load(&path, rel) {
+        Ok(schema) => Some(Arc::new(schema)),
+        Err(e) => {
+            problems.at(value.span(), Some(pipeline), field, e);
+            None
+        }
+    }
+}
+
+/// A positive whole number, reported at its span when it is not.
+fn positive(
+    problems: &mut Problems,
+    value: &Option<Spanned<i64>>,
+    pipeline: &str,
+    field: &str,
+    default: u64,
+) -> u64 {
+    match value {
+        None => default,
+        Some(v) if *v.get_ref() > 0 => *v.get_ref() as u64,
+        Some(v) => {
+            problems.at(
+                v.span(),
+                Some(pipeline),
+                field,
+                "must be a whole number above 0",
+            );
+            default
         }
     }
 }
@@ -357,9 +414,40 @@ fn validate_pipeline(
             "no [[pipeline.files]] rules: every file would be unclaimed",
         );
     }
+    let pipeline_schema = rp
+        .table_schema
+        .as_ref()
+        .and_then(|t| table_schema(problems, t, &name, "table_schema"));
+    let defaults = UnpackLimits::default();
+    let unpack = UnpackLimits {
+        max_bytes: positive(
+            problems,
+            &rp.max_unpacked_bytes,
+            &name,
+            "max_unpacked_bytes",
+            defaults.max_bytes,
+        ),
+        max_entries: positive(
+            problems,
+            &rp.max_archive_entries,
+            &name,
+            "max_archive_entries",
+            defaults.max_entries as u64,
+        ) as usize,
+        max_ratio: positive(
+            problems,
+            &rp.max_compression_ratio,
+            &name,
+            "max_compression_ratio",
+            defaults.max_ratio,
+        ),
+    };
     let mut rules = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
-        if let Some(rule) = validate_rule(rr, i, &name, !checks.is_empty(), problems, env) {
+        let has_schema = pipeline_schema.is_some();
+        if let Some(rule) =
+            validate_rule(rr, i, &name, !checks.is_empty(), has_schema, problems, env)
+        {
             rules.push(rule);
         }
     }
@@ -376,6 +464,8 @@ fn validate_pipeline(
         handler,
         allow_delete_manifests: rp.allow_delete_manifests,
         rules,
+        table_schema: pipeline_schema,
+        unpack,
     })
 }
 
@@ -384,6 +474,7 @@ fn validate_rule(
     i: usize,
     pipeline: &str,
     has_checks: bool,
+    pipeline_has_schema: bool,
     problems: &mut Problems,
     env: &mut minijinja::Environment<'static>,
 ) -> Option<FileRule> {
@@ -414,12 +505,19 @@ fn validate_rule(
             "nc_compliance needs the pipeline's checks (e.g. checks = [\"cf:1.6\"])",
         );
     }
-    if let (Some(CheckType::TableSchema), Some(c)) = (check, &rr.check) {
+    let schema = rr
+        .table_schema
+        .as_ref()
+        .and_then(|t| table_schema(problems, t, pipeline, &field("table_schema")));
+    if let (Some(CheckType::TableSchema), Some(c)) = (check, &rr.check)
+        && rr.table_schema.is_none()
+        && !pipeline_has_schema
+    {
         problems.at(
             c.span(),
             Some(pipeline),
             field("check"),
-            "table_schema checks are not available yet",
+            "table_schema needs a schema: set table_schema = \"schemas/<name>.json\" on the rule or the pipeline",
         );
     }
     // An unusable publish type is reported once; the checks that depend on it are skipped.
@@ -515,15 +613,7 @@ fn validate_rule(
         None => Supersede::Overwrite,
         Some(s) => match s.get_ref().as_str() {
             "overwrite" => Supersede::Overwrite,
-            "same_product_older_creation" => {
-                problems.at(
-                    s.span(),
-                    Some(pipeline),
-                    field("supersede"),
-                    "same_product_older_creation is not available yet",
-                );
-                Supersede::SameProductOlderCreation
-            }
+            "same_product_older_creation" => Supersede::SameProductOlderCreation,
             other => {
                 problems.at(
                     s.span(),
@@ -545,5 +635,6 @@ fn validate_rule(
         archive,
         allowed_dest,
         supersede,
+        table_schema: schema,
     })
 }

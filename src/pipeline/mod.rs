@@ -7,6 +7,7 @@ pub mod imos_name;
 pub mod template;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -15,6 +16,7 @@ pub use handler::Handler;
 pub use imos_name::ImosName;
 pub use template::{TemplateContext, TimeCoverage};
 
+use crate::check::TableSchema;
 use crate::compliance::Suite;
 use crate::model::{CheckType, PublishType};
 
@@ -61,6 +63,34 @@ pub struct FileRule {
     pub archive: Option<String>,
     pub allowed_dest: Vec<Regex>,
     pub supersede: Supersede,
+    /// The table schema for this rule's CSV files (overrides the pipeline's).
+    pub table_schema: Option<Arc<TableSchema>>,
+}
+
+/// Caps on what unpacking an archive (ZIP, gzip) or a manifest may produce, against zip bombs
+/// and runaway uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnpackLimits {
+    /// Total bytes of all unpacked files.
+    pub max_bytes: u64,
+    /// Files in one archive or manifest.
+    pub max_entries: usize,
+    /// Unpacked size over compressed size, for any member larger than [`RATIO_FLOOR`] bytes.
+    pub max_ratio: u64,
+}
+
+/// Members smaller than this are never ratio-checked: tiny files compress absurdly well and
+/// cannot be bombs.
+pub const RATIO_FLOOR: u64 = 1 << 20;
+
+impl Default for UnpackLimits {
+    fn default() -> Self {
+        UnpackLimits {
+            max_bytes: 10 << 30,
+            max_entries: 10_000,
+            max_ratio: 100,
+        }
+    }
 }
 
 impl FileRule {
@@ -85,8 +115,12 @@ pub struct Pipeline {
     pub owners: Vec<String>,
     pub notify_success: Vec<String>,
     pub handler: String,
+    /// Whether uploads may delete published files (`.delete_manifest`, rsync `*deleting` lines).
     pub allow_delete_manifests: bool,
     pub rules: Vec<FileRule>,
+    /// The table schema for CSV files of rules that name none.
+    pub table_schema: Option<Arc<TableSchema>>,
+    pub unpack: UnpackLimits,
 }
 
 impl Pipeline {
@@ -108,6 +142,25 @@ impl Pipeline {
         } else {
             CheckType::NonEmpty
         }
+    }
+
+    /// The check a file gets under `rule`: the rule's own, else table_schema for a CSV file when a
+    /// schema applies, else [`Pipeline::default_check`].
+    pub fn check_for(&self, rule: &FileRule, name: &str) -> CheckType {
+        if let Some(check) = rule.check {
+            return check;
+        }
+        if name.to_ascii_lowercase().ends_with(".csv") && self.schema_for(rule).is_some() {
+            return CheckType::TableSchema;
+        }
+        self.default_check(name)
+    }
+
+    /// The table schema that applies to a rule's files.
+    pub fn schema_for(&self, rule: &FileRule) -> Option<Arc<TableSchema>> {
+        rule.table_schema
+            .clone()
+            .or_else(|| self.table_schema.clone())
     }
 
     /// Refuses an upload whose name the pipeline does not accept, saying why.
@@ -145,8 +198,15 @@ pub struct PipelineSet {
 
 impl PipelineSet {
     /// Parses and validates pipeline TOML. `origin` names it in messages.
+    /// Relative `table_schema` paths are read from the current folder.
     pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin)
+        config::parse(text, origin, None)
+    }
+
+    /// Parses and validates pipeline TOML whose relative `table_schema` paths are under `base`
+    /// (the pipeline file's folder).
+    pub fn parse_at(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
+        config::parse(text, origin, Some(base))
     }
 
     /// Loads a pipeline file, or the compiled-in example when `path` is `None`.
@@ -165,7 +225,7 @@ impl PipelineSet {
                         message: format!("cannot read the pipeline file: {e}"),
                     }],
                 })?;
-                PipelineSet::parse(&text, &origin)
+                PipelineSet::parse_at(&text, &origin, p.parent().unwrap_or(Path::new("")))
             }
         }
     }

@@ -1,5 +1,8 @@
 //! The built-in process step: harvest metadata from each NetCDF file, and destination and archive
-//! paths from the rule's templates, validated (allowed, unique) before anything is written.
+//! paths from the rule's templates, validated (allowed, unique) before anything is written; then
+//! the older versions each new file supersedes ([`supersede`]).
+
+pub mod supersede;
 
 use std::collections::BTreeMap;
 
@@ -62,12 +65,37 @@ pub fn assign_paths(
             problems.push(format!("{}: no rule claims it", file.name));
             continue;
         };
-        if file.is_deletion() {
-            continue; // The deletion names its destination.
-        }
         let ctx = context_for(file, key, &pipeline.name);
         let t = file.publish_type;
-        if t.store() || t.harvest() {
+        if file.is_deletion() {
+            // A deletion names its destination, or (an rsync deletion) only the file name: then
+            // the rule's template places it, from what the name alone tells.
+            if file.dest_path.is_none() && t != crate::model::PublishType::NoAction {
+                match rule.dest.as_deref().map(|id| set.render(id, &ctx)) {
+                    Some(Ok(dest)) => file.dest_path = Some(dest),
+                    Some(Err(e)) => problems.push(format!(
+                        "{}: cannot place the deletion from the file name alone ({e}); delete it by destination path with a .delete_manifest",
+                        file.name
+                    )),
+                    None => problems.push(format!(
+                        "{}: a deletion by name needs the rule's dest template",
+                        file.name
+                    )),
+                }
+            }
+            continue;
+        }
+        if file.dest_path.is_some() && rule.allowed_dest.is_empty() {
+            // A destination from a manifest: only where the pipeline lets providers choose.
+            problems.push(format!(
+                "{}: the manifest names its destination, but files[{}] of pipeline {} has no allowed_dest patterns that would permit a chosen destination; leave dest_path out",
+                file.name,
+                file.rule.unwrap_or_default(),
+                pipeline.name
+            ));
+        } else if file.dest_path.is_some() {
+            // Kept as the manifest asks; checked against allowed_dest below.
+        } else if t.store() || t.harvest() {
             match rule.dest.as_deref().map(|id| set.render(id, &ctx)) {
                 Some(Ok(dest)) => file.dest_path = Some(dest),
                 Some(Err(e)) => problems.push(format!(

@@ -1,33 +1,395 @@
 //! The resolve step: turns an upload into the collection of files to ingest, and gives each file
-//! its rule, check type and publish type. A file no rule claims rejects the upload here, before
-//! anything is written.
+//! its rule, check type and publish type. A single file is its own collection; a ZIP or gzip
+//! upload is unpacked into the job folder; a manifest names files in the incoming store (or, for
+//! a local manifest, beside it) and files to delete. A file no rule claims, and anything unsafe
+//! in an archive or a manifest, rejects the upload here, before anything is written.
 
-use std::path::Path;
+pub mod gzip;
+pub mod manifest;
+pub mod paths;
+pub mod rsync;
+mod unpack;
+pub mod zip;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use crate::error::JobError;
 use crate::model::{FileCollection, FileOrigin, PipelineFile};
 use crate::pipeline::Pipeline;
+use crate::store::{Key, ObjectStore};
+use manifest::{Entry, ManifestKind};
+use paths::ManifestScope;
 
-/// Resolves an upload at `local_path` into files. A single file is its own collection; archives
-/// and manifests are refused until their resolvers exist.
-pub fn resolve(
-    name: &str,
-    local_path: &Path,
-    size: u64,
-    sha256: &str,
-) -> Result<FileCollection, JobError> {
-    let lower = name.to_ascii_lowercase();
-    for container in [".zip", ".gz", ".manifest"] {
-        if lower.ends_with(container) {
-            return Err(JobError::rejected(format!(
-                "{name}: {container} uploads cannot be resolved by this build yet; upload the files one by one"
-            )));
+/// How many problems one rejection lists.
+const LISTED_PROBLEMS: usize = 20;
+
+/// The upload being resolved, already in the job folder.
+#[derive(Debug, Clone, Copy)]
+pub struct Upload<'a> {
+    pub name: &'a str,
+    /// The incoming key (or, for a local file, its name).
+    pub key: &'a str,
+    pub local_path: &'a Path,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
+/// Where the files a manifest names are read from.
+#[derive(Debug, Clone)]
+pub enum References {
+    /// The incoming store, under the manifest's own folder (its key's prefix).
+    Incoming(Arc<dyn ObjectStore>),
+    /// A local folder: the folder of a manifest given as a local file outside the incoming store.
+    Folder(PathBuf),
+}
+
+impl References {
+    /// Where the references are, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            References::Incoming(_) => "the incoming store".into(),
+            References::Folder(dir) => format!("the folder {}", dir.display()),
         }
     }
-    let mut file = PipelineFile::addition(name, FileOrigin::Upload, local_path.to_path_buf(), size);
-    file.sha256 = Some(sha256.to_string());
-    file.record("Resolved", "resolved as a single file");
-    Ok(FileCollection::new(vec![file]))
+}
+
+/// What resolving needs besides the upload.
+#[derive(Debug, Clone)]
+pub struct ResolveContext<'a> {
+    pub pipeline: &'a Pipeline,
+    pub references: References,
+    /// Where unpacked and fetched files go (inside the job's folder).
+    pub workdir: PathBuf,
+}
+
+/// The files of an upload, and notes for the report (what was skipped and why).
+#[derive(Debug, Default)]
+pub struct Resolution {
+    pub files: FileCollection,
+    pub notes: Vec<String>,
+}
+
+/// Resolves an upload into files.
+pub async fn resolve(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Resolution, JobError> {
+    let lower = upload.name.to_ascii_lowercase();
+    if lower.ends_with(".zip") {
+        resolve_zip(ctx, upload).await
+    } else if lower.ends_with(".gz") || lower.ends_with(".tgz") {
+        resolve_gzip(ctx, upload).await
+    } else if let Some(kind) = ManifestKind::of(upload.name) {
+        resolve_manifest(ctx, upload, kind).await
+    } else {
+        let mut file = PipelineFile::addition(
+            upload.name,
+            FileOrigin::Upload,
+            upload.local_path.to_path_buf(),
+            upload.size,
+        );
+        file.sha256 = Some(upload.sha256.to_string());
+        file.record("Resolved", "resolved as a single file");
+        Ok(Resolution {
+            files: FileCollection::new(vec![file]),
+            notes: Vec::new(),
+        })
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, JobError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| JobError::internal(format!("the resolve step crashed: {e}")))
+}
+
+async fn resolve_zip(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Resolution, JobError> {
+    let (archive, out, limits) = (
+        upload.local_path.to_path_buf(),
+        ctx.workdir.join("unzipped"),
+        ctx.pipeline.unpack,
+    );
+    let (members, notes) = blocking(move || zip::unpack(&archive, &out, limits))
+        .await?
+        .map_err(|e| e.into_job_error(upload.name))?;
+    let out = ctx.workdir.join("unzipped");
+    let files = members
+        .into_iter()
+        .map(|m| {
+            let mut f = PipelineFile::addition(
+                paths::file_name(&m.path),
+                FileOrigin::Member {
+                    container: upload.name.to_string(),
+                    path: m.path.clone(),
+                },
+                out.join(&m.path),
+                m.unpacked.size,
+            );
+            f.sha256 = Some(m.unpacked.sha256);
+            f.record(
+                "Resolved",
+                format!("unpacked from {} ({})", upload.name, m.path),
+            );
+            f
+        })
+        .collect();
+    Ok(Resolution {
+        files: FileCollection::new(files),
+        notes,
+    })
+}
+
+async fn resolve_gzip(
+    ctx: &ResolveContext<'_>,
+    upload: Upload<'_>,
+) -> Result<Resolution, JobError> {
+    let inner = gzip::inner_name(upload.name)
+        .map_err(|reason| JobError::rejected(format!("{}: {reason}", upload.name)))?;
+    // The inner name must be a plain file name (it comes from ours, so this is a safety net).
+    paths::relative_path(&inner)
+        .map_err(|reason| JobError::rejected(format!("{}: {reason}", upload.name)))?;
+    let dest = ctx.workdir.join("gunzipped").join(&inner);
+    let (src, to, limits) = (
+        upload.local_path.to_path_buf(),
+        dest.clone(),
+        ctx.pipeline.unpack,
+    );
+    let unpacked = blocking(move || gzip::gunzip(&src, &to, limits))
+        .await?
+        .map_err(|e| e.into_job_error(upload.name))?;
+    let mut f = PipelineFile::addition(
+        inner.clone(),
+        FileOrigin::Member {
+            container: upload.name.to_string(),
+            path: inner.clone(),
+        },
+        dest,
+        unpacked.size,
+    );
+    f.sha256 = Some(unpacked.sha256);
+    f.record("Resolved", format!("decompressed from {}", upload.name));
+    Ok(Resolution {
+        files: FileCollection::new(vec![f]),
+        notes: Vec::new(),
+    })
+}
+
+/// One rejection naming every problem (the first [`LISTED_PROBLEMS`]).
+fn reject_all(upload: &str, what: &str, problems: &[String]) -> JobError {
+    let mut listed: Vec<&str> = problems
+        .iter()
+        .take(LISTED_PROBLEMS)
+        .map(String::as_str)
+        .collect();
+    let more = problems.len().saturating_sub(LISTED_PROBLEMS);
+    let tail = format!("… and {more} more");
+    if more > 0 {
+        listed.push(&tail);
+    }
+    JobError::rejected(format!("{upload}: {what}: {}", listed.join("; ")))
+}
+
+/// A manifest entry, checked and placed.
+enum Planned {
+    Add {
+        at: String,
+        key: Key,
+        dest: Option<String>,
+    },
+    Delete(PipelineFile),
+}
+
+async fn resolve_manifest(
+    ctx: &ResolveContext<'_>,
+    upload: Upload<'_>,
+    kind: ManifestKind,
+) -> Result<Resolution, JobError> {
+    let pipeline = ctx.pipeline;
+    let bytes = tokio::fs::read(upload.local_path)
+        .await
+        .map_err(|e| JobError::internal(format!("reading the manifest in the job folder: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        JobError::rejected(format!(
+            "{}: a manifest must be UTF-8 text ({e})",
+            upload.name
+        ))
+    })?;
+    let what = format!("malformed {} manifest", kind.extension());
+    let entries = manifest::parse(kind, &text).map_err(|p| reject_all(upload.name, &what, &p))?;
+
+    let deletions = entries.iter().filter(|e| e.is_deletion()).count();
+    if deletions > 0 && !pipeline.allow_delete_manifests {
+        return Err(JobError::rejected(format!(
+            "{}: the manifest asks to delete {deletions} published file(s), but pipeline {} does not accept deletions (allow_delete_manifests = false); ask the data team",
+            upload.name, pipeline.name
+        )));
+    }
+    if entries.len() > pipeline.unpack.max_entries {
+        return Err(JobError::rejected(format!(
+            "{}: the manifest names {} files, more than the pipeline's max_archive_entries ({})",
+            upload.name,
+            entries.len(),
+            pipeline.unpack.max_entries
+        )));
+    }
+
+    let scope = match &ctx.references {
+        References::Incoming(_) => ManifestScope::for_key(upload.key),
+        References::Folder(dir) => ManifestScope::for_folder(dir),
+    };
+    let mut problems = Vec::new();
+    let mut planned = Vec::new();
+    let mut seen = BTreeSet::new();
+    for entry in entries {
+        match entry {
+            Entry::Add { at, path, dest } => match scope.key_for(&path) {
+                Ok(key) if !seen.insert(key.clone()) => {
+                    problems.push(format!("{at}: {key} is named twice"))
+                }
+                Ok(key) => planned.push(Planned::Add { at, key, dest }),
+                Err(reason) => problems.push(format!("{at}: {reason}")),
+            },
+            Entry::DeleteDest { at, dest } => match Key::new(dest.clone()) {
+                Ok(_) => planned.push(Planned::Delete(PipelineFile::deletion(dest, upload.name))),
+                Err(e) => problems.push(format!(
+                    "{at}: {dest:?} is not a destination path: {}",
+                    e.reason
+                )),
+            },
+            Entry::DeleteName { at, path } => match paths::relative_path(&path) {
+                Ok(p) => {
+                    let mut f = PipelineFile::deletion(paths::file_name(&p), upload.name);
+                    // The rule's dest template gives its destination (see process::assign_paths).
+                    f.dest_path = None;
+                    planned.push(Planned::Delete(f));
+                }
+                Err(reason) => problems.push(format!("{at}: {path:?}: {reason}")),
+            },
+        }
+    }
+    if !problems.is_empty() {
+        return Err(reject_all(
+            upload.name,
+            "refused manifest entries",
+            &problems,
+        ));
+    }
+
+    let fetched_root = ctx.workdir.join("referenced");
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    for plan in planned {
+        let (at, key, dest) = match plan {
+            Planned::Delete(mut f) => {
+                f.record("Resolved", format!("deletion requested by {}", upload.name));
+                files.push(f);
+                continue;
+            }
+            Planned::Add { at, key, dest } => (at, key, dest),
+        };
+        let local = fetched_root.join(key.as_str());
+        match fetch(&ctx.references, &key, &local).await {
+            Ok(true) => {}
+            Ok(false) => {
+                problems.push(format!(
+                    "{at}: {key} is not in {}",
+                    ctx.references.describe()
+                ));
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let path = local.clone();
+        let (size, sha256) = blocking(move || hash_file(&path))
+            .await?
+            .map_err(|e| JobError::internal(format!("hashing {key} in the job folder: {e}")))?;
+        total += size;
+        if total > pipeline.unpack.max_bytes {
+            return Err(JobError::rejected(format!(
+                "{}: the files it names add up to more than {} bytes (the pipeline's max_unpacked_bytes) at {key}",
+                upload.name, pipeline.unpack.max_bytes
+            )));
+        }
+        let mut f = PipelineFile::addition(
+            key.file_name(),
+            FileOrigin::Member {
+                container: upload.name.to_string(),
+                path: key.to_string(),
+            },
+            local,
+            size,
+        );
+        f.sha256 = Some(sha256);
+        f.record(
+            "Resolved",
+            format!("named by {} ({at}): {key}", upload.name),
+        );
+        if let Some(dest) = dest {
+            f.record(
+                "Resolved",
+                format!("the manifest asks for destination {dest}"),
+            );
+            f.dest_path = Some(dest);
+        }
+        files.push(f);
+    }
+    if !problems.is_empty() {
+        return Err(reject_all(upload.name, "missing files", &problems));
+    }
+    Ok(Resolution {
+        files: FileCollection::new(files),
+        notes: Vec::new(),
+    })
+}
+
+/// Copies one named object into the job folder; `Ok(false)` when it does not exist.
+async fn fetch(references: &References, key: &Key, local: &Path) -> Result<bool, JobError> {
+    if let Some(parent) = local.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| JobError::internal(format!("preparing the job folder: {e}")))?;
+    }
+    match references {
+        References::Incoming(store) => match store.get_to_file(key, local).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(JobError::from_boundary(
+                format!("fetching {key}, named by the manifest, from the incoming store failed"),
+                e,
+            )),
+        },
+        References::Folder(dir) => {
+            let src = dir.join(key.as_str());
+            // Only regular files inside the folder: a link could point anywhere.
+            let inside = match (src.canonicalize(), dir.canonicalize()) {
+                (Ok(s), Ok(d)) => s.starts_with(d),
+                _ => false,
+            };
+            match std::fs::symlink_metadata(&src) {
+                Ok(m) if m.is_file() && inside => tokio::fs::copy(&src, local)
+                    .await
+                    .map(|_| true)
+                    .map_err(|e| JobError::usage(format!("cannot read {}: {e}", src.display()))),
+                Ok(_) => Ok(false),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(JobError::usage(format!(
+                    "cannot read {}: {e}",
+                    src.display()
+                ))),
+            }
+        }
+    }
+}
+
+/// Size and SHA-256 of a file, streamed.
+fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher)?;
+    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// Gives every file its rule and types. All unclaimed files are named in one rejection.
@@ -42,9 +404,7 @@ pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(
                     file.publish_type = rule.on_delete;
                 } else {
                     file.publish_type = rule.publish;
-                    file.check_type = rule
-                        .check
-                        .unwrap_or_else(|| pipeline.default_check(&file.name));
+                    file.check_type = pipeline.check_for(rule, &file.name);
                 }
                 let (check, publish) = (file.check_type, file.publish_type);
                 file.record(
