@@ -223,3 +223,15 @@ pub fn states(report: &Value) -> Vec<String> {
         .map(|s| s["state"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// A ZIP archive of `(path, content)` entries, built in memory (deflated).
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    for (name, body) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(body).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
