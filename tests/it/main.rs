@@ -5,3 +5,4 @@ mod conformance;
 mod faults;
 mod pipelines_cli;
 mod spine;
+mod uploads;
