@@ -1,9 +1,11 @@
 //! The publish step, all-or-nothing for the public store and the index.
 //!
-//! Order, as the reference: archive (which only grows), early deletions, store, late deletions,
-//! then the harvest as one index transaction. Every public-store write leaves a receipt; if any
-//! later step fails, the receipts are undone in reverse order, so the public store and the index
-//! are exactly as before the job. Only after the index commit are the receipts settled.
+//! Order, as the reference: archive, early deletions, store, late deletions, then the harvest as
+//! one index transaction. The upload's own archive copy (`_uploads/…/<name>.<job id>`) is never
+//! undone: the archive only grows. Every other write leaves a receipt; if any later step fails,
+//! the receipts are undone in reverse order, so the public store and the index are exactly as
+//! before the job (and a per-file archive copy that replaced an older one is put back). Only after
+//! the index commit are the receipts settled.
 
 use std::path::Path;
 
@@ -75,40 +77,24 @@ pub async fn publish(
         .await
         .map_err(|e| JobError::from_boundary("archiving the upload failed", e))?;
     confirm(s, &upload_key, req.upload_path).await?;
-    for f in files
-        .iter_mut()
-        .filter(|f| f.publish_type.archive() && !f.is_deletion())
-    {
-        let (Some(path), Some(local)) = (f.archive_path.clone(), f.local_path.clone()) else {
-            return Err(JobError::internal(format!(
-                "{}: archive path or content missing at publish",
-                f.name
-            )));
-        };
-        let opts = PutOptions {
-            content_type: Some(content_type_for(&f.name).into()),
-            sha256: f.sha256.clone(),
-        };
-        s.archive
-            .put_file(&key(&path)?, &local, &opts)
-            .await
-            .map_err(|e| JobError::from_boundary(format!("archiving {} failed", f.name), e))?;
-        f.archived = true;
-        f.record(
-            "Published",
-            format!("archived at {}", s.archive.url_of(&key(&path)?)),
-        );
-    }
 
-    // 2–5. Public store and index, with receipts for rollback.
+    // 2–5. Per-file archive copies, public store and index, with receipts for rollback.
+    let mut archived: Vec<Written> = Vec::new();
     let mut receipts: Vec<Written> = Vec::new();
-    let outcome = write_public_and_index(req, files, &mut receipts).await;
+    let outcome = match archive_files(req, files, &mut archived).await {
+        Ok(()) => write_public_and_index(req, files, &mut receipts).await,
+        Err(e) => Err(e),
+    };
     match outcome {
         Ok(()) => {
             let mut warnings = Vec::new();
-            for w in &receipts {
-                if let Err(e) = s.public.settle(w).await {
-                    warnings.push(format!("settling {}: {e}", w.key));
+            for (store, w) in receipts
+                .iter()
+                .map(|w| (&s.public, w))
+                .chain(archived.iter().map(|w| (&s.archive, w)))
+            {
+                if let Err(e) = store.settle(w).await {
+                    warnings.push(format!("settling {}: {e}", store.url_of(&w.key)));
                 }
             }
             Ok(Publication {
@@ -118,13 +104,19 @@ pub async fn publish(
         }
         Err(err) => {
             let mut undo_failures = Vec::new();
-            for w in receipts.iter().rev() {
-                if let Err(e) = s.public.undo(w).await {
-                    undo_failures.push(format!("{}: {e}", w.key));
+            for (store, w) in receipts
+                .iter()
+                .rev()
+                .map(|w| (&s.public, w))
+                .chain(archived.iter().rev().map(|w| (&s.archive, w)))
+            {
+                if let Err(e) = store.undo(w).await {
+                    undo_failures.push(format!("{}: {e}", store.url_of(&w.key)));
                 }
             }
             for f in files.iter_mut() {
-                if f.stored || f.deleted || f.harvested || f.unharvested {
+                if f.archived || f.stored || f.deleted || f.harvested || f.unharvested {
+                    f.archived = false;
                     f.stored = false;
                     f.deleted = false;
                     f.harvested = false;
@@ -139,7 +131,7 @@ pub async fn publish(
                 Err(JobError {
                     fault: Fault::Internal,
                     message: format!(
-                        "{}; rolling back the public store then failed for {}",
+                        "{}; rolling back then failed for {}",
                         err.detail(),
                         undo_failures.join(", ")
                     ),
@@ -148,6 +140,44 @@ pub async fn publish(
             }
         }
     }
+}
+
+/// Archives each file whose type asks for it, at its archive path. A new version replaces the
+/// archived one (a versioned archive bucket keeps the earlier versions); if the job fails, the
+/// replaced copy is put back, so the archive never holds a version that was not published.
+async fn archive_files(
+    req: &PublishRequest<'_>,
+    files: &mut FileCollection,
+    archived: &mut Vec<Written>,
+) -> Result<(), JobError> {
+    let s = req.services;
+    for f in files
+        .iter_mut()
+        .filter(|f| f.publish_type.archive() && !f.is_deletion())
+    {
+        let (Some(path), Some(local)) = (f.archive_path.clone(), f.local_path.clone()) else {
+            return Err(JobError::internal(format!(
+                "{}: archive path or content missing at publish",
+                f.name
+            )));
+        };
+        let opts = PutOptions {
+            content_type: Some(content_type_for(&f.name).into()),
+            sha256: f.sha256.clone(),
+        };
+        let w = s
+            .archive
+            .put_file(&key(&path)?, &local, &opts)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("archiving {} failed", f.name), e))?;
+        archived.push(w);
+        f.archived = true;
+        f.record(
+            "Published",
+            format!("archived at {}", s.archive.url_of(&key(&path)?)),
+        );
+    }
+    Ok(())
 }
 
 /// Reads back an archived object and compares its size, so the incoming copy is removed only

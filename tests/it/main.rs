@@ -5,4 +5,5 @@ mod conformance;
 mod faults;
 mod pipelines_cli;
 mod spine;
+mod supersede;
 mod uploads;
