@@ -199,7 +199,7 @@ enum Planned {
         key: Key,
         dest: Option<String>,
     },
-    Delete(PipelineFile),
+    Delete(Box<PipelineFile>),
 }
 
 async fn resolve_manifest(
@@ -253,7 +253,10 @@ async fn resolve_manifest(
                 Err(reason) => problems.push(format!("{at}: {reason}")),
             },
             Entry::DeleteDest { at, dest } => match Key::new(dest.clone()) {
-                Ok(_) => planned.push(Planned::Delete(PipelineFile::deletion(dest, upload.name))),
+                Ok(_) => planned.push(Planned::Delete(Box::new(PipelineFile::deletion(
+                    dest,
+                    upload.name,
+                )))),
                 Err(e) => problems.push(format!(
                     "{at}: {dest:?} is not a destination path: {}",
                     e.reason
@@ -264,7 +267,7 @@ async fn resolve_manifest(
                     let mut f = PipelineFile::deletion(paths::file_name(&p), upload.name);
                     // The rule's dest template gives its destination (see process::assign_paths).
                     f.dest_path = None;
-                    planned.push(Planned::Delete(f));
+                    planned.push(Planned::Delete(Box::new(f)));
                 }
                 Err(reason) => problems.push(format!("{at}: {path:?}: {reason}")),
             },
@@ -285,7 +288,7 @@ async fn resolve_manifest(
         let (at, key, dest) = match plan {
             Planned::Delete(mut f) => {
                 f.record("Resolved", format!("deletion requested by {}", upload.name));
-                files.push(f);
+                files.push(*f);
                 continue;
             }
             Planned::Add { at, key, dest } => (at, key, dest),

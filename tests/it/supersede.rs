@@ -63,7 +63,7 @@ fn a_newer_version_replaces_the_published_one_after_it_is_stored() {
     let new_dest = format!("IMOS/ANMN/NRS/NRSMAI/{new}");
     assert_eq!(
         env.store("public").into_keys().collect::<Vec<_>>(),
-        [new_dest.clone()]
+        std::slice::from_ref(&new_dest)
     );
     let rows = env.index_rows();
     let deleted: Vec<(String, bool)> = rows
