@@ -499,13 +499,14 @@ fn published_before() -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-#[tokio::test]
-async fn an_rsync_publish_with_deletion_supersede_and_overwrite_is_all_or_nothing_locally() {
+/// An rsync manifest that adds a new version of a published product (supersede), a new file
+/// and a new content for a published destination (overwrite), and deletes a published file.
+pub fn rsync_scenario() -> Scenario {
     let rsync = format!(
         "sending incremental file list\n>f+++++++++ new/{}\n>f+++++++++ new/fresh.nc\n>f.st...... new/replaced.nc\n*deleting   doomed.nc\n",
         newer_profile()
     );
-    let scenario = Scenario {
+    Scenario {
         name: "rsync",
         pipelines: FAULT_PIPELINES,
         before: published_before(),
@@ -516,13 +517,12 @@ async fn an_rsync_publish_with_deletion_supersede_and_overwrite_is_all_or_nothin
         ],
         upload: ("FAULTS/sync.rsync_manifest".into(), rsync.into_bytes()),
         covers: &["member", "deletion", "superseded"],
-    };
-    fault_matrix(&scenario, local_services).await;
+    }
 }
 
-#[tokio::test]
-async fn a_zip_publish_with_a_supersede_and_an_overwrite_is_all_or_nothing_locally() {
-    let scenario = Scenario {
+/// A ZIP of three files: a new version of a published product, a new file, an overwrite.
+pub fn zip_scenario() -> Scenario {
+    Scenario {
         name: "zip",
         pipelines: FAULT_PIPELINES,
         before: published_before(),
@@ -536,6 +536,18 @@ async fn a_zip_publish_with_a_supersede_and_an_overwrite_is_all_or_nothing_local
             ]),
         ),
         covers: &["member", "superseded"],
-    };
-    fault_matrix(&scenario, local_services).await;
+    }
+}
+
+// Another backend is one more test: `fault_matrix(&rsync_scenario(), its_services).await`, with
+// `its_services(dir, pipelines)` building fresh, empty stores and index for that backend.
+
+#[tokio::test]
+async fn an_rsync_publish_with_deletion_supersede_and_overwrite_is_all_or_nothing_locally() {
+    fault_matrix(&rsync_scenario(), local_services).await;
+}
+
+#[tokio::test]
+async fn a_zip_publish_with_a_supersede_and_an_overwrite_is_all_or_nothing_locally() {
+    fault_matrix(&zip_scenario(), local_services).await;
 }

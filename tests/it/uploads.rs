@@ -77,6 +77,15 @@ check = "no_action"
 dest = "ND/{{ name }}"
 
 [[pipeline]]
+name = "loose"
+keys = '^loose'
+
+[[pipeline.files]]
+include = '.*'
+check = "no_action"
+dest = "L/{{ name }}"
+
+[[pipeline]]
 name = "matrix"
 keys = '^MATRIX/'
 
@@ -776,5 +785,48 @@ dest = "T/{{ name }}"
             .contains("files[1].table_schema: cannot read the table schema"),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn a_local_manifest_names_files_beside_it_and_nothing_else() {
+    let env = env();
+    let dir = env.dir.path().join("provider");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.nc"), b"a").unwrap();
+    std::fs::write(dir.join("sub/b.nc"), b"b").unwrap();
+    std::fs::write(env.dir.path().join("outside.nc"), b"secret").unwrap();
+    std::os::unix::fs::symlink(env.dir.path().join("outside.nc"), dir.join("link.nc")).unwrap();
+
+    let manifest = dir.join("loose.manifest");
+    std::fs::write(&manifest, "a.nc\n../outside.nc\n").unwrap();
+    let run = env.ingest(&manifest);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.report()["error"]["message"]
+            .to_string()
+            .contains("line 2: \\\"../outside.nc\\\": the path has a '..' segment"),
+        "{}",
+        run.report()["error"]
+    );
+
+    std::fs::write(&manifest, "link.nc\n").unwrap();
+    let run = env.ingest(&manifest);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.report()["error"]["message"]
+            .to_string()
+            .contains("link.nc is not in the folder"),
+        "{}",
+        run.report()["error"]
+    );
+
+    std::fs::write(&manifest, format!("a.nc\n{}/sub/b.nc\n", dir.display())).unwrap();
+    let run = env.ingest(&manifest);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(public_keys(&env), ["L/a.nc", "L/b.nc"]);
+    assert!(
+        manifest.exists(),
+        "a local file outside the incoming store is only read"
     );
 }
