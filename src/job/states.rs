@@ -569,6 +569,15 @@ impl<'s> Checked<'s> {
             return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
         }
         let services = job.services;
+        if let Err(e) = crate::process::ownership::check_deletions(
+            services.index.as_ref(),
+            acc.pipeline,
+            &files,
+        )
+        .await
+        {
+            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+        }
         if let Err(e) = crate::process::supersede::find_superseded(
             services.index.as_ref(),
             services.public.as_ref(),

@@ -1,7 +1,9 @@
 //! The built-in process step: harvest metadata from each NetCDF file, and destination and archive
-//! paths from the rule's templates, validated (allowed, unique) before anything is written; then
-//! the older versions each new file supersedes ([`supersede`]).
+//! paths from the rule's templates, validated (allowed, unique) before anything is written; that
+//! deletions touch only the pipeline's own files ([`ownership`]); then the older versions each new
+//! file supersedes ([`supersede`]).
 
+pub mod ownership;
 pub mod supersede;
 
 use std::collections::BTreeMap;

@@ -589,6 +589,15 @@ fn deletions_need_the_pipelines_permission_and_a_rule() {
         b"A/readme.txt\n",
         &["no rule of pipeline prov_a claims readme.txt"],
     );
+    // One provider cannot unpublish another's file, even where its rules would claim the name.
+    published(&env, "PROV_B/theirs.nc", &bytes("test_manifest.nc"));
+    rejected(
+        &env,
+        "PROV_A/y.delete_manifest",
+        b"B/theirs.nc\n",
+        &["B/theirs.nc was published by pipeline prov_b; pipeline prov_a may not delete it"],
+    );
+    assert!(public_keys(&env).contains(&"B/theirs.nc".to_string()));
 }
 
 #[test]
