@@ -1,6 +1,7 @@
 """A real SMTP server for the tests: accepts every message on 127.0.0.1 and writes each one to
 a folder as <n>.eml plus <n>.json (envelope sender and recipients), so tests can read exactly what
-was sent. Usage: smtp_sink.py PORT FOLDER"""
+was sent. A recipient whose address starts with "refuse" is answered 550 (a permanent refusal), so
+tests can see how the job takes an SMTP server that says no. Usage: smtp_sink.py PORT FOLDER"""
 
 import asyncio
 import json
@@ -15,6 +16,12 @@ class Sink:
     def __init__(self, folder: pathlib.Path):
         self.folder = folder
         self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().startswith("refuse"):
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.count += 1

@@ -15,6 +15,7 @@ pub mod model;
 pub mod netcdf;
 pub mod notify;
 pub mod pipeline;
+pub mod plot;
 pub mod process;
 pub mod publish;
 pub mod resolve;

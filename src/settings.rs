@@ -62,6 +62,30 @@ pub struct SettingsArgs {
     )]
     pub notify_from: String,
 
+    /// User name for the SMTP server (also accepted as the user of an smtp:// URL)
+    #[arg(long, env = "INGEST_SMTP_USERNAME", global = true, value_name = "USER")]
+    pub smtp_username: Option<String>,
+
+    /// Password for the SMTP server; prefer the variable to the flag (never logged or printed)
+    #[arg(
+        long,
+        env = "INGEST_SMTP_PASSWORD",
+        global = true,
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub smtp_password: Option<Secret>,
+
+    /// How long connecting to the SMTP server may take, in seconds; a whole delivery may take twice this
+    #[arg(
+        long,
+        env = "INGEST_SMTP_TIMEOUT_SECONDS",
+        global = true,
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub smtp_timeout_seconds: u64,
+
     /// Data-team addresses told about every failure that is not the provider's (comma-separated)
     #[arg(
         long,
@@ -104,6 +128,43 @@ pub enum LogFormat {
     Json,
 }
 
+/// A secret setting (a password): shown as `***` by `Debug`, so it never reaches a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that hands it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+/// How to reach an SMTP server beyond its URL: credentials and time limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The limit on connecting; a whole delivery may take twice this.
+    pub timeout: Duration,
+}
+
 /// Validated settings: every URL parsed, every default filled in. Building these does no I/O.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -115,7 +176,9 @@ pub struct Settings {
     pub error: BoundaryUrl,
     pub reports: BoundaryUrl,
     pub index: BoundaryUrl,
+    /// Never holds credentials: those of an smtp:// URL are moved to `smtp`.
     pub notify: BoundaryUrl,
+    pub smtp: SmtpSettings,
     pub notify_from: String,
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
@@ -242,11 +305,12 @@ impl Settings {
         if !matches!(notify, BoundaryUrl::Local(_) | BoundaryUrl::Smtp(_)) {
             return Err(SettingError {
                 setting: "INGEST_NOTIFY_URL",
-                value: notify.to_url(),
+                value: redact_userinfo(&notify.to_url()),
                 reason: "notifications go to a directory (outbox) or an smtp:// / smtps:// server"
                     .into(),
             });
         }
+        let (notify, smtp) = smtp_settings(notify, args)?;
         if args.lease_seconds == 0 {
             return Err(SettingError {
                 setting: "INGEST_LEASE_SECONDS",
@@ -262,6 +326,7 @@ impl Settings {
             reports: store("INGEST_REPORTS_URL", &args.reports_url, "reports")?,
             index,
             notify,
+            smtp,
             notify_from: args.notify_from.clone(),
             ops_email: args
                 .ops_email
@@ -285,6 +350,77 @@ impl Settings {
     }
 }
 
+/// Moves the credentials of an smtp:// URL into the SMTP settings (so no URL that is logged or
+/// reported carries them) and checks the URL the way the transport will read it.
+fn smtp_settings(
+    notify: BoundaryUrl,
+    args: &SettingsArgs,
+) -> Result<(BoundaryUrl, SmtpSettings), SettingError> {
+    let mut smtp = SmtpSettings {
+        username: args.smtp_username.clone().filter(|u| !u.is_empty()),
+        password: args.smtp_password.clone().filter(|p| !p.0.is_empty()),
+        timeout: Duration::from_secs(args.smtp_timeout_seconds),
+    };
+    if args.smtp_timeout_seconds == 0 {
+        return Err(SettingError {
+            setting: "INGEST_SMTP_TIMEOUT_SECONDS",
+            value: "0".into(),
+            reason: "the SMTP server needs at least one second to answer".into(),
+        });
+    }
+    let BoundaryUrl::Smtp(raw) = &notify else {
+        return Ok((notify, smtp));
+    };
+    let fail = |reason: String| SettingError {
+        setting: "INGEST_NOTIFY_URL",
+        value: redact_userinfo(raw),
+        reason,
+    };
+    let mut url = url::Url::parse(raw).map_err(|e| fail(format!("not a URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        if smtp.username.is_some() || smtp.password.is_some() {
+            return Err(fail(
+                "credentials are given both in the URL and in INGEST_SMTP_USERNAME/INGEST_SMTP_PASSWORD: keep one".into(),
+            ));
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map(|s| s.into_owned())
+                .map_err(|_| fail("the URL's user or password is not UTF-8 once decoded".into()))
+        };
+        smtp.username = Some(decode(url.username())?);
+        smtp.password = url.password().map(decode).transpose()?.map(Secret);
+        // Infallible for a URL with a host, which the endpoint check below requires anyway.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    let clean = url.to_string();
+    crate::notify::smtp::SmtpEndpoint::parse(&clean)
+        .and_then(|endpoint| endpoint.check_credentials(&smtp))
+        .map_err(fail)?;
+    Ok((BoundaryUrl::Smtp(clean), smtp))
+}
+
+/// A URL with any password replaced by `***`, for messages and logs.
+pub fn redact_userinfo(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        Ok(_) => value.to_string(),
+        // Not a URL the parser accepts: cut any `user:password@` by hand.
+        Err(_) => match (value.find("://"), value.rfind('@')) {
+            (Some(s), Some(at)) if at > s && value[s + 3..at].contains(':') => {
+                let user = value[s + 3..at].split(':').next().unwrap_or("");
+                format!("{}://{user}:***@{}", &value[..s], &value[at + 1..])
+            }
+            _ => value.to_string(),
+        },
+    }
+}
+
 fn boundary(
     setting: &'static str,
     value: &Option<String>,
@@ -294,7 +430,7 @@ fn boundary(
         None => Ok(default()),
         Some(v) => BoundaryUrl::parse(v).map_err(|reason| SettingError {
             setting,
-            value: v.to_string(),
+            value: redact_userinfo(v),
             reason,
         }),
     }

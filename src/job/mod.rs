@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 pub use report::{
     ErrorReport, FileReport, InputReport, JobReport, Locations, NotificationReport, Outcome,
-    StateRecord,
+    PlotReport, StateRecord,
 };
 
 use crate::error::JobError;
@@ -54,7 +54,7 @@ impl Services {
                 .await
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the index", e))?,
-            notifier: crate::notify::open(&settings.notify)
+            notifier: crate::notify::open(&settings.notify, &settings.smtp)
                 .await
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the notifier", e))?,

@@ -67,6 +67,8 @@ pub struct InputReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub name: String,
+    /// The NetCDF `title` global attribute, when the file has one.
+    pub title: Option<String>,
     pub origin: FileOrigin,
     pub size: u64,
     pub sha256: Option<String>,
@@ -89,6 +91,12 @@ impl From<&PipelineFile> for FileReport {
     fn from(f: &PipelineFile) -> Self {
         FileReport {
             name: f.name.clone(),
+            title: f
+                .metadata
+                .as_ref()
+                .and_then(|m| m.attributes.get("title"))
+                .and_then(|t| t.as_str())
+                .map(str::to_string),
             origin: f.origin.clone(),
             size: f.size,
             sha256: f.sha256.clone(),
@@ -132,6 +140,17 @@ pub struct NotificationReport {
     pub destination: Option<String>,
 }
 
+/// A quick-look plot of a published file, stored beside the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlotReport {
+    /// The file plotted.
+    pub file: String,
+    /// The variable drawn.
+    pub variable: String,
+    /// Where the PNG is stored (`None` if storing it failed; the notes say why).
+    pub location: Option<String>,
+}
+
 /// Where the job put things.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Locations {
@@ -164,6 +183,8 @@ pub struct JobReport {
     pub notes: Vec<String>,
     pub locations: Locations,
     pub notification: Option<NotificationReport>,
+    /// Quick-look plots of the published time series and profiles.
+    pub plots: Vec<PlotReport>,
 }
 
 impl JobReport {

@@ -10,7 +10,7 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -18,7 +18,7 @@ use tracing::{error, info, warn};
 
 use super::report::{
     ErrorReport, FileReport, InputReport, JobReport, Locations, NotificationReport, Outcome,
-    StateRecord,
+    PlotReport, StateRecord,
 };
 use super::{JobRequest, Services};
 use crate::error::{Fault, JobError};
@@ -29,9 +29,6 @@ use crate::pipeline::Pipeline;
 use crate::pipeline::handler::{self, Handler, HookContext};
 use crate::source::Source;
 use crate::store::{Key, PutOptions};
-
-/// How many times a notification is attempted before the job gives up on it.
-const NOTIFY_ATTEMPTS: u32 = 3;
 
 /// What every state shares: the services, the clock, the trail of states.
 struct Job<'s> {
@@ -47,6 +44,7 @@ struct Job<'s> {
     notes: Vec<String>,
     locations: Locations,
     notification: Option<NotificationReport>,
+    plots: Vec<PlotReport>,
 }
 
 impl Job<'_> {
@@ -176,6 +174,7 @@ pub(super) async fn drive(services: &Services, request: JobRequest) -> JobReport
         notes: Vec::new(),
         locations: Locations::default(),
         notification: None,
+        plots: Vec::new(),
     };
     job.enter("Initial");
     let mut state = State::Initial(Initial);
@@ -643,10 +642,20 @@ impl<'s> Published<'s> {
 }
 
 impl<'s> Postprocessed<'s> {
+    /// Draws quick looks of the published series and profiles, then tells the right people.
     async fn notify(self, job: &mut Job<'s>) -> State<'s> {
         let Postprocessed(acc, files) = self;
+        let plots = crate::plot::for_published(
+            &files,
+            job.services.reports.as_ref(),
+            &acc.pipeline.name,
+            &job.job_id,
+        )
+        .await;
+        job.notes.extend(plots.notes);
+        job.plots = plots.reports;
         let draft = draft_report(job, Outcome::Published, Some(&acc.input), &files, None);
-        send_notification(job, &draft, Some(acc.pipeline)).await;
+        send_notification(job, &draft, Some(acc.pipeline), &plots.inline).await;
         job.enter("NotifiedSuccess");
         State::NotifiedSuccess(NotifiedSuccess(acc, files))
     }
@@ -714,7 +723,7 @@ impl<'s> Failed<'s> {
             &self.files,
             Some((&self.error, self.at)),
         );
-        send_notification(job, &draft, self.pipeline).await;
+        send_notification(job, &draft, self.pipeline, &[]).await;
         job.enter("NotifiedError");
         State::NotifiedError(NotifiedError(self))
     }
@@ -833,33 +842,43 @@ fn draft_report(
         notes: job.notes.clone(),
         locations,
         notification: job.notification.clone(),
+        plots: job.plots.clone(),
     }
 }
 
 /// Sends the job's notification with a few retries. A failure is recorded, never raised: it must
 /// not undo or fail a publication.
-async fn send_notification(job: &mut Job<'_>, draft: &JobReport, pipeline: Option<&Pipeline>) {
+async fn send_notification(
+    job: &mut Job<'_>,
+    draft: &JobReport,
+    pipeline: Option<&Pipeline>,
+    plots: &[crate::notify::compose::InlinePlot],
+) {
+    use crate::notify::{compose, deliver, recipients};
     let services = job.services;
     let (owners, success) = pipeline.map_or((&[][..], &[][..]), |p| {
         (&p.owners[..], &p.notify_success[..])
     });
-    let to = crate::notify::recipients::for_outcome(
+    let ops = &services.settings.ops_email;
+    let to = recipients::for_outcome(
         draft.outcome,
         job.request.uploader.as_deref(),
         owners,
         success,
-        &services.settings.ops_email,
+        ops,
     );
     if to.is_empty() {
         job.notes
             .push("no recipients for this outcome: no notification sent".into());
         return;
     }
-    let message = match crate::notify::compose::compose(
+    let reply_to = recipients::reply_to(draft.outcome, owners, ops);
+    let message = match compose::compose(
         draft,
         &services.settings.notify_from,
         to.clone(),
-        &[],
+        reply_to,
+        plots,
     ) {
         Ok(m) => m,
         Err(e) => {
@@ -872,29 +891,12 @@ async fn send_notification(job: &mut Job<'_>, draft: &JobReport, pipeline: Optio
             return;
         }
     };
-    let mut report = NotificationReport {
-        recipients: to,
-        subject: message.subject.clone(),
-        ..Default::default()
-    };
-    for attempt in 1..=NOTIFY_ATTEMPTS {
-        report.attempts = attempt;
-        match services.notifier.send(&message).await {
-            Ok(destination) => {
-                report.delivered = true;
-                report.error = None;
-                report.destination = Some(destination);
-                break;
-            }
-            Err(e) => {
-                warn!(job_id = %job.job_id, attempt, error = %e, "notification failed");
-                report.error = Some(e.to_string());
-                if attempt < NOTIFY_ATTEMPTS {
-                    tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt - 1))).await;
-                }
-            }
-        }
-    }
+    let report = deliver::deliver(
+        services.notifier.as_ref(),
+        &message,
+        deliver::RetryPolicy::default(),
+    )
+    .await;
     job.notification = Some(report);
 }
 

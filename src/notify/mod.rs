@@ -2,13 +2,15 @@
 //! notifier backends (a local outbox; SMTP), chosen by URL.
 
 pub mod compose;
+pub mod deliver;
 pub mod outbox;
 pub mod recipients;
+pub mod smtp;
 
 use async_trait::async_trait;
 
 use crate::error::{Classify, Fault};
-use crate::settings::BoundaryUrl;
+use crate::settings::{BoundaryUrl, SmtpSettings};
 
 /// A file attached to a message, or shown inline in its HTML body when `content_id` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub struct Notification {
     pub job_id: String,
     pub from: String,
     pub to: Vec<String>,
+    /// Where replies go (the pipeline's owners, so a provider's answer reaches the data team).
+    pub reply_to: Vec<String>,
     pub subject: String,
     pub text: String,
     pub html: String,
@@ -60,15 +64,27 @@ impl Classify for NotifyError {
     }
 }
 
-/// Opens the notifier a URL names.
-pub async fn open(url: &BoundaryUrl) -> Result<Box<dyn Notifier>, NotifyError> {
+/// Opens the notifier a URL names. No I/O beyond creating an outbox folder: an SMTP server that is
+/// down is found out when a message is sent, and must not stop a job from starting.
+pub async fn open(
+    url: &BoundaryUrl,
+    smtp: &SmtpSettings,
+) -> Result<Box<dyn Notifier>, NotifyError> {
     match url {
         BoundaryUrl::Local(dir) => Ok(Box::new(outbox::Outbox::open(dir)?)),
+        BoundaryUrl::Smtp(raw) => smtp::SmtpEndpoint::parse(raw)
+            .and_then(|endpoint| smtp::SmtpNotifier::new(endpoint, smtp))
+            .map(|n| Box::new(n) as Box<dyn Notifier>)
+            .map_err(|message| NotifyError {
+                location: crate::settings::redact_userinfo(raw),
+                transient: false,
+                message,
+            }),
         other => Err(NotifyError {
-            location: other.to_url(),
+            location: crate::settings::redact_userinfo(&other.to_url()),
             transient: false,
             message: format!(
-                "{} notifications are not available in this build (use an outbox folder)",
+                "{} cannot carry notifications: use an outbox folder or an smtp:// / smtps:// server",
                 other.scheme()
             ),
         }),
@@ -89,6 +105,9 @@ pub fn to_message(n: &Notification) -> Result<lettre::Message, String> {
     for to in &n.to {
         builder = builder.to(to.parse().map_err(|e| format!("recipient {to:?}: {e}"))?);
     }
+    for r in &n.reply_to {
+        builder = builder.reply_to(r.parse().map_err(|e| format!("reply-to {r:?}: {e}"))?);
+    }
     let content_type =
         |ct: &str| ContentType::parse(ct).map_err(|e| format!("content type {ct:?}: {e}"));
     let alternative = MultiPart::alternative().singlepart(SinglePart::plain(n.text.clone()));
@@ -104,7 +123,8 @@ pub fn to_message(n: &Notification) -> Result<lettre::Message, String> {
         for a in inline {
             let cid = a.content_id.clone().unwrap_or_default();
             related = related.singlepart(
-                Part::new_inline(cid).body(a.content.clone(), content_type(&a.content_type)?),
+                Part::new_inline_with_name(cid, a.filename.clone())
+                    .body(a.content.clone(), content_type(&a.content_type)?),
             );
         }
         alternative.multipart(related)

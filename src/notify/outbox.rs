@@ -47,6 +47,7 @@ impl Notifier for Outbox {
             "job_id": n.job_id,
             "from": n.from,
             "to": n.to,
+            "reply_to": n.reply_to,
             "subject": n.subject,
             "attachments": n.attachments.iter().map(|a| serde_json::json!({
                 "filename": a.filename, "content_type": a.content_type, "inline": a.content_id.is_some(), "size": a.content.len()

@@ -3,6 +3,7 @@
 mod common;
 mod conformance;
 mod faults;
+mod notify;
 mod pipelines_cli;
 mod spine;
 mod supersede;

@@ -1,0 +1,169 @@
+//! Delivering one message with a few retries, and recording what happened: a notification that
+//! cannot be sent is written down, never raised, so it can neither fail nor undo a publication.
+
+use std::time::Duration;
+
+use tracing::{error, warn};
+
+use super::{Notification, Notifier};
+use crate::job::NotificationReport;
+
+/// How hard to try before giving up on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    /// The wait before the second attempt; it doubles before each further one.
+    pub backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 3,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Sends `message`, retrying transient failures (a server down or deferring) up to the policy's
+/// attempts; a permanent failure (a refused sender, bad credentials) is not retried, since the
+/// same message would be refused again.
+pub async fn deliver(
+    notifier: &dyn Notifier,
+    message: &Notification,
+    policy: RetryPolicy,
+) -> NotificationReport {
+    let mut report = NotificationReport {
+        recipients: message.to.clone(),
+        subject: message.subject.clone(),
+        ..Default::default()
+    };
+    let attempts = policy.attempts.max(1);
+    for attempt in 1..=attempts {
+        report.attempts = attempt;
+        match notifier.send(message).await {
+            Ok(destination) => {
+                report.delivered = true;
+                report.error = None;
+                report.destination = Some(destination);
+                return report;
+            }
+            Err(e) => {
+                let retry = e.transient && attempt < attempts;
+                warn!(job_id = %message.job_id, attempt, transient = e.transient, error = %e, "notification failed");
+                report.error = Some(if e.transient {
+                    e.to_string()
+                } else {
+                    format!("{e} (permanent: not retried)")
+                });
+                if !retry {
+                    break;
+                }
+                tokio::time::sleep(policy.backoff * 2u32.saturating_pow(attempt - 1)).await;
+            }
+        }
+    }
+    error!(
+        job_id = %message.job_id,
+        attempts = report.attempts,
+        error = report.error.as_deref().unwrap_or("-"),
+        "notification not delivered; the job keeps its outcome"
+    );
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::notify::NotifyError;
+
+    /// Fails with the given errors in turn, then succeeds.
+    #[derive(Debug)]
+    struct Flaky {
+        failures: Mutex<Vec<bool>>,
+        calls: Mutex<u32>,
+    }
+
+    impl Flaky {
+        fn new(transient_failures: &[bool]) -> Flaky {
+            let mut failures = transient_failures.to_vec();
+            failures.reverse();
+            Flaky {
+                failures: Mutex::new(failures),
+                calls: Mutex::new(0),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl Notifier for Flaky {
+        fn location(&self) -> String {
+            "flaky://".into()
+        }
+
+        async fn send(&self, _: &Notification) -> Result<String, NotifyError> {
+            *self.calls.lock().unwrap() += 1;
+            match self.failures.lock().unwrap().pop() {
+                Some(transient) => Err(NotifyError {
+                    location: self.location(),
+                    transient,
+                    message: if transient { "down" } else { "550 refused" }.into(),
+                }),
+                None => Ok("flaky://sent".into()),
+            }
+        }
+    }
+
+    fn message() -> Notification {
+        Notification {
+            job_id: "J".into(),
+            from: "a@x.org".into(),
+            to: vec!["b@x.org".into()],
+            reply_to: vec![],
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+            attachments: vec![],
+        }
+    }
+
+    const QUICK: RetryPolicy = RetryPolicy {
+        attempts: 3,
+        backoff: Duration::from_millis(1),
+    };
+
+    #[tokio::test]
+    async fn a_transient_failure_is_retried_until_it_succeeds() {
+        let n = Flaky::new(&[true, true]);
+        let report = deliver(&n, &message(), QUICK).await;
+        assert!(report.delivered);
+        assert_eq!(report.attempts, 3);
+        assert_eq!(report.error, None);
+        assert_eq!(report.destination.as_deref(), Some("flaky://sent"));
+        assert_eq!(report.recipients, ["b@x.org"]);
+    }
+
+    #[tokio::test]
+    async fn an_outage_gives_up_after_the_last_attempt_and_says_why() {
+        let n = Flaky::new(&[true, true, true, true]);
+        let report = deliver(&n, &message(), QUICK).await;
+        assert!(!report.delivered);
+        assert_eq!(report.attempts, 3);
+        assert_eq!(*n.calls.lock().unwrap(), 3);
+        assert!(report.error.unwrap().contains("down"));
+    }
+
+    #[tokio::test]
+    async fn a_permanent_refusal_is_not_retried() {
+        let n = Flaky::new(&[false]);
+        let report = deliver(&n, &message(), QUICK).await;
+        assert!(!report.delivered);
+        assert_eq!(report.attempts, 1);
+        assert!(report.error.unwrap().contains("not retried"));
+    }
+}

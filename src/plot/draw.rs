@@ -1,0 +1,246 @@
+//! Draws a quick look as a small PNG: a time series as value against time, a profile as depth
+//! (downward) against value. Text uses a font compiled into the binary, so plots look the same on
+//! a laptop and in a container without fonts.
+
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use super::select::Kind;
+
+/// Pixel size of every quick look: legible in an email, a few tens of kB as PNG.
+pub const WIDTH: u32 = 640;
+pub const HEIGHT: u32 = 320;
+
+/// DejaVu Sans (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).
+static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+const FAMILY: &str = "sans-serif";
+
+/// What to draw.
+#[derive(Debug, Clone)]
+pub struct Figure<'a> {
+    pub kind: Kind,
+    pub caption: &'a str,
+    /// Label of the data variable (`long name (units)`).
+    pub data_label: &'a str,
+    /// Label of the coordinate (`time (UTC)`, `depth (m)`).
+    pub axis_label: &'a str,
+    /// `(coordinate, value)`: seconds since 1970 for a time series, depth or pressure for a profile.
+    pub points: &'a [(f64, f64)],
+}
+
+/// Renders the figure as PNG bytes.
+pub fn render_png(fig: &Figure<'_>) -> Result<Vec<u8>, String> {
+    font()?;
+    if fig.points.is_empty() {
+        return Err("no valid values to draw".into());
+    }
+    let mut rgb = vec![255u8; (WIDTH * HEIGHT * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
+        let drawn = match fig.kind {
+            Kind::TimeSeries => time_series(&root, fig),
+            Kind::Profile => profile(&root, fig),
+        };
+        drawn.map_err(|e| format!("drawing failed: {e}"))?;
+        root.present().map_err(|e| format!("drawing failed: {e}"))?;
+    }
+    encode_png(&rgb)
+}
+
+fn font() -> Result<(), String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            register_font(FAMILY, FontStyle::Normal, FONT)
+                .map_err(|_| "the compiled-in font cannot be read".to_string())
+        })
+        .clone()
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+const LINE: RGBColor = RGBColor(0x1f, 0x5f, 0x9f);
+const GRID: RGBColor = RGBColor(0xe5, 0xe8, 0xeb);
+
+fn time_series(root: &Area<'_>, fig: &Figure<'_>) -> DrawResult {
+    root.fill(&WHITE)?;
+    let (x0, x1) = span(fig.points.iter().map(|p| p.0));
+    let (y0, y1) = span(fig.points.iter().map(|p| p.1));
+    let long = x1 - x0 > 3.0 * 86_400.0;
+    let mut chart = ChartBuilder::on(root)
+        .caption(fig.caption, (FAMILY, 15))
+        .margin(10)
+        .margin_right(30)
+        .x_label_area_size(40)
+        .y_label_area_size(58)
+        .build_cartesian_2d(x0..x1, y0..y1)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|t| time_label(*t, long))
+        .y_label_formatter(&|v| number(*v))
+        .x_desc(fig.axis_label)
+        .y_desc(fig.data_label)
+        .label_style((FAMILY, 11))
+        .axis_desc_style((FAMILY, 12))
+        .draw()?;
+    chart.draw_series(LineSeries::new(
+        fig.points.iter().copied(),
+        LINE.stroke_width(1),
+    ))?;
+    Ok(())
+}
+
+fn profile(root: &Area<'_>, fig: &Figure<'_>) -> DrawResult {
+    root.fill(&WHITE)?;
+    // Depth grows downward: plot its negative and label it positive.
+    let (d0, d1) = span(fig.points.iter().map(|p| p.0));
+    let (v0, v1) = span(fig.points.iter().map(|p| p.1));
+    let mut chart = ChartBuilder::on(root)
+        .caption(fig.caption, (FAMILY, 15))
+        .margin(10)
+        .margin_right(30)
+        .x_label_area_size(40)
+        .y_label_area_size(58)
+        .build_cartesian_2d(v0..v1, -d1..-d0)?;
+    chart
+        .configure_mesh()
+        .light_line_style(GRID)
+        .bold_line_style(GRID)
+        .x_labels(6)
+        .y_labels(6)
+        .x_label_formatter(&|v| number(*v))
+        .y_label_formatter(&|d| number(-*d))
+        .x_desc(fig.data_label)
+        .y_desc(fig.axis_label)
+        .label_style((FAMILY, 11))
+        .axis_desc_style((FAMILY, 12))
+        .draw()?;
+    let points = || fig.points.iter().map(|&(d, v)| (v, -d));
+    chart.draw_series(LineSeries::new(points(), LINE.stroke_width(1)))?;
+    chart.draw_series(points().map(|p| Circle::new(p, 2, LINE.filled())))?;
+    Ok(())
+}
+
+/// The range of the values with a margin, never empty (a constant series gets a band around it).
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let pad = if hi > lo {
+        (hi - lo) * 0.04
+    } else {
+        (lo.abs() * 0.05).max(0.5)
+    };
+    (lo - pad, hi + pad)
+}
+
+/// A tick label without float noise (`0.30000000000000004` → `0.3`, `-0` → `0`).
+fn number(v: f64) -> String {
+    let s = format!("{v:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
+fn time_label(t: f64, long: bool) -> String {
+    match chrono::DateTime::from_timestamp(t.round() as i64, 0) {
+        Some(d) if long => d.format("%Y-%m-%d").to_string(),
+        Some(d) => d.format("%m-%d %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Best);
+    let mut writer = encoder
+        .write_header()
+        .map_err(|e| format!("PNG encoding failed: {e}"))?;
+    writer
+        .write_image_data(rgb)
+        .and_then(|()| writer.finish())
+        .map_err(|e| format!("PNG encoding failed: {e}"))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+    fn decode(png: &[u8]) -> (u32, u32, Vec<u8>) {
+        let mut reader = png::Decoder::new(png).read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader.next_frame(&mut buf).unwrap();
+        (info.width, info.height, buf)
+    }
+
+    #[test]
+    fn a_time_series_and_a_profile_become_pngs_with_a_drawn_line() {
+        let series: Vec<(f64, f64)> = (0..500)
+            .map(|i| (1.5e9 + i as f64 * 600.0, 15.0 + (i as f64 / 40.0).sin()))
+            .collect();
+        for kind in [Kind::TimeSeries, Kind::Profile] {
+            let png = render_png(&Figure {
+                kind,
+                caption: "Température — Île Maria",
+                data_label: "sea water temperature (°C)",
+                axis_label: "time (UTC)",
+                points: &series,
+            })
+            .unwrap();
+            assert!(png.starts_with(PNG_MAGIC));
+            let (w, h, pixels) = decode(&png);
+            assert_eq!((w, h), (WIDTH, HEIGHT));
+            let line = pixels
+                .chunks(3)
+                .filter(|p| p == &[LINE.0, LINE.1, LINE.2])
+                .count();
+            assert!(line > 300, "{kind:?}: {line} pixels of the data line");
+        }
+    }
+
+    #[test]
+    fn a_single_point_or_a_constant_series_still_draws() {
+        for points in [vec![(10.0, 3.0)], vec![(0.0, 2.0), (1.0, 2.0)]] {
+            let png = render_png(&Figure {
+                kind: Kind::Profile,
+                caption: "c",
+                data_label: "d",
+                axis_label: "a",
+                points: &points,
+            })
+            .unwrap();
+            assert!(png.starts_with(PNG_MAGIC));
+        }
+        assert!(
+            render_png(&Figure {
+                kind: Kind::Profile,
+                caption: "c",
+                data_label: "d",
+                axis_label: "a",
+                points: &[],
+            })
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn tick_labels_have_no_float_noise() {
+        assert_eq!(number(0.1 + 0.2), "0.3");
+        assert_eq!(number(-0.0), "0");
+        assert_eq!(number(1500.0), "1500");
+        assert_eq!(number(-12.25), "-12.25");
+        assert_eq!(time_label(1_523_000_000.0, true), "2018-04-06");
+    }
+}

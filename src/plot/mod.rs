@@ -1,0 +1,241 @@
+//! Quick-look plots of published NetCDF files: the main data variable of each time series or
+//! profile drawn as a small PNG, kept beside the job report and shown in the notification email.
+//! A plot is a courtesy: any failure becomes a note in the report, never a job failure.
+
+mod draw;
+mod select;
+mod series;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use tracing::{debug, warn};
+
+pub use draw::{HEIGHT, WIDTH};
+pub use select::{Choice, Kind, choose};
+
+use crate::job::PlotReport;
+use crate::model::FileCollection;
+use crate::netcdf::NcFile;
+use crate::notify::compose::InlinePlot;
+use crate::store::{ObjectStore, PutOptions};
+
+/// Series longer than this are thinned (lowest and highest value per bucket) before drawing.
+pub const MAX_POINTS: usize = 4000;
+
+/// At most this many quick looks per job: an upload of hundreds of files gets the first few.
+pub const MAX_PLOTS: usize = 8;
+
+/// A drawn quick look of one file.
+#[derive(Debug, Clone)]
+pub struct QuickLook {
+    /// The file's name.
+    pub file: String,
+    /// The variable drawn.
+    pub variable: String,
+    /// A heading for the plot: the variable's label and the file's name.
+    pub title: String,
+    pub png: Vec<u8>,
+}
+
+/// Draws the quick look of one NetCDF file. `Ok(None)` when the file is not a time series or
+/// profile with a plottable variable (nothing to say); `Err` when it should have been drawn but
+/// could not (worth a note).
+pub fn quick_look(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
+    // The drawing library is not ours: a panic in it must not take the job down.
+    catch_unwind(AssertUnwindSafe(|| draw_file(path, name)))
+        .unwrap_or_else(|_| Err("the plotting library failed on this file".into()))
+}
+
+fn draw_file(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
+    let file = NcFile::open(path).map_err(|e| e.to_string())?;
+    let summary = file.summary().map_err(|e| e.to_string())?;
+    let Some(choice) = choose(&summary) else {
+        return Ok(None);
+    };
+    let (Some(axis), Some(data)) = (
+        summary.variable(&choice.axis),
+        summary.variable(&choice.data),
+    ) else {
+        return Ok(None);
+    };
+    let mut points =
+        series::read_pairs(&file, axis, data, MAX_POINTS).map_err(|e| e.to_string())?;
+    if points.is_empty() {
+        return Err(format!("{} has no valid values to plot", choice.data));
+    }
+    if let Some(units) = choice.time_units {
+        // Instants as seconds since 1970, which the time axis labels as dates.
+        let epoch = units.epoch.and_utc().timestamp() as f64;
+        for p in &mut points {
+            p.0 = epoch + p.0 * units.seconds_per_unit;
+        }
+    }
+    let caption = shorten(summary.global_str("title").unwrap_or(name), 80);
+    let png = draw::render_png(&draw::Figure {
+        kind: choice.kind,
+        caption: &caption,
+        data_label: &choice.data_label,
+        axis_label: &choice.axis_label,
+        points: &points,
+    })?;
+    Ok(Some(QuickLook {
+        file: name.to_string(),
+        title: format!("{} — {name}", choice.data_label),
+        variable: choice.data,
+        png,
+    }))
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max_chars - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// The quick looks of a job, kept and ready for the email.
+#[derive(Debug, Default)]
+pub struct JobPlots {
+    /// What the job report lists.
+    pub reports: Vec<PlotReport>,
+    /// What the HTML email shows inline.
+    pub inline: Vec<InlinePlot>,
+    /// Plots that failed or were left out, for the report's notes.
+    pub notes: Vec<String>,
+}
+
+/// Draws the quick looks of the job's published NetCDF files (off the async workers) and stores
+/// each PNG beside the job report as `<pipeline>/<job_id>/<file>.png`.
+pub async fn for_published(
+    files: &FileCollection,
+    reports: &dyn ObjectStore,
+    pipeline: &str,
+    job_id: &str,
+) -> JobPlots {
+    let candidates: Vec<(String, PathBuf)> = files
+        .iter()
+        .filter(|f| f.published() && !f.is_deletion())
+        .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
+        .filter_map(|f| Some((f.name.clone(), f.local_path.clone()?)))
+        .collect();
+    let mut out = JobPlots::default();
+    if candidates.is_empty() {
+        return out;
+    }
+    let drawn = tokio::task::spawn_blocking(move || {
+        let mut looks = Vec::new();
+        let mut notes = Vec::new();
+        let mut left_out = 0;
+        for (name, path) in candidates {
+            if looks.len() == MAX_PLOTS {
+                left_out += 1;
+                continue;
+            }
+            match quick_look(&path, &name) {
+                Ok(Some(look)) => looks.push(look),
+                Ok(None) => debug!(file = %name, "no quick look: not a time series or profile with a plottable variable"),
+                Err(e) => notes.push(format!("no quick look of {name}: {e}")),
+            }
+        }
+        if left_out > 0 {
+            notes.push(format!(
+                "quick looks were drawn for the first {MAX_PLOTS} files only ({left_out} more published)"
+            ));
+        }
+        (looks, notes)
+    })
+    .await;
+    let (looks, notes) = match drawn {
+        Ok(drawn) => drawn,
+        Err(e) => (Vec::new(), vec![format!("quick looks failed: {e}")]),
+    };
+    out.notes = notes;
+    for look in looks {
+        let filename = format!("{}.png", look.file);
+        let location = match crate::layout::job_attachment(pipeline, job_id, &filename) {
+            Ok(key) => {
+                let opts = PutOptions {
+                    content_type: Some("image/png".into()),
+                    sha256: None,
+                };
+                match reports.put_bytes(&key, look.png.clone(), &opts).await {
+                    Ok(_) => Some(reports.url_of(&key)),
+                    Err(e) => {
+                        out.notes.push(format!(
+                            "could not store the quick look of {}: {e}",
+                            look.file
+                        ));
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                out.notes
+                    .push(format!("no key for the quick look of {}: {e}", look.file));
+                None
+            }
+        };
+        out.reports.push(PlotReport {
+            file: look.file.clone(),
+            variable: look.variable.clone(),
+            location,
+        });
+        out.inline.push(InlinePlot {
+            title: look.title,
+            filename,
+            png: look.png,
+        });
+    }
+    for note in &out.notes {
+        warn!(job_id, note = %note, "quick look");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name)
+    }
+
+    const PROFILE: &str = "IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc";
+    const TEMPERATURE: &str = "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc";
+
+    #[test]
+    fn the_reference_profile_and_time_series_get_a_temperature_plot() {
+        for name in [PROFILE, TEMPERATURE] {
+            let look = quick_look(&fixture(name), name).unwrap().unwrap();
+            assert_eq!(look.variable, "TEMP", "{name}");
+            assert!(
+                look.title.contains("sea water temperature"),
+                "{}",
+                look.title
+            );
+            assert!(look.png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        }
+    }
+
+    #[test]
+    fn files_that_are_not_series_are_skipped_and_broken_ones_explained() {
+        let acorn = "IMOS_ACORN_V_20101201T050000Z_BONC_FV00_sea-state.nc";
+        assert!(quick_look(&fixture(acorn), acorn).unwrap().is_none());
+        let err = quick_look(&fixture("not_a_netcdf_file.nc"), "x.nc").unwrap_err();
+        assert!(err.contains("NetCDF"), "{err}");
+    }
+
+    #[test]
+    fn a_long_caption_is_shortened_on_a_character_boundary() {
+        assert_eq!(shorten("Île", 80), "Île");
+        let long = "é".repeat(100);
+        let short = shorten(&long, 10);
+        assert_eq!(short.chars().count(), 10);
+        assert!(short.ends_with('…'));
+    }
+}
