@@ -440,6 +440,61 @@ fn boundary(
 mod tests {
     use super::*;
 
+    fn resolve(args: &[&str]) -> Result<Settings, SettingError> {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            settings: SettingsArgs,
+        }
+        use clap::Parser;
+        let cli = Cli::try_parse_from(["ocean-ingest"].iter().chain(args)).unwrap();
+        Settings::resolve(&cli.settings)
+    }
+
+    #[test]
+    fn smtp_credentials_move_out_of_the_url_and_never_show() {
+        let s = resolve(&[
+            "--notify-url",
+            "smtps://AKIA%2Fx:p%40ss@email-smtp.example.com",
+        ])
+        .unwrap();
+        assert_eq!(
+            s.notify,
+            BoundaryUrl::Smtp("smtps://email-smtp.example.com".into())
+        );
+        assert_eq!(s.smtp.username.as_deref(), Some("AKIA/x"));
+        assert_eq!(s.smtp.password.as_ref().map(Secret::expose), Some("p@ss"));
+        assert_eq!(s.smtp.timeout, Duration::from_secs(30));
+        assert!(!format!("{s:?}").contains("p@ss"));
+
+        let both = resolve(&["--notify-url", "smtp://u:p@h", "--smtp-username", "v"]).unwrap_err();
+        assert!(both.reason.contains("both"), "{both}");
+        assert!(!both.to_string().contains(":p@"), "{both}");
+
+        let nameless = resolve(&["--notify-url", "smtp://h", "--smtp-password", "pw"]).unwrap_err();
+        assert!(
+            nameless.reason.contains("INGEST_SMTP_USERNAME"),
+            "{nameless}"
+        );
+        let bad = resolve(&["--notify-url", "smtp://h?tls=maybe"]).unwrap_err();
+        assert_eq!(bad.setting, "INGEST_NOTIFY_URL");
+        assert!(resolve(&["--smtp-timeout-seconds", "0"]).is_err());
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked_in_messages() {
+        assert_eq!(
+            redact_userinfo("postgres://app:secret@db:5432/ingest"),
+            "postgres://app:***@db:5432/ingest"
+        );
+        assert_eq!(redact_userinfo("smtp://h:25"), "smtp://h:25");
+        assert_eq!(
+            redact_userinfo("ftp ://u:secret@h"),
+            "ftp ://u:***@h",
+            "even where the URL does not parse"
+        );
+    }
+
     #[test]
     fn parses_each_scheme() {
         assert_eq!(

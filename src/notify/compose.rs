@@ -26,15 +26,43 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             minijinja::AutoEscape::None
         }
     });
+    // minijinja's HTML escaping also turns `/` into `&#x2f;`, which makes every path in the
+    // message source unreadable; inside element text and quoted attributes `/` is harmless.
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => out
+            .write_str(&escape_html(text))
+            .map_err(minijinja::Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
     // A missing field is a bug in the template, not something to render as blank.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env
 });
 
+/// Escapes the characters that mean something in HTML text and quoted attributes.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// An image shown inline in the HTML body.
 #[derive(Debug, Clone)]
 pub struct InlinePlot {
+    /// What the plot shows (the variable's label).
     pub title: String,
+    /// The file plotted.
+    pub file: String,
+    /// The PNG's file name.
     pub filename: String,
     pub png: Vec<u8>,
 }
@@ -173,9 +201,9 @@ pub fn compose(
             let location = report
                 .plots
                 .iter()
-                .find(|r| format!("{}.png", r.file) == p.filename)
+                .find(|r| r.file == p.file)
                 .and_then(|r| r.location.clone());
-            context! { title => p.title.clone(), cid => plot_cid(i), location }
+            context! { title => p.title.clone(), file => p.file.clone(), cid => plot_cid(i), location }
         })
         .collect();
     let ctx = context! {
@@ -347,8 +375,7 @@ mod tests {
     fn names_are_escaped_in_html_and_kept_verbatim_in_text() {
         let n = send(&report(Outcome::Published, "<b>Température</b>&ü.nc"));
         assert!(
-            n.html
-                .contains("&lt;b&gt;Température&lt;&#x2f;b&gt;&amp;ü.nc"),
+            n.html.contains("&lt;b&gt;Température&lt;/b&gt;&amp;ü.nc"),
             "{}",
             n.html
         );
@@ -361,7 +388,8 @@ mod tests {
     #[test]
     fn plots_are_inline_images_referenced_by_the_html() {
         let plot = InlinePlot {
-            title: "TEMP — a.nc".into(),
+            title: "TEMP".into(),
+            file: "a.nc".into(),
             filename: "a.nc.png".into(),
             png: b"\x89PNG".to_vec(),
         };

@@ -33,7 +33,7 @@ pub struct QuickLook {
     pub file: String,
     /// The variable drawn.
     pub variable: String,
-    /// A heading for the plot: the variable's label and the file's name.
+    /// What the plot shows: the variable's long name and units.
     pub title: String,
     pub png: Vec<u8>,
 }
@@ -81,7 +81,7 @@ fn draw_file(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
     })?;
     Ok(Some(QuickLook {
         file: name.to_string(),
-        title: format!("{} — {name}", choice.data_label),
+        title: choice.data_label,
         variable: choice.data,
         png,
     }))
@@ -185,6 +185,7 @@ pub async fn for_published(
         });
         out.inline.push(InlinePlot {
             title: look.title,
+            file: look.file.clone(),
             filename,
             png: look.png,
         });
