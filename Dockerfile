@@ -25,9 +25,11 @@ RUN apt-get update \
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-# Compiled into the binary with include_str!: the email templates and the example pipelines.
+# Compiled into the binary with include_str!/include_bytes!: the email templates, the example
+# pipelines and the font of the quick-look plots.
 COPY templates ./templates
 COPY examples/pipelines.toml ./examples/pipelines.toml
+COPY assets/fonts ./assets/fonts
 RUN cargo build --release --locked --bin ocean-ingest \
     && install -D -m 0755 target/release/ocean-ingest /out/ocean-ingest
 
@@ -42,6 +44,8 @@ RUN apt-get update \
     && useradd --uid 10001 --user-group --no-create-home \
         --home-dir /nonexistent --shell /usr/sbin/nologin ingest
 COPY examples/pipelines.toml /etc/ocean-ingest/pipelines.toml
+# The binary carries the DejaVu Sans font; its licence travels with it.
+COPY assets/fonts/LICENSE-DejaVu.txt /usr/share/doc/ocean-ingest/LICENSE-DejaVu.txt
 # The job writes only to INGEST_WORK_DIR; in Batch the root filesystem is read-only and /tmp is a
 # volume on the task's ephemeral storage.
 ENV INGEST_PIPELINES=/etc/ocean-ingest/pipelines.toml \

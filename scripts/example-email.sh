@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the example notification in docs/: ingests a bundled IMOS temperature time series with
-# the example pipelines through the outbox, then writes the email's HTML body
-# (docs/example-email.html, its inline plot as docs/example-plot-<n>.png beside it) and its plain
+# Regenerates the example notification in docs/: ingests a ZIP of two bundled IMOS files (a CTD
+# profile and a temperature time series) through the outbox, then writes the email's HTML body
+# (docs/example-email.html, its inline plots as docs/example-plot-<n>.png beside it) and its plain
 # text body (docs/example-email.txt). Job ids and times change on every run; nothing else should.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,16 +17,46 @@ bin="${CARGO_TARGET_DIR:-target}/debug/ocean-ingest"
 home=/tmp/ocean-ingest-example
 rm -rf "$home"
 mkdir -p "$home"
-upload=tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc
+cat > "$home/pipelines.toml" <<'EOF'
+[[pipeline]]
+name = "anmn_nrs"
+keys = '(^|/)IMOS_ANMN-NRS_'
+allowed_extensions = [".nc", ".zip"]
+owners = ["anmn-data@example.org"]
+notify_success = ["anmn-data@example.org"]
+
+[[pipeline.files]]
+include = 'IMOS_ANMN-NRS_[A-Z]+_\d{8}T\d{6}Z_[A-Z0-9]+_FV0[012]_Profile-'
+check = "format"
+publish = "harvest_upload"
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/Biogeochem_profiles/{{ name }}"
+
+[[pipeline.files]]
+include = 'IMOS_ANMN-NRS_(TZ|T|Z)_'
+check = "format"
+publish = "harvest_upload"
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/Temperature/{{ name }}"
+EOF
+upload="$home/IMOS_ANMN-NRS_example-upload.zip"
+python3 - "$upload" <<'EOF'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for name in [
+        "IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc",
+        "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc",
+    ]:
+        z.write(f"tests/data/{name}", name)
+EOF
 
 log "ocean-ingest run $upload"
-INGEST_HOME="$home/var" INGEST_PIPELINES=examples/pipelines.toml INGEST_WORK_DIR="$home" \
+INGEST_HOME="$home/var" INGEST_PIPELINES="$home/pipelines.toml" INGEST_WORK_DIR="$home" \
     INGEST_NOTIFY_FROM="IMOS data ingestion <noreply@example.org>" \
     "$bin" --log-format text run --uploader provider@example.com "$upload"
 
 eml=$(ls "$home"/var/outbox/*.eml)
 log "writing docs/ from $eml"
 mkdir -p docs
+rm -f docs/example-email.* docs/example-plot-*.png
 python3 - "$eml" docs <<'EOF'
 import email, pathlib, sys
 from email import policy

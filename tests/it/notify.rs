@@ -586,3 +586,125 @@ fn every_job_stores_the_report_it_prints() {
         "the unrouted upload is a rejection too"
     );
 }
+
+#[test]
+fn a_zip_of_a_profile_and_a_time_series_shows_one_plot_of_each() {
+    let mut env = Env::new();
+    env.pipelines(&PIPELINES.replace(
+        "keys = '(^|/)IMOS_ANMN-NRS_'",
+        "keys = '(^|/)IMOS_ANMN-NRS_'\nallowed_extensions = [\".zip\"]",
+    ));
+    let upload = env.dir.path().join("IMOS_ANMN-NRS_two-files.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&upload).unwrap());
+        // The radar grid is published with the others but is no series: it gets no plot.
+        for (name, fixture) in [
+            (PROFILE, PROFILE),
+            (TEMPERATURE, TEMPERATURE),
+            ("IMOS_ANMN-NRS_radar-grid.nc", ACORN),
+        ] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::copy(&mut std::fs::File::open(data(fixture)).unwrap(), &mut zip).unwrap();
+        }
+        zip.finish().unwrap();
+    }
+    let run = env.ingest(&upload);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    let job_id = report["job_id"].as_str().unwrap();
+    let plotted: Vec<&str> = report["plots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["file"].as_str().unwrap())
+        .collect();
+    assert_eq!(plotted, [PROFILE, TEMPERATURE]);
+    assert_eq!(report["files"].as_array().unwrap().len(), 3);
+    assert!(
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["published"] == true)
+    );
+
+    let eml = env.outbox_eml(job_id);
+    let msg = MessageParser::default().parse(eml.as_bytes()).unwrap();
+    let html = msg.body_html(0).unwrap().to_string();
+    let images: Vec<_> = msg
+        .parts
+        .iter()
+        .filter(|p| p.is_content_type("image", "png"))
+        .collect();
+    assert_eq!(images.len(), 2);
+    for image in images {
+        let cid = image.content_id().unwrap();
+        assert!(
+            html.contains(&format!("src=\"cid:{cid}\"")),
+            "{cid}: {html}"
+        );
+        assert!(image.contents().starts_with(PNG_MAGIC));
+    }
+    let stored = env.store("reports");
+    for name in [PROFILE, TEMPERATURE] {
+        assert!(stored.contains_key(&format!("moorings/{job_id}/{name}.png")));
+    }
+}
+
+#[test]
+fn a_plot_that_cannot_be_drawn_is_a_note_and_the_publication_stands() {
+    let mut env = Env::new();
+    env.pipelines(PIPELINES);
+    // A time series whose every temperature is the fill value: nothing to draw.
+    let cdl = env.dir.path().join("empty_series.cdl");
+    std::fs::write(
+        &cdl,
+        r#"netcdf empty_series {
+dimensions:
+    TIME = 3 ;
+variables:
+    double TIME(TIME) ;
+        TIME:standard_name = "time" ;
+        TIME:units = "days since 1950-01-01 00:00:00 UTC" ;
+    float TEMP(TIME) ;
+        TEMP:standard_name = "sea_water_temperature" ;
+        TEMP:_FillValue = 999999.f ;
+// global attributes:
+    :featureType = "timeSeries" ;
+    :site_code = "NRSROT" ;
+data:
+ TIME = 1, 2, 3 ;
+ TEMP = _, _, _ ;
+}
+"#,
+    )
+    .unwrap();
+    let nc = env.dir.path().join("IMOS_ANMN-NRS_TZ_all-fill.nc");
+    let made = std::process::Command::new("ncgen")
+        .args(["-k", "classic", "-o"])
+        .arg(&nc)
+        .arg(&cdl)
+        .status()
+        .expect("ncgen (netcdf-bin, which scripts/test.sh installs) runs");
+    assert!(made.success());
+    let run = env.ingest(&nc);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "published");
+    assert_eq!(report["plots"], serde_json::json!([]));
+    let notes: Vec<&str> = report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes.iter().any(
+            |n| n.contains("no quick look of IMOS_ANMN-NRS_TZ_all-fill.nc")
+                && n.contains("no valid values")
+        ),
+        "{notes:?}"
+    );
+    assert_eq!(report["notification"]["delivered"], true);
+}
