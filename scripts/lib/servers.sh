@@ -3,7 +3,7 @@
 # start_servers exports:
 #   INGEST_TEST_AWS_ENDPOINT  http://127.0.0.1:PORT  (S3 and SQS)
 #   INGEST_TEST_PG_URL        postgres://postgres@127.0.0.1:PORT/postgres
-#   INGEST_TEST_SMTP_URL      smtp://127.0.0.1:PORT
+#   INGEST_TEST_SMTP_URL      smtp://127.0.0.1:PORT?tls=none  (the sink speaks plain SMTP)
 #   INGEST_TEST_SMTP_DIR      the folder the SMTP sink writes each message to
 
 free_port() {
@@ -59,7 +59,7 @@ start_servers() {
     echo $! > "$SERVERS_DIR/smtp.pid"
     wait_for "the SMTP sink" 30 python3 -c "import socket; socket.create_connection(('127.0.0.1', $smtp_port), 1).close()" \
         || { cat "$SERVERS_DIR/smtp.log" >&2; return 1; }
-    export INGEST_TEST_SMTP_URL="smtp://127.0.0.1:$smtp_port"
+    export INGEST_TEST_SMTP_URL="smtp://127.0.0.1:$smtp_port?tls=none"
 }
 
 stop_servers() {

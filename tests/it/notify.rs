@@ -30,7 +30,8 @@ const UNICODE_TITLE: &str = "CTD profile at Maria Island NRS — température de
 const PROVIDER: &str = "provider@example.com";
 const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 
-/// The SMTP sink: the folder it writes each accepted message to.
+/// The SMTP sink: its URL (`smtp://127.0.0.1:PORT?tls=none`, as it speaks plain SMTP) and the
+/// folder it writes each accepted message to.
 struct Sink {
     url: String,
     dir: PathBuf,
@@ -46,9 +47,12 @@ impl Sink {
         })
     }
 
-    /// The local sink takes plain SMTP, which must be asked for explicitly.
-    fn notify_url(&self) -> String {
-        format!("{}?tls=none", self.url)
+    /// The sink's URL without `tls=none`, which asks for STARTTLS.
+    fn starttls_url(&self) -> String {
+        self.url
+            .split_once('?')
+            .map_or(self.url.as_str(), |(base, _)| base)
+            .to_string()
     }
 
     /// Every message the sink accepted for a job (its Message-ID carries the job id).
@@ -133,7 +137,7 @@ fn mime_tree(m: &mail_parser::Message<'_>) -> String {
 fn env_with(sink: &Sink) -> Env {
     let mut env = Env::new();
     env.pipelines(PIPELINES);
-    env.set("INGEST_NOTIFY_URL", sink.notify_url());
+    env.set("INGEST_NOTIFY_URL", sink.url.clone());
     env.set("INGEST_NOTIFY_FROM", "Ocean Ingest <ingest@example.org>");
     env.set("INGEST_OPS_EMAIL", "ops@example.org, OWNER@example.org");
     env
@@ -505,7 +509,7 @@ fn smtp_without_tls_none_insists_on_starttls() {
     let Some(sink) = Sink::get() else { return };
     let mut env = env_with(&sink);
     // The sink offers no STARTTLS: the message must not go out in clear.
-    env.set("INGEST_NOTIFY_URL", sink.url.clone());
+    env.set("INGEST_NOTIFY_URL", sink.starttls_url());
     let run = env.ingest(&data(TEMPERATURE));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = run.report();
