@@ -311,6 +311,33 @@ impl Settings {
             });
         }
         let (notify, smtp) = smtp_settings(notify, args)?;
+        // Checked now: a sender or data-team address that cannot be written in a message would
+        // otherwise only surface as a notification that every job fails to send.
+        let address = |setting: &'static str, value: &str, reason: String| SettingError {
+            setting,
+            value: value.to_string(),
+            reason,
+        };
+        args.notify_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| {
+                address(
+                    "INGEST_NOTIFY_FROM",
+                    &args.notify_from,
+                    format!("not an address such as \"ocean-ingest <noreply@example.org>\" ({e})"),
+                )
+            })?;
+        let ops_email: Vec<String> = args
+            .ops_email
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for a in &ops_email {
+            a.parse::<lettre::Address>().map_err(|e| {
+                address("INGEST_OPS_EMAIL", a, format!("not an email address ({e})"))
+            })?;
+        }
         if args.lease_seconds == 0 {
             return Err(SettingError {
                 setting: "INGEST_LEASE_SECONDS",
@@ -328,12 +355,7 @@ impl Settings {
             notify,
             smtp,
             notify_from: args.notify_from.clone(),
-            ops_email: args
-                .ops_email
-                .iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            ops_email,
             work_dir: args.work_dir.clone(),
             lease: Duration::from_secs(args.lease_seconds),
             pipelines: args.pipelines.clone(),
@@ -479,6 +501,26 @@ mod tests {
         let bad = resolve(&["--notify-url", "smtp://h?tls=maybe"]).unwrap_err();
         assert_eq!(bad.setting, "INGEST_NOTIFY_URL");
         assert!(resolve(&["--smtp-timeout-seconds", "0"]).is_err());
+    }
+
+    #[test]
+    fn sender_and_data_team_addresses_are_checked_before_any_job() {
+        let from = resolve(&["--notify-from", "ocean-ingest"]).unwrap_err();
+        assert_eq!(from.setting, "INGEST_NOTIFY_FROM");
+        let ops = resolve(&["--ops-email", "ops@x.org,not an address"]).unwrap_err();
+        assert_eq!(
+            (ops.setting, ops.value.as_str()),
+            ("INGEST_OPS_EMAIL", "not an address")
+        );
+        assert!(
+            resolve(&[
+                "--notify-from",
+                "Data <data@x.org>",
+                "--ops-email",
+                " a@x.org , "
+            ])
+            .is_ok()
+        );
     }
 
     #[test]
