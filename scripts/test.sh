@@ -10,7 +10,7 @@ source scripts/lib/servers.sh
 
 started=$SECONDS
 ensure_build_deps
-apt_install curl
+apt_install curl openssl
 ensure_venv
 ensure_postgres
 

@@ -49,6 +49,25 @@ impl ExitCode {
     pub fn code(self) -> u8 {
         self as u8
     }
+
+    /// The exit code of several jobs run by one command (an event with several records, a
+    /// replay): transient (75) beats internal (70) beats usage (2) beats rejected (1) beats ok, so
+    /// Batch retries the whole event whenever any record could succeed on a retry (the records
+    /// already done are then duplicates).
+    pub fn most_severe(self, other: ExitCode) -> ExitCode {
+        let rank = |c: ExitCode| match c {
+            ExitCode::Ok => 0,
+            ExitCode::Rejected => 1,
+            ExitCode::Usage => 2,
+            ExitCode::Internal => 3,
+            ExitCode::Transient => 4,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl From<ExitCode> for std::process::ExitCode {
@@ -135,6 +154,18 @@ mod tests {
         assert_eq!(Fault::Internal.exit_code().code(), 70);
         assert_eq!(Fault::Transient.exit_code().code(), 75);
         assert_eq!(ExitCode::Ok.code(), 0);
+    }
+
+    #[test]
+    fn the_most_severe_exit_code_wins_and_transient_most_of_all() {
+        use ExitCode::*;
+        let all = [Ok, Rejected, Usage, Internal, Transient];
+        let worst = |codes: &[ExitCode]| codes.iter().fold(Ok, |a, &b| a.most_severe(b));
+        assert_eq!(worst(&all), Transient);
+        assert_eq!(worst(&[Rejected, Internal, Ok]), Internal);
+        assert_eq!(worst(&[Ok, Rejected]), Rejected);
+        assert_eq!(worst(&[Usage, Rejected]), Usage);
+        assert_eq!(worst(&[]), Ok);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! public stores, harvested into the index, and reported to its provider; the process exits with a
 //! code that AWS Batch's retry rules read (see [`error::ExitCode`]).
 
+pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod compliance;
 pub mod error;
+pub mod events;
 pub mod index;
 pub mod job;
 pub mod layout;

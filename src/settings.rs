@@ -119,6 +119,56 @@ pub struct SettingsArgs {
         value_name = "FORMAT"
     )]
     pub log_format: LogFormat,
+
+    /// How the key of an s3:// SOURCE or --incoming-key is written: raw (the key itself) or url
+    /// (URL-encoded with '+' for space, as S3 event notifications carry it)
+    #[arg(
+        long,
+        env = "INGEST_SOURCE_KEY_ENCODING",
+        global = true,
+        default_value = "raw",
+        value_name = "ENCODING"
+    )]
+    pub source_key_encoding: KeyEncoding,
+
+    /// SQS queue URL that receives every job's result (the JSON job report) [default: none]
+    #[arg(
+        long,
+        env = "INGEST_RESULTS_QUEUE_URL",
+        global = true,
+        value_name = "URL"
+    )]
+    pub results_queue_url: Option<String>,
+
+    /// S3 uploads (and copies) of at least this size go in parts, e.g. 16MiB
+    #[arg(
+        long,
+        env = "INGEST_S3_MULTIPART_THRESHOLD",
+        global = true,
+        default_value = "16MiB",
+        value_name = "BYTES"
+    )]
+    pub s3_multipart_threshold: String,
+
+    /// Size of each part of a multipart S3 upload, at least 5MiB
+    #[arg(
+        long,
+        env = "INGEST_S3_PART_SIZE",
+        global = true,
+        default_value = "16MiB",
+        value_name = "BYTES"
+    )]
+    pub s3_part_size: String,
+}
+
+/// How an object key is written on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum KeyEncoding {
+    /// The key itself.
+    #[default]
+    Raw,
+    /// URL-encoded, `+` for space, as in S3 event notifications.
+    Url,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -183,6 +233,10 @@ pub struct Settings {
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
     pub lease: Duration,
+    pub source_key_encoding: KeyEncoding,
+    /// SQS queue for result events, if any.
+    pub results_queue: Option<String>,
+    pub transfer: crate::aws::Transfer,
 }
 
 /// A boundary's location, by scheme.
@@ -345,6 +399,25 @@ impl Settings {
                 reason: "a claim must last at least one second".into(),
             });
         }
+        if let BoundaryUrl::Postgres(url) = &index {
+            crate::index::postgres::ConnectSpec::parse(url).map_err(|reason| SettingError {
+                setting: "INGEST_INDEX_URL",
+                value: crate::index::postgres::redact(url),
+                reason,
+            })?;
+        }
+        let results_queue = match args.results_queue_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(q) if q.starts_with("https://") || q.starts_with("http://") => Some(q.to_string()),
+            Some(q) => {
+                return Err(SettingError {
+                    setting: "INGEST_RESULTS_QUEUE_URL",
+                    value: q.to_string(),
+                    reason: "an SQS queue URL starts with https:// (e.g. https://sqs.ap-southeast-2.amazonaws.com/123456789012/results)".into(),
+                });
+            }
+        };
+        let transfer = transfer(args)?;
         Ok(Settings {
             incoming: store("INGEST_INCOMING_URL", &args.incoming_url, "incoming")?,
             archive: store("INGEST_ARCHIVE_URL", &args.archive_url, "archive")?,
@@ -360,6 +433,9 @@ impl Settings {
             lease: Duration::from_secs(args.lease_seconds),
             pipelines: args.pipelines.clone(),
             home,
+            source_key_encoding: args.source_key_encoding,
+            results_queue,
+            transfer,
         })
     }
 
@@ -441,6 +517,66 @@ pub fn redact_userinfo(value: &str) -> String {
             _ => value.to_string(),
         },
     }
+}
+
+/// The S3 transfer sizes, checked against S3's limits on parts.
+fn transfer(args: &SettingsArgs) -> Result<crate::aws::Transfer, SettingError> {
+    const MIB: u64 = 1024 * 1024;
+    let size = |setting: &'static str, value: &str| {
+        parse_bytes(value).map_err(|reason| SettingError {
+            setting,
+            value: value.to_string(),
+            reason,
+        })
+    };
+    let threshold = size(
+        "INGEST_S3_MULTIPART_THRESHOLD",
+        &args.s3_multipart_threshold,
+    )?;
+    let part_size = size("INGEST_S3_PART_SIZE", &args.s3_part_size)?;
+    if !(5 * MIB..=5 * 1024 * MIB).contains(&part_size) {
+        return Err(SettingError {
+            setting: "INGEST_S3_PART_SIZE",
+            value: args.s3_part_size.clone(),
+            reason: "S3 parts are between 5MiB and 5GiB".into(),
+        });
+    }
+    if threshold < part_size {
+        return Err(SettingError {
+            setting: "INGEST_S3_MULTIPART_THRESHOLD",
+            value: args.s3_multipart_threshold.clone(),
+            reason: format!(
+                "the threshold must be at least the part size ({})",
+                args.s3_part_size
+            ),
+        });
+    }
+    Ok(crate::aws::Transfer {
+        multipart_threshold: threshold,
+        part_size,
+        ..Default::default()
+    })
+}
+
+/// Parses a byte count: digits with an optional unit (K, KiB, M, MiB, G, GiB: all powers of 1024).
+pub fn parse_bytes(value: &str) -> Result<u64, String> {
+    let value = value.trim();
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (digits, unit) = value.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| "expected a size such as 16MiB or 16777216".to_string())?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown unit {other:?} (use KiB, MiB or GiB)")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| "the size is too large".to_string())
 }
 
 fn boundary(
@@ -572,5 +708,14 @@ mod tests {
                 .contains("unknown scheme")
         );
         assert!(BoundaryUrl::parse("s3:///key").is_err());
+    }
+
+    #[test]
+    fn parses_byte_sizes() {
+        assert_eq!(parse_bytes("16MiB").unwrap(), 16 << 20);
+        assert_eq!(parse_bytes("5242880").unwrap(), 5 << 20);
+        assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
+        assert!(parse_bytes("16 parsecs").is_err());
+        assert!(parse_bytes("MiB").is_err());
     }
 }

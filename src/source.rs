@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::settings::{BoundaryUrl, Settings};
+use crate::settings::{BoundaryUrl, KeyEncoding, Settings};
 use crate::store::Key;
 
 /// The upload a job ingests.
@@ -35,28 +35,9 @@ impl Source {
             let (bucket, key) = rest
                 .split_once('/')
                 .ok_or_else(|| fail("an s3:// source needs a key after the bucket".into()))?;
-            return match &settings.incoming {
-                BoundaryUrl::S3 { bucket: b, prefix } if b == bucket => {
-                    let key = if prefix.is_empty() {
-                        key
-                    } else {
-                        key.strip_prefix(prefix.as_str())
-                            .and_then(|k| k.strip_prefix('/'))
-                            .ok_or_else(|| {
-                                fail(format!(
-                                    "the key is outside the incoming store's prefix {prefix}/"
-                                ))
-                            })?
-                    };
-                    Key::new(key)
-                        .map(Source::Incoming)
-                        .map_err(|e| fail(e.to_string()))
-                }
-                other => Err(fail(format!(
-                    "the bucket {bucket} is not the incoming store ({}); set INGEST_INCOMING_URL=s3://{bucket}",
-                    other.to_url()
-                ))),
-            };
+            let key = source_key(key, settings).map_err(|e| fail(e.reason))?;
+            return Source::incoming_object(Some(bucket), &key, settings)
+                .map_err(|e| fail(e.reason));
         }
         let path = match BoundaryUrl::parse(arg) {
             Ok(BoundaryUrl::Local(p)) => p,
@@ -81,12 +62,72 @@ impl Source {
         Ok(Source::LocalFile(path))
     }
 
+    /// An object of the incoming store named by its key in the bucket (events, `--incoming-key`),
+    /// already decoded. `bucket`, when given, must be the incoming store's; a key outside the
+    /// store's prefix is refused. With a local incoming store the key is relative to its folder.
+    pub fn incoming_object(
+        bucket: Option<&str>,
+        bucket_key: &str,
+        settings: &Settings,
+    ) -> Result<Source, SourceError> {
+        let fail = |reason: String| SourceError {
+            arg: match bucket {
+                Some(b) => format!("s3://{b}/{bucket_key}"),
+                None => bucket_key.to_string(),
+            },
+            reason,
+        };
+        let key = match (&settings.incoming, bucket) {
+            (BoundaryUrl::S3 { bucket: b, prefix }, given) if given.is_none_or(|g| g == b) => {
+                if prefix.is_empty() {
+                    bucket_key
+                } else {
+                    bucket_key
+                        .strip_prefix(prefix.as_str())
+                        .and_then(|k| k.strip_prefix('/'))
+                        .ok_or_else(|| {
+                            fail(format!(
+                                "the key is outside the incoming store's prefix {prefix}/"
+                            ))
+                        })?
+                }
+            }
+            (BoundaryUrl::Local(_), None) => bucket_key,
+            (other, Some(bucket)) => {
+                return Err(fail(format!(
+                    "the bucket {bucket} is not the incoming store ({}); set INGEST_INCOMING_URL=s3://{bucket}",
+                    other.to_url()
+                )));
+            }
+            (other, None) => {
+                return Err(fail(format!(
+                    "an incoming key needs a directory or s3:// incoming store, not {}",
+                    other.to_url()
+                )));
+            }
+        };
+        Key::new(key)
+            .map(Source::Incoming)
+            .map_err(|e| fail(e.to_string()))
+    }
+
     /// The file name of the upload.
     pub fn name(&self) -> &str {
         match self {
             Source::LocalFile(p) => p.file_name().and_then(|n| n.to_str()).unwrap_or("upload"),
             Source::Incoming(k) => k.file_name(),
         }
+    }
+}
+
+/// A key as given on the command line, decoded when INGEST_SOURCE_KEY_ENCODING=url.
+pub fn source_key(given: &str, settings: &Settings) -> Result<String, SourceError> {
+    match settings.source_key_encoding {
+        KeyEncoding::Raw => Ok(given.to_string()),
+        KeyEncoding::Url => crate::events::decode_event_key(given).map_err(|e| SourceError {
+            arg: given.to_string(),
+            reason: format!("{e} (INGEST_SOURCE_KEY_ENCODING=url)"),
+        }),
     }
 }
 

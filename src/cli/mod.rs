@@ -1,7 +1,10 @@
 //! The command line: subcommands, their help, and the mapping of every outcome to an exit code.
 
+mod event;
 mod pipelines;
+mod replay;
 mod run;
+mod tally;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +42,8 @@ pub enum Command {
     /// Inspect and validate pipeline files
     #[command(subcommand)]
     Pipelines(pipelines::PipelinesCommand),
+    /// Ingest uploads of the incoming store again: queue their S3 events, or run them here
+    Replay(replay::ReplayArgs),
 }
 
 /// Runs a parsed command line and returns the exit code.
@@ -48,6 +53,10 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),
         Command::Run(args) => match Settings::resolve(&cli.settings) {
             Ok(settings) => runtime().block_on(run::main(settings, args)),
+            Err(e) => usage_error(&JobError::usage(e.to_string())),
+        },
+        Command::Replay(args) => match Settings::resolve(&cli.settings) {
+            Ok(settings) => runtime().block_on(replay::main(settings, args)),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
     }

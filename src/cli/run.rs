@@ -1,6 +1,6 @@
 //! `ocean-ingest run`: ingest one upload and print what happened.
 
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 
 use crate::error::{ExitCode, JobError};
 use crate::job::{JobReport, JobRequest, Outcome, Services};
@@ -9,12 +9,25 @@ use crate::settings::Settings;
 use crate::source::Source;
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["source", "incoming_key", "event"])))]
 pub struct RunArgs {
     /// The upload: a local path, a file:// URI, or an s3:// URI in the incoming store. A path
     /// inside the incoming store is treated as an upload there (removed once kept safe); any
     /// other local file is only read.
     #[arg(value_name = "SOURCE")]
-    pub source: String,
+    pub source: Option<String>,
+
+    /// The upload as a key of the incoming store's bucket (decoded first when
+    /// INGEST_SOURCE_KEY_ENCODING=url), as the Batch job definition passes an event's key
+    #[arg(long, value_name = "KEY")]
+    pub incoming_key: Option<String>,
+
+    /// Run the uploads an event names: an S3 event notification, an SQS message or its body, or
+    /// an EventBridge "Object Created" event, read from FILE or stdin (-). Each record runs in
+    /// turn; the exit code is the most severe (75 > 70 > 2 > 1 > 0). With --output json, prints
+    /// {"exit_code", "jobs": [job reports], "ignored": [reasons], "errors": [...]}
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<std::path::PathBuf>,
 
     /// Use this pipeline instead of routing by key
     #[arg(long, value_name = "NAME")]
@@ -36,6 +49,9 @@ pub enum Output {
 }
 
 pub async fn main(settings: Settings, args: RunArgs) -> ExitCode {
+    if let Some(path) = args.event.clone() {
+        return super::event::main(settings, args, &path).await;
+    }
     let output = args.output;
     match prepare(settings, args).await {
         Ok((services, request)) => {
@@ -72,18 +88,20 @@ async fn prepare(
     settings: Settings,
     args: RunArgs,
 ) -> Result<(Services, JobRequest), (String, JobError)> {
-    let fail = |e: JobError| (args.source.clone(), e);
-    let pipelines = PipelineSet::load(settings.pipelines_file().as_deref())
-        .map_err(|e| fail(JobError::usage(e.to_string())))?;
-    if let Some(uploader) = &args.uploader {
-        uploader.parse::<lettre::Address>().map_err(|e| {
-            fail(JobError::usage(format!(
-                "--uploader {uploader:?} is not an email address: {e}"
-            )))
-        })?;
+    let given = args
+        .source
+        .clone()
+        .or_else(|| args.incoming_key.clone())
+        .unwrap_or_default();
+    let fail = |e: JobError| (given.clone(), e);
+    let pipelines = load_pipelines(&settings, args.uploader.as_deref()).map_err(fail)?;
+    let source = match (&args.source, &args.incoming_key) {
+        (Some(source), _) => Source::parse(source, &settings),
+        (None, Some(key)) => crate::source::source_key(key, &settings)
+            .and_then(|key| Source::incoming_object(None, &key, &settings)),
+        (None, None) => unreachable!("clap requires SOURCE, --incoming-key or --event"),
     }
-    let source =
-        Source::parse(&args.source, &settings).map_err(|e| fail(JobError::usage(e.to_string())))?;
+    .map_err(|e| fail(JobError::usage(e.to_string())))?;
     let services = Services::build(settings, pipelines).await.map_err(fail)?;
     Ok((
         services,
@@ -95,7 +113,26 @@ async fn prepare(
     ))
 }
 
-fn exit_code(report: &JobReport) -> ExitCode {
+/// Loads the pipeline file and checks the uploader's address: what every way of running jobs
+/// needs before any store is opened.
+pub(super) fn load_pipelines(
+    settings: &Settings,
+    uploader: Option<&str>,
+) -> Result<PipelineSet, JobError> {
+    let pipelines = PipelineSet::load(settings.pipelines_file().as_deref())
+        .map_err(|e| JobError::usage(e.to_string()))?;
+    if let Some(uploader) = uploader {
+        uploader.parse::<lettre::Address>().map_err(|e| {
+            JobError::usage(format!(
+                "--uploader {uploader:?} is not an email address: {e}"
+            ))
+        })?;
+    }
+    Ok(pipelines)
+}
+
+/// The process exit code a job report asks for.
+pub(super) fn exit_code(report: &JobReport) -> ExitCode {
     match report.exit_code {
         0 => ExitCode::Ok,
         1 => ExitCode::Rejected,

@@ -1,6 +1,7 @@
 //! The index: the harvest target the portal reads (one row per published file, with metadata)
 //! and the job ledger that makes every job idempotent. One trait, chosen by URL.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -216,12 +217,13 @@ impl Classify for IndexError {
 pub async fn open(url: &BoundaryUrl) -> Result<Box<dyn Index>, IndexError> {
     match url {
         BoundaryUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
+        BoundaryUrl::Postgres(url) => Ok(Box::new(postgres::PostgresIndex::open(url).await?)),
         other => Err(IndexError {
             op: "open",
             location: other.to_url(),
             transient: false,
             message: format!(
-                "{} is not an index backend in this build (use sqlite://)",
+                "{} is not an index backend (use sqlite:// or postgres://)",
                 other.scheme()
             ),
         }),

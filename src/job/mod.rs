@@ -12,6 +12,7 @@ pub use report::{
 };
 
 use crate::error::JobError;
+use crate::events::results::ResultSink;
 use crate::index::Index;
 use crate::notify::Notifier;
 use crate::pipeline::PipelineSet;
@@ -31,17 +32,30 @@ pub struct Services {
     pub reports: Arc<dyn ObjectStore>,
     pub index: Arc<dyn Index>,
     pub notifier: Arc<dyn Notifier>,
+    /// Where each job's result event goes (an SQS queue), when configured.
+    pub results: Option<Arc<dyn ResultSink>>,
+    /// The process's AWS clients, when any boundary lives in AWS.
+    pub aws: Option<crate::aws::Aws>,
 }
 
 impl Services {
     /// Opens every boundary the settings name. Fails before any job starts if one is unusable.
     pub async fn build(settings: Settings, pipelines: PipelineSet) -> Result<Services, JobError> {
+        let aws = match crate::aws::needed(&settings) {
+            true => Some(crate::aws::Aws::from_env(settings.transfer).await?),
+            false => None,
+        };
+        let results = crate::events::results::open(&settings, aws.as_ref());
         let store = |name: &'static str, url: &crate::settings::BoundaryUrl| {
             let url = url.to_url();
+            let aws = aws.as_ref();
             async move {
-                crate::store::open(&url).await.map(Arc::from).map_err(|e| {
-                    JobError::from_boundary(format!("cannot open the {name} store"), e)
-                })
+                crate::store::open(&url, aws)
+                    .await
+                    .map(Arc::from)
+                    .map_err(|e| {
+                        JobError::from_boundary(format!("cannot open the {name} store"), e)
+                    })
             }
         };
         Ok(Services {
@@ -60,6 +74,8 @@ impl Services {
                 .map_err(|e| JobError::from_boundary("cannot open the notifier", e))?,
             pipelines: Arc::new(pipelines),
             settings,
+            results,
+            aws,
         })
     }
 }
@@ -74,8 +90,12 @@ pub struct JobRequest {
     pub uploader: Option<String>,
 }
 
-/// Runs one job to completion. Never panics on bad input and always returns a report; the exit
-/// code is in `report.exit_code`.
+/// Runs one job to completion, then sends its result event where one is configured. Never panics
+/// on bad input and always returns a report; the exit code is in `report.exit_code`.
 pub async fn run(services: &Services, request: JobRequest) -> JobReport {
-    states::drive(services, request).await
+    let mut report = states::drive(services, request).await;
+    if let Some(sink) = &services.results {
+        crate::events::results::deliver(sink.as_ref(), &mut report).await;
+    }
+    report
 }

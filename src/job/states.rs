@@ -902,7 +902,8 @@ async fn send_notification(
 
 /// Removes the incoming object after its copy was confirmed elsewhere.
 async fn remove_incoming(job: &mut Job<'_>, key: &Key) {
-    if let Err(e) = job.services.incoming.delete(key).await {
+    // For good: no copy is kept for an undo (the archive or error store holds the upload).
+    if let Err(e) = job.services.incoming.remove(key).await {
         warn!(job_id = %job.job_id, error = %e, "could not remove the incoming object");
         job.notes.push(format!(
             "could not remove {} from the incoming store: {e}",

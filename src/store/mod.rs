@@ -1,10 +1,11 @@
 //! Object storage: the archive, public, error and reports stores behind one small trait.
 //!
 //! Every backend honours the guarantees documented on [`ObjectStore`]; one conformance suite
-//! (`tests/it/store_conformance.rs`) proves them for each.
+//! (`tests/it/conformance/store.rs`) proves them for each.
 
 mod key;
 pub mod local;
+pub mod s3;
 
 use std::path::Path;
 
@@ -97,6 +98,13 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     ) -> Result<Written, StoreError>;
 
     async fn delete(&self, key: &Key) -> Result<Written, StoreError>;
+
+    /// Deletes an object for good, keeping nothing for an undo (the incoming object once its copy
+    /// is safe elsewhere). Backends override it where a reversible delete costs a copy.
+    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
+        let written = self.delete(key).await?;
+        self.settle(&written).await
+    }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
 
@@ -196,12 +204,25 @@ impl Classify for StoreError {
     }
 }
 
-/// Opens the store a URL names: a path or `file://` directory (`s3://` comes with the S3 backend).
-pub async fn open(url: &str) -> Result<Box<dyn ObjectStore>, StoreError> {
+/// Opens the store a URL names: a path or `file://` directory, or `s3://bucket/optional/prefix`
+/// on the process's shared AWS clients.
+pub async fn open(
+    url: &str,
+    aws: Option<&crate::aws::Aws>,
+) -> Result<Box<dyn ObjectStore>, StoreError> {
     match crate::settings::BoundaryUrl::parse(url) {
         Ok(crate::settings::BoundaryUrl::Local(path)) => {
             Ok(Box::new(local::LocalStore::open(&path)?))
         }
+        Ok(crate::settings::BoundaryUrl::S3 { bucket, prefix }) => match aws {
+            Some(aws) => Ok(Box::new(s3::S3Store::new(aws, &bucket, &prefix))),
+            None => Err(StoreError::new(
+                StoreOp::Open,
+                url,
+                StoreErrorKind::Permanent,
+                "an s3:// store was opened without AWS clients",
+            )),
+        },
         Ok(other) => Err(StoreError::new(
             StoreOp::Open,
             url,

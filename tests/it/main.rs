@@ -2,9 +2,15 @@
 
 mod common;
 mod conformance;
+mod events_cli;
 mod faults;
 mod notify;
 mod pipelines_cli;
+mod postgres_index;
+mod production;
+mod s3_faults;
+mod s3_store;
+mod servers;
 mod spine;
 mod supersede;
 mod uploads;

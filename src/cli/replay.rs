@@ -1,0 +1,381 @@
+//! `ocean-ingest replay`: run uploads of the incoming store again — one key, a list, or a whole
+//! prefix — by sending the S3 event S3 would have sent onto a pipeline's queue, or by running the
+//! jobs here with bounded concurrency. A progress bar on a terminal, a summary at the end.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use clap::{ArgGroup, Args};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::tally::Tally;
+use crate::aws::Aws;
+use crate::error::{ExitCode, JobError};
+use crate::events::{ReplayObject, replay_event};
+use crate::job::{JobRequest, Services};
+use crate::settings::{BoundaryUrl, Settings};
+use crate::source::Source;
+use crate::store::{Key, ObjectInfo, ObjectStore};
+
+/// SQS takes at most ten messages per SendMessageBatch.
+const BATCH: usize = 10;
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["key", "keys_from", "prefix"])))]
+#[command(group(ArgGroup::new("how").required(true).args(["queue", "inline"])))]
+pub struct ReplayArgs {
+    /// Send an S3 "ObjectCreated" event per key to this SQS queue (the pipeline's queue), as S3
+    /// itself would; Batch then runs the jobs
+    #[arg(long, value_name = "URL")]
+    pub queue: Option<String>,
+
+    /// Run the jobs in this process instead of queueing them
+    #[arg(long)]
+    pub inline: bool,
+
+    /// Jobs run at once with --inline
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// Only list what would be replayed
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// A key of the incoming store (as stored, not URL-encoded) or an s3:// URI in it; repeatable
+    #[arg(long = "key", value_name = "KEY")]
+    pub key: Vec<String>,
+
+    /// A file with one key per line (- for stdin); blank lines and # comments are skipped
+    #[arg(long, value_name = "FILE")]
+    pub keys_from: Option<PathBuf>,
+
+    /// Every object of the incoming store whose key starts with PREFIX ("" for all)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+}
+
+pub async fn main(settings: Settings, args: ReplayArgs) -> ExitCode {
+    match replay(settings, args).await {
+        Ok(code) => code,
+        Err(e) => super::usage_error(&e),
+    }
+}
+
+async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobError> {
+    if args.queue.is_some() && !matches!(settings.incoming, BoundaryUrl::S3 { .. }) {
+        return Err(JobError::usage(format!(
+            "replay --queue announces objects of an s3:// incoming store, not {}; use --inline",
+            settings.incoming.to_url()
+        )));
+    }
+    let aws = match crate::aws::needed(&settings) || args.queue.is_some() {
+        true => Some(Aws::from_env(settings.transfer).await?),
+        false => None,
+    };
+    let incoming = crate::store::open(&settings.incoming.to_url(), aws.as_ref())
+        .await
+        .map_err(|e| JobError::from_boundary("cannot open the incoming store", e))?;
+    let mut tally = Tally::default();
+    let targets = targets(&args, &settings, incoming.as_ref(), &mut tally).await?;
+    let what = match &args.queue {
+        Some(q) => format!("send to {q}"),
+        None => "run inline".to_string(),
+    };
+    if args.dry_run {
+        for t in &targets {
+            println!("would {what}: {}", incoming.url_of(&t.key));
+        }
+        println!(
+            "would replay {} object(s); {} missing",
+            targets.len(),
+            tally.missing
+        );
+        return Ok(tally.exit_code());
+    }
+    let bar = progress(targets.len());
+    match (&args.queue, aws) {
+        (Some(queue), Some(aws)) => {
+            let BoundaryUrl::S3 { bucket, prefix } = &settings.incoming else {
+                unreachable!("checked before anything was opened");
+            };
+            send(
+                &aws,
+                queue,
+                bucket,
+                prefix,
+                &targets,
+                incoming.as_ref(),
+                &bar,
+                &mut tally,
+            )
+            .await;
+        }
+        _ => {
+            run_inline(
+                settings,
+                &args,
+                targets,
+                incoming.as_ref(),
+                &bar,
+                &mut tally,
+            )
+            .await?
+        }
+    }
+    bar.finish_and_clear();
+    println!("{}", tally.line("replayed"));
+    Ok(tally.exit_code())
+}
+
+/// The objects to replay: a listing of the prefix (every page), or each named key, looked up.
+async fn targets(
+    args: &ReplayArgs,
+    settings: &Settings,
+    incoming: &dyn ObjectStore,
+    tally: &mut Tally,
+) -> Result<Vec<ObjectInfo>, JobError> {
+    if let Some(prefix) = &args.prefix {
+        return incoming.list(prefix).await.map_err(|e| {
+            JobError::from_boundary(
+                format!("listing {prefix:?} in the incoming store failed"),
+                e,
+            )
+        });
+    }
+    let mut names = args.key.clone();
+    if let Some(path) = &args.keys_from {
+        names.extend(read_keys(path)?);
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let key = parse_key(&name, settings)?;
+        match incoming.head(&key).await {
+            Ok(Some(info)) => out.push(info),
+            Ok(None) => {
+                eprintln!(
+                    "missing: {} is not in the incoming store",
+                    incoming.url_of(&key)
+                );
+                tally.add_missing();
+            }
+            Err(e) => {
+                return Err(JobError::from_boundary(
+                    format!("looking up {key} failed"),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn parse_key(name: &str, settings: &Settings) -> Result<Key, JobError> {
+    if name.starts_with("s3://") {
+        // As written in the store: an s3:// URI here is never URL-decoded.
+        let raw = Settings {
+            source_key_encoding: crate::settings::KeyEncoding::Raw,
+            ..settings.clone()
+        };
+        return match Source::parse(name, &raw) {
+            Ok(Source::Incoming(key)) => Ok(key),
+            Ok(Source::LocalFile(_)) => Err(JobError::usage(format!(
+                "{name} is not in the incoming store"
+            ))),
+            Err(e) => Err(JobError::usage(e.to_string())),
+        };
+    }
+    Key::new(name).map_err(|e| JobError::usage(e.to_string()))
+}
+
+fn read_keys(path: &PathBuf) -> Result<Vec<String>, JobError> {
+    let reader: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(std::fs::File::open(path).map_err(
+            |e| JobError::usage(format!("cannot read keys from {}: {e}", path.display())),
+        )?))
+    };
+    let mut keys = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| {
+            JobError::usage(format!("cannot read keys from {}: {e}", path.display()))
+        })?;
+        let line = line.trim();
+        if !line.is_empty() && !line.starts_with('#') {
+            keys.push(line.to_string());
+        }
+    }
+    Ok(keys)
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise (logs and CI stay clean).
+fn progress(len: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Sends one event per object, ten per request.
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    aws: &Aws,
+    queue: &str,
+    bucket: &str,
+    prefix: &str,
+    targets: &[ObjectInfo],
+    incoming: &dyn ObjectStore,
+    bar: &ProgressBar,
+    tally: &mut Tally,
+) {
+    for chunk in targets.chunks(BATCH) {
+        let mut entries = Vec::new();
+        for (i, t) in chunk.iter().enumerate() {
+            let bucket_key = if prefix.is_empty() {
+                t.key.to_string()
+            } else {
+                format!("{prefix}/{}", t.key)
+            };
+            let event = replay_event(
+                &ReplayObject {
+                    bucket,
+                    key: &bucket_key,
+                    size: t.size,
+                    etag: t.version.as_deref(),
+                },
+                &aws.region,
+            );
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(format!("m{i}"))
+                .message_body(event.to_string())
+                .build()
+                .expect("id and body are set");
+            entries.push(entry);
+        }
+        match aws
+            .sqs
+            .send_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            Ok(out) => {
+                for ok in &out.successful {
+                    let t = &chunk[entry_index(&ok.id)];
+                    bar.suspend(|| println!("sent: {}", incoming.url_of(&t.key)));
+                    tally.add_ok();
+                }
+                for failed in &out.failed {
+                    let t = &chunk[entry_index(&failed.id)];
+                    let code = if failed.sender_fault {
+                        ExitCode::Internal
+                    } else {
+                        ExitCode::Transient
+                    };
+                    bar.suspend(|| {
+                        eprintln!(
+                            "failed: {}: {} {}",
+                            incoming.url_of(&t.key),
+                            failed.code,
+                            failed.message.as_deref().unwrap_or_default()
+                        )
+                    });
+                    tally.add_failure(code);
+                }
+            }
+            Err(e) => {
+                let code = sqs_exit_code(&e);
+                let message = aws_sdk_sqs::error::DisplayErrorContext(&e).to_string();
+                for t in chunk {
+                    bar.suspend(|| {
+                        eprintln!(
+                            "failed: {}: sending to {queue}: {message}",
+                            incoming.url_of(&t.key)
+                        )
+                    });
+                    tally.add_failure(code);
+                }
+            }
+        }
+        bar.inc(chunk.len() as u64);
+    }
+}
+
+fn entry_index(id: &str) -> usize {
+    id.trim_start_matches('m').parse().unwrap_or(0)
+}
+
+/// Whether a failed SQS request is worth retrying, as an exit code.
+fn sqs_exit_code<E>(
+    err: &aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
+) -> ExitCode
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata,
+{
+    use aws_sdk_sqs::error::SdkError;
+    let transient = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            status >= 500 || status == 429 || s.err().code().is_some_and(|c| c.contains("Throttl"))
+        }
+        _ => false,
+    };
+    if transient {
+        ExitCode::Transient
+    } else {
+        ExitCode::Internal
+    }
+}
+
+/// Runs the jobs here, a few at a time, on one set of services.
+async fn run_inline(
+    settings: Settings,
+    args: &ReplayArgs,
+    targets: Vec<ObjectInfo>,
+    incoming: &dyn ObjectStore,
+    bar: &ProgressBar,
+    tally: &mut Tally,
+) -> Result<(), JobError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let pipelines = super::run::load_pipelines(&settings, None)?;
+    let services = Arc::new(Services::build(settings, pipelines).await?);
+    let mut reports = futures::stream::iter(targets)
+        .map(|t| {
+            let services = services.clone();
+            async move {
+                let request = JobRequest {
+                    source: Source::Incoming(t.key.clone()),
+                    pipeline: None,
+                    uploader: None,
+                };
+                (t.key, crate::job::run(&services, request).await)
+            }
+        })
+        .buffer_unordered(args.concurrency as usize);
+    while let Some((key, report)) = reports.next().await {
+        let line = format!(
+            "{}: {} (job {})",
+            report.outcome.as_str(),
+            incoming.url_of(&key),
+            report.job_id
+        );
+        bar.suspend(|| println!("{line}"));
+        tally.add_report(&report);
+        bar.inc(1);
+    }
+    Ok(())
+}

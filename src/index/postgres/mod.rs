@@ -1,0 +1,453 @@
+//! The index in PostgreSQL (RDS in production): the same tables and guarantees as the SQLite
+//! index. Migrations run at start-up under an advisory lock, so jobs starting together migrate
+//! once; a claim is one INSERT … ON CONFLICT plus a row lock; a commit is one transaction.
+
+mod connect;
+mod tls;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use tokio_postgres::{Client, Row};
+
+pub use connect::{ConnectSpec, is_transient, redact};
+use connect::{Pool, error};
+
+use super::{
+    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, IndexError, IndexedFile,
+    JobEnd, JobRow, LedgerEntry, LedgerState,
+};
+use crate::model::FileMetadata;
+
+/// Schema migrations, applied in order; `ocean_ingest_schema` records those applied.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE indexed_file (
+    dest_path     TEXT PRIMARY KEY,
+    pipeline      TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    size          BIGINT NOT NULL,
+    sha256        TEXT NOT NULL,
+    job_id        TEXT NOT NULL,
+    first_indexed TIMESTAMPTZ NOT NULL,
+    last_indexed  TIMESTAMPTZ NOT NULL,
+    deleted       BOOLEAN NOT NULL DEFAULT FALSE,
+    feature_type  TEXT,
+    time_start    TEXT,
+    time_end      TEXT,
+    lat_min       DOUBLE PRECISION,
+    lat_max       DOUBLE PRECISION,
+    lon_min       DOUBLE PRECISION,
+    lon_max       DOUBLE PRECISION,
+    variables     JSONB NOT NULL DEFAULT '[]',
+    attributes    JSONB NOT NULL DEFAULT '{}'
+);
+CREATE INDEX indexed_file_pipeline ON indexed_file (pipeline);
+-- Prefix listings (LIKE 'IMOS/ANMN/%') use this whatever the database's collation.
+CREATE INDEX indexed_file_dest_prefix ON indexed_file (dest_path text_pattern_ops);
+CREATE TABLE ingest_ledger (
+    source         TEXT NOT NULL,
+    source_version TEXT NOT NULL,
+    job_id         TEXT NOT NULL,
+    pipeline       TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    lease_until    TIMESTAMPTZ NOT NULL,
+    updated_at     TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, source_version)
+);
+CREATE TABLE job (
+    job_id         TEXT PRIMARY KEY,
+    source         TEXT NOT NULL,
+    source_version TEXT NOT NULL,
+    pipeline       TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    started_at     TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ NOT NULL,
+    report_url     TEXT
+);
+"#];
+
+/// The advisory lock key migrations hold (any constant unique to this application).
+const MIGRATION_LOCK: i64 = 0x6f63_6561_6e5f_6931; // "ocean_i1"
+
+/// How many times an operation is tried when PostgreSQL reports a conflict or the connection drops.
+const ATTEMPTS: u32 = 3;
+
+/// The index in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresIndex {
+    pool: Arc<Pool>,
+}
+
+impl PostgresIndex {
+    /// Connects and applies any pending migrations.
+    pub async fn open(url: &str) -> Result<PostgresIndex, IndexError> {
+        let spec = ConnectSpec::parse(url).map_err(|message| IndexError {
+            op: "open",
+            location: redact(url),
+            transient: false,
+            message,
+        })?;
+        let index = PostgresIndex {
+            pool: Arc::new(Pool::new(spec)?),
+        };
+        index.migrate().await?;
+        Ok(index)
+    }
+
+    async fn migrate(&self) -> Result<(), IndexError> {
+        self.retrying("migrate", |client| {
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                // Held to the end of the transaction: a second job waits, then finds nothing to do.
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                    .await?;
+                tx.batch_execute(
+                    "CREATE TABLE IF NOT EXISTS ocean_ingest_schema (
+                        version    INTEGER PRIMARY KEY,
+                        applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+                    )",
+                )
+                .await?;
+                let applied: i32 = tx
+                    .query_one(
+                        "SELECT COALESCE(MAX(version), 0) FROM ocean_ingest_schema",
+                        &[],
+                    )
+                    .await?
+                    .get(0);
+                for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+                    tx.batch_execute(sql).await?;
+                    tx.execute(
+                        "INSERT INTO ocean_ingest_schema (version) VALUES ($1)",
+                        &[&((i + 1) as i32)],
+                    )
+                    .await?;
+                }
+                tx.commit().await
+            })
+        })
+        .await
+    }
+
+    /// Runs `f` on a pooled connection, again on a fresh one when the failure is transient
+    /// (every operation here is idempotent, so a retry after a lost acknowledgement is safe).
+    async fn retrying<T, F>(&self, op: &'static str, f: F) -> Result<T, IndexError>
+    where
+        T: Send,
+        F: for<'c> Fn(&'c mut Client) -> BoxFuture<'c, Result<T, tokio_postgres::Error>>
+            + Send
+            + Sync,
+    {
+        let mut attempt = 1;
+        loop {
+            let mut conn = self.pool.get(op).await?;
+            match f(&mut conn).await {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                    tracing::warn!(index = %self.location(), op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
+                    drop(conn);
+                    tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(error(op, self.pool.location(), e)),
+            }
+        }
+    }
+}
+
+const FILE_COLUMNS: &str = "dest_path, pipeline, source, size, sha256, job_id, first_indexed, last_indexed, deleted, \
+     feature_type, time_start, time_end, lat_min, lat_max, lon_min, lon_max, variables, attributes";
+
+fn file_row(r: &Row) -> IndexedFile {
+    let variables: serde_json::Value = r.get(16);
+    IndexedFile {
+        record: FileRecord {
+            dest_path: r.get(0),
+            pipeline: r.get(1),
+            source: r.get(2),
+            size: r.get::<_, i64>(3) as u64,
+            sha256: r.get(4),
+            job_id: r.get(5),
+            metadata: FileMetadata {
+                feature_type: r.get(9),
+                time_start: r.get(10),
+                time_end: r.get(11),
+                lat_min: r.get(12),
+                lat_max: r.get(13),
+                lon_min: r.get(14),
+                lon_max: r.get(15),
+                variables: serde_json::from_value(variables).unwrap_or_default(),
+                attributes: r.get(17),
+            },
+        },
+        first_indexed: r.get(6),
+        last_indexed: r.get(7),
+        deleted: r.get(8),
+    }
+}
+
+/// A LIKE pattern matching every text that starts with `prefix` literally.
+fn like_prefix(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 1);
+    for c in prefix.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[async_trait]
+impl Index for PostgresIndex {
+    fn location(&self) -> String {
+        self.pool.location().to_string()
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError> {
+        self.retrying("claim", |client| {
+            let c = claim.clone();
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                // Of two jobs inserting at once, the second waits for the first to commit, then
+                // inserts nothing and goes on to read (and lock) the winner's row.
+                let inserted = tx
+                    .execute(
+                        "INSERT INTO ingest_ledger (source, source_version, job_id, pipeline, state, lease_until, updated_at)
+                         VALUES ($1, $2, $3, $4, 'running', $5, $6)
+                         ON CONFLICT (source, source_version) DO NOTHING",
+                        &[&c.source, &c.source_version, &c.job_id, &c.pipeline, &c.lease_until, &c.now],
+                    )
+                    .await?;
+                if inserted == 1 {
+                    tx.commit().await?;
+                    return Ok(ClaimOutcome::Claimed { took_over: None });
+                }
+                let row = tx
+                    .query_one(
+                        "SELECT job_id, state, lease_until FROM ingest_ledger
+                         WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&c.source, &c.source_version],
+                    )
+                    .await?;
+                let (job_id, state, until): (String, String, DateTime<Utc>) =
+                    (row.get(0), row.get(1), row.get(2));
+                let state = LedgerState::parse(&state).unwrap_or(LedgerState::Failed);
+                let outcome = if state.is_done() {
+                    ClaimOutcome::AlreadyDone { job_id, state }
+                } else if state == LedgerState::Running && until > c.now && job_id != c.job_id {
+                    ClaimOutcome::InProgress { job_id, until }
+                } else {
+                    tx.execute(
+                        "UPDATE ingest_ledger SET job_id = $3, pipeline = $4, state = 'running', lease_until = $5, updated_at = $6
+                         WHERE source = $1 AND source_version = $2",
+                        &[&c.source, &c.source_version, &c.job_id, &c.pipeline, &c.lease_until, &c.now],
+                    )
+                    .await?;
+                    ClaimOutcome::Claimed {
+                        took_over: Some(job_id).filter(|j| *j != c.job_id),
+                    }
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            })
+        })
+        .await
+    }
+
+    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+        self.retrying("commit", |client| {
+            let b = batch.clone();
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                for change in &b.changes {
+                    match change {
+                        IndexChange::Upsert(f) => {
+                            let m = &f.metadata;
+                            let variables = serde_json::to_value(&m.variables).unwrap_or_default();
+                            tx.execute(
+                                &format!(
+                                    "INSERT INTO indexed_file ({FILE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, FALSE, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                     ON CONFLICT (dest_path) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source,
+                                       size = excluded.size, sha256 = excluded.sha256, job_id = excluded.job_id,
+                                       last_indexed = excluded.last_indexed, deleted = FALSE, feature_type = excluded.feature_type,
+                                       time_start = excluded.time_start, time_end = excluded.time_end, lat_min = excluded.lat_min,
+                                       lat_max = excluded.lat_max, lon_min = excluded.lon_min, lon_max = excluded.lon_max,
+                                       variables = excluded.variables, attributes = excluded.attributes"
+                                ),
+                                &[
+                                    &f.dest_path,
+                                    &f.pipeline,
+                                    &f.source,
+                                    &(f.size as i64),
+                                    &f.sha256,
+                                    &f.job_id,
+                                    &b.now,
+                                    &m.feature_type,
+                                    &m.time_start,
+                                    &m.time_end,
+                                    &m.lat_min,
+                                    &m.lat_max,
+                                    &m.lon_min,
+                                    &m.lon_max,
+                                    &variables,
+                                    &m.attributes,
+                                ],
+                            )
+                            .await?;
+                        }
+                        IndexChange::MarkDeleted { dest_path, job_id } => {
+                            tx.execute(
+                                "UPDATE indexed_file SET deleted = TRUE, last_indexed = $2, job_id = $3
+                                 WHERE dest_path = $1 AND NOT deleted",
+                                &[dest_path, &b.now, job_id],
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                tx.execute(
+                    "UPDATE ingest_ledger SET state = 'published', updated_at = $4
+                     WHERE source = $1 AND source_version = $2 AND job_id = $3",
+                    &[&b.source, &b.source_version, &b.job_id, &b.now],
+                )
+                .await?;
+                tx.commit().await
+            })
+        })
+        .await
+    }
+
+    async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
+        self.retrying("finish", |client| {
+            let e = end.clone();
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                if let Some(state) = e.ledger_state {
+                    // A published upload stays published whatever happened after the commit.
+                    tx.execute(
+                        "UPDATE ingest_ledger SET state = CASE WHEN state = 'published' AND $4 <> 'succeeded' THEN 'published' ELSE $4 END,
+                            updated_at = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3",
+                        &[&e.source, &e.source_version, &e.job_id, &state.as_str(), &e.finished_at],
+                    )
+                    .await?;
+                }
+                tx.execute(
+                    "INSERT INTO job (job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
+                       report_url = excluded.report_url",
+                    &[&e.job_id, &e.source, &e.source_version, &e.pipeline, &e.outcome, &e.started_at, &e.finished_at, &e.report_url],
+                )
+                .await?;
+                tx.commit().await
+            })
+        })
+        .await
+    }
+
+    async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError> {
+        self.retrying("get", |client| {
+            let dest = dest_path.to_string();
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        &format!("SELECT {FILE_COLUMNS} FROM indexed_file WHERE dest_path = $1"),
+                        &[&dest],
+                    )
+                    .await?;
+                Ok(row.as_ref().map(file_row))
+            })
+        })
+        .await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError> {
+        self.retrying("list", |client| {
+            let pattern = like_prefix(prefix);
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        &format!(
+                            "SELECT {FILE_COLUMNS} FROM indexed_file WHERE dest_path LIKE $1 ESCAPE '\\' ORDER BY dest_path COLLATE \"C\""
+                        ),
+                        &[&pattern],
+                    )
+                    .await?;
+                Ok(rows.iter().map(file_row).collect())
+            })
+        })
+        .await
+    }
+
+    async fn ledger(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<LedgerEntry>, IndexError> {
+        self.retrying("ledger", |client| {
+            let (s, v) = (source.to_string(), source_version.to_string());
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
+                         WHERE source = $1 AND source_version = $2",
+                        &[&s, &v],
+                    )
+                    .await?;
+                Ok(row.map(|r| LedgerEntry {
+                    source: r.get(0),
+                    source_version: r.get(1),
+                    job_id: r.get(2),
+                    pipeline: r.get(3),
+                    state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
+                    updated_at: r.get(5),
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError> {
+        self.retrying("job", |client| {
+            let id = job_id.to_string();
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        "SELECT job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url
+                         FROM job WHERE job_id = $1",
+                        &[&id],
+                    )
+                    .await?;
+                Ok(row.map(|r| JobRow {
+                    job_id: r.get(0),
+                    source: r.get(1),
+                    source_version: r.get(2),
+                    pipeline: r.get(3),
+                    outcome: r.get(4),
+                    started_at: r.get(5),
+                    finished_at: r.get(6),
+                    report_url: r.get(7),
+                }))
+            })
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_prefixes_literally() {
+        assert_eq!(like_prefix("IMOS/B_x%"), "IMOS/B\\_x\\%%");
+        assert_eq!(like_prefix(""), "%");
+        assert_eq!(like_prefix("a\\b"), "a\\\\b%");
+    }
+}
