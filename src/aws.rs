@@ -130,3 +130,22 @@ pub fn needed(settings: &Settings) -> bool {
         .any(|url| matches!(url, BoundaryUrl::S3 { .. }))
         || settings.results_queue.is_some()
 }
+
+/// Whether a failed request failed for want of credentials, and if so whether a retry may help:
+/// `Some(false)` when no credential source is configured at all (fix the deployment),
+/// `Some(true)` when a source is configured but did not answer in time or failed.
+pub fn credentials_failure(err: &(dyn std::error::Error + 'static)) -> Option<bool> {
+    use aws_credential_types::provider::error::CredentialsError;
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(c) = e.downcast_ref::<CredentialsError>() {
+            return Some(!matches!(
+                c,
+                CredentialsError::CredentialsNotLoaded(_)
+                    | CredentialsError::InvalidConfiguration(_)
+            ));
+        }
+        cause = e.source();
+    }
+    None
+}

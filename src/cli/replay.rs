@@ -323,9 +323,11 @@ where
 {
     use aws_sdk_sqs::error::SdkError;
     let transient = match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::DispatchFailure(d) => d
+            .as_connector_error()
+            .and_then(|c| crate::aws::credentials_failure(c))
+            .unwrap_or(true),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         SdkError::ServiceError(s) => {
             let status = s.raw().status().as_u16();
             status >= 500 || status == 429 || s.err().code().is_some_and(|c| c.contains("Throttl"))

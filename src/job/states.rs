@@ -924,9 +924,8 @@ async fn clear_earlier_failures(job: &mut Job<'_>, pipeline: &str, name: &str) {
                 if rest.contains('.') || rest.contains('/') {
                     continue;
                 }
-                match store.delete(&o.key).await {
-                    Ok(w) => {
-                        let _ = store.settle(&w).await;
+                match store.remove(&o.key).await {
+                    Ok(()) => {
                         job.notes.push(format!(
                             "removed earlier failed upload {}",
                             store.url_of(&o.key)

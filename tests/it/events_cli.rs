@@ -96,6 +96,12 @@ fn incoming_keys_are_decoded_when_the_encoding_says_url() {
         format!("ANMN/new uploads+1/{PROFILE}")
     );
     assert!(env.store("incoming").is_empty(), "removed once archived");
+    let stash = env.home().join("incoming/.ingest/stash");
+    assert_eq!(
+        std::fs::read_dir(&stash).map(|d| d.count()).unwrap_or(0),
+        0,
+        "removing the upload keeps no rollback copy of it"
+    );
 
     // Raw (the default): the same text is taken literally, and names nothing.
     env.set("INGEST_SOURCE_KEY_ENCODING", "raw");

@@ -408,3 +408,51 @@ async fn a_result_event_that_cannot_be_sent_is_noted_and_changes_nothing() {
     assert!(notes.contains("could not send the result event"), "{notes}");
     assert!(notes.contains("no-such-queue"), "{notes}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replaying_a_prefix_onto_the_queue_sends_one_event_per_object_in_batches() {
+    let Some(d) = deploy().await else { return };
+    let keys: Vec<String> = (0..23).map(|i| format!("many/{i:02} x.nc")).collect();
+    for k in &keys {
+        d.moto.put(&d.incoming, k, b"x".to_vec()).await;
+    }
+    // Drain S3's own events first.
+    let mut drained = 0;
+    while drained < keys.len() {
+        let got = d.moto.receive(&d.events, 1).await;
+        if got.is_empty() {
+            break;
+        }
+        drained += got
+            .iter()
+            .filter(|m| !m.body.as_deref().unwrap_or_default().contains("TestEvent"))
+            .count();
+    }
+    let run = d
+        .env
+        .run(&["replay", "--queue", &d.events, "--prefix", "many/"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .ends_with("replayed 23: ok 23, duplicate 0, rejected 0, failed 0\n"),
+        "{}",
+        run.stdout
+    );
+    let mut announced = Vec::new();
+    for _ in 0..10 {
+        for m in d.moto.receive(&d.events, 1).await {
+            let event: Value = serde_json::from_str(m.body.as_deref().unwrap()).unwrap();
+            let records = ocean_ingest::events::parse(&event.to_string()).unwrap();
+            for r in records {
+                if let ocean_ingest::events::EventRecord::ObjectCreated { key, .. } = r {
+                    announced.push(key);
+                }
+            }
+        }
+        if announced.len() == keys.len() {
+            break;
+        }
+    }
+    announced.sort();
+    assert_eq!(announced, keys);
+}

@@ -35,9 +35,14 @@ const NOT_FOUND_CODES: &[&str] = &["NoSuchKey", "NotFound", "NoSuchVersion"];
 pub fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> StoreErrorKind {
     match err {
         // Timeouts, refused or dropped connections, and responses cut off mid-way clear up.
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreErrorKind::Transient
-        }
+        SdkError::DispatchFailure(d) => match d
+            .as_connector_error()
+            .and_then(|c| crate::aws::credentials_failure(c))
+        {
+            Some(false) => StoreErrorKind::Permanent,
+            _ => StoreErrorKind::Transient,
+        },
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => StoreErrorKind::Transient,
         // The request could not even be built (bad input, or no credentials to sign it with).
         SdkError::ConstructionFailure(_) => StoreErrorKind::Permanent,
         SdkError::ServiceError(service) => {
@@ -108,7 +113,17 @@ where
         err.code(),
         Some("AccessDenied" | "AllAccessDisabled" | "InvalidAccessKeyId" | "SignatureDoesNotMatch")
     ) || status == Some(403);
-    let hint = if denied {
+    let no_credentials = match err {
+        SdkError::DispatchFailure(d) => {
+            d.as_connector_error()
+                .and_then(|c| crate::aws::credentials_failure(c))
+                == Some(false)
+        }
+        _ => false,
+    };
+    let hint = if no_credentials {
+        " — no AWS credentials were found: run with an IAM role, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+    } else if denied {
         " — the job's AWS credentials may not act on this bucket: check its IAM role and the bucket policy"
     } else if err.code() == Some("NoSuchBucket") {
         " — the bucket does not exist: check the store's s3:// URL"
@@ -181,6 +196,22 @@ mod tests {
         // HEAD answers carry no body, so no code: the status decides.
         assert_eq!(classify_response(404, None), StoreErrorKind::NotFound);
         assert_eq!(classify_response(403, None), StoreErrorKind::Permanent);
+        let no_credentials: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(aws_sdk_s3::error::ConnectorError::other(
+                aws_credential_types::provider::error::CredentialsError::not_loaded("no providers")
+                    .into(),
+                None,
+            ));
+        assert_eq!(classify(&no_credentials), StoreErrorKind::Permanent);
+        let slow_credentials: SdkError<GetObjectError, HttpResponse> =
+            SdkError::dispatch_failure(aws_sdk_s3::error::ConnectorError::other(
+                aws_credential_types::provider::error::CredentialsError::provider_timed_out(
+                    std::time::Duration::from_secs(5),
+                )
+                .into(),
+                None,
+            ));
+        assert_eq!(classify(&slow_credentials), StoreErrorKind::Transient);
         let unbuildable: SdkError<GetObjectError, HttpResponse> =
             SdkError::construction_failure("no credentials");
         assert_eq!(classify(&unbuildable), StoreErrorKind::Permanent);
