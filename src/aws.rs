@@ -55,8 +55,10 @@ impl Default for RetryPolicy {
 /// The AWS clients of one process, built once and shared by every store, queue and sink.
 #[derive(Debug, Clone)]
 pub struct Aws {
+    /// Path-style when an endpoint URL is set.
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Part sizes for the S3 stores built on these clients.
     pub transfer: Transfer,
     /// The region requests are signed for (events name it in `awsRegion`).
     pub region: String,

@@ -249,7 +249,9 @@ async fn send(
                     bucket,
                     key: &bucket_key,
                     size: t.size,
-                    etag: t.version.as_deref(),
+                    // Listings give ETags (quoted); a lookup in a versioned bucket gives a
+                    // version id instead, which is no ETag.
+                    etag: t.version.as_deref().filter(|v| v.starts_with('"')),
                 },
                 &aws.region,
             );

@@ -19,6 +19,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Counts a finished job by its outcome.
     pub fn add_report(&mut self, report: &JobReport) {
         match report.outcome {
             Outcome::Published => self.ok += 1,
@@ -41,6 +42,7 @@ impl Tally {
         self.add_code(code);
     }
 
+    /// An event record that asked for nothing.
     pub fn add_ignored(&mut self) {
         self.ignored += 1;
         self.add_code(ExitCode::Ok);
@@ -56,6 +58,7 @@ impl Tally {
         self.code = Some(self.code.unwrap_or(ExitCode::Ok).most_severe(code));
     }
 
+    /// Everything counted.
     pub fn total(&self) -> usize {
         self.ok + self.duplicate + self.rejected + self.failed + self.ignored + self.missing
     }

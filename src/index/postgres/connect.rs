@@ -159,6 +159,8 @@ impl Drop for Pooled {
 }
 
 impl Pool {
+    /// A pool for a parsed URL; builds the TLS configuration (reading `sslrootcert`) but connects
+    /// nothing yet.
     pub fn new(spec: ConnectSpec) -> Result<Pool, IndexError> {
         let tls = match spec.verify {
             None => None,
@@ -181,6 +183,7 @@ impl Pool {
         })
     }
 
+    /// The database URL without credentials.
     pub fn location(&self) -> &str {
         &self.spec.location
     }

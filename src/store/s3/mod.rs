@@ -57,6 +57,7 @@ impl S3Store {
         S3Store::with_client(aws.s3.clone(), bucket, prefix, aws.transfer)
     }
 
+    /// A store on an explicitly built client (tests, tools).
     pub fn with_client(client: Client, bucket: &str, prefix: &str, transfer: Transfer) -> S3Store {
         S3Store {
             client,
