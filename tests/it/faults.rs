@@ -228,6 +228,10 @@ pub async fn local_services(home: PathBuf, pipelines: PipelineSet) -> Services {
         work_dir: Some(home.join("work")),
         lease_seconds: 3600,
         log_format: LogFormat::Json,
+        source_key_encoding: Default::default(),
+        results_queue_url: None,
+        s3_multipart_threshold: "16MiB".into(),
+        s3_part_size: "16MiB".into(),
     };
     std::fs::create_dir_all(home.join("work")).unwrap();
     let settings = Settings::resolve(&args).unwrap();
