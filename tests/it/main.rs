@@ -8,6 +8,7 @@ mod notify;
 mod pipelines_cli;
 mod postgres_index;
 mod production;
+mod production_faults;
 mod s3_faults;
 mod s3_store;
 mod servers;
