@@ -209,3 +209,30 @@ fn replay_needs_a_mode_and_something_to_replay() {
     );
     assert!(run.stderr.contains("s3://"), "{}", run.stderr);
 }
+
+#[test]
+fn production_settings_are_checked_before_anything_runs() {
+    for (var, value, expect) in [
+        (
+            "INGEST_INDEX_URL",
+            "postgres://ingest:hunter2@db.example/ingest?sslmode=sometimes",
+            "sslmode=sometimes",
+        ),
+        ("INGEST_S3_PART_SIZE", "1MiB", "between 5MiB and 5GiB"),
+        ("INGEST_S3_MULTIPART_THRESHOLD", "lots", "16MiB"),
+        ("INGEST_RESULTS_QUEUE_URL", "results", "https://"),
+        ("INGEST_SOURCE_KEY_ENCODING", "base64", "base64"),
+    ] {
+        let mut env = Env::new();
+        env.set(var, value);
+        let run = env.ingest(&data(PROFILE));
+        assert_eq!(run.code, 2, "{var}={value}: {}", run.stderr);
+        assert!(run.stderr.contains(expect), "{var}={value}: {}", run.stderr);
+        assert!(
+            !run.stderr.contains("hunter2"),
+            "the password stays out: {}",
+            run.stderr
+        );
+        assert!(!env.home().join("public").exists(), "nothing ran");
+    }
+}
