@@ -164,8 +164,13 @@ resource "aws_batch_job_definition" "pipeline" {
     volumes                = [{ name = "work" }]
     mountPoints            = [{ sourceVolume = "work", containerPath = "/tmp", readOnly = false }]
 
-    environment = [for name, value in local.job_environment : { name = name, value = value }]
-    secrets     = [for name, arn in local.job_secrets : { name = name, valueFrom = arn }]
+    # The ledger claim lasts as long as the job may run: a live job keeps its upload, and a job
+    # killed without a word frees it for the retry once its time is up.
+    environment = [
+      for name, value in merge(local.job_environment, { INGEST_LEASE_SECONDS = tostring(each.value.timeout_seconds) }) :
+      { name = name, value = value }
+    ]
+    secrets = [for name, arn in local.job_secrets : { name = name, valueFrom = arn }]
 
     logConfiguration = {
       logDriver = "awslogs"

@@ -67,13 +67,18 @@ data "aws_iam_policy_document" "job" {
     resources = ["${aws_s3_bucket.this["public"].arn}/*"]
   }
 
+  # A published upload clears its earlier failed copies from the error store; reports are never
+  # deleted by the job.
   statement {
-    sid     = "WriteErrorStoreAndReports"
-    actions = ["s3:GetObject", "s3:PutObject"]
-    resources = [
-      "${aws_s3_bucket.this["error"].arn}/${local.error_store_prefix}/*",
-      "${aws_s3_bucket.this["error"].arn}/${local.reports_prefix}/*",
-    ]
+    sid       = "KeepAndClearErrorCopies"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.this["error"].arn}/${local.error_store_prefix}/*"]
+  }
+
+  statement {
+    sid       = "WriteReports"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.this["error"].arn}/${local.reports_prefix}/*"]
   }
 
   statement {

@@ -116,9 +116,10 @@ ensure_base
 # is never sent to buildah.
 context="$(mktemp -d /tmp/ocean-ingest-image.XXXXXX)"
 trap 'rm -rf "$context"' EXIT
-mkdir -p "$context/target/release" "$context/examples"
+mkdir -p "$context/target/release" "$context/examples" "$context/assets/fonts"
 cp "$root/Dockerfile" "$root/.dockerignore" "$context/"
 cp "$root/examples/pipelines.toml" "$context/examples/"
+cp "$root/assets/fonts/LICENSE-DejaVu.txt" "$context/assets/fonts/"
 cp "$binary" "$context/target/release/ocean-ingest"
 
 say "building $image (stage runtime-prebuilt, base $base)"

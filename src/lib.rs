@@ -22,5 +22,6 @@ pub mod process;
 pub mod publish;
 pub mod resolve;
 pub mod settings;
+pub mod shutdown;
 pub mod source;
 pub mod store;

@@ -161,6 +161,36 @@ pub struct SettingsArgs {
     pub s3_part_size: String,
 }
 
+impl SettingsArgs {
+    /// The embedded default rooted at `home`, as if no flag or variable were set: what tests and
+    /// tools start from before overriding a field or two.
+    pub fn embedded(home: PathBuf) -> SettingsArgs {
+        SettingsArgs {
+            home,
+            pipelines: None,
+            incoming_url: None,
+            archive_url: None,
+            public_url: None,
+            error_url: None,
+            reports_url: None,
+            index_url: None,
+            notify_url: None,
+            notify_from: "ocean-ingest <noreply@localhost>".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_seconds: 30,
+            ops_email: Vec::new(),
+            work_dir: None,
+            lease_seconds: 3600,
+            log_format: LogFormat::Auto,
+            source_key_encoding: KeyEncoding::default(),
+            results_queue_url: None,
+            s3_multipart_threshold: "16MiB".into(),
+            s3_part_size: "16MiB".into(),
+        }
+    }
+}
+
 /// How an object key is written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum KeyEncoding {

@@ -465,7 +465,12 @@ fn check_job_definitions(plan: &Plan) -> Vec<String> {
             .flatten()
             .map(|e| (s(&e["name"]).to_owned(), s(&e["value"]).to_owned()))
             .collect();
-        let wanted = expected_environment(plan);
+        let mut wanted = expected_environment(plan);
+        // The claim on an upload lasts as long as the stream's job may run.
+        wanted.insert(
+            "INGEST_LEASE_SECONDS".to_owned(),
+            pipeline["timeout_seconds"].to_string(),
+        );
         let differing: Vec<_> = environment
             .iter()
             .filter(|(k, v)| wanted.get(*k) != Some(v))
@@ -875,7 +880,7 @@ fn check_roles(plan: &Plan) -> Vec<String> {
         &format!("{public}/*"),
     ));
     job.extend(pairs(
-        &["s3:GetObject", "s3:PutObject"],
+        &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
         &format!("{error}/errors/*"),
     ));
     job.extend(pairs(

@@ -52,11 +52,17 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),
         Command::Run(args) => match Settings::resolve(&cli.settings) {
-            Ok(settings) => runtime().block_on(run::main(settings, args)),
+            Ok(settings) => runtime().block_on(async {
+                crate::shutdown::listen();
+                run::main(settings, args).await
+            }),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
         Command::Replay(args) => match Settings::resolve(&cli.settings) {
-            Ok(settings) => runtime().block_on(replay::main(settings, args)),
+            Ok(settings) => runtime().block_on(async {
+                crate::shutdown::listen();
+                replay::main(settings, args).await
+            }),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
     }

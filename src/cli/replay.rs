@@ -357,7 +357,12 @@ async fn run_inline(
     }
     let pipelines = super::run::load_pipelines(&settings, None)?;
     let services = Arc::new(Services::build(settings, pipelines).await?);
+    let total = targets.len();
+    let mut started = 0usize;
     let mut reports = futures::stream::iter(targets)
+        // After a stop signal no new job starts; those running finish or stop at their next step.
+        .take_while(|_| futures::future::ready(!crate::shutdown::requested()))
+        .inspect(|_| started += 1)
         .map(|t| {
             let services = services.clone();
             async move {
@@ -380,6 +385,10 @@ async fn run_inline(
         bar.suspend(|| println!("{line}"));
         tally.add_report(&report);
         bar.inc(1);
+    }
+    drop(reports);
+    if started < total {
+        bar.suspend(|| eprintln!("stopped: {} upload(s) were not replayed", total - started));
     }
     Ok(())
 }

@@ -175,12 +175,11 @@ fn eventbridge(
             "an EventBridge Object Created event without detail.bucket.name or detail.object.key",
         );
     };
-    let key = decode_event_key(key).map_err(|e| EventError {
-        reason: e.to_string(),
-    })?;
+    // Unlike notification records, EventBridge carries the key as stored (its examples show `:`
+    // and spaces unescaped), so it is taken as it is: decoding would corrupt a key with `+` or `%`.
     out.push(EventRecord::ObjectCreated {
         bucket: bucket.to_string(),
-        key,
+        key: key.to_string(),
         event: detail_type.to_string(),
     });
     Ok(())
@@ -301,12 +300,12 @@ mod tests {
     #[test]
     fn reads_eventbridge_object_created() {
         let doc = r#"{"version":"0","detail-type":"Object Created","source":"aws.s3",
-            "detail":{"bucket":{"name":"incoming"},"object":{"key":"ANMN/a+b.nc","size":5}}}"#;
+            "detail":{"bucket":{"name":"incoming"},"object":{"key":"ANMN/a+b 10:00%.nc","size":5}}}"#;
         assert_eq!(
             parse(doc).unwrap(),
             vec![EventRecord::ObjectCreated {
                 bucket: "incoming".into(),
-                key: "ANMN/a b.nc".into(),
+                key: "ANMN/a+b 10:00%.nc".into(),
                 event: "Object Created".into()
             }]
         );

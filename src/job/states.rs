@@ -141,6 +141,13 @@ struct Duplicate {
     of_job: Option<String>,
 }
 
+/// Another job holds a live claim on this upload: retry later (exit 75). Nothing is copied or
+/// sent — the other job does that — and a Batch retry finds the upload done or free.
+struct Deferred {
+    input: Input,
+    holder: String,
+}
+
 // Each state is moved once per transition, so boxing the larger ones would buy nothing.
 #[allow(clippy::large_enum_variant)]
 enum State<'s> {
@@ -156,6 +163,7 @@ enum State<'s> {
     Failed(Failed<'s>),
     NotifiedError(NotifiedError<'s>),
     Duplicate(Duplicate),
+    Deferred(Deferred),
     Completed(JobReport),
 }
 
@@ -179,6 +187,9 @@ pub(super) async fn drive(services: &Services, request: JobRequest) -> JobReport
     job.enter("Initial");
     let mut state = State::Initial(Initial);
     loop {
+        if crate::shutdown::requested() {
+            state = state.interrupt(&job);
+        }
         state = match state {
             State::Initial(s) => s.initialise(&mut job).await,
             State::Initialised(s) => s.resolve(&mut job).await,
@@ -192,6 +203,7 @@ pub(super) async fn drive(services: &Services, request: JobRequest) -> JobReport
             State::Failed(s) => s.notify(&mut job).await,
             State::NotifiedError(s) => s.complete(&mut job).await,
             State::Duplicate(s) => s.complete(&mut job).await,
+            State::Deferred(s) => s.complete(&mut job).await,
             State::Completed(report) => return report,
         };
     }
@@ -377,11 +389,11 @@ impl Initial {
             }
             Ok(ClaimOutcome::InProgress { job_id, until }) => {
                 job.notes.push(format!(
-                    "job {job_id} is ingesting this upload (its claim holds until {until})"
+                    "job {job_id} is ingesting this upload (its claim holds until {until}); retry later"
                 ));
-                return State::Duplicate(Duplicate {
-                    input: Some(input),
-                    of_job: Some(job_id),
+                return State::Deferred(Deferred {
+                    input,
+                    holder: job_id,
                 });
             }
             Err(e) => {
@@ -762,6 +774,59 @@ impl<'s> NotifiedError<'s> {
             .map(|i| i.sha256.clone())
             .unwrap_or_default();
         State::Completed(finalise(job, report, state, &version).await)
+    }
+}
+
+impl<'s> State<'s> {
+    /// A stop was requested: a job that has not started publishing becomes a transient failure
+    /// (its upload kept, its claim released for the retry); any later state runs to the end.
+    fn interrupt(self, job: &Job<'_>) -> State<'s> {
+        let stop = || {
+            JobError {
+            fault: Fault::Transient,
+            message: "stopped by a stop signal (timeout, Spot reclaim or cancellation) before publishing; the upload will be retried".into(),
+            source: None,
+        }
+        };
+        let none = FileCollection::default;
+        match self {
+            State::Initial(_) => fail(job, stop(), None, None, none()),
+            State::Initialised(Initialised(acc)) => {
+                fail(job, stop(), Some(acc.input), Some(acc.pipeline), none())
+            }
+            State::Resolved(Resolved(acc, files))
+            | State::Preprocessed(Preprocessed(acc, files))
+            | State::Checked(Checked(acc, files))
+            | State::Processed(Processed(acc, files)) => {
+                fail(job, stop(), Some(acc.input), Some(acc.pipeline), files)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Deferred {
+    async fn complete<'s>(self, job: &mut Job<'s>) -> State<'s> {
+        job.enter("CompletedError");
+        let error = JobError {
+            fault: Fault::Transient,
+            message: format!(
+                "job {} holds a live claim on this upload; retry later",
+                self.holder
+            ),
+            source: None,
+        };
+        let mut report = draft_report(
+            job,
+            Outcome::FailedTransient,
+            Some(&self.input),
+            &FileCollection::default(),
+            Some((&error, "Initial")),
+        );
+        report.duplicate_of = Some(self.holder.clone());
+        // The claim is the other job's: leave the ledger to it.
+        job.claimed = false;
+        State::Completed(finalise(job, report, LedgerState::Failed, &self.input.sha256).await)
     }
 }
 

@@ -211,27 +211,9 @@ pub fn with_faults(s: &Services, faults: &Arc<Faults>) -> Services {
 /// The local services of the embedded default, rooted at `home`.
 pub async fn local_services(home: PathBuf, pipelines: PipelineSet) -> Services {
     let args = SettingsArgs {
-        home: home.clone(),
-        pipelines: None,
-        incoming_url: None,
-        archive_url: None,
-        public_url: None,
-        error_url: None,
-        reports_url: None,
-        index_url: None,
-        notify_url: None,
-        smtp_username: None,
-        smtp_password: None,
-        smtp_timeout_seconds: 30,
-        notify_from: "ocean-ingest <noreply@localhost>".into(),
-        ops_email: Vec::new(),
         work_dir: Some(home.join("work")),
-        lease_seconds: 3600,
         log_format: LogFormat::Json,
-        source_key_encoding: Default::default(),
-        results_queue_url: None,
-        s3_multipart_threshold: "16MiB".into(),
-        s3_part_size: "16MiB".into(),
+        ..SettingsArgs::embedded(home.clone())
     };
     std::fs::create_dir_all(home.join("work")).unwrap();
     let settings = Settings::resolve(&args).unwrap();
