@@ -103,7 +103,12 @@ struct Accepted<'s> {
     handler: Box<dyn Handler>,
 }
 
-impl Accepted<'_> {
+impl<'s> Accepted<'s> {
+    /// The job stops on `error` with what it knows: the upload, its pipeline and its files.
+    fn fail(self, job: &Job<'_>, error: JobError, files: FileCollection) -> State<'s> {
+        fail(job, error, Some(self.input), Some(self.pipeline), files)
+    }
+
     fn hook<'a>(&'a self, job: &'a Job<'_>) -> HookContext<'a> {
         HookContext {
             job_id: &job.job_id,
@@ -475,13 +480,7 @@ impl<'s> Initialised<'s> {
                 job.enter("Resolved");
                 State::Resolved(Resolved(acc, resolution.files))
             }
-            Err(e) => fail(
-                job,
-                e,
-                Some(acc.input),
-                Some(acc.pipeline),
-                FileCollection::default(),
-            ),
+            Err(e) => acc.fail(job, e, FileCollection::default()),
         }
     }
 }
@@ -490,7 +489,7 @@ impl<'s> Resolved<'s> {
     async fn preprocess(self, job: &mut Job<'s>) -> State<'s> {
         let Resolved(acc, mut files) = self;
         if let Err(e) = acc.handler.preprocess(&acc.hook(job), &mut files).await {
-            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, e, files);
         }
         job.enter("Preprocessed");
         State::Preprocessed(Preprocessed(acc, files))
@@ -536,13 +535,7 @@ impl<'s> Preprocessed<'s> {
             Ok(files) => files,
             Err(e) => {
                 let err = JobError::internal(format!("the check step crashed: {e}"));
-                return fail(
-                    job,
-                    err,
-                    Some(acc.input),
-                    Some(acc.pipeline),
-                    FileCollection::default(),
-                );
+                return acc.fail(job, err, FileCollection::default());
             }
         };
         let failed: Vec<String> = files
@@ -564,7 +557,7 @@ impl<'s> Preprocessed<'s> {
                 failed.len(),
                 failed.join("; ")
             ));
-            return fail(job, err, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, err, files);
         }
         job.enter("Checked");
         State::Checked(Checked(acc, files))
@@ -577,7 +570,7 @@ impl<'s> Checked<'s> {
         let set = &job.services.pipelines;
         if let Err(e) = crate::process::assign_paths(set, acc.pipeline, &acc.input.key, &mut files)
         {
-            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, e, files);
         }
         let services = job.services;
         if let Err(e) = crate::process::ownership::check_deletions(
@@ -587,7 +580,7 @@ impl<'s> Checked<'s> {
         )
         .await
         {
-            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, e, files);
         }
         if let Err(e) = crate::process::supersede::find_superseded(
             services.index.as_ref(),
@@ -597,10 +590,10 @@ impl<'s> Checked<'s> {
         )
         .await
         {
-            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, e, files);
         }
         if let Err(e) = acc.handler.process(&acc.hook(job), &mut files).await {
-            return fail(job, e, Some(acc.input), Some(acc.pipeline), files);
+            return acc.fail(job, e, files);
         }
         job.enter("Processed");
         State::Processed(Processed(acc, files))
@@ -631,7 +624,7 @@ impl<'s> Processed<'s> {
                 job.enter("Published");
                 State::Published(Published(acc, files))
             }
-            Err(e) => fail(job, e, Some(acc.input), Some(acc.pipeline), files),
+            Err(e) => acc.fail(job, e, files),
         }
     }
 }
@@ -791,15 +784,11 @@ impl<'s> State<'s> {
         let none = FileCollection::default;
         match self {
             State::Initial(_) => fail(job, stop(), None, None, none()),
-            State::Initialised(Initialised(acc)) => {
-                fail(job, stop(), Some(acc.input), Some(acc.pipeline), none())
-            }
+            State::Initialised(Initialised(acc)) => acc.fail(job, stop(), none()),
             State::Resolved(Resolved(acc, files))
             | State::Preprocessed(Preprocessed(acc, files))
             | State::Checked(Checked(acc, files))
-            | State::Processed(Processed(acc, files)) => {
-                fail(job, stop(), Some(acc.input), Some(acc.pipeline), files)
-            }
+            | State::Processed(Processed(acc, files)) => acc.fail(job, stop(), files),
             other => other,
         }
     }

@@ -89,6 +89,12 @@ impl NcFile {
         }
     }
 
+    fn variable(&self, name: &str) -> Result<netcdf::Variable<'_>, netcdf::Error> {
+        self.file
+            .variable(name)
+            .ok_or_else(|| netcdf::Error::NotFound(name.to_string()))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -107,10 +113,7 @@ impl NcFile {
     ) -> Result<Vec<f64>, NcError> {
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
-            let v = self
-                .file
-                .variable(var)
-                .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+            let v = self.variable(var)?;
             if v.dimensions().is_empty() {
                 return Ok(vec![v.get_value::<f64, _>(..)?]);
             }
@@ -129,10 +132,7 @@ impl NcFile {
         let shape: Vec<usize> = {
             let what = format!("variable {var}");
             guarded(&self.path, &what, || {
-                let v = self
-                    .file
-                    .variable(var)
-                    .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+                let v = self.variable(var)?;
                 Ok(v.dimensions().iter().map(|d| d.len()).collect())
             })?
         };
@@ -195,10 +195,7 @@ impl NcFile {
     pub fn read_text(&self, var: &str) -> Result<Vec<String>, NcError> {
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
-            let v = self
-                .file
-                .variable(var)
-                .ok_or(netcdf::Error::NotFound(var.to_string()))?;
+            let v = self.variable(var)?;
             let dims: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
             let raw = v.get_raw_values(..)?;
             let width = dims.last().copied().unwrap_or(raw.len()).max(1);

@@ -215,20 +215,7 @@ async fn write_public_and_index(
 ) -> Result<(), JobError> {
     let s = req.services;
     // Early deletions: what the upload asked to remove.
-    for f in files
-        .iter_mut()
-        .filter(|f| f.is_deletion() && !f.is_late_deletion() && f.publish_type.delete())
-    {
-        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
-        let w = s
-            .public
-            .delete(&dest)
-            .await
-            .map_err(|e| JobError::from_boundary(format!("deleting {dest} failed"), e))?;
-        receipts.push(w);
-        f.deleted = true;
-        f.record("Published", format!("deleted {}", s.public.url_of(&dest)));
-    }
+    delete_public(s, files, receipts, false).await?;
     // Store: the new files.
     for f in files
         .iter_mut()
@@ -253,23 +240,7 @@ async fn write_public_and_index(
         f.record("Published", format!("stored at {}", s.public.url_of(&dest)));
     }
     // Late deletions: older versions, removed only once their replacements are stored.
-    for f in files
-        .iter_mut()
-        .filter(|f| f.is_late_deletion() && f.publish_type.delete())
-    {
-        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
-        let w = s
-            .public
-            .delete(&dest)
-            .await
-            .map_err(|e| JobError::from_boundary(format!("deleting {dest} failed"), e))?;
-        receipts.push(w);
-        f.deleted = true;
-        f.record(
-            "Published",
-            format!("deleted superseded {}", s.public.url_of(&dest)),
-        );
-    }
+    delete_public(s, files, receipts, true).await?;
     // Harvest: one transaction for every index change and the ledger's move to published.
     let mut changes = Vec::new();
     for f in files.iter() {
@@ -315,6 +286,36 @@ async fn write_public_and_index(
             f.harvested = true;
             f.record("Published", "harvested into the index");
         }
+    }
+    Ok(())
+}
+
+/// Removes from the public store the deletions of one kind: those the upload asked for (early) or
+/// the older versions it supersedes (late), keeping a receipt of each for rollback.
+async fn delete_public(
+    s: &Services,
+    files: &mut FileCollection,
+    receipts: &mut Vec<Written>,
+    late: bool,
+) -> Result<(), JobError> {
+    for f in files
+        .iter_mut()
+        .filter(|f| f.is_deletion() && f.is_late_deletion() == late && f.publish_type.delete())
+    {
+        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let w = s
+            .public
+            .delete(&dest)
+            .await
+            .map_err(|e| JobError::from_boundary(format!("deleting {dest} failed"), e))?;
+        receipts.push(w);
+        f.deleted = true;
+        let what = if late {
+            "deleted superseded"
+        } else {
+            "deleted"
+        };
+        f.record("Published", format!("{what} {}", s.public.url_of(&dest)));
     }
     Ok(())
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use ocean_ingest::error::{Classify, Fault};
 use ocean_ingest::index::postgres::PostgresIndex;
-use ocean_ingest::index::{Claim, ClaimOutcome, Index};
+use ocean_ingest::index::Index;
 
-use crate::conformance::index::{check_claim_race, check_index};
+use crate::conformance::index::{check_claim_race, check_claim_race_across_jobs, check_index};
 use crate::servers::pg;
 
 #[tokio::test]
@@ -38,34 +38,12 @@ async fn postgres_claims_race_to_one_winner_in_one_process() {
 #[tokio::test]
 async fn postgres_claims_race_to_one_winner_across_jobs() {
     let Some(db) = pg().await else { return };
-    // Separate indexes opened at once, as separate jobs starting together would: each migrates
-    // (under the advisory lock) and then claims.
-    let mut handles = Vec::new();
-    for i in 0..8 {
+    // Each opening migrates (under the advisory lock) and then claims.
+    check_claim_race_across_jobs(|| {
         let url = db.url.clone();
-        handles.push(tokio::spawn(async move {
-            let index = PostgresIndex::open(&url).await.unwrap();
-            let now = chrono::Utc::now();
-            index
-                .claim(&Claim {
-                    source: "s3://incoming/ANMN/a.nc".into(),
-                    source_version: "race".into(),
-                    job_id: format!("R{i}"),
-                    pipeline: "anmn".into(),
-                    now,
-                    lease_until: now + chrono::Duration::seconds(600),
-                })
-                .await
-                .unwrap()
-        }));
-    }
-    let mut winners = 0;
-    for h in handles {
-        if matches!(h.await.unwrap(), ClaimOutcome::Claimed { .. }) {
-            winners += 1;
-        }
-    }
-    assert_eq!(winners, 1);
+        async move { Box::new(PostgresIndex::open(&url).await.unwrap()) as Box<dyn Index> }
+    })
+    .await;
 }
 
 #[tokio::test]

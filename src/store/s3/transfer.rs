@@ -167,10 +167,21 @@ async fn upload_in_parts(
         .buffered(transfer.concurrency.max(1))
         .try_collect()
         .await;
-    let completed = match uploaded {
+    complete(t, &upload_id, uploaded, StoreOp::Put).await
+}
+
+/// Completes a multipart upload from its parts, or aborts it when a part failed or the completion
+/// itself fails. Returns the version the completion created.
+async fn complete(
+    t: &Target<'_>,
+    upload_id: &str,
+    parts: Result<Vec<CompletedPart>, StoreError>,
+    op: StoreOp,
+) -> Result<Option<String>, StoreError> {
+    let completed = match parts {
         Ok(parts) => parts,
         Err(e) => {
-            abort(t, &upload_id).await;
+            abort(t, upload_id).await;
             return Err(e);
         }
     };
@@ -179,7 +190,7 @@ async fn upload_in_parts(
         .complete_multipart_upload()
         .bucket(t.bucket)
         .key(t.key)
-        .upload_id(&upload_id)
+        .upload_id(upload_id)
         .multipart_upload(
             CompletedMultipartUpload::builder()
                 .set_parts(Some(completed))
@@ -190,8 +201,8 @@ async fn upload_in_parts(
     match done {
         Ok(out) => Ok(real_version(out.version_id)),
         Err(e) => {
-            abort(t, &upload_id).await;
-            Err(store_error(StoreOp::Put, t.url, e))
+            abort(t, upload_id).await;
+            Err(store_error(op, t.url, e))
         }
     }
 }
@@ -287,31 +298,7 @@ pub(super) async fn copy(
         .buffered(transfer.concurrency.max(1))
         .try_collect()
         .await;
-    let completed = match copied {
-        Ok(parts) => parts,
-        Err(e) => {
-            abort(t, &upload_id).await;
-            return Err(e);
-        }
-    };
-    let done = t
-        .client
-        .complete_multipart_upload()
-        .bucket(t.bucket)
-        .key(t.key)
-        .upload_id(&upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(completed))
-                .build(),
-        )
-        .send()
-        .await;
-    if let Err(e) = done {
-        abort(t, &upload_id).await;
-        return Err(store_error(op, t.url, e));
-    }
-    Ok(())
+    complete(t, &upload_id, copied, op).await.map(|_| ())
 }
 
 /// What a download learnt about the object.

@@ -277,6 +277,38 @@ pub async fn check_claim_race(index: std::sync::Arc<dyn Index>) {
                 .unwrap()
         }));
     }
+    assert_one_winner(handles).await;
+}
+
+/// The same race between indexes opened at once, as separate jobs starting together would have
+/// them (each opening, and migrating, on its own connection).
+pub async fn check_claim_race_across_jobs<F, Fut>(open: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Box<dyn Index>> + Send + 'static,
+{
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let opening = open();
+        handles.push(tokio::spawn(async move {
+            let index = opening.await;
+            index
+                .claim(&claim(&format!("R{i}"), "race", 600))
+                .await
+                .unwrap()
+        }));
+    }
+    assert_one_winner(handles).await;
+    let index = open().await;
+    let entry = index
+        .ledger("s3://incoming/ANMN/a.nc", "race")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entry.state, LedgerState::Running);
+}
+
+async fn assert_one_winner(handles: Vec<tokio::task::JoinHandle<ClaimOutcome>>) {
     let mut winners = 0;
     for h in handles {
         if matches!(h.await.unwrap(), ClaimOutcome::Claimed { .. }) {
@@ -296,43 +328,14 @@ async fn sqlite_index_conforms() {
 }
 
 #[tokio::test]
-async fn sqlite_claims_race_to_one_winner() {
+async fn sqlite_claims_race_to_one_winner_across_jobs() {
     let dir = tempfile::tempdir().unwrap();
-    // Separate connections, as separate processes would have.
-    let mut handles = Vec::new();
     let path = dir.path().join("i.sqlite");
-    SqliteIndex::open(&path).await.unwrap();
-    for i in 0..8 {
+    check_claim_race_across_jobs(|| {
         let path = path.clone();
-        handles.push(tokio::spawn(async move {
-            let index = SqliteIndex::open(&path).await.unwrap();
-            index
-                .claim(&claim(&format!("R{i}"), "race", 600))
-                .await
-                .unwrap()
-        }));
-    }
-    let mut winners = 0;
-    for h in handles {
-        if matches!(h.await.unwrap(), ClaimOutcome::Claimed { .. }) {
-            winners += 1;
-        }
-    }
-    assert_eq!(winners, 1);
-    let index = SqliteIndex::open(&path).await.unwrap();
-    check_claim_race_is_settled(&index).await;
-}
-
-async fn check_claim_race_is_settled(index: &dyn Index) {
-    assert_eq!(
-        index
-            .ledger("s3://incoming/ANMN/a.nc", "race")
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
-        LedgerState::Running
-    );
+        async move { Box::new(SqliteIndex::open(&path).await.unwrap()) as Box<dyn Index> }
+    })
+    .await;
 }
 
 #[tokio::test]
