@@ -7,6 +7,8 @@
 
 pub mod dataset;
 pub mod result;
+pub mod standard_names;
+pub mod units;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
