@@ -1,5 +1,6 @@
 //! The command line: subcommands, their help, and the mapping of every outcome to an exit code.
 
+mod check;
 mod event;
 mod pipelines;
 mod replay;
@@ -39,6 +40,8 @@ pub struct Cli {
 pub enum Command {
     /// Ingest one upload end to end: fetch, resolve, check, publish, harvest, notify
     Run(run::RunArgs),
+    /// Check NetCDF files against the CF / IMOS / GHRSST conventions (exit 0 compliant, 1 not)
+    Check(check::CheckArgs),
     /// Inspect and validate pipeline files
     #[command(subcommand)]
     Pipelines(pipelines::PipelinesCommand),
@@ -50,6 +53,7 @@ pub enum Command {
 pub fn main(cli: Cli) -> ExitCode {
     crate::logging::init(cli.settings.log_format);
     match cli.command {
+        Command::Check(args) => check::main(args),
         Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),
         Command::Run(args) => match Settings::resolve(&cli.settings) {
             Ok(settings) => runtime().block_on(async {

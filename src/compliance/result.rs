@@ -194,6 +194,8 @@ impl SuiteReport {
                 }),
             }
         }
+        // A group worth no points says nothing about the file: the reference leaves it out.
+        groups.retain(|g| g.possible > 0);
         groups.sort_by(|a, b| {
             b.priority
                 .cmp(&a.priority)

@@ -64,6 +64,11 @@ impl StandardNameTable {
         self.entries.contains_key(name) || self.aliases.contains_key(name)
     }
 
+    /// Whether the name is an entry (not an alias).
+    pub fn names_contain(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
     /// The canonical units of an entry or of the entry an alias stands for.
     pub fn canonical_units(&self, name: &str) -> Option<&'static str> {
         let name = self.aliases.get(name).copied().unwrap_or(name);
