@@ -1,6 +1,8 @@
 //! The integration tests of ocean-ingest: one test binary, a module per subject.
 
+mod check_cli;
 mod common;
+mod compliance_parity;
 mod conformance;
 mod events_cli;
 mod faults;

@@ -25,7 +25,7 @@ fn every_problem_is_reported_with_line_pipeline_and_field() {
         r#"[[pipeline]]
 name = "Bad Name"
 keys = '(unclosed'
-checks = ["cf:1.6"]
+checks = ["cf:9.9"]
 criteria = "picky"
 owners = ["not-an-address"]
 
@@ -46,7 +46,7 @@ dest = "{{ unclosed"
     for expected in [
         format!("{origin}:2:8: pipeline \"Bad Name\", name: use lower-case letters"),
         format!("{origin}:3:8: pipeline \"Bad Name\", keys: invalid regular expression"),
-        format!("{origin}:4:11: pipeline \"Bad Name\", checks[0]: unknown check suite \"cf:1.6\""),
+        format!("{origin}:4:11: pipeline \"Bad Name\", checks[0]: unknown check suite \"cf:9.9\""),
         format!("{origin}:5:12: pipeline \"Bad Name\", criteria: unknown criteria \"picky\""),
         format!(
             "{origin}:6:11: pipeline \"Bad Name\", owners[0]: \"not-an-address\" is not an email address"
