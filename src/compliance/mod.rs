@@ -9,6 +9,8 @@ pub mod cf;
 pub mod dataset;
 pub mod result;
 pub mod standard_names;
+#[cfg(test)]
+pub mod testing;
 pub mod units;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
