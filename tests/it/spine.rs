@@ -511,7 +511,7 @@ fn the_json_report_has_every_documented_field() {
     ] {
         assert!(file.get(field).is_some(), "missing files[].{field}");
     }
-    assert_eq!(file["check_type"], "format");
+    assert_eq!(file["check_type"], "nc_compliance");
     assert_eq!(file["publish_type"], "harvest_upload");
     assert!(
         file["audit"].as_array().unwrap().len() >= 3,
