@@ -3,6 +3,7 @@
 mod check_cli;
 mod common;
 mod compliance_parity;
+mod compliance_pipeline;
 mod conformance;
 mod events_cli;
 mod faults;
