@@ -190,12 +190,13 @@ pub fn reduced_horizontal_grid(ds: &Dataset) -> Out {
     Ok(out)
 }
 
+/// Required attributes, standard names needing one variable each, exactly-one attributes.
+type GridMappingSpec = (Vec<String>, Vec<&'static str>, Option<[&'static str; 2]>);
+
 /// Appendix F (CF 1.6) as the reference holds it: required attributes, standard names that need
 /// exactly one variable each, and attributes of which exactly one must exist. Some required
 /// lists are single strings in the reference, which it iterates letter by letter; we keep that.
-fn grid_mapping_spec(
-    name: &str,
-) -> Option<(Vec<String>, Vec<&'static str>, Option<[&'static str; 2]>)> {
+fn grid_mapping_spec(name: &str) -> Option<GridMappingSpec> {
     let letters = |s: &str| s.chars().map(String::from).collect::<Vec<_>>();
     let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let xy = vec!["projection_x_coordinate", "projection_y_coordinate"];
