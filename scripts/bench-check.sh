@@ -63,7 +63,7 @@ theirs_cmd=("$theirs" --test cf:1.6 --criteria normal --format json_new --output
 echo "== one process per file (mean per file)"
 if command -v hyperfine >/dev/null; then
     f1="${files[0]}"
-    hyperfine --warmup 3 --runs 20 --style basic --export-json "$work/hf.json" \
+    hyperfine -i --warmup 3 --runs 20 --style basic --export-json "$work/hf.json" \
         -n ours "$(printf '%q ' "${ours_cmd[@]}") $(printf '%q' "$f1")" \
         -n reference "$(printf '%q ' "${theirs_cmd[@]}") $(printf '%q' "$f1")" >/dev/null
     python3 -c "import json; r=json.load(open('$work/hf.json'))['results']; print('hyperfine on one file (%s): ours %.4f s, reference %.4f s' % ('$(basename "$f1")', r[0]['mean'], r[1]['mean']))"

@@ -1,44 +1,53 @@
 //! The CF standard name table, embedded: names, their canonical units and aliases, for versions
 //! 72 (what the reference checker shipped and production used) and 93.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const V72: &str = include_str!("../../data/cf-standard-names-v72.tsv");
 const V93: &str = include_str!("../../data/cf-standard-names-v93.tsv");
 
-/// One version of the table.
+/// One version of the table. Lookups are binary searches over sorted slices of the embedded
+/// text: loading is one pass with no hashing, which matters to a command that runs once per file.
 pub struct StandardNameTable {
     version: String,
-    /// Name → canonical units, in table order.
-    entries: HashMap<&'static str, &'static str>,
+    /// (name, canonical units), sorted by name.
+    entries: Vec<(&'static str, &'static str)>,
+    /// Entry names in table order.
     names: Vec<&'static str>,
-    /// Alias → the entry it stands for.
-    aliases: HashMap<&'static str, &'static str>,
+    /// (alias, the entry it stands for), sorted by alias.
+    aliases: Vec<(&'static str, &'static str)>,
+}
+
+fn find(list: &[(&'static str, &'static str)], key: &str) -> Option<&'static str> {
+    list.binary_search_by(|(k, _)| (*k).cmp(key))
+        .ok()
+        .map(|i| list[i].1)
 }
 
 impl StandardNameTable {
     fn load(text: &'static str) -> StandardNameTable {
         let mut t = StandardNameTable {
             version: String::new(),
-            entries: HashMap::new(),
+            entries: Vec::new(),
             names: Vec::new(),
-            aliases: HashMap::new(),
+            aliases: Vec::new(),
         };
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let mut cols = line.split('\t');
             match (cols.next(), cols.next(), cols.next()) {
                 (Some("version"), Some(v), _) => t.version = v.to_string(),
                 (Some("entry"), Some(name), Some(units)) => {
-                    t.entries.insert(name, units);
+                    t.entries.push((name, units));
                     t.names.push(name);
                 }
                 (Some("alias"), Some(name), Some(target)) => {
-                    t.aliases.insert(name, target);
+                    t.aliases.push((name, target));
                 }
                 _ => {}
             }
         }
+        t.entries.sort_unstable();
+        t.aliases.sort_unstable();
         t
     }
 
@@ -61,18 +70,18 @@ impl StandardNameTable {
 
     /// Whether the name is an entry or an alias.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(name) || self.aliases.contains_key(name)
+        find(&self.entries, name).is_some() || find(&self.aliases, name).is_some()
     }
 
     /// Whether the name is an entry (not an alias).
     pub fn names_contain(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
+        find(&self.entries, name).is_some()
     }
 
     /// The canonical units of an entry or of the entry an alias stands for.
     pub fn canonical_units(&self, name: &str) -> Option<&'static str> {
-        let name = self.aliases.get(name).copied().unwrap_or(name);
-        self.entries.get(name).copied()
+        let name = find(&self.aliases, name).unwrap_or(name);
+        find(&self.entries, name)
     }
 
     /// Entry names (not aliases) in table order.
@@ -85,7 +94,9 @@ impl StandardNameTable {
         let mut scored: Vec<(f64, &'static str)> = self
             .names
             .iter()
-            .chain(self.aliases.keys())
+            .chain(self.aliases.iter().map(|(a, _)| a))
+            // Names of very different lengths cannot be close: skip them cheaply.
+            .filter(|n| n.len().abs_diff(name.len()) <= 2 + name.len() / 4)
             .map(|n| (similarity(name, n), *n))
             .filter(|(s, _)| *s >= 0.6)
             .collect();

@@ -186,8 +186,11 @@ fn formula_terms_for(sn: &str) -> Option<&'static [&'static [&'static str]]> {
 pub fn dimensionless_vertical_coordinates(ds: &Dataset) -> Out {
     let m = Model::new(ds);
     let mut out = Vec::new();
-    let term_re = regex::Regex::new(r"([A-Za-z][A-Za-z0-9_]*: )([A-Za-z][A-Za-z0-9_]*)")
-        .expect("a valid pattern");
+    static TERM: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let term_re = TERM.get_or_init(|| {
+        regex::Regex::new(r"([A-Za-z][A-Za-z0-9_]*: )([A-Za-z][A-Za-z0-9_]*)")
+            .expect("a valid pattern")
+    });
     for name in &m.z_vars {
         let v = m.var(name).expect("classified variables exist");
         let sn = attr_str(v, "standard_name");

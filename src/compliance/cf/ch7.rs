@@ -46,7 +46,9 @@ pub fn cell_boundaries(ds: &Dataset) -> Out {
 
 pub fn cell_measures(ds: &Dataset) -> Out {
     let m = Model::new(ds);
-    let re = regex::Regex::new(r"^(?:area|volume): (\w+)$").expect("a valid pattern");
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re =
+        RE.get_or_init(|| regex::Regex::new(r"^(?:area|volume): (\w+)$").expect("a valid pattern"));
     let mut out = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     for v in m.vars.iter().filter(|v| v.attr("cell_measures").is_some()) {
@@ -110,10 +112,13 @@ const METHODS: [&str; 11] = [
 ];
 
 pub fn cell_methods(ds: &Dataset) -> Out {
-    let re = regex::Regex::new(
-        r"(?P<vars>(?:\w+: )+)(?P<method>\w+) ?(?P<where>where (?P<wtypevar>\w+) ?(?P<over>over (?P<otypevar>\w+))?| ?)(?:\((?P<paren_contents>[^)]*)\))?",
-    )
-    .expect("a valid pattern");
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?P<vars>(?:\w+: )+)(?P<method>\w+) ?(?P<where>where (?P<wtypevar>\w+) ?(?P<over>over (?P<otypevar>\w+))?| ?)(?:\((?P<paren_contents>[^)]*)\))?",
+        )
+        .expect("a valid pattern")
+    });
     let mut out = Vec::new();
     for v in &ds.summary.variables {
         let Some(p) = attr(v, "cell_methods") else {
@@ -174,7 +179,8 @@ fn paren_info(contents: &str, var: &str) -> CheckResult {
     }
     // The reference's `(\S+:)\s+(.*(?=\s+\w+:)|[^:]+$)\s*`, without look-ahead: split at each
     // `keyword:` that follows whitespace.
-    let kw = regex::Regex::new(r"(\S+:)\s+").expect("a valid pattern");
+    static KW: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let kw = KW.get_or_init(|| regex::Regex::new(r"(\S+:)\s+").expect("a valid pattern"));
     let starts: Vec<_> = kw.find_iter(contents).collect();
     let mut pieces: Vec<(String, String, String)> = Vec::new();
     for (i, s) in starts.iter().enumerate() {
@@ -308,11 +314,14 @@ pub fn climatological_statistics(ds: &Dataset) -> Out {
         }
         clim_coords.push(&cv.name);
     }
-    let re = regex::Regex::new(&format!(
-        r"^time: (?:{0}) within (years|days) time: (?:{0}) over (years|days)(?: time: (?:{0}) over years)?(?: \([^)]+\))?$",
-        METHODS[..10].join("|")
-    ))
-    .expect("a valid pattern");
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(&format!(
+            r"^time: (?:{0}) within (years|days) time: (?:{0}) over (years|days)(?: time: (?:{0}) over years)?(?: \([^)]+\))?$",
+            METHODS[..10].join("|")
+        ))
+        .expect("a valid pattern")
+    });
     let mut valid = valid;
     for v in m.vars.iter().filter(|v| v.attr("cell_methods").is_some()) {
         if !v

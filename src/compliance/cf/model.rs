@@ -3,6 +3,7 @@
 //! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per rule run.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use crate::compliance::Dataset;
 use crate::compliance::standard_names::StandardNameTable;
@@ -297,8 +298,11 @@ impl<'a> Model<'a> {
     }
 
     fn find_time_vars(&self) -> BTreeSet<&'a str> {
-        let re = regex::Regex::new(r"^(?:day|d|hour|hr|h|minute|min|second|s)s? since ")
-            .expect("a valid pattern");
+        static RE: OnceLock<regex::Regex> = OnceLock::new();
+        let re = RE.get_or_init(|| {
+            regex::Regex::new(r"^(?:day|d|hour|hr|h|minute|min|second|s)s? since ")
+                .expect("a valid pattern")
+        });
         self.vars
             .iter()
             .filter(|v| {
