@@ -7,6 +7,9 @@
 # Prints the figures and the ratios; BENCHMARKS.md records a run.
 #
 # Usage: scripts/bench-check.sh [CORPUS_DIR]   (default ../shared/imos-corpus)
+#        OURS=path/to/ocean-ingest scripts/bench-check.sh   times that binary instead of building
+#        (e.g. a build with libnetcdf linked statically: cargo build --release --features
+#        netcdf/static, with CMAKE pointing at cmake >= 3.26).
 # Needs: python3 (venv, pip reaching PyPI), cargo, ncgen (netcdf-bin), /usr/bin/time (apt `time`).
 # hyperfine is used when installed (apt `hyperfine`), else a timing loop.
 set -euo pipefail
@@ -17,9 +20,14 @@ corpus="${1:-$here/../shared/imos-corpus}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-echo "== building ocean-ingest (release)"
-(cd "$here" && cargo build --release --locked --quiet)
-ours="${CARGO_TARGET_DIR:-$here/target}/release/ocean-ingest"
+if [ -n "${OURS:-}" ]; then
+    ours="$OURS"
+else
+    echo "== building ocean-ingest (release)"
+    (cd "$here" && cargo build --release --locked --quiet)
+    ours="${CARGO_TARGET_DIR:-$here/target}/release/ocean-ingest"
+fi
+echo "== ours: $ours ($(ldd "$ours" 2>/dev/null | wc -l) shared libraries)"
 
 echo "== installing compliance-checker 5.0.2 in a throwaway venv"
 python3 -m venv "$work/venv"
