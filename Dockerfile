@@ -26,8 +26,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 # Compiled into the binary with include_str!/include_bytes!: the email templates, the example
-# pipelines and the font of the quick-look plots.
+# pipelines, the font of the quick-look plots and the compliance reference tables (UDUNITS-2,
+# CF standard names).
 COPY templates ./templates
+COPY data ./data
 COPY examples/pipelines.toml ./examples/pipelines.toml
 COPY assets/fonts ./assets/fonts
 RUN cargo build --release --locked --bin ocean-ingest \

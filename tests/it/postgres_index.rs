@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use ocean_ingest::error::{Classify, Fault};
-use ocean_ingest::index::postgres::PostgresIndex;
 use ocean_ingest::index::Index;
+use ocean_ingest::index::postgres::PostgresIndex;
 
 use crate::conformance::index::{check_claim_race, check_claim_race_across_jobs, check_index};
 use crate::servers::pg;
