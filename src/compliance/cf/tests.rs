@@ -302,3 +302,108 @@ fn skip_checks_skip_a_rule_or_its_lower_priorities_as_the_reference() {
     let r = check_cdl(&bad, "cf:1.6", &["standard_name"]);
     assert!(failed(&r, "§3.3 Standard Name", High));
 }
+
+#[test]
+fn spatio_temporal_dimensions_out_of_order_fail_section_2_4() {
+    let cdl = with("    TIME = 3 ;", "    TIME = 3 ;\n    DEPTH = 2 ;")
+        .replace(
+            "    byte TEMP_quality_control(TIME) ;",
+            "    double DEPTH(DEPTH) ;\n        DEPTH:standard_name = \"depth\" ;\n        DEPTH:long_name = \"depth\" ;\n        DEPTH:units = \"m\" ;\n        DEPTH:positive = \"down\" ;\n        DEPTH:axis = \"Z\" ;\n    float PSAL(DEPTH, TIME) ;\n        PSAL:standard_name = \"sea_water_practical_salinity\" ;\n        PSAL:long_name = \"salinity\" ;\n        PSAL:units = \"1\" ;\n    byte TEMP_quality_control(TIME) ;",
+        );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let g = group(&r, "§2.4 Dimensions", Medium).unwrap();
+    assert!(!g.passed());
+    assert!(g.messages.iter().any(|m| m.starts_with("PSAL's")), "{g:?}");
+}
+
+#[test]
+fn boundary_variables_of_the_wrong_shape_fail_section_7_1() {
+    let cdl = with(
+        "        TIME:axis = \"T\" ;",
+        "        TIME:axis = \"T\" ;\n        TIME:bounds = \"TIME_bnds\" ;",
+    )
+    .replace(
+        "    double LATITUDE ;",
+        "    double TIME_bnds(TIME) ;\n    double LATITUDE ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    assert!(failed(&r, "§7.1 Cell Boundaries", Medium));
+}
+
+#[test]
+fn a_variable_named_like_bounds_gets_the_low_priority_hint() {
+    let cdl = with(
+        "    double LATITUDE ;",
+        "    double TIME_bounds(TIME) ;\n    double LATITUDE ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let hint = group(&r, "§7.1 Cell Boundaries", Low).expect("the hint");
+    assert!(hint.passed() && hint.messages[0].contains("TIME_bounds"));
+}
+
+#[test]
+fn unknown_cf_roles_fail_section_9_5() {
+    let cdl = with(
+        "    double LATITUDE ;",
+        "    int station ;\n        station:cf_role = \"station_id\" ;\n        station:long_name = \"station\" ;\n    double LATITUDE ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    assert!(failed(&r, "§9.5 Coordinates and metadata", High));
+}
+
+#[test]
+fn grid_mappings_are_checked_against_appendix_f() {
+    let cdl = with(
+        "        TEMP:cell_methods",
+        "        TEMP:grid_mapping = \"crs\" ;\n        TEMP:cell_methods",
+    )
+    .replace(
+        "    double LATITUDE ;",
+        "    int crs ;\n        crs:grid_mapping_name = \"latitude_longitude\" ;\n    double LATITUDE ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let g = group(
+        &r,
+        "§5.6 Horizontal Coordinate Reference Systems, Grid Mappings, Projections",
+        High,
+    )
+    .unwrap();
+    assert!(g.passed(), "{g:?}");
+    let r = check_cdl(
+        &cdl.replace("\"latitude_longitude\"", "\"plate_carree\""),
+        "cf:1.6",
+        &[],
+    );
+    assert!(failed(
+        &r,
+        "§5.6 Horizontal Coordinate Reference Systems, Grid Mappings, Projections",
+        High
+    ));
+}
+
+#[test]
+fn compression_indices_must_be_integers_naming_dimensions_section_8_2() {
+    let cdl = with(
+        "    double LATITUDE ;",
+        "    float landpoint(TIME) ;\n        landpoint:compress = \"lat lon\" ;\n        landpoint:long_name = \"packed index\" ;\n    double LATITUDE ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let g = group(&r, "§8.2 Compression by Gathering", Medium).unwrap();
+    assert!(!g.passed());
+    assert_eq!(g.messages.len(), 2, "{g:?}");
+}
+
+#[test]
+fn several_axis_coordinates_of_one_kind_fail_section_5() {
+    let cdl = with(
+        "    double LONGITUDE ;",
+        "    double LAT2 ;\n        LAT2:standard_name = \"latitude\" ;\n        LAT2:long_name = \"latitude\" ;\n        LAT2:units = \"degrees_north\" ;\n        LAT2:axis = \"Y\" ;\n    double LONGITUDE ;",
+    )
+    .replace("\"TIME LATITUDE LONGITUDE NOMINAL_DEPTH\"", "\"TIME LATITUDE LAT2 LONGITUDE NOMINAL_DEPTH\"");
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let g = group(&r, "§5 Coordinate Systems", High).unwrap();
+    assert!(
+        g.messages.iter().any(|m| m.contains("duplicate axis Y")),
+        "{g:?}"
+    );
+}
