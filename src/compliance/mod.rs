@@ -7,6 +7,8 @@
 
 pub mod cf;
 pub mod dataset;
+pub mod ghrsst;
+pub mod imos;
 pub mod result;
 pub mod standard_names;
 #[cfg(test)]
@@ -50,7 +52,7 @@ pub trait SuiteImpl: Sync {
 
 /// The suites this build implements.
 fn registry() -> &'static [&'static dyn SuiteImpl] {
-    &[&cf::Cf16]
+    &[&cf::Cf16, &imos::Imos13, &imos::Imos14, &ghrsst::Ghrsst10]
 }
 
 /// The ids of the suites this build implements.

@@ -1,0 +1,171 @@
+//! Rules on quality-control variables: conventions, naming, dimensions, being listed as
+//! ancillary, standard names, and the global QC attributes of IMOS 1.4.
+
+use super::Version;
+use super::attrs::{Expected, Target, check_attribute};
+use super::model::{Model, contains, listed_variables};
+use super::pyattr;
+use crate::compliance::{CheckResult, Dataset, Priority};
+
+/// `check_quality_control_conventions_for_quality_control_variable`: a known conventions name
+/// (MEDIUM).
+pub fn conventions(
+    _: &Dataset<'_>,
+    m: &Model<'_>,
+    version: Version,
+) -> Result<Vec<CheckResult>, String> {
+    let expected = Expected::one_of_str(version.quality_control_conventions());
+    let mut out = Vec::new();
+    for &var in &m.quality_control {
+        out.extend(check_attribute(
+            "quality_control_conventions",
+            &expected,
+            Target::Var(var),
+            Priority::Medium,
+            false,
+        )?);
+    }
+    Ok(out)
+}
+
+/// `check_quality_control_variable_matches_variable`: named `<DATA>_quality_control` (HIGH) for a
+/// variable `<DATA>` of the file (HIGH).
+pub fn matches_variable(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    let mut out = Vec::new();
+    for &qc in &m.quality_control {
+        let root = qc.name.strip_suffix("_quality_control");
+        out.push(CheckResult::test(
+            &qc.name,
+            Priority::High,
+            root.is_some(),
+            format!(
+                "The name of QC variable '{}' should end in '_quality_control'.",
+                qc.name
+            ),
+        ));
+        // An empty root (a variable named just "_quality_control") is falsy in Python.
+        let Some(root) = root.filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        out.push(CheckResult::test(
+            &qc.name,
+            Priority::High,
+            ds.variable(root).is_some(),
+            format!(
+                "There is no data variable named '{root}' associated with QC variable '{}'.",
+                qc.name
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// `check_quality_control_variable_dimensions`: same dimensions as each data variable that lists
+/// it (HIGH).
+pub fn dimensions(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    let mut out = Vec::new();
+    for &qc in &m.quality_control {
+        for &data in &m.data {
+            if contains(
+                &listed_variables(ds.summary, data, "ancillary_variables")?,
+                qc,
+            ) {
+                out.push(CheckResult::test(
+                    &qc.name,
+                    Priority::High,
+                    data.dimensions == qc.dimensions,
+                    format!(
+                        "Quality control variable {} should have the same dimensions as its \
+                         associated data variable ({}).",
+                        qc.name, data.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `check_quality_control_variable_listed`: listed in some variable's `ancillary_variables`
+/// (MEDIUM).
+pub fn listed(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    Ok(m.quality_control
+        .iter()
+        .map(|&qc| {
+            CheckResult::test(
+                &qc.name,
+                Priority::Medium,
+                contains(&m.ancillary, qc),
+                format!(
+                    "Quality control variable {} is not listed in any data variable's \
+                     'ancillary_variables' attribute.",
+                    qc.name
+                ),
+            )
+        })
+        .collect())
+}
+
+/// `check_quality_control_variable_standard_name`: for each variable listing it, the QC variable's
+/// standard name is that variable's plus ` status_flag` (HIGH; a variable without a standard name
+/// passes).
+pub fn standard_name(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    let mut out = Vec::new();
+    for &qc in &m.quality_control {
+        for var in &ds.summary.variables {
+            if !contains(
+                &listed_variables(ds.summary, var, "ancillary_variables")?,
+                qc,
+            ) {
+                continue;
+            }
+            let result = match var.attr("standard_name") {
+                Some(v) if pyattr::py_truthy(v)? => {
+                    let base = pyattr::as_str(v).ok_or_else(|| {
+                        format!(
+                            "{}:standard_name is not text, and the reference's concatenation \
+                             with it raises",
+                            var.name
+                        )
+                    })?;
+                    let want = format!("{base} status_flag");
+                    CheckResult::test(
+                        &qc.name,
+                        Priority::High,
+                        qc.attr("standard_name").and_then(pyattr::as_str) == Some(want.as_str()),
+                        format!("Attribute 'standard_name' should be \"{want}\"."),
+                    )
+                }
+                _ => CheckResult::test(&qc.name, Priority::High, true, ""),
+            };
+            out.push(result);
+        }
+    }
+    Ok(out)
+}
+
+/// `check_quality_control_global` (IMOS 1.4): a QC variable with either
+/// `quality_control_global` or `quality_control_global_conventions` has both, as text (MEDIUM).
+pub fn global(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    let mut out = Vec::new();
+    for &qc in &m.quality_control {
+        if qc.attr("quality_control_global").is_none()
+            && qc.attr("quality_control_global_conventions").is_none()
+        {
+            continue;
+        }
+        for attr in [
+            "quality_control_global",
+            "quality_control_global_conventions",
+        ] {
+            out.extend(check_attribute(
+                attr,
+                &Expected::Str,
+                Target::Var(qc),
+                Priority::Medium,
+                false,
+            )?);
+        }
+    }
+    Ok(out)
+}
