@@ -7,6 +7,7 @@ mod compliance_pipeline;
 mod conformance;
 mod events_cli;
 mod faults;
+mod imos_parity;
 mod notify;
 mod pipelines_cli;
 mod postgres_index;

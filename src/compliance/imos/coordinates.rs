@@ -208,3 +208,149 @@ pub fn latitude_variable(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckRes
     units(var, "degrees_north", &mut out)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::{High, Medium};
+
+    #[test]
+    fn coordinate_variables_are_numeric_and_strictly_monotonic() {
+        const RULE: &str = "check_coordinate_variables";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[("TIME", High, 2, 2)])
+        );
+        let repeated = good_with(|(_, _, _, x)| {
+            replace_line(
+                x,
+                "TIME = 25567, 25567.0416666667, 25567.0833333333 ;",
+                "TIME = 25567, 25567, 25567.0833333333 ;",
+            )
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &repeated),
+            expect(&[("TIME", High, 1, 2)])
+        );
+        // A fill value between two values hides that pair from the comparison…
+        let gap = good_with(|(_, v, _, x)| {
+            v.push_str("\n    TIME:_FillValue = -1. ;");
+            replace_line(
+                x,
+                "TIME = 25567, 25567.0416666667, 25567.0833333333 ;",
+                "TIME = 25567, -1, 25567.0833333333 ;",
+            )
+        });
+        // …and with every pair hidden numpy's answer is "masked", a failure.
+        assert_eq!(groups(&Imos14, RULE, &gap), expect(&[("TIME", High, 1, 2)]));
+        let text = good_with(|(d, v, _, _)| {
+            d.push_str("\n  NAME = 4 ;");
+            v.push_str("\n  char NAME(NAME) ;\n    NAME:long_name = \"a name\" ;");
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &text),
+            expect(&[("NAME", High, 0, 1), ("TIME", High, 2, 2)])
+        );
+    }
+
+    #[test]
+    fn coordinates_may_not_have_a_fill_value_in_imos_1_4() {
+        const RULE: &str = "check_coordinate_variable_no_fill_value";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[("TIME", High, 1, 1)])
+        );
+        let filled = good_with(|(_, v, _, _)| v.push_str("\n    TIME:_FillValue = -1. ;"));
+        assert_eq!(
+            groups(&Imos14, RULE, &filled),
+            expect(&[("TIME", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn time_is_a_double_with_standard_attributes_and_utc_units() {
+        const RULE: &str = "check_time_variable";
+        let good = good_with(|_| {});
+        let all_good = expect(&[("TIME", High, 5, 5), ("TIME", Medium, 2, 2)]);
+        assert_eq!(groups(&Imos14, RULE, &good), all_good);
+        assert_eq!(groups(&Imos13, RULE, &good), all_good);
+        let seconds = good_with(|(_, v, _, _)| {
+            *v = v.replace("double TIME(TIME) ;", "float TIME(TIME) ;");
+            replace_line(
+                v,
+                r#"TIME:units = "days since 1950-01-01 00:00:00 UTC" ;"#,
+                r#"TIME:units = "seconds since 1970-01-01T00:00:00 UTC" ;"#,
+            );
+            replace_line(
+                v,
+                r#"TIME:calendar = "gregorian" ;"#,
+                r#"TIME:calendar = "standard" ;"#,
+            );
+            replace_line(v, "TIME:valid_max = 90000. ;", "");
+        });
+        // 1.4 accepts any UTC units; 1.3 only days since 1950.
+        assert_eq!(
+            groups(&Imos14, RULE, &seconds),
+            expect(&[("TIME", High, 3, 5), ("TIME", Medium, 1, 2)])
+        );
+        assert_eq!(
+            groups(&Imos13, RULE, &seconds),
+            expect(&[("TIME", High, 3, 5), ("TIME", Medium, 0, 2)])
+        );
+    }
+
+    #[test]
+    fn latitude_and_longitude_have_their_standard_attributes() {
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, "check_latitude_variable", &good),
+            expect(&[("LATITUDE", High, 5, 5), ("LATITUDE", Medium, 2, 2)])
+        );
+        // The longitude range passes silently: it only counts when wrong.
+        assert_eq!(
+            groups(&Imos14, "check_longitude_variable", &good),
+            expect(&[("LONGITUDE", High, 5, 5), ("LONGITUDE", Medium, 2, 2)])
+        );
+        let bad = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                "LATITUDE:valid_min = -90. ;",
+                "LATITUDE:valid_min = -80. ;",
+            );
+            replace_line(
+                v,
+                r#"LATITUDE:reference_datum = "WGS84 coordinate reference system" ;"#,
+                "LATITUDE:reference_datum = 4326 ;",
+            );
+            replace_line(
+                v,
+                "LONGITUDE:valid_min = -180. ;",
+                "LONGITUDE:valid_min = 0. ;",
+            );
+            *v = v.replace("double LONGITUDE ;", "int LONGITUDE ;");
+            replace_line(
+                v,
+                "LONGITUDE:valid_max = 180. ;",
+                "LONGITUDE:valid_max = 180 ;",
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, "check_latitude_variable", &bad),
+            expect(&[("LATITUDE", High, 3, 5), ("LATITUDE", Medium, 2, 2)])
+        );
+        assert_eq!(
+            groups(&Imos14, "check_longitude_variable", &bad),
+            expect(&[("LONGITUDE", High, 5, 6), ("LONGITUDE", Medium, 1, 2)])
+        );
+        let without = good_with(|(_, v, _, x)| {
+            *v = v
+                .replace("double LATITUDE ;", "double LAT ;")
+                .replace("LATITUDE:", "LAT:");
+            *x = x.replace("LATITUDE =", "LAT =");
+        });
+        assert!(groups(&Imos14, "check_latitude_variable", &without).is_empty());
+    }
+}

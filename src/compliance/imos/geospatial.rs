@@ -260,3 +260,243 @@ pub fn time_coverage(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckResult>
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line, run_rule};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::{High, Medium};
+
+    #[test]
+    fn horizontal_extent_attributes_match_the_coordinates() {
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, "check_geospatial_lat_min_max", &good),
+            expect(&[
+                ("geospatial_lat_max", High, 2, 2),
+                ("geospatial_lat_min", High, 2, 2)
+            ])
+        );
+        let bad = good_with(|(_, _, g, _)| {
+            // Within numpy's isclose tolerance (1e-5 relative) passes; beyond fails.
+            replace_line(
+                g,
+                ":geospatial_lon_min = 151.25 ;",
+                ":geospatial_lon_min = 151.2505 ;",
+            );
+            replace_line(
+                g,
+                ":geospatial_lon_max = 151.25 ;",
+                ":geospatial_lon_max = 151.3 ;",
+            );
+            replace_line(
+                g,
+                ":geospatial_lat_min = -33.5 ;",
+                r#":geospatial_lat_min = "-33.5" ;"#,
+            );
+            replace_line(g, ":geospatial_lat_max = -33.5 ;", "");
+        });
+        assert_eq!(
+            groups(&Imos14, "check_geospatial_lon_min_max", &bad),
+            expect(&[
+                ("geospatial_lon_max", High, 1, 2),
+                ("geospatial_lon_min", High, 2, 2)
+            ])
+        );
+        assert_eq!(
+            groups(&Imos13, "check_geospatial_lat_min_max", &bad),
+            expect(&[
+                ("geospatial_lat_max", High, 0, 1),
+                ("geospatial_lat_min", High, 0, 1)
+            ])
+        );
+        let no_latitude = good_with(|(_, v, _, x)| {
+            *v = v
+                .replace("double LATITUDE ;", "double LAT ;")
+                .replace("LATITUDE:", "LAT:");
+            *x = x.replace("LATITUDE =", "LAT =");
+        });
+        assert!(groups(&Imos14, "check_geospatial_lat_min_max", &no_latitude).is_empty());
+    }
+
+    #[test]
+    fn vertical_extent_matches_some_vertical_variable_in_dsg_files() {
+        const RULE: &str = "check_geospatial_vertical_min_max";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[
+                ("geospatial_vertical_max", High, 2, 2),
+                ("geospatial_vertical_min", High, 2, 2)
+            ])
+        );
+        // Heights against a depth-positive extent are compared with their sign flipped.
+        let height = good_with(|(_, v, g, _)| {
+            v.push_str(concat!(
+                "\n  float HEIGHT ;\n    HEIGHT:positive = \"up\" ;",
+                "\n    HEIGHT:long_name = \"height\" ;"
+            ));
+            replace_line(
+                g,
+                ":geospatial_vertical_min = 20. ;",
+                ":geospatial_vertical_min = -7. ;",
+            );
+            replace_line(
+                g,
+                ":geospatial_vertical_max = 20. ;",
+                ":geospatial_vertical_max = -7. ;",
+            );
+        });
+        let height = height.replace("data:\n", "data:\n  HEIGHT = 7 ;\n");
+        assert_eq!(
+            groups(&Imos14, RULE, &height),
+            expect(&[
+                ("geospatial_vertical_max", High, 2, 2),
+                ("geospatial_vertical_min", High, 2, 2)
+            ])
+        );
+        let wrong = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                ":geospatial_vertical_max = 20. ;",
+                ":geospatial_vertical_max = 25. ;",
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &wrong)[&("geospatial_vertical_max".to_string(), High)],
+            (1, 2)
+        );
+        // Not a discrete sampling geometry: nothing to check.
+        let gridded = good_with(|(_, _, g, _)| {
+            replace_line(g, r#":featureType = "timeSeries" ;"#, "");
+            replace_line(
+                g,
+                ":geospatial_vertical_max = 20. ;",
+                ":geospatial_vertical_max = 25. ;",
+            );
+        });
+        assert!(groups(&Imos14, RULE, &gridded).is_empty());
+        let no_vertical = good_with(|(_, v, _, x)| {
+            *v = v
+                .replace("double NOMINAL_DEPTH ;", "double NOMINAL_Z ;")
+                .replace("NOMINAL_DEPTH:", "NOMINAL_Z:")
+                .replace(" NOMINAL_DEPTH\"", " NOMINAL_Z\"");
+            replace_line(v, r#"NOMINAL_Z:standard_name = "depth" ;"#, "");
+            replace_line(v, r#"NOMINAL_Z:positive = "down" ;"#, "");
+            replace_line(v, r#"NOMINAL_Z:axis = "Z" ;"#, "");
+            *x = x.replace("NOMINAL_DEPTH =", "NOMINAL_Z =");
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &no_vertical),
+            expect(&[("geospatial_vertical_min/max", Medium, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn dsg_files_with_vertical_information_say_which_way_is_positive() {
+        const RULE: &str = "check_geospatial_vertical_positive";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[("geospatial_vertical_positive", High, 1, 1)])
+        );
+        let missing = good_with(|(_, _, g, _)| {
+            replace_line(g, r#":geospatial_vertical_positive = "down" ;"#, "");
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &missing),
+            expect(&[("geospatial_vertical_positive", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn the_vertical_units_attribute_is_a_length() {
+        const RULE: &str = "check_geospatial_vertical_units";
+        let good = good_with(|_| {});
+        let group = ("geospatial_vertical_units".to_string(), High);
+        assert_eq!(groups(&Imos14, RULE, &good)[&group], (1, 1));
+        for bad in ["dbar", ""] {
+            let file = good_with(|(_, _, g, _)| {
+                replace_line(
+                    g,
+                    r#":geospatial_vertical_units = "m" ;"#,
+                    &format!(":geospatial_vertical_units = \"{bad}\" ;"),
+                );
+            });
+            assert_eq!(groups(&Imos14, RULE, &file)[&group], (0, 1), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn time_coverage_attributes_are_timestamps_near_the_time_range() {
+        const RULE: &str = "check_time_coverage";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[
+                ("time_coverage_end", High, 2, 2),
+                ("time_coverage_start", High, 2, 2)
+            ])
+        );
+        let bad = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                r#":time_coverage_start = "2020-01-01T00:00:00Z" ;"#,
+                r#":time_coverage_start = "2020-01-01 00:00:00" ;"#,
+            );
+            replace_line(
+                g,
+                r#":time_coverage_end = "2020-01-01T02:00:00Z" ;"#,
+                r#":time_coverage_end = "2020-01-02T02:00:00Z" ;"#,
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &bad),
+            expect(&[
+                ("time_coverage_end", High, 1, 2),
+                ("time_coverage_start", High, 0, 1)
+            ])
+        );
+        // Placing a date on an axis without usable units raises in the reference.
+        let no_units = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TIME:units = "days since 1950-01-01 00:00:00 UTC" ;"#,
+                "",
+            );
+        });
+        assert!(run_rule(&Imos14, RULE, &no_units).is_err());
+        let seconds = good_with(|(_, v, _, x)| {
+            replace_line(
+                v,
+                r#"TIME:units = "days since 1950-01-01 00:00:00 UTC" ;"#,
+                r#"TIME:units = "seconds since 2020-01-01T00:00:00+00:00" ;"#,
+            );
+            replace_line(
+                x,
+                "TIME = 25567, 25567.0416666667, 25567.0833333333 ;",
+                "TIME = 0, 3600, 7200 ;",
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &seconds),
+            expect(&[
+                ("time_coverage_end", High, 2, 2),
+                ("time_coverage_start", High, 2, 2)
+            ])
+        );
+        assert_eq!(
+            groups(
+                &Imos14,
+                RULE,
+                &good_with(|(_, _, g, _)| {
+                    replace_line(g, r#":time_coverage_end = "2020-01-01T02:00:00Z" ;"#, "");
+                })
+            ),
+            expect(&[
+                ("time_coverage_end", High, 0, 1),
+                ("time_coverage_start", High, 2, 2)
+            ])
+        );
+    }
+}

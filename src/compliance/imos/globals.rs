@@ -261,3 +261,146 @@ pub fn acknowledgement_1_4(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckR
         ),
     )])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line, run_rule};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::{High, Medium};
+
+    const MANDATORY: &str = "check_mandatory_global_attributes";
+    const OPTIONAL: &str = "check_optional_global_attributes";
+
+    fn globals(edit: impl FnOnce(&mut String)) -> String {
+        good_with(|(_, _, g, _)| edit(g))
+    }
+
+    #[test]
+    fn mandatory_attributes_need_presence_and_the_right_value() {
+        let file = globals(|g| {
+            replace_line(g, r#":title = "A test mooring" ;"#, "");
+            replace_line(
+                g,
+                r#":Conventions = "CF-1.6,IMOS-1.4" ;"#,
+                r#":Conventions = "CF-1.6, IMOS-1.4" ;"#,
+            );
+            replace_line(
+                g,
+                r#":date_created = "2020-01-01T00:00:00Z" ;"#,
+                r#":date_created = "2020-01-01" ;"#,
+            );
+            replace_line(g, r#":author = "Ocean Ingest" ;"#, ":author = 1 ;");
+        });
+        let got = groups(&Imos14, MANDATORY, &file);
+        assert_eq!(got.len(), 14);
+        for failed in ["title", "Conventions", "date_created", "author"] {
+            assert_eq!(got[&(failed.to_string(), High)], (0, 1), "{failed}");
+        }
+        assert_eq!(got[&("license".to_string(), High)], (1, 1));
+        // IMOS 1.3 wants its own Conventions, the old data centre is fine, and a
+        // distribution statement instead of the 1.4 disclaimer.
+        let good = globals(|_| {});
+        let got = groups(&Imos13, MANDATORY, &good);
+        assert_eq!(got[&("Conventions".to_string(), High)], (0, 1));
+        assert_eq!(got[&("distribution_statement".to_string(), High)], (0, 1));
+        assert!(!got.contains_key(&("license".to_string(), High)));
+        let old_centre = globals(|g| {
+            replace_line(
+                g,
+                r#":data_centre = "Australian Ocean Data Network (AODN)" ;"#,
+                r#":data_centre = "eMarine Information Infrastructure (eMII)" ;"#,
+            );
+            replace_line(
+                g,
+                r#":Conventions = "CF-1.6,IMOS-1.4" ;"#,
+                r#":Conventions = "CF-1.6 IMOS-1.3" ;"#,
+            );
+        });
+        let got = groups(&Imos13, MANDATORY, &old_centre);
+        assert_eq!(got[&("data_centre".to_string(), High)], (1, 1));
+        assert_eq!(got[&("Conventions".to_string(), High)], (1, 1));
+        assert_eq!(
+            groups(&Imos14, MANDATORY, &old_centre)[&("data_centre".to_string(), High)],
+            (0, 1)
+        );
+    }
+
+    #[test]
+    fn optional_attributes_count_only_when_present() {
+        let none = groups(&Imos14, OPTIONAL, &globals(|_| {}));
+        assert_eq!(
+            none,
+            expect(&[("geospatial_vertical_positive", Medium, 1, 1)])
+        );
+        let file = globals(|g| {
+            g.push_str(concat!(
+                "\n  :local_time_zone = 10.5 ;",
+                "\n  :author_email = \"someone@example.com\" ;",
+                "\n  :principal_investigator_email = \"someone@example.info\" ;",
+                "\n  :geospatial_lat_units = \"degrees_N\" ;",
+                "\n  :quality_control_set = 2 ;",
+            ));
+        });
+        assert_eq!(
+            groups(&Imos14, OPTIONAL, &file),
+            expect(&[
+                ("author_email", Medium, 1, 1),
+                ("geospatial_lat_units", Medium, 0, 1),
+                ("geospatial_vertical_positive", Medium, 1, 1),
+                ("local_time_zone", Medium, 1, 1),
+                // Only 2–3 letter top-level domains pass the reference's pattern.
+                ("principal_investigator_email", Medium, 0, 1),
+            ])
+        );
+        assert_eq!(
+            groups(&Imos13, OPTIONAL, &file)[&("quality_control_set".to_string(), Medium)],
+            (1, 1)
+        );
+        let off_grid = globals(|g| g.push_str("\n  :local_time_zone = 10.25 ;"));
+        assert_eq!(
+            groups(&Imos14, OPTIONAL, &off_grid)[&("local_time_zone".to_string(), Medium)],
+            (0, 1)
+        );
+        // Python raises on a numeric email and on a two-valued time zone.
+        let numeric_email = globals(|g| g.push_str("\n  :author_email = 5 ;"));
+        assert!(run_rule(&Imos14, OPTIONAL, &numeric_email).is_err());
+        let two_zones = globals(|g| g.push_str("\n  :local_time_zone = 10., 11. ;"));
+        assert!(run_rule(&Imos14, OPTIONAL, &two_zones).is_err());
+    }
+
+    #[test]
+    fn every_text_global_attribute_must_be_non_empty() {
+        let file = globals(|g| g.push_str("\n  :comment = \"\" ;\n  :keywords = \" \" ;"));
+        let got = groups(&Imos14, "check_global_attributes", &file);
+        assert_eq!(got[&("comment".to_string(), High)], (0, 1));
+        assert_eq!(got[&("keywords".to_string(), High)], (1, 1));
+        assert_eq!(got[&("title".to_string(), High)], (1, 1));
+        // Numbers are not text and are not counted.
+        assert!(!got.contains_key(&("geospatial_lat_min".to_string(), High)));
+    }
+
+    #[test]
+    fn the_acknowledgement_must_carry_the_wording_of_its_version() {
+        const ACK: &str = "check_acknowledgement";
+        let good = globals(|_| {});
+        let ack = ("acknowledgement".to_string(), High);
+        assert_eq!(groups(&Imos14, ACK, &good)[&ack], (1, 1));
+        // The 2020 wording is not one IMOS 1.3 knows.
+        assert_eq!(groups(&Imos13, ACK, &good)[&ack], (1, 2));
+        let wording_2016 = globals(|g| {
+            g.push_str(concat!(
+                "\n  :acknowledgement = \"Any users of IMOS data are required to clearly ",
+                "acknowledge the source of the material derived from IMOS in the format: ",
+                "\\\"Data was sourced from the Integrated Marine Observing System (IMOS) - IMOS is ",
+                "a national collaborative research infrastructure, supported by the Australian ",
+                "Government.\\\"\" ;"
+            ));
+        });
+        // The later attribute replaces the first one.
+        assert_eq!(groups(&Imos14, ACK, &wording_2016)[&ack], (1, 1));
+        assert_eq!(groups(&Imos13, ACK, &wording_2016)[&ack], (2, 2));
+        let missing = globals(|g| g.push_str("\n  :acknowledgement = \"thanks\" ;"));
+        assert_eq!(groups(&Imos14, ACK, &missing)[&ack], (0, 1));
+        assert_eq!(groups(&Imos13, ACK, &missing)[&ack], (1, 2));
+    }
+}

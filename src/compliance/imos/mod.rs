@@ -13,6 +13,8 @@ pub(crate) mod globals;
 pub(crate) mod model;
 pub(crate) mod pyattr;
 pub(crate) mod quality_control;
+#[cfg(test)]
+pub(crate) mod testing;
 pub(crate) mod time;
 pub(crate) mod units;
 pub(crate) mod values;
@@ -168,5 +170,98 @@ impl SuiteImpl for Imos14 {
     }
     fn rules(&self) -> &'static [Rule] {
         &RULES_1_4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{cdl, good_1_4, good_with, replace_line};
+    use super::*;
+    use crate::compliance::run_suite;
+    use crate::netcdf::NcFile;
+    use crate::pipeline::Criteria;
+
+    /// Runs a whole suite over a CDL file at `criteria`: (passed, failed groups, rule errors).
+    fn suite(id: &str, cdl: &str, criteria: Criteria) -> (bool, Vec<String>, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let (src, nc) = (dir.path().join("t.cdl"), dir.path().join("t.nc"));
+        std::fs::write(&src, cdl).unwrap();
+        let ok = std::process::Command::new("ncgen")
+            .arg("-o")
+            .arg(&nc)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "ncgen refused:\n{cdl}");
+        let file = NcFile::open(&nc).unwrap();
+        let summary = file.summary().unwrap();
+        let ds = crate::compliance::Dataset::new("t.nc", &summary, &file);
+        let report = run_suite(
+            &ds,
+            &crate::compliance::parse_suite(id).unwrap(),
+            criteria,
+            &[],
+        );
+        let failed = report
+            .groups
+            .iter()
+            .filter(|g| !g.passed())
+            .map(|g| format!("{}:{}", g.name, g.priority.as_str()))
+            .collect();
+        (report.passed, failed, report.errors)
+    }
+
+    #[test]
+    fn a_conforming_file_passes_every_imos_1_4_rule_and_fails_1_3_only_where_versions_differ() {
+        let (d, v, g, x) = good_1_4();
+        let file = cdl(&d, &v, &g, &x);
+        let (passed, failed, errors) = suite("imos:1.4", &file, Criteria::Strict);
+        assert!(
+            passed && failed.is_empty() && errors.is_empty(),
+            "{failed:?} {errors:?}"
+        );
+        let (passed, failed, _) = suite("imos:1.3", &file, Criteria::Strict);
+        assert!(!passed);
+        assert_eq!(
+            failed,
+            [
+                "Conventions:high",
+                "acknowledgement:high",
+                "distribution_statement:high",
+                "TEMP_quality_control:medium",
+            ]
+        );
+    }
+
+    #[test]
+    fn criteria_decide_which_failures_count() {
+        // LONGITUDE units other than degrees_east are a MEDIUM failure only.
+        let file = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"LONGITUDE:units = "degrees_east" ;"#,
+                r#"LONGITUDE:units = "degree_east" ;"#,
+            );
+        });
+        let (passed, failed, _) = suite("imos:1.4", &file, Criteria::Normal);
+        assert!(!passed);
+        assert_eq!(failed, ["LONGITUDE:medium"]);
+        assert!(suite("imos:1.4", &file, Criteria::Lenient).0);
+    }
+
+    #[test]
+    fn when_the_variables_cannot_be_classified_every_rule_fails_and_so_does_the_file() {
+        // A numeric ancillary_variables attribute makes the reference's setup raise.
+        let file = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP:ancillary_variables = "TEMP_quality_control" ;"#,
+                "TEMP:ancillary_variables = 1 ;",
+            );
+        });
+        let (passed, _, errors) = suite("imos:1.4", &file, Criteria::Lenient);
+        assert!(!passed);
+        assert_eq!(errors.len(), RULES_1_4.len(), "{errors:?}");
+        assert!(errors[0].contains("TEMP:ancillary_variables"), "{errors:?}");
     }
 }

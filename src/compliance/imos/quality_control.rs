@@ -169,3 +169,126 @@ pub fn global(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::{High, Medium};
+
+    const QC: &str = "TEMP_quality_control";
+
+    #[test]
+    fn qc_conventions_are_those_of_the_version() {
+        const RULE: &str = "check_quality_control_conventions_for_quality_control_variable";
+        let good = good_with(|_| {});
+        assert_eq!(groups(&Imos14, RULE, &good), expect(&[(QC, Medium, 1, 1)]));
+        assert_eq!(groups(&Imos13, RULE, &good), expect(&[(QC, Medium, 0, 1)]));
+    }
+
+    #[test]
+    fn qc_variables_are_named_after_a_variable_of_the_file() {
+        const RULE: &str = "check_quality_control_variable_matches_variable";
+        let good = good_with(|_| {});
+        assert_eq!(groups(&Imos14, RULE, &good), expect(&[(QC, High, 2, 2)]));
+        // Found by its long name, a QC variable not named *_quality_control fails once.
+        let odd = good_with(|(_, v, _, _)| {
+            v.push_str(concat!(
+                "\n  byte PSAL_FLAGS(TIME) ;",
+                "\n    PSAL_FLAGS:long_name = \"quality flag for salinity\" ;",
+                "\n  byte CNDC_quality_control(TIME) ;",
+                "\n    CNDC_quality_control:long_name = \"quality flag\" ;",
+            ));
+        });
+        let got = groups(&Imos14, RULE, &odd);
+        assert_eq!(got[&("PSAL_FLAGS".to_string(), High)], (0, 1));
+        assert_eq!(got[&("CNDC_quality_control".to_string(), High)], (1, 2));
+    }
+
+    #[test]
+    fn qc_variables_have_their_data_variables_dimensions_and_are_listed() {
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, "check_quality_control_variable_dimensions", &good),
+            expect(&[(QC, High, 1, 1)])
+        );
+        assert_eq!(
+            groups(&Imos14, "check_quality_control_variable_listed", &good),
+            expect(&[(QC, Medium, 1, 1)])
+        );
+        let scalar_qc = good_with(|(_, v, _, x)| {
+            *v = v.replace(
+                "byte TEMP_quality_control(TIME) ;",
+                "byte TEMP_quality_control ;",
+            );
+            replace_line(
+                x,
+                "TEMP_quality_control = 1, 1, 1 ;",
+                "TEMP_quality_control = 1 ;",
+            );
+        });
+        assert_eq!(
+            groups(
+                &Imos14,
+                "check_quality_control_variable_dimensions",
+                &scalar_qc
+            ),
+            expect(&[(QC, High, 0, 1)])
+        );
+        let unlisted = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP:ancillary_variables = "TEMP_quality_control" ;"#,
+                "",
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, "check_quality_control_variable_listed", &unlisted),
+            expect(&[(QC, Medium, 0, 1)])
+        );
+        // Not listed anywhere: no data variable to compare dimensions with.
+        assert!(
+            groups(
+                &Imos14,
+                "check_quality_control_variable_dimensions",
+                &unlisted
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn qc_standard_names_extend_their_variables_with_status_flag() {
+        const RULE: &str = "check_quality_control_variable_standard_name";
+        let good = good_with(|_| {});
+        assert_eq!(groups(&Imos14, RULE, &good), expect(&[(QC, High, 1, 1)]));
+        let wrong = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP_quality_control:standard_name = "sea_water_temperature status_flag" ;"#,
+                r#"TEMP_quality_control:standard_name = "status_flag" ;"#,
+            );
+        });
+        assert_eq!(groups(&Imos14, RULE, &wrong), expect(&[(QC, High, 0, 1)]));
+        // A variable without a standard name imposes nothing.
+        let unnamed = good_with(|(_, v, _, _)| {
+            replace_line(v, r#"TEMP:standard_name = "sea_water_temperature" ;"#, "");
+            replace_line(
+                v,
+                r#"TEMP_quality_control:standard_name = "sea_water_temperature status_flag" ;"#,
+                r#"TEMP_quality_control:standard_name = "status_flag" ;"#,
+            );
+        });
+        assert_eq!(groups(&Imos14, RULE, &unnamed), expect(&[(QC, High, 1, 1)]));
+    }
+
+    #[test]
+    fn global_qc_attributes_come_in_pairs_of_text_in_1_4() {
+        const RULE: &str = "check_quality_control_global";
+        assert!(groups(&Imos14, RULE, &good_with(|_| {})).is_empty());
+        let half = good_with(|(_, v, _, _)| {
+            v.push_str("\n    TEMP_quality_control:quality_control_global = \"A\" ;");
+        });
+        assert_eq!(groups(&Imos14, RULE, &half), expect(&[(QC, Medium, 1, 2)]));
+    }
+}

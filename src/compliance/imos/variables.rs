@@ -132,3 +132,102 @@ pub fn data_variables_1_4(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckRe
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::High;
+
+    #[test]
+    fn text_attributes_of_variables_are_non_empty_but_a_char_fill_value_is_bytes() {
+        const RULE: &str = "check_variable_attributes";
+        let file = good_with(|(d, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP:units = "degrees_Celsius" ;"#,
+                r#"TEMP:units = "" ;"#,
+            );
+            d.push_str("\n  STRLEN = 4 ;");
+            v.push_str("\n  char SITE(STRLEN) ;\n    SITE:_FillValue = \"\" ;\n    SITE:long_name = \"site\" ;");
+        });
+        let got = groups(&Imos14, RULE, &file);
+        assert_eq!(got[&("TEMP".to_string(), High)], (4, 5));
+        // netCDF4-python returns a char _FillValue as bytes, which the rule does not see.
+        assert_eq!(got[&("SITE".to_string(), High)], (1, 1));
+    }
+
+    #[test]
+    fn every_variable_has_a_text_long_name() {
+        const RULE: &str = "check_variables_long_name";
+        let file = good_with(|(_, v, _, _)| {
+            replace_line(v, r#"TEMP:long_name = "sea water temperature" ;"#, "");
+            replace_line(v, r#"TIME:long_name = "time" ;"#, "TIME:long_name = 1 ;");
+        });
+        let got = groups(&Imos14, RULE, &file);
+        assert_eq!(got[&("TEMP".to_string(), High)], (0, 1));
+        assert_eq!(got[&("TIME".to_string(), High)], (0, 1));
+        assert_eq!(got[&("LATITUDE".to_string(), High)], (1, 1));
+    }
+
+    #[test]
+    fn fill_value_and_valid_range_have_the_variable_type() {
+        const RULE: &str = "check_variable_attribute_type";
+        let file = good_with(|(_, v, _, _)| {
+            replace_line(v, "TEMP:valid_min = -2.5f ;", "TEMP:valid_min = -2.5 ;");
+            replace_line(
+                v,
+                "TEMP:valid_max = 40.f ;",
+                "TEMP:valid_max = 40.f, 41.f ;",
+            );
+        });
+        let got = groups(&Imos14, RULE, &file);
+        // A double valid_min on a float fails; an array of the right type passes.
+        assert_eq!(got[&("TEMP".to_string(), High)], (2, 3));
+        assert_eq!(got[&("TEMP_quality_control".to_string(), High)], (3, 3));
+        assert_eq!(got[&("LATITUDE".to_string(), High)], (2, 2));
+    }
+
+    #[test]
+    fn a_file_needs_a_data_variable() {
+        const RULE: &str = "check_data_variable_present";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[("data_variable_present", High, 1, 1)])
+        );
+        // Flags and listed coordinates are not data.
+        let flags_only = good_with(|(_, v, _, _)| {
+            v.push_str("\n    TEMP:flag_meanings = \"a b\" ;");
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &flags_only),
+            expect(&[("data_variable_present", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn data_variables_carry_a_fill_value_in_1_3_and_units_and_coordinates_in_1_4() {
+        const RULE: &str = "check_data_variables";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos13, RULE, &good),
+            expect(&[("TEMP", High, 1, 1)])
+        );
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[("TEMP", High, 2, 2)])
+        );
+        let bad = good_with(|(_, v, _, _)| {
+            replace_line(v, "TEMP:_FillValue = 999999.f ;", "");
+            replace_line(
+                v,
+                r#"TEMP:coordinates = "TIME LATITUDE LONGITUDE NOMINAL_DEPTH" ;"#,
+                r#"TEMP:coordinates = "TIME LATITUDE  LONGITUDE" ;"#,
+            );
+        });
+        assert_eq!(groups(&Imos13, RULE, &bad), expect(&[("TEMP", High, 0, 1)]));
+        // Two blanks make an empty name, which is no variable.
+        assert_eq!(groups(&Imos14, RULE, &bad), expect(&[("TEMP", High, 1, 2)]));
+    }
+}

@@ -143,3 +143,122 @@ pub fn vertical_reference_datum(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::{Imos13, Imos14};
+    use crate::compliance::Priority::{High, Medium};
+
+    const RULE: &str = "check_vertical_variable";
+
+    #[test]
+    fn vertical_variables_carry_kind_direction_datum_range_axis_units_and_type() {
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, RULE, &good),
+            expect(&[
+                ("NOMINAL_DEPTH", High, 7, 7),
+                ("NOMINAL_DEPTH", Medium, 1, 1)
+            ])
+        );
+        let bad = good_with(|(_, v, _, _)| {
+            *v = v.replace("double NOMINAL_DEPTH ;", "int NOMINAL_DEPTH ;");
+            replace_line(
+                v,
+                "NOMINAL_DEPTH:valid_min = -5. ;",
+                "NOMINAL_DEPTH:valid_min = -5 ;",
+            );
+            replace_line(v, "NOMINAL_DEPTH:valid_max = 12000. ;", "");
+            replace_line(
+                v,
+                r#"NOMINAL_DEPTH:units = "m" ;"#,
+                r#"NOMINAL_DEPTH:units = "dbar" ;"#,
+            );
+            replace_line(
+                v,
+                r#"NOMINAL_DEPTH:positive = "down" ;"#,
+                r#"NOMINAL_DEPTH:positive = "up" ;"#,
+            );
+        });
+        assert_eq!(
+            groups(&Imos13, RULE, &bad),
+            expect(&[
+                ("NOMINAL_DEPTH", High, 4, 7),
+                ("NOMINAL_DEPTH", Medium, 0, 1)
+            ])
+        );
+    }
+
+    #[test]
+    fn a_missing_axis_counts_only_when_no_vertical_variable_has_one() {
+        // A second vertical variable without an axis is fine while NOMINAL_DEPTH has one…
+        let two = good_with(|(d, v, _, _)| {
+            d.push_str("\n  DEPTH = 2 ;");
+            v.push_str(concat!(
+                "\n  double DEPTH(DEPTH) ;\n    DEPTH:standard_name = \"depth\" ;",
+                "\n    DEPTH:positive = \"down\" ;\n    DEPTH:units = \"m\" ;",
+                "\n    DEPTH:valid_min = 0. ;\n    DEPTH:valid_max = 10. ;",
+                "\n    DEPTH:reference_datum = \"sea surface\" ;",
+            ));
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &two)[&("DEPTH".to_string(), High)],
+            (6, 6)
+        );
+        // …but when none has one, each is told.
+        let none = two.replace("    NOMINAL_DEPTH:axis = \"Z\" ;\n", "");
+        let got = groups(&Imos14, RULE, &none);
+        assert_eq!(got[&("DEPTH".to_string(), High)], (6, 7));
+        assert_eq!(got[&("NOMINAL_DEPTH".to_string(), High)], (6, 7));
+    }
+
+    #[test]
+    fn an_axis_z_variable_of_unknown_direction_fails_twice() {
+        let file = good_with(|(_, v, _, _)| {
+            v.push_str("\n  double ALT ;\n    ALT:axis = \"Z\" ;\n    ALT:units = \"m\" ;");
+        });
+        assert_eq!(
+            groups(&Imos14, RULE, &file)[&("ALT".to_string(), High)],
+            // standard_name, positive, reference_datum, valid_min, valid_max fail; axis, units pass
+            (2, 7)
+        );
+    }
+
+    #[test]
+    fn wave_heights_sea_floor_depths_and_qc_variables_are_not_vertical() {
+        let file = good_with(|(_, v, _, _)| {
+            v.push_str(concat!(
+                "\n  float WAVE_HEIGHT ;\n    WAVE_HEIGHT:long_name = \"significant wave height\" ;",
+                "\n  float BOT_DEPTH ;\n    BOT_DEPTH:standard_name = \"sea_floor_depth_below_sea_surface\" ;",
+                "\n  byte DEPTH_quality_control ;",
+            ));
+        });
+        let got = groups(&Imos14, RULE, &file);
+        assert!(
+            got.keys().all(|(name, _)| name == "NOMINAL_DEPTH"),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn imos_1_4_accepts_four_reference_datums() {
+        const DATUM: &str = "check_vertical_variable_reference_datum";
+        let good = good_with(|_| {});
+        assert_eq!(
+            groups(&Imos14, DATUM, &good),
+            expect(&[("NOMINAL_DEPTH", High, 1, 1)])
+        );
+        let other = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"NOMINAL_DEPTH:reference_datum = "sea surface" ;"#,
+                r#"NOMINAL_DEPTH:reference_datum = "the sea surface" ;"#,
+            );
+        });
+        assert_eq!(
+            groups(&Imos14, DATUM, &other),
+            expect(&[("NOMINAL_DEPTH", High, 0, 1)])
+        );
+    }
+}
