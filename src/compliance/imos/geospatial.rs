@@ -51,10 +51,11 @@ fn horizontal_min_max(
         let Some(value) = value.and_then(pyattr::scalar) else {
             continue;
         };
-        if values.is_none() {
-            values = Some(masked(ds, var)?);
-        }
-        let m = values.expect("read above");
+        // Read once, and only when an attribute is there to compare with.
+        let m = match values {
+            Some(m) => m,
+            None => *values.insert(masked(ds, var)?),
+        };
         let observed = if is_min { m.min } else { m.max };
         let observed = observed.ok_or_else(|| {
             format!(
