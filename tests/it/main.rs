@@ -7,7 +7,6 @@ mod compliance_pipeline;
 mod conformance;
 mod events_cli;
 mod faults;
-mod imos_parity;
 mod notify;
 mod pipelines_cli;
 mod postgres_index;

@@ -136,7 +136,7 @@ pub fn check_attribute(
 }
 
 /// A pattern as the reference wrote it (without the start anchor added for `re.match`).
-fn pattern_text(re: &regex::Regex) -> &str {
+pub fn pattern_text(re: &regex::Regex) -> &str {
     let s = re.as_str();
     s.strip_prefix(r"\A(?:")
         .and_then(|s| s.strip_suffix(')'))

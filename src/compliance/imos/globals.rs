@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use super::Version;
-use super::attrs::{Expected, Target, check_attribute};
+use super::attrs::{Expected, Target, check_attribute, pattern_text};
 use super::model::Model;
 use super::pyattr::{self, Lit, python_match};
 use crate::compliance::{CheckResult, Dataset, Priority};
@@ -257,7 +257,7 @@ pub fn acknowledgement_1_4(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckR
         false,
         format!(
             "Global attribute 'acknowledgement' doesn't contain the required text: '{}'",
-            ACK_2020.as_str()
+            pattern_text(&ACK_2020)
         ),
     )])
 }
