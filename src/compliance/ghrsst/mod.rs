@@ -51,35 +51,12 @@ impl SuiteImpl for Ghrsst10 {
 #[cfg(test)]
 mod tests {
     use super::variables::tests::l3;
-    use crate::compliance::{Dataset, parse_suite, run_suite};
-    use crate::netcdf::NcFile;
-    use crate::pipeline::Criteria;
+    use crate::compliance::testing::check_cdl;
 
     #[test]
     fn a_file_without_the_declared_global_attributes_still_passes_as_in_production() {
         // No project, no date_created: the reference declares them mandatory but never checks.
-        let file = l3(|_| {});
-        let dir = tempfile::tempdir().unwrap();
-        let (src, nc) = (dir.path().join("t.cdl"), dir.path().join("t.nc"));
-        std::fs::write(&src, &file).unwrap();
-        assert!(
-            std::process::Command::new("ncgen")
-                .arg("-o")
-                .arg(&nc)
-                .arg(&src)
-                .status()
-                .unwrap()
-                .success()
-        );
-        let nc = NcFile::open(&nc).unwrap();
-        let summary = nc.summary().unwrap();
-        let ds = Dataset::new("t.nc", &summary, &nc);
-        let report = run_suite(
-            &ds,
-            &parse_suite("ghrsst:1.0").unwrap(),
-            Criteria::Strict,
-            &[],
-        );
+        let report = check_cdl(&l3(|_| {}), "ghrsst:1.0", &[]);
         let failed: Vec<_> = report.groups.iter().filter(|g| !g.passed()).collect();
         assert!(report.passed, "{failed:?} {:?}", report.errors);
         assert!(report.groups.iter().all(|g| g.name != "project"));

@@ -177,31 +177,14 @@ impl SuiteImpl for Imos14 {
 mod tests {
     use super::testing::{cdl, good_1_4, good_with, replace_line};
     use super::*;
-    use crate::compliance::run_suite;
-    use crate::netcdf::NcFile;
     use crate::pipeline::Criteria;
 
     /// Runs a whole suite over a CDL file at `criteria`: (passed, failed groups, rule errors).
     fn suite(id: &str, cdl: &str, criteria: Criteria) -> (bool, Vec<String>, Vec<String>) {
-        let dir = tempfile::tempdir().unwrap();
-        let (src, nc) = (dir.path().join("t.cdl"), dir.path().join("t.nc"));
-        std::fs::write(&src, cdl).unwrap();
-        let ok = std::process::Command::new("ncgen")
-            .arg("-o")
-            .arg(&nc)
-            .arg(&src)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "ncgen refused:\n{cdl}");
-        let file = NcFile::open(&nc).unwrap();
-        let summary = file.summary().unwrap();
-        let ds = crate::compliance::Dataset::new("t.nc", &summary, &file);
-        let report = run_suite(
-            &ds,
-            &crate::compliance::parse_suite(id).unwrap(),
-            criteria,
-            &[],
-        );
+        let (_dir, nc) = crate::compliance::testing::nc_from_cdl(cdl);
+        let suite = crate::compliance::parse_suite(id).unwrap();
+        let report = crate::compliance::check_file(&nc, &[suite], criteria, &[]);
+        let report = report.suites.into_iter().next().unwrap();
         let failed = report
             .groups
             .iter()

@@ -1,8 +1,7 @@
-//! Test support for the IMOS and GHRSST rules: small NetCDF files written as CDL in the test and
-//! made with `ncgen`, and one rule's results grouped as the reports group them.
+//! Test support for the IMOS and GHRSST rules: a conforming IMOS file as CDL to vary one thing at
+//! a time, and one rule's results (on a file `ncgen` makes) grouped as the reports group them.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use crate::compliance::{Dataset, Priority, SuiteImpl};
 use crate::netcdf::NcFile;
@@ -148,21 +147,7 @@ pub fn run_rule(
     rule: &str,
     cdl: &str,
 ) -> Result<Vec<crate::compliance::CheckResult>, String> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let src = dir.path().join("t.cdl");
-    let nc = dir.path().join("t.nc");
-    std::fs::write(&src, cdl).expect("the CDL is written");
-    let out = Command::new("ncgen")
-        .arg("-o")
-        .arg(&nc)
-        .arg(&src)
-        .output()
-        .expect("ncgen (netcdf-bin) is installed");
-    assert!(
-        out.status.success(),
-        "ncgen refused the test's CDL: {}\n{cdl}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_dir, nc) = crate::compliance::testing::nc_from_cdl(cdl);
     let file = NcFile::open(&nc).expect("ncgen's file opens");
     let summary = file.summary().expect("its header reads");
     let ds = Dataset::new("t.nc", &summary, &file);
