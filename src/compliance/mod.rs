@@ -195,15 +195,36 @@ pub fn check_for_pipeline(
 ) -> crate::check::CheckOutcome {
     let report = check_file(path, &params.suites, params.criteria, &params.skip_checks);
     let mut log = Vec::new();
-    if let Some(e) = &report.error {
-        log.push(e.clone());
+    let criteria = format!("{:?}", params.criteria).to_lowercase();
+    // The first line is the whole verdict, as the job's rejection message quotes it.
+    match &report.error {
+        Some(e) => log.push(e.clone()),
+        None => {
+            let failed: Vec<String> = report
+                .suites
+                .iter()
+                .filter(|s| !s.passed)
+                .map(|s| format!("{} ({}/{})", s.suite, s.scored, s.possible))
+                .collect();
+            log.push(if failed.is_empty() {
+                format!(
+                    "compliant with {} at criteria {criteria}",
+                    suite_list(&report)
+                )
+            } else {
+                format!(
+                    "not compliant at criteria {criteria}: failed {}",
+                    failed.join(", ")
+                )
+            });
+        }
     }
     let threshold = params.criteria.threshold();
     for s in &report.suites {
         let verdict = if s.passed { "passed" } else { "FAILED" };
         log.push(format!(
-            "{}: {verdict} ({}/{} points, criteria {:?})",
-            s.suite, s.scored, s.possible, params.criteria
+            "{}: {verdict} ({}/{} points)",
+            s.suite, s.scored, s.possible
         ));
         for e in &s.errors {
             log.push(format!("  rule error: {e}"));
@@ -229,4 +250,13 @@ pub fn check_for_pipeline(
         passed: report.compliant,
         log,
     }
+}
+
+fn suite_list(report: &FileReport) -> String {
+    report
+        .suites
+        .iter()
+        .map(|s| s.suite.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -89,7 +89,7 @@ fn each_reference_fixture_is_published_where_the_reference_publishes_it() {
     assert_published(
         &env,
         TEMPERATURE,
-        "anmn_nrs",
+        "anmn_nrs_timeseries",
         &format!("IMOS/ANMN/NRS/NRSROT/Temperature/{TEMPERATURE}"),
         true,
     );
@@ -274,7 +274,21 @@ fn a_text_file_named_nc_is_rejected_as_invalid_netcdf() {
 
 #[test]
 fn a_file_without_the_attribute_its_destination_needs_is_rejected_by_name() {
-    let env = Env::new();
+    let mut env = Env::new();
+    // Format checks only, so the file reaches the process step (the example pipeline's compliance
+    // checks reject it earlier, as the next test shows).
+    env.pipelines(
+        r#"
+[[pipeline]]
+name = "anmn_nrs"
+keys = '(^|/)IMOS_ANMN-NRS_'
+owners = ["anmn-data@example.org"]
+[[pipeline.files]]
+include = 'IMOS_ANMN-NRS_'
+check = "format"
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/Biogeochem_profiles/{{ name }}"
+"#,
+    );
     let report = assert_rejected(
         &env,
         PROFILE_BAD,
@@ -286,6 +300,38 @@ fn a_file_without_the_attribute_its_destination_needs_is_rejected_by_name() {
     assert_eq!(report["error"]["state"], "Checked");
 }
 
+#[test]
+fn a_profile_failing_cf_and_imos_compliance_is_rejected_with_the_failing_groups() {
+    let env = Env::new();
+    let report = assert_rejected(
+        &env,
+        PROFILE_BAD,
+        "anmn_nrs",
+        "failed cf:1.6 (241/244), imos:1.4 (100/122)",
+    );
+    assert_eq!(
+        report["error"]["state"], "Preprocessed",
+        "rejected by the check step"
+    );
+    let file = &report["files"][0];
+    assert_eq!(file["check_type"], "nc_compliance");
+    assert_eq!(file["check_passed"], false);
+    let log: Vec<&str> = file["check_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(log.contains(&"cf:1.6: FAILED (241/244 points)"), "{log:#?}");
+    assert!(
+        log.iter().any(|l| l.contains("[medium] §2.6 Attributes")),
+        "{log:#?}"
+    );
+    assert!(
+        log.iter().any(|l| l.starts_with("imos:1.4: FAILED")),
+        "{log:#?}"
+    );
+}
 #[test]
 fn the_uploader_hears_about_a_rejection_with_the_owners() {
     let env = Env::new();

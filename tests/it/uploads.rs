@@ -274,7 +274,6 @@ fn the_reference_good_and_bad_zip_publishes_both_files_without_checks() {
 }
 
 #[test]
-#[ignore = "needs the compliance checker (issue 3)"]
 fn the_reference_good_and_bad_zip_publishes_nothing_with_compliance_checks() {
     let mut env = Env::new();
     env.pipelines(
@@ -293,7 +292,10 @@ dest = "IMOS/ANMN/{{ name }}"
         &env,
         "ANMN/good_and_bad.zip",
         &bytes("good_and_bad.zip"),
-        &["1 of 2 file(s) failed their checks", "MET-BAD.nc"],
+        // The "good" member has no `history` attribute, which compliance-checker 5.0.2 (the
+        // production version, our parity target) also fails at medium priority (§2.6); the BAD
+        // member fails more. Either way the whole upload publishes nothing.
+        &["2 of 2 file(s) failed their checks", "MET-BAD.nc"],
     );
 }
 
