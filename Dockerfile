@@ -6,13 +6,12 @@
 #   docker build -t ocean-ingest .                    # compile inside the build stage
 #   docker build --target runtime-prebuilt -t ocean-ingest .
 #                                                     # package target/release/ocean-ingest built on
-#                                                     # the host (Debian 12, same libnetcdf19)
+#                                                     # the host with --features static-netcdf
 #
 # Stages: build (Rust toolchain; libnetcdf and HDF5 built from source and linked statically) ->
-# runtime-base (slim Debian with CA certificates, the pipeline config, and bookworm's libnetcdf19
-# for a host-built binary linked against the system library) -> runtime (binary from build, the
-# default) or runtime-prebuilt (binary from the context, needs no network beyond the base image's
-# packages).
+# runtime-base (slim Debian with only CA certificates and the pipeline config: the binary needs
+# nothing but libc) -> runtime (binary from build, the default) or runtime-prebuilt (a static
+# binary from the context, needs no network beyond the base image's packages).
 
 ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
@@ -44,11 +43,11 @@ RUN CMAKE=/opt/cmake/bin/cmake cargo build --release --locked --features static-
     && install -D -m 0755 target/release/ocean-ingest /out/ocean-ingest
 
 FROM ${RUNTIME_IMAGE} AS runtime-base
-# libnetcdf19 is bookworm's netCDF 4.9 (with HDF5), the library the build stage linked against.
+# The binary links libnetcdf statically; CA certificates are for TLS to S3, SQS, RDS and SMTP.
 # Unpinned for the reason given in the build stage.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libnetcdf19 ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --user-group --no-create-home \

@@ -5,12 +5,13 @@
 # The result is the same runtime stage CI would build with `docker build`, minus the compile
 # stage (which needs the rust image from Docker Hub).
 #
-#   scripts/image-build.sh                       # cargo build --release, then the image
+#   scripts/image-build.sh                       # cargo build --release --features static-netcdf,
+#                                                # then the image
 #   OCEAN_INGEST_BINARY=path scripts/image-build.sh   # package an existing binary
 #
 # Environment:
 #   OCEAN_INGEST_IMAGE    name of the image to build      [localhost/ocean-ingest:dev]
-#   OCEAN_INGEST_BINARY   release binary to package       [built with cargo build --release]
+#   OCEAN_INGEST_BINARY   static release binary to package [built as above]
 #   OCEAN_INGEST_BASE     base image name                 [localhost/debian:bookworm-slim]
 #   DEBIAN_MIRROR         mirror for debootstrap          [http://deb.debian.org/debian]
 #   OCEAN_INGEST_REBUILD_BASE=1  debootstrap the base again (to pick up Debian security updates)
@@ -33,15 +34,29 @@ for tool in buildah debootstrap; do
     command -v "$tool" >/dev/null || fail "$tool is missing: apt-get install -y buildah debootstrap"
 done
 
+# The image carries no libnetcdf: the binary must link it statically (feature static-netcdf),
+# which needs cmake >= 3.26 — newer than Debian's — from PyPI.
+cmake_for_static() {
+    local venv="${OCEAN_INGEST_VENV:-$root/.venv}"
+    if [[ ! -x "$venv/bin/cmake" ]]; then
+        say "installing cmake 3.31.10 from PyPI into $venv (to build libnetcdf and HDF5)"
+        [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check "cmake==3.31.10" >&2 || fail "pip install cmake failed"
+    fi
+    printf '%s\n' "$venv/bin/cmake"
+}
+
 release_binary() {
     if [[ -n "${OCEAN_INGEST_BINARY:-}" ]]; then
         [[ -x "$OCEAN_INGEST_BINARY" ]] || fail "OCEAN_INGEST_BINARY=$OCEAN_INGEST_BINARY is not an executable"
         printf '%s\n' "$OCEAN_INGEST_BINARY"
         return
     fi
-    local target="${CARGO_TARGET_DIR:-$root/target}"
-    say "cargo build --release (5-7 min from cold, seconds when up to date)"
-    (cd "$root" && cargo build --release --locked --bin ocean-ingest >&2) || fail "cargo build --release failed"
+    local target="${CARGO_TARGET_DIR:-$root/target}" cmake
+    cmake="$(cmake_for_static)"
+    say "cargo build --release --features static-netcdf (6-8 min from cold, seconds when up to date)"
+    (cd "$root" && CMAKE="$cmake" cargo build --release --locked --features static-netcdf --bin ocean-ingest >&2) \
+        || fail "cargo build --release failed"
     printf '%s\n' "$target/release/ocean-ingest"
 }
 
@@ -109,6 +124,9 @@ ensure_base() {
 
 binary="$(release_binary)"
 [[ -x "$binary" ]] || fail "no release binary at $binary"
+if ldd "$binary" 2>/dev/null | grep -q libnetcdf; then
+    fail "$binary links libnetcdf dynamically, and the image carries none: build it with --features static-netcdf (see Cargo.toml)"
+fi
 [[ -f "$root/examples/pipelines.toml" ]] || fail "examples/pipelines.toml is missing (the image bakes it in)"
 ensure_base
 

@@ -6,9 +6,12 @@ use tracing_subscriber::EnvFilter;
 
 use crate::settings::LogFormat;
 
-/// Installs the global subscriber once. The level comes from `RUST_LOG` (default `info`).
+/// Installs the global subscriber once. The level comes from `RUST_LOG` (default `info`, with the
+/// PostgreSQL driver's server notices, such as "already exists, skipping" during migrations, kept
+/// at `warn`).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
