@@ -125,6 +125,9 @@ locals {
       INGEST_LOG_FORMAT          = "json"
       INGEST_WORK_DIR            = "/tmp"
       INGEST_SOURCE_KEY_ENCODING = "url"
+      # With AWS_BATCH_JOB_ATTEMPT (set by Batch), a transient failure emails the data team only
+      # on the last attempt.
+      INGEST_MAX_ATTEMPTS = tostring(var.retry_attempts)
     },
     length(var.ops_email_addresses) > 0 ? { INGEST_OPS_EMAIL = join(",", var.ops_email_addresses) } : {},
   )

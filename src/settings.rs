@@ -140,6 +140,21 @@ pub struct SettingsArgs {
     )]
     pub results_queue_url: Option<String>,
 
+    /// Batch's attempts per job: a transient failure is reported to the data team only on the last
+    /// one, so a retried job does not email them on every attempt [default: every attempt]
+    #[arg(long, env = "INGEST_MAX_ATTEMPTS", global = true, value_name = "N")]
+    pub max_attempts: Option<u32>,
+
+    /// Which attempt this is, as AWS Batch sets it (1 for the first)
+    #[arg(
+        long,
+        env = "AWS_BATCH_JOB_ATTEMPT",
+        global = true,
+        hide = true,
+        value_name = "N"
+    )]
+    pub batch_attempt: Option<u32>,
+
     /// S3 uploads (and copies) of at least this size go in parts, e.g. 16MiB
     #[arg(
         long,
@@ -185,6 +200,8 @@ impl SettingsArgs {
             log_format: LogFormat::Auto,
             source_key_encoding: KeyEncoding::default(),
             results_queue_url: None,
+            max_attempts: None,
+            batch_attempt: None,
             s3_multipart_threshold: "16MiB".into(),
             s3_part_size: "16MiB".into(),
         }
@@ -267,6 +284,22 @@ pub struct Settings {
     /// SQS queue for result events, if any.
     pub results_queue: Option<String>,
     pub transfer: crate::aws::Transfer,
+    /// This attempt and the last one Batch will make, when both are known.
+    pub attempt: Option<Attempt>,
+}
+
+/// Where a job stands in Batch's retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    pub current: u32,
+    pub max: u32,
+}
+
+impl Attempt {
+    /// Whether Batch will retry a transient failure of this attempt.
+    pub fn will_retry(self) -> bool {
+        self.current < self.max
+    }
 }
 
 /// A boundary's location, by scheme.
@@ -465,6 +498,12 @@ impl Settings {
             home,
             source_key_encoding: args.source_key_encoding,
             results_queue,
+            attempt: match (args.batch_attempt, args.max_attempts) {
+                (Some(current), Some(max)) if current >= 1 && max >= 1 => {
+                    Some(Attempt { current, max })
+                }
+                _ => None,
+            },
             transfer,
         })
     }

@@ -383,6 +383,10 @@ fn expected_environment(plan: &Plan) -> BTreeMap<String, String> {
         ("INGEST_LOG_FORMAT", "json".to_owned()),
         ("INGEST_WORK_DIR", "/tmp".to_owned()),
         ("INGEST_SOURCE_KEY_ENCODING", "url".to_owned()),
+        (
+            "INGEST_MAX_ATTEMPTS",
+            plan.vars["retry_attempts"].to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

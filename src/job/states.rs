@@ -910,6 +910,17 @@ async fn send_notification(
 ) {
     use crate::notify::{compose, deliver, recipients};
     let services = job.services;
+    // A transient failure that Batch will retry is not news yet: the data team hears once, when the
+    // last attempt fails too.
+    if draft.outcome == Outcome::FailedTransient
+        && let Some(attempt) = services.settings.attempt.filter(|a| a.will_retry())
+    {
+        job.notes.push(format!(
+            "attempt {} of {} failed transiently: no notification; Batch retries the job",
+            attempt.current, attempt.max
+        ));
+        return;
+    }
     let (owners, success) = pipeline.map_or((&[][..], &[][..]), |p| {
         (&p.owners[..], &p.notify_success[..])
     });

@@ -677,3 +677,44 @@ fn an_upload_another_job_is_ingesting_is_retried_later_not_skipped() {
         "the other job's claim is untouched"
     );
 }
+
+#[test]
+fn a_transient_failure_is_reported_only_when_batch_has_no_attempt_left() {
+    let mut env = Env::new();
+    // The job's work folder cannot be made (its parent is a file): a transient failure.
+    let blocker = env.dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    env.set(
+        "INGEST_WORK_DIR",
+        blocker.join("work").display().to_string(),
+    );
+    env.set("INGEST_OPS_EMAIL", "ops@example.org");
+    env.set("INGEST_MAX_ATTEMPTS", "3");
+
+    env.set("AWS_BATCH_JOB_ATTEMPT", "1");
+    let first = env.ingest(&data(ACORN));
+    assert_eq!(first.code, 75, "{}", first.stderr);
+    let report = first.report();
+    assert!(
+        report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("attempt 1 of 3")),
+        "{report}"
+    );
+    assert!(
+        env.outbox().is_empty(),
+        "nobody is told while Batch will retry"
+    );
+
+    env.set("AWS_BATCH_JOB_ATTEMPT", "3");
+    let last = env.ingest(&data(ACORN));
+    assert_eq!(last.code, 75);
+    let job_id = last.report()["job_id"].as_str().unwrap().to_string();
+    // The failure came before routing, so the data team stands in for the pipeline's owners.
+    assert_eq!(
+        env.outbox()[&job_id]["to"],
+        serde_json::json!(["ops@example.org"])
+    );
+}
