@@ -8,12 +8,10 @@
 //! Initial --already ingested--> CompletedSuccess (outcome duplicate)
 //! ```
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 
 use super::report::{
@@ -265,21 +263,35 @@ impl Initial {
             );
         }
 
-        let key = match &job.request.source {
+        // The upload is hashed while it is copied into the job folder, never read a second time.
+        let (key, size, sha256) = match &job.request.source {
             Source::LocalFile(path) => {
                 let (from, to) = (path.clone(), local_path.clone());
-                let copied = tokio::task::spawn_blocking(move || std::fs::copy(from, to)).await;
-                if let Err(e) = copied
+                let copied = tokio::task::spawn_blocking(move || {
+                    crate::digest::copy_file_hashed(&from, &to)
+                })
+                .await;
+                match copied
                     .map_err(|e| e.to_string())
                     .and_then(|r| r.map_err(|e| e.to_string()))
                 {
-                    let err = JobError::usage(format!("cannot read {}: {e}", path.display()));
-                    return fail(job, err, None, None, FileCollection::default());
+                    Ok((size, sha256)) => (name.clone(), size, sha256),
+                    Err(e) => {
+                        let err = JobError::usage(format!("cannot read {}: {e}", path.display()));
+                        return fail(job, err, None, None, FileCollection::default());
+                    }
                 }
-                name.clone()
             }
             Source::Incoming(key) => match services.incoming.get_to_file(key, &local_path).await {
-                Ok(_) => key.to_string(),
+                Ok(info) => match info.sha256 {
+                    Some(sha256) => (key.to_string(), info.size, sha256),
+                    None => {
+                        let err = JobError::internal(format!(
+                            "the incoming store gave no SHA-256 for {key} (every backend must)"
+                        ));
+                        return fail(job, err, None, None, FileCollection::default());
+                    }
+                },
                 Err(e) if e.is_not_found() => {
                     job.notes.push(format!(
                         "{} is no longer in the incoming store: it was already processed or removed; nothing to do",
@@ -298,31 +310,6 @@ impl Initial {
                     return fail(job, err, None, None, FileCollection::default());
                 }
             },
-        };
-        let hashed = {
-            let p = local_path.clone();
-            tokio::task::spawn_blocking(move || sha256_file(&p)).await
-        };
-        let (size, sha256) = match hashed {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) => {
-                return fail(
-                    job,
-                    JobError::internal(format!("hashing the upload failed: {e}")),
-                    None,
-                    None,
-                    FileCollection::default(),
-                );
-            }
-            Err(e) => {
-                return fail(
-                    job,
-                    JobError::internal(format!("hashing the upload failed: {e}")),
-                    None,
-                    None,
-                    FileCollection::default(),
-                );
-            }
         };
         let input = Input {
             name,
@@ -813,8 +800,6 @@ impl Deferred {
             Some((&error, "Initial")),
         );
         report.duplicate_of = Some(self.holder.clone());
-        // The claim is the other job's: leave the ledger to it.
-        job.claimed = false;
         State::Completed(finalise(job, report, LedgerState::Failed, &self.input.sha256).await)
     }
 }
@@ -846,8 +831,6 @@ impl Duplicate {
             None,
         );
         report.duplicate_of = self.of_job.clone();
-        // A duplicate must not touch the ledger entry of the job that did the work.
-        job.claimed = false;
         let version = self
             .input
             .as_ref()
@@ -1028,6 +1011,8 @@ async fn finalise(
             .pipeline
             .clone()
             .unwrap_or_else(|| layout::UNROUTED.to_string()),
+        // A job that never claimed the upload (a duplicate, a deferral, a failure before the claim)
+        // leaves the ledger to the job that holds it; only the job history records it.
         ledger_state: job.claimed.then_some(state),
         outcome: report.outcome.as_str().to_string(),
         started_at: report.started_at,
@@ -1063,21 +1048,4 @@ async fn finalise(
     }
     info!(job_id = %job.job_id, outcome = report.outcome.as_str(), exit_code = report.exit_code, duration_ms = report.duration_ms, "job finished");
     report
-}
-
-/// Size and SHA-256 of a file, streamed.
-fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    Ok((size, hex::encode(hasher.finalize())))
 }

@@ -75,9 +75,18 @@ pub async fn find_superseded(
     }
 
     let in_upload: BTreeSet<String> = files.iter().filter_map(|f| f.dest_path.clone()).collect();
+    // One listing per destination folder, however many products of the upload share it.
+    let mut published_by_folder: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (folder, _) in products.keys() {
+        if !published_by_folder.contains_key(folder.as_str()) {
+            let published = published_in(index, public, folder).await?;
+            published_by_folder.insert(folder, published);
+        }
+    }
     let mut superseded = Vec::new();
     for ((folder, identity), (new_name, new_created, new_dest)) in &products {
-        for published in published_in(index, public, folder).await? {
+        for published in &published_by_folder[folder.as_str()] {
+            let published = published.clone();
             let (_, old_name) = split_dest(&published);
             if published == *new_dest
                 || in_upload.contains(&published)

@@ -15,8 +15,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::error::JobError;
 use crate::model::{FileCollection, FileOrigin, PipelineFile};
 use crate::pipeline::Pipeline;
@@ -294,21 +292,13 @@ async fn resolve_manifest(
             Planned::Add { at, key, dest } => (at, key, dest),
         };
         let local = fetched_root.join(key.as_str());
-        match fetch(&ctx.references, &key, &local).await {
-            Ok(true) => {}
-            Ok(false) => {
-                problems.push(format!(
-                    "{at}: {key} is not in {}",
-                    ctx.references.describe()
-                ));
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-        let path = local.clone();
-        let (size, sha256) = blocking(move || hash_file(&path))
-            .await?
-            .map_err(|e| JobError::internal(format!("hashing {key} in the job folder: {e}")))?;
+        let Some((size, sha256)) = fetch(&ctx.references, &key, &local).await? else {
+            problems.push(format!(
+                "{at}: {key} is not in {}",
+                ctx.references.describe()
+            ));
+            continue;
+        };
         total += size;
         if total > pipeline.unpack.max_bytes {
             return Err(JobError::rejected(format!(
@@ -348,8 +338,13 @@ async fn resolve_manifest(
     })
 }
 
-/// Copies one named object into the job folder; `Ok(false)` when it does not exist.
-async fn fetch(references: &References, key: &Key, local: &Path) -> Result<bool, JobError> {
+/// Copies one named object into the job folder, returning its size and SHA-256 (taken while
+/// copying); `Ok(None)` when it does not exist.
+async fn fetch(
+    references: &References,
+    key: &Key,
+    local: &Path,
+) -> Result<Option<(u64, String)>, JobError> {
     if let Some(parent) = local.parent() {
         tokio::fs::create_dir_all(parent)
             .await
@@ -357,8 +352,13 @@ async fn fetch(references: &References, key: &Key, local: &Path) -> Result<bool,
     }
     match references {
         References::Incoming(store) => match store.get_to_file(key, local).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
+            Ok(info) => match info.sha256 {
+                Some(sha256) => Ok(Some((info.size, sha256))),
+                None => Err(JobError::internal(format!(
+                    "the incoming store gave no SHA-256 for {key} (every backend must)"
+                ))),
+            },
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(JobError::from_boundary(
                 format!("fetching {key}, named by the manifest, from the incoming store failed"),
                 e,
@@ -372,12 +372,15 @@ async fn fetch(references: &References, key: &Key, local: &Path) -> Result<bool,
                 _ => false,
             };
             match std::fs::symlink_metadata(&src) {
-                Ok(m) if m.is_file() && inside => tokio::fs::copy(&src, local)
-                    .await
-                    .map(|_| true)
-                    .map_err(|e| JobError::usage(format!("cannot read {}: {e}", src.display()))),
-                Ok(_) => Ok(false),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Ok(m) if m.is_file() && inside => {
+                    let (from, to) = (src.clone(), local.to_path_buf());
+                    blocking(move || crate::digest::copy_file_hashed(&from, &to))
+                        .await?
+                        .map(Some)
+                        .map_err(|e| JobError::usage(format!("cannot read {}: {e}", src.display())))
+                }
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(JobError::usage(format!(
                     "cannot read {}: {e}",
                     src.display()
@@ -385,14 +388,6 @@ async fn fetch(references: &References, key: &Key, local: &Path) -> Result<bool,
             }
         }
     }
-}
-
-/// Size and SHA-256 of a file, streamed.
-fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let size = std::io::copy(&mut file, &mut hasher)?;
-    Ok((size, hex::encode(hasher.finalize())))
 }
 
 /// Gives every file its rule and types. All unclaimed files are named in one rejection.

@@ -213,8 +213,12 @@ impl ObjectStore for LocalStore {
             }
             let mut output =
                 fs::File::create(&dest).map_err(|e| io_error(StoreOp::Get, &url, e))?;
-            io::copy(&mut input, &mut output).map_err(|e| io_error(StoreOp::Get, &url, e))?;
-            Ok(store.info(&key, &meta))
+            let (_, sha256) = crate::digest::copy_hashed(&mut input, &mut output)
+                .map_err(|e| io_error(StoreOp::Get, &url, e))?;
+            Ok(ObjectInfo {
+                sha256: Some(sha256),
+                ..store.info(&key, &meta)
+            })
         })
         .await
     }

@@ -22,7 +22,9 @@ pub struct ObjectInfo {
     pub size: u64,
     /// A backend version of the object's content (S3 ETag or version id; local: modification stamp).
     pub version: Option<String>,
-    /// SHA-256 of the content where the backend records it (S3 object metadata).
+    /// SHA-256 of the content: from `get_to_file`, always that of the bytes it wrote (computed
+    /// while copying, so nobody reads the file again to hash it); from `head` and `list`, where the
+    /// backend records it (S3 object metadata).
     pub sha256: Option<String>,
 }
 
@@ -78,7 +80,8 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
 
     async fn head(&self, key: &Key) -> Result<Option<ObjectInfo>, StoreError>;
 
-    /// Streams the object to a local file (created or truncated), never holding it in memory.
+    /// Streams the object to a local file (created or truncated), never holding it in memory, and
+    /// returns the SHA-256 of what it wrote in `sha256`.
     async fn get_to_file(&self, key: &Key, dest: &Path) -> Result<ObjectInfo, StoreError>;
 
     /// Stores a local file under `key`, streaming it.

@@ -272,7 +272,7 @@ impl ObjectStore for S3Store {
             key: key.clone(),
             size: got.size,
             version: got.version,
-            sha256: got.recorded_sha256,
+            sha256: Some(got.sha256),
         })
     }
 
@@ -291,17 +291,14 @@ impl ObjectStore for S3Store {
             Some(s) => s.clone(),
             None => {
                 let path = src.to_path_buf();
-                tokio::task::spawn_blocking(move || sha256_file(&path))
-                    .await
-                    .map_err(|e| {
-                        StoreError::new(
-                            StoreOp::Put,
-                            &url,
-                            StoreErrorKind::Permanent,
-                            e.to_string(),
-                        )
-                    })?
-                    .map_err(|e| crate::store::local::io_error(StoreOp::Put, &url, e))?
+                tokio::task::spawn_blocking(move || {
+                    crate::digest::sha256_file(&path).map(|(_, sha256)| sha256)
+                })
+                .await
+                .map_err(|e| {
+                    StoreError::new(StoreOp::Put, &url, StoreErrorKind::Permanent, e.to_string())
+                })?
+                .map_err(|e| crate::store::local::io_error(StoreOp::Put, &url, e))?
             }
         };
         self.write(key, Body::File { path: src, size }, opts, sha256)
@@ -450,12 +447,4 @@ impl ObjectStore for S3Store {
             _ => Ok(()),
         }
     }
-}
-
-/// Hex SHA-256 of a file, streamed.
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }

@@ -305,7 +305,8 @@ pub(super) async fn copy(
 pub(super) struct Downloaded {
     pub size: u64,
     pub version: Option<String>,
-    pub recorded_sha256: Option<String>,
+    /// SHA-256 of the bytes written (equal to the recorded one, where the object records one).
+    pub sha256: String,
 }
 
 /// Streams an object into `dest`, checking its length and, where the object records one, its
@@ -359,25 +360,23 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
             format!("the download ended after {size} of {expected} bytes"),
         ));
     }
-    if let Some(recorded) = &recorded_sha256 {
-        let actual = hex::encode(hasher.finalize());
-        if *recorded != actual {
-            // The whole object arrived, but it is not what was stored: a retry reads the same
-            // bytes again, so this needs a person (restore a version, or re-upload).
-            return Err(StoreError::new(
-                StoreOp::Get,
-                t.url,
-                StoreErrorKind::Permanent,
-                format!(
-                    "the object is corrupt: its content has SHA-256 {actual} but its metadata records {recorded}; restore an earlier version or upload it again"
-                ),
-            ));
-        }
+    let actual = hex::encode(hasher.finalize());
+    if let Some(recorded) = recorded_sha256.filter(|recorded| *recorded != actual) {
+        // The whole object arrived, but it is not what was stored: a retry reads the same
+        // bytes again, so this needs a person (restore a version, or re-upload).
+        return Err(StoreError::new(
+            StoreOp::Get,
+            t.url,
+            StoreErrorKind::Permanent,
+            format!(
+                "the object is corrupt: its content has SHA-256 {actual} but its metadata records {recorded}; restore an earlier version or upload it again"
+            ),
+        ));
     }
     Ok(Downloaded {
         size,
         version,
-        recorded_sha256,
+        sha256: actual,
     })
 }
 

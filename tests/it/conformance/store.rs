@@ -48,6 +48,11 @@ pub async fn check_store(store: &dyn ObjectStore) {
         .unwrap();
     assert_eq!(got.size, content.len() as u64);
     assert_eq!(std::fs::read(&out).unwrap(), content);
+    // The SHA-256 of what was written comes with the download: nobody reads the file again.
+    assert_eq!(
+        got.sha256.as_deref(),
+        Some(ocean_ingest::digest::sha256_file(&src).unwrap().1.as_str())
+    );
     store.settle(&w1).await.unwrap();
 
     // Listing: sorted, complete, by prefix, without bookkeeping.
