@@ -63,7 +63,7 @@ pub async fn main(settings: Settings, args: RunArgs) -> ExitCode {
                 ),
                 Output::Text => print!("{}", summary(&report)),
             }
-            exit_code(&report)
+            report.exit()
         }
         Err((source, err)) => {
             // Nothing ran; still give machines a result to read.
@@ -129,17 +129,6 @@ pub(super) fn load_pipelines(
         })?;
     }
     Ok(pipelines)
-}
-
-/// The process exit code a job report asks for.
-pub(super) fn exit_code(report: &JobReport) -> ExitCode {
-    match report.exit_code {
-        0 => ExitCode::Ok,
-        1 => ExitCode::Rejected,
-        2 => ExitCode::Usage,
-        75 => ExitCode::Transient,
-        _ => ExitCode::Internal,
-    }
 }
 
 /// A few lines for a person at a terminal.

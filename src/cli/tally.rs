@@ -27,7 +27,7 @@ impl Tally {
             Outcome::Rejected => self.rejected += 1,
             Outcome::FailedTransient | Outcome::FailedInternal => self.failed += 1,
         }
-        self.add_code(super::run::exit_code(report));
+        self.add_code(report.exit());
     }
 
     /// A success that ran no job (an event sent to a queue).

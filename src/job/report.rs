@@ -37,10 +37,6 @@ impl Outcome {
             Fault::Usage | Fault::Internal => Outcome::FailedInternal,
         }
     }
-
-    pub fn is_success(self) -> bool {
-        matches!(self, Outcome::Published | Outcome::Duplicate)
-    }
 }
 
 /// One state the job reached, and when.
@@ -188,6 +184,14 @@ pub struct JobReport {
 }
 
 impl JobReport {
+    /// The process exit code: that of the error's fault, 0 without an error. `exit_code` is this,
+    /// as a number for the JSON document.
+    pub fn exit(&self) -> crate::error::ExitCode {
+        self.error
+            .as_ref()
+            .map_or(crate::error::ExitCode::Ok, |e| e.fault.exit_code())
+    }
+
     /// The last state reached.
     pub fn last_state(&self) -> &'static str {
         self.states.last().map_or("Initial", |s| s.state)

@@ -848,10 +848,7 @@ fn draft_report(
     files: &FileCollection,
     error: Option<(&JobError, &'static str)>,
 ) -> JobReport {
-    let exit_code = match error {
-        Some((e, _)) => e.fault.exit_code().code(),
-        None => 0,
-    };
+    let exit_code = error.map_or(0, |(e, _)| e.fault.exit_code().code());
     let mut locations = job.locations.clone();
     let pipeline = job.pipeline.as_deref().unwrap_or(layout::UNROUTED);
     if let Ok(key) = layout::job_report(pipeline, &job.job_id) {

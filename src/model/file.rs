@@ -193,10 +193,6 @@ impl FileCollection {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
-
-    pub fn into_vec(self) -> Vec<PipelineFile> {
-        self.files
-    }
 }
 
 impl<'a> IntoIterator for &'a FileCollection {

@@ -140,11 +140,6 @@ impl PublishType {
     pub fn is_deletion(self) -> bool {
         self.delete() || self.unharvest()
     }
-
-    /// Whether the file needs a destination path.
-    pub fn needs_dest(self) -> bool {
-        self.store() || self.harvest() || self.is_deletion()
-    }
 }
 
 /// An unknown name for a check or publish type, listing the valid ones.

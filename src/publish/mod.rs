@@ -15,7 +15,7 @@ use crate::job::Services;
 use crate::layout;
 use crate::model::FileCollection;
 use crate::pipeline::Pipeline;
-use crate::store::{Key, PutOptions, Written};
+use crate::store::{InvalidKey, Key, PutOptions, Written};
 
 /// Who is publishing what.
 pub struct PublishRequest<'a> {
@@ -54,8 +54,9 @@ pub fn content_type_for(name: &str) -> &'static str {
     }
 }
 
-fn key(path: &str) -> Result<Key, JobError> {
-    Key::new(path).map_err(|e| JobError::internal(format!("a validated path became invalid: {e}")))
+/// A key from the layout; the process step validated every path, so an invalid one is a bug.
+fn valid(key: Result<Key, InvalidKey>) -> Result<Key, JobError> {
+    key.map_err(|e| JobError::internal(format!("a validated path became invalid: {e}")))
 }
 
 /// Publishes the collection. On error, the public store and the index are as they were.
@@ -165,16 +166,17 @@ async fn archive_files(
             content_type: Some(content_type_for(&f.name).into()),
             sha256: f.sha256.clone(),
         };
+        let archive_key = valid(layout::archived_file(&path))?;
         let w = s
             .archive
-            .put_file(&key(&path)?, &local, &opts)
+            .put_file(&archive_key, &local, &opts)
             .await
             .map_err(|e| JobError::from_boundary(format!("archiving {} failed", f.name), e))?;
         archived.push(w);
         f.archived = true;
         f.record(
             "Published",
-            format!("archived at {}", s.archive.url_of(&key(&path)?)),
+            format!("archived at {}", s.archive.url_of(&archive_key)),
         );
     }
     Ok(())
@@ -221,7 +223,9 @@ async fn write_public_and_index(
         .iter_mut()
         .filter(|f| !f.is_deletion() && f.publish_type.store())
     {
-        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let dest = valid(layout::public_file(
+            f.dest_path.as_deref().unwrap_or_default(),
+        ))?;
         let local = f
             .local_path
             .clone()
@@ -302,7 +306,9 @@ async fn delete_public(
         .iter_mut()
         .filter(|f| f.is_deletion() && f.is_late_deletion() == late && f.publish_type.delete())
     {
-        let dest = key(f.dest_path.as_deref().unwrap_or_default())?;
+        let dest = valid(layout::public_file(
+            f.dest_path.as_deref().unwrap_or_default(),
+        ))?;
         let w = s
             .public
             .delete(&dest)
