@@ -9,9 +9,14 @@ use crate::pipeline::Criteria;
 
 /// A NetCDF-4 file made from CDL (kept alive by the returned folder).
 pub fn nc_from_cdl(cdl: &str) -> (tempfile::TempDir, PathBuf) {
+    nc_from_cdl_named(cdl, "test.nc")
+}
+
+/// A NetCDF-4 file made from CDL under the file name `name` (rules judge the name too).
+pub fn nc_from_cdl_named(cdl: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let cdl_path = dir.path().join("test.cdl");
-    let nc_path = dir.path().join("test.nc");
+    let nc_path = dir.path().join(name);
     std::fs::write(&cdl_path, cdl).expect("the CDL is written");
     let out = Command::new("ncgen")
         .args(["-k", "nc4", "-o"])
@@ -29,7 +34,12 @@ pub fn nc_from_cdl(cdl: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// One suite's strict report on a file made from CDL, skipping `skip`.
 pub fn check_cdl(cdl: &str, suite: &str, skip: &[&str]) -> SuiteReport {
-    let (_dir, path) = nc_from_cdl(cdl);
+    check_cdl_named(cdl, "test.nc", suite, skip)
+}
+
+/// As [`check_cdl`], on a file named `name`.
+pub fn check_cdl_named(cdl: &str, name: &str, suite: &str, skip: &[&str]) -> SuiteReport {
+    let (_dir, path) = nc_from_cdl_named(cdl, name);
     let suite = parse_suite(suite).expect("a suite of this build");
     let skip: Vec<String> = skip.iter().map(|s| s.to_string()).collect();
     let report = check_file(&path, &[suite], Criteria::Strict, &skip);

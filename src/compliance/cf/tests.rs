@@ -1,8 +1,10 @@
 //! Unit tests of the CF rules on small NetCDF files written as CDL in the test: a compliant
-//! time series, then one defect at a time, each failing the group the reference fails.
+//! time series (and a compliant grid for the grid rules), then one defect at a time, each failing
+//! the group the reference fails. Every rule of the suite has a test that fails without it.
 
 use crate::compliance::Priority::{High, Low, Medium};
-use crate::compliance::testing::{check_cdl, failed, group};
+use crate::compliance::testing::{check_cdl, check_cdl_named, failed, group};
+use crate::compliance::{Priority, SuiteReport};
 
 const GOOD: &str = r#"netcdf good {
 dimensions:
@@ -406,4 +408,434 @@ fn several_axis_coordinates_of_one_kind_fail_section_5() {
         g.messages.iter().any(|m| m.contains("duplicate axis Y")),
         "{g:?}"
     );
+}
+
+/// The points a group scored, and the points it was worth.
+fn points(r: &SuiteReport, name: &str, p: Priority) -> (u32, u32) {
+    let g = group(r, name, p).unwrap_or_else(|| panic!("no group {name} at {p:?}: {r:#?}"));
+    (g.scored, g.possible)
+}
+
+/// Whether some message of a group contains `text`.
+fn says(r: &SuiteReport, name: &str, p: Priority, text: &str) -> bool {
+    group(r, name, p).is_some_and(|g| g.messages.iter().any(|m| m.contains(text)))
+}
+
+#[test]
+fn a_file_name_not_ending_in_nc_fails_section_2_1() {
+    let r = check_cdl_named(GOOD, "test.cdf", "cf:1.6", &[]);
+    assert_eq!(points(&r, "§2.1 Filename", High), (0, 1));
+    assert!(says(&r, "§2.1 Filename", High, "test.cdf"), "{r:#?}");
+}
+
+#[test]
+fn variable_names_differing_only_in_case_fail_section_2_3() {
+    let r = check_cdl(
+        &with(
+            "    byte TEMP_quality_control(TIME) ;",
+            "    float temp(TIME) ;\n        temp:long_name = \"a second temperature\" ;\n    byte TEMP_quality_control(TIME) ;",
+        ),
+        "cf:1.6",
+        &[],
+    );
+    assert!(failed(&r, "§2.3 Naming Conventions", Medium));
+    assert!(
+        says(
+            &r,
+            "§2.3 Naming Conventions",
+            Medium,
+            "Duplicate variables named: temp"
+        ),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_variable_using_one_dimension_twice_fails_section_2_4() {
+    let r = check_cdl(
+        &with(
+            "    byte TEMP_quality_control(TIME) ;",
+            "    float COV(TIME, TIME) ;\n        COV:long_name = \"temperature covariance\" ;\n        COV:units = \"K2\" ;\n    byte TEMP_quality_control(TIME) ;",
+        ),
+        "cf:1.6",
+        &[],
+    );
+    // Seven variables, one of which repeats a dimension.
+    assert_eq!(points(&r, "§2.4 Dimensions", High), (6, 7));
+    assert!(
+        says(
+            &r,
+            "§2.4 Dimensions",
+            High,
+            "COV has two or more dimensions named TIME"
+        ),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn an_empty_institution_or_variable_comment_fails_section_2_6() {
+    let r = check_cdl(
+        &with(":institution = \"IMOS\"", ":institution = \"\""),
+        "cf:1.6",
+        &[],
+    );
+    // title and history (2), Conventions (1), institution (0 of 1).
+    assert_eq!(points(&r, "§2.6 Attributes", Medium), (3, 4));
+    assert!(
+        says(
+            &r,
+            "§2.6 Attributes",
+            Medium,
+            "institution global attribute should be a non-empty string"
+        ),
+        "{r:#?}"
+    );
+    let r = check_cdl(
+        &with(
+            "TEMP:cell_methods",
+            "TEMP:comment = 1 ;\n        TEMP:cell_methods",
+        ),
+        "cf:1.6",
+        &[],
+    );
+    assert_eq!(points(&r, "§2.6 Attributes", Medium), (4, 5));
+    assert!(says(
+        &r,
+        "§2.6 Attributes",
+        Medium,
+        "TEMP:comment should be a non-empty string"
+    ));
+}
+
+#[test]
+fn longitude_units_that_are_not_east_degrees_fail_section_4_2() {
+    let r = check_cdl(&with("\"degrees_east\"", "\"degrees\""), "cf:1.6", &[]);
+    // Units defined (HIGH) but not valid for longitude (MEDIUM); the LOW recommendation.
+    assert_eq!(points(&r, "§4.2 Longitude Coordinate", High), (1, 1));
+    assert_eq!(points(&r, "§4.2 Longitude Coordinate", Medium), (1, 2));
+    assert!(group(&r, "§4.2 Longitude Coordinate", Low).is_some());
+    let r = check_cdl(
+        &with("LONGITUDE:units = \"degrees_east\" ;", ""),
+        "cf:1.6",
+        &[],
+    );
+    assert!(failed(&r, "§4.2 Longitude Coordinate", High));
+}
+
+/// A dimensionless (sigma) vertical coordinate beside the dimensional nominal depth.
+fn with_sigma(extra: &str) -> String {
+    with(
+        "    float TEMP(TIME) ;",
+        &format!(
+            "    double sigma ;\n        sigma:standard_name = \"ocean_sigma_coordinate\" ;\n        sigma:long_name = \"sigma\" ;\n        sigma:units = \"1\" ;\n        sigma:positive = \"up\" ;\n{extra}    float TEMP(TIME) ;"
+        ),
+    )
+}
+
+#[test]
+fn a_dimensionless_vertical_coordinate_without_valid_formula_terms_fails_section_4_3() {
+    let r = check_cdl(&with_sigma(""), "cf:1.6", &[]);
+    // NOMINAL_DEPTH's units and positive (2 of 2), sigma's missing formula_terms (0 of 1).
+    assert_eq!(points(&r, "§4.3 Vertical Coordinate", High), (2, 3));
+    assert!(
+        says(
+            &r,
+            "§4.3 Vertical Coordinate",
+            High,
+            "sigma's formula_terms is a required attribute"
+        ),
+        "{r:#?}"
+    );
+    assert_eq!(points(&r, "§4.3 Vertical Coordinate", Low), (1, 1));
+    // Terms naming variables the file lacks.
+    let r = check_cdl(
+        &with_sigma("        sigma:formula_terms = \"sigma: sigma eta: eta depth: depth\" ;\n"),
+        "cf:1.6",
+        &[],
+    );
+    // Non-empty, well formed, a known name with its terms; only the variables are missing.
+    assert_eq!(points(&r, "§4.3 Vertical Coordinate", High), (6, 7));
+    assert!(
+        says(
+            &r,
+            "§4.3 Vertical Coordinate",
+            High,
+            "not present in the dataset: depth, eta"
+        ),
+        "{r:#?}"
+    );
+    // Deprecated units are the LOW finding.
+    let r = check_cdl(
+        &with_sigma("").replace("sigma:units = \"1\"", "sigma:units = \"level\""),
+        "cf:1.6",
+        &[],
+    );
+    assert_eq!(points(&r, "§4.3 Vertical Coordinate", Low), (0, 1));
+}
+
+#[test]
+fn a_multidimensional_coordinate_named_like_its_dimension_fails_section_5() {
+    let cdl = with("    TIME = 3 ;", "    TIME = 3 ;\n    DEPTH = 2 ;").replace(
+        "    float TEMP(TIME) ;",
+        "    double DEPTH(TIME, DEPTH) ;\n        DEPTH:standard_name = \"depth\" ;\n        DEPTH:long_name = \"depth\" ;\n        DEPTH:units = \"m\" ;\n        DEPTH:positive = \"down\" ;\n    float TEMP(TIME) ;",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    assert_eq!(points(&r, "§5 Coordinate Systems", Medium), (0, 1));
+    assert!(
+        says(
+            &r,
+            "§5 Coordinate Systems",
+            Medium,
+            "DEPTH shares the same name as one of its dimensions"
+        ),
+        "{r:#?}"
+    );
+}
+
+/// A compliant gridded file: sea surface temperature on time, latitude and longitude.
+const GRID: &str = r#"netcdf grid {
+dimensions:
+    TIME = 2 ;
+    LATITUDE = 2 ;
+    LONGITUDE = 3 ;
+variables:
+    double TIME(TIME) ;
+        TIME:standard_name = "time" ;
+        TIME:long_name = "time" ;
+        TIME:units = "days since 1950-01-01 00:00:00 UTC" ;
+        TIME:calendar = "gregorian" ;
+        TIME:axis = "T" ;
+    double LATITUDE(LATITUDE) ;
+        LATITUDE:standard_name = "latitude" ;
+        LATITUDE:long_name = "latitude" ;
+        LATITUDE:units = "degrees_north" ;
+        LATITUDE:axis = "Y" ;
+    double LONGITUDE(LONGITUDE) ;
+        LONGITUDE:standard_name = "longitude" ;
+        LONGITUDE:long_name = "longitude" ;
+        LONGITUDE:units = "degrees_east" ;
+        LONGITUDE:axis = "X" ;
+    float SST(TIME, LATITUDE, LONGITUDE) ;
+        SST:standard_name = "sea_surface_temperature" ;
+        SST:long_name = "sea surface temperature" ;
+        SST:units = "degrees_Celsius" ;
+        SST:_FillValue = 999999.f ;
+
+// global attributes:
+        :Conventions = "CF-1.6" ;
+        :title = "a test grid" ;
+        :history = "made in a test" ;
+        :institution = "IMOS" ;
+data:
+    TIME = 1, 2 ;
+    LATITUDE = -34, -33 ;
+    LONGITUDE = 150, 151, 152 ;
+}
+"#;
+
+fn grid_with(from: &str, to: &str) -> String {
+    assert!(GRID.contains(from), "the grid CDL has {from:?}");
+    GRID.replacen(from, to, 1)
+}
+
+#[test]
+fn a_compliant_grid_passes_every_group() {
+    let r = check_cdl(GRID, "cf:1.6", &[]);
+    let lost: Vec<_> = r.groups.iter().filter(|g| !g.passed()).collect();
+    assert!(lost.is_empty(), "{lost:#?}");
+    assert!(r.passed && r.errors.is_empty());
+    // SST is a regular grid on true latitude and longitude.
+    assert_eq!(
+        points(
+            &r,
+            "§5.6 Horizontal Coordinate Reference Systems, Grid Mappings, Projections",
+            High
+        ),
+        (2, 2)
+    );
+}
+
+#[test]
+fn a_grid_without_true_latitude_fails_section_5_6() {
+    let cdl = grid_with(
+        "LATITUDE:standard_name = \"latitude\"",
+        "LATITUDE:standard_name = \"grid_latitude\"",
+    )
+    .replace(
+        "LATITUDE:units = \"degrees_north\"",
+        "LATITUDE:units = \"degrees\"",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    let section = "§5.6 Horizontal Coordinate Reference Systems, Grid Mappings, Projections";
+    assert_eq!(points(&r, section, High), (1, 2));
+    assert!(
+        says(
+            &r,
+            section,
+            High,
+            "SST's coordinate variable \"LATITUDE\" is not one of the variables identifying true latitude/longitude"
+        ),
+        "{r:#?}"
+    );
+}
+
+#[test]
+fn a_reduced_grid_variable_without_coordinates_fails_section_5_3() {
+    let cdl = grid_with("    LONGITUDE = 3 ;", "    LONGITUDE = 3 ;\n    rgrid = 4 ;").replace(
+        "    float SST(",
+        "    int rgrid(rgrid) ;\n        rgrid:compress = \"LATITUDE LONGITUDE\" ;\n        rgrid:long_name = \"reduced grid index\" ;\n    float PS(rgrid) ;\n        PS:standard_name = \"surface_air_pressure\" ;\n        PS:long_name = \"surface pressure\" ;\n        PS:units = \"Pa\" ;\n    float SST(",
+    );
+    let r = check_cdl(&cdl, "cf:1.6", &[]);
+    assert_eq!(points(&r, "§5.3 Reduced Horizontal Grid", High), (0, 1));
+    assert!(
+        says(
+            &r,
+            "§5.3 Reduced Horizontal Grid",
+            High,
+            "reduced grid feature PS must define coordinates attribute"
+        ),
+        "{r:#?}"
+    );
+}
+
+/// GOOD with a region label variable holding `region`.
+fn with_region(region: &str) -> String {
+    with("    TIME = 3 ;", "    TIME = 3 ;\n    name_strlen = 16 ;")
+        .replace(
+            "    byte TEMP_quality_control(TIME) ;",
+            "    char region(name_strlen) ;\n        region:standard_name = \"region\" ;\n        region:long_name = \"region\" ;\n    byte TEMP_quality_control(TIME) ;",
+        )
+        .replace(
+            "    TEMP_quality_control = 1, 1, 1 ;",
+            &format!("    TEMP_quality_control = 1, 1, 1 ;\n    region = \"{region}\" ;"),
+        )
+}
+
+#[test]
+fn a_region_outside_the_cf_region_list_fails_section_6_1() {
+    let r = check_cdl(&with_region("atlantis"), "cf:1.6", &[]);
+    assert_eq!(points(&r, "§6.1 Labels", Medium), (0, 1));
+    assert!(says(
+        &r,
+        "§6.1 Labels",
+        Medium,
+        "'atlantis' specified by 'region' is not a valid region"
+    ));
+    let r = check_cdl(&with_region("Pacific_Ocean"), "cf:1.6", &[]);
+    assert_eq!(points(&r, "§6.1 Labels", Medium), (1, 1));
+}
+
+#[test]
+fn cell_measures_naming_a_missing_variable_fail_section_7_2() {
+    let r = check_cdl(
+        &with(
+            "TEMP:cell_methods",
+            "TEMP:cell_measures = \"area: cell_area\" ;\n        TEMP:cell_methods",
+        ),
+        "cf:1.6",
+        &[],
+    );
+    assert_eq!(points(&r, "§7.2 Cell Measures", Medium), (0, 1));
+    assert!(says(
+        &r,
+        "§7.2 Cell Measures",
+        Medium,
+        "Cell measure variable cell_area referred to by TEMP is not present"
+    ));
+    let r = check_cdl(
+        &with(
+            "TEMP:cell_methods",
+            "TEMP:cell_measures = \"area cell_area\" ;\n        TEMP:cell_methods",
+        ),
+        "cf:1.6",
+        &[],
+    );
+    assert!(says(
+        &r,
+        "§7.2 Cell Measures",
+        Medium,
+        "is formatted incorrectly"
+    ));
+}
+
+/// GOOD with a climatological time axis and TEMP's cell_methods set to `methods`.
+fn with_climatology(methods: &str) -> String {
+    with("    TIME = 3 ;", "    TIME = 3 ;\n    nv = 2 ;")
+        .replace(
+            "        TIME:axis = \"T\" ;",
+            "        TIME:axis = \"T\" ;\n        TIME:climatology = \"climatology_bounds\" ;\n    double climatology_bounds(TIME, nv) ;",
+        )
+        .replace("\"TIME: mean\"", &format!("\"{methods}\""))
+}
+
+#[test]
+fn cell_methods_of_a_climatological_variable_not_in_climatology_form_fail_section_7_4() {
+    let r = check_cdl(&with_climatology("TIME: mean"), "cf:1.6", &[]);
+    assert_eq!(points(&r, "§7.4 Climatological Statistics", Medium), (0, 1));
+    assert!(says(
+        &r,
+        "§7.4 Climatological Statistics",
+        Medium,
+        "format is not correct in variable TEMP"
+    ));
+    let r = check_cdl(
+        &with_climatology("time: mean within days time: mean over days"),
+        "cf:1.6",
+        &[],
+    );
+    assert_eq!(points(&r, "§7.4 Climatological Statistics", Medium), (1, 1));
+}
+
+/// GOOD with TEMP packed as shorts: `scale_factor` and `add_offset` as given.
+fn packed(scale_factor: &str, add_offset: &str) -> String {
+    with("float TEMP(TIME)", "short TEMP(TIME)")
+        .replace("TEMP:_FillValue = 999999.f", "TEMP:_FillValue = 32767s")
+        .replace("TEMP:valid_min = -2.5f", "TEMP:valid_min = -250s")
+        .replace("TEMP:valid_max = 40.f", "TEMP:valid_max = 4000s")
+        .replace(
+            "TEMP:cell_methods",
+            &format!(
+                "TEMP:scale_factor = {scale_factor} ;\n        TEMP:add_offset = {add_offset} ;\n        TEMP:cell_methods"
+            ),
+        )
+}
+
+#[test]
+fn packed_data_is_checked_by_two_rules_of_section_8_1() {
+    let r = check_cdl(&packed("0.01f", "10.f"), "cf:1.6", &[]);
+    // Both types agree (1), each attribute suits a short (2); the same types (1), the
+    // fill value and valid range of the variable's type (1).
+    assert_eq!(points(&r, "§8.1 Packed Data", Medium), (5, 5));
+    // A double offset with a float scale: both rules object once each.
+    let r = check_cdl(&packed("0.01f", "10."), "cf:1.6", &[]);
+    assert_eq!(points(&r, "§8.1 Packed Data", Medium), (3, 5));
+    assert!(says(
+        &r,
+        "§8.1 Packed Data",
+        Medium,
+        "When both scale_factor and add_offset are supplied for variable TEMP, they must have the same type"
+    ));
+    assert!(says(
+        &r,
+        "§8.1 Packed Data",
+        Medium,
+        "Attributes add_offset and scale_factor have different data type."
+    ));
+}
+
+#[test]
+fn a_packed_variable_whose_valid_range_is_not_of_its_type_fails_section_8_1() {
+    let r = check_cdl(
+        &packed("0.01f", "10.f").replace("TEMP:valid_min = -250s", "TEMP:valid_min = -2.5f"),
+        "cf:1.6",
+        &[],
+    );
+    assert_eq!(points(&r, "§8.1 Packed Data", Medium), (4, 5));
+    assert!(says(
+        &r,
+        "§8.1 Packed Data",
+        Medium,
+        "Type of TEMP:valid_min attribute (float) does not match variable type (short)"
+    ));
 }
