@@ -211,7 +211,7 @@ pub fn latitude_variable(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckRes
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::testing::{expect, good_with, groups, groups_1_3_and_1_4, replace_line};
     use super::super::{Imos13, Imos14};
     use crate::compliance::Priority::{High, Medium};
 
@@ -352,5 +352,50 @@ mod tests {
             *x = x.replace("LATITUDE =", "LAT =");
         });
         assert!(groups(&Imos14, "check_latitude_variable", &without).is_empty());
+    }
+
+    #[test]
+    fn both_versions_fail_a_time_coordinate_that_repeats_a_value() {
+        let repeated = good_with(|(_, _, _, x)| {
+            replace_line(
+                x,
+                "TIME = 25567, 25567.0416666667, 25567.0833333333 ;",
+                "TIME = 25567, 25567, 25567.0833333333 ;",
+            )
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_coordinate_variables", &repeated),
+            expect(&[("TIME", High, 1, 2)])
+        );
+    }
+
+    #[test]
+    fn both_versions_want_latitude_valid_between_minus_90_and_90() {
+        let narrow = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                "LATITUDE:valid_min = -90. ;",
+                "LATITUDE:valid_min = -80. ;",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_latitude_variable", &narrow),
+            expect(&[("LATITUDE", High, 4, 5), ("LATITUDE", Medium, 2, 2)])
+        );
+    }
+
+    #[test]
+    fn both_versions_want_longitude_in_degrees_east() {
+        let units = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"LONGITUDE:units = "degrees_east" ;"#,
+                r#"LONGITUDE:units = "degree_east" ;"#,
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_longitude_variable", &units),
+            expect(&[("LONGITUDE", High, 5, 5), ("LONGITUDE", Medium, 1, 2)])
+        );
     }
 }

@@ -264,7 +264,9 @@ pub fn time_coverage(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckResult>
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{expect, good_with, groups, replace_line, run_rule};
+    use super::super::testing::{
+        expect, good_with, groups, groups_1_3_and_1_4, replace_line, run_rule,
+    };
     use super::super::{Imos13, Imos14};
     use crate::compliance::Priority::{High, Medium};
 
@@ -497,6 +499,93 @@ mod tests {
             expect(&[
                 ("time_coverage_end", High, 0, 1),
                 ("time_coverage_start", High, 2, 2)
+            ])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_latitude_extent_away_from_the_latitudes() {
+        let south = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                ":geospatial_lat_min = -33.5 ;",
+                ":geospatial_lat_min = -34.5 ;",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_geospatial_lat_min_max", &south),
+            expect(&[
+                ("geospatial_lat_max", High, 2, 2),
+                ("geospatial_lat_min", High, 1, 2)
+            ])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_longitude_extent_away_from_the_longitudes() {
+        let east = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                ":geospatial_lon_max = 151.25 ;",
+                ":geospatial_lon_max = 151.3 ;",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_geospatial_lon_min_max", &east),
+            expect(&[
+                ("geospatial_lon_max", High, 1, 2),
+                ("geospatial_lon_min", High, 2, 2)
+            ])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_vertical_extent_no_vertical_variable_matches() {
+        let deeper = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                ":geospatial_vertical_max = 20. ;",
+                ":geospatial_vertical_max = 25. ;",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_geospatial_vertical_min_max", &deeper),
+            expect(&[
+                ("geospatial_vertical_max", High, 1, 2),
+                ("geospatial_vertical_min", High, 2, 2)
+            ])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_vertical_units_that_are_no_length() {
+        let pressure = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                r#":geospatial_vertical_units = "m" ;"#,
+                r#":geospatial_vertical_units = "dbar" ;"#,
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_geospatial_vertical_units", &pressure),
+            expect(&[("geospatial_vertical_units", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_time_coverage_start_that_is_no_timestamp() {
+        let no_zone = good_with(|(_, _, g, _)| {
+            replace_line(
+                g,
+                r#":time_coverage_start = "2020-01-01T00:00:00Z" ;"#,
+                r#":time_coverage_start = "2020-01-01 00:00:00" ;"#,
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_time_coverage", &no_zone),
+            expect(&[
+                ("time_coverage_end", High, 2, 2),
+                ("time_coverage_start", High, 0, 1)
             ])
         );
     }

@@ -264,7 +264,9 @@ pub fn acknowledgement_1_4(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckR
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{expect, good_with, groups, replace_line, run_rule};
+    use super::super::testing::{
+        expect, good_with, groups, groups_1_3_and_1_4, replace_line, run_rule,
+    };
     use super::super::{Imos13, Imos14};
     use crate::compliance::Priority::{High, Medium};
 
@@ -402,5 +404,37 @@ mod tests {
         let missing = globals(|g| g.push_str("\n  :acknowledgement = \"thanks\" ;"));
         assert_eq!(groups(&Imos14, ACK, &missing)[&ack], (0, 1));
         assert_eq!(groups(&Imos13, ACK, &missing)[&ack], (1, 2));
+    }
+
+    #[test]
+    fn both_versions_fail_an_empty_text_global_attribute() {
+        let file =
+            globals(|g| replace_line(g, r#":title = "A test mooring" ;"#, r#":title = "" ;"#));
+        let got = groups_1_3_and_1_4("check_global_attributes", &file);
+        assert_eq!(got[&("title".to_string(), High)], (0, 1));
+        assert_eq!(got[&("abstract".to_string(), High)], (1, 1));
+    }
+
+    #[test]
+    fn imos_1_3_also_checks_the_quality_control_set() {
+        let file = globals(|g| {
+            g.push_str("\n  :quality_control_set = 5 ;\n  :geospatial_lat_units = \"degrees_N\" ;")
+        });
+        assert_eq!(
+            groups(&Imos13, OPTIONAL, &file),
+            expect(&[
+                ("geospatial_lat_units", Medium, 0, 1),
+                ("geospatial_vertical_positive", Medium, 1, 1),
+                ("quality_control_set", Medium, 0, 1),
+            ])
+        );
+        // IMOS 1.4 has no quality_control_set.
+        assert_eq!(
+            groups(&Imos14, OPTIONAL, &file),
+            expect(&[
+                ("geospatial_lat_units", Medium, 0, 1),
+                ("geospatial_vertical_positive", Medium, 1, 1),
+            ])
+        );
     }
 }

@@ -172,7 +172,7 @@ pub fn global(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::testing::{expect, good_with, groups, groups_1_3_and_1_4, replace_line};
     use super::super::{Imos13, Imos14};
     use crate::compliance::Priority::{High, Medium};
 
@@ -290,5 +290,82 @@ mod tests {
             v.push_str("\n    TEMP_quality_control:quality_control_global = \"A\" ;");
         });
         assert_eq!(groups(&Imos14, RULE, &half), expect(&[(QC, Medium, 1, 2)]));
+    }
+
+    #[test]
+    fn imos_1_4_refuses_the_qc_conventions_name_of_1_3() {
+        const RULE: &str = "check_quality_control_conventions_for_quality_control_variable";
+        let old = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP_quality_control:quality_control_conventions = "IMOS standard flags" ;"#,
+                r#"TEMP_quality_control:quality_control_conventions = "IMOS standard set using the IODE flags" ;"#,
+            );
+        });
+        assert_eq!(groups(&Imos14, RULE, &old), expect(&[(QC, Medium, 0, 1)]));
+        assert_eq!(groups(&Imos13, RULE, &old), expect(&[(QC, Medium, 1, 1)]));
+    }
+
+    #[test]
+    fn both_versions_fail_a_qc_variable_named_after_no_variable() {
+        let odd = good_with(|(_, v, _, _)| {
+            v.push_str(concat!(
+                "\n  byte PSAL_FLAGS(TIME) ;",
+                "\n    PSAL_FLAGS:long_name = \"quality flag for salinity\" ;",
+            ));
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_quality_control_variable_matches_variable", &odd),
+            expect(&[(QC, High, 2, 2), ("PSAL_FLAGS", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_qc_variable_without_its_variables_dimensions() {
+        let scalar_qc = good_with(|(_, v, _, x)| {
+            *v = v.replace(
+                "byte TEMP_quality_control(TIME) ;",
+                "byte TEMP_quality_control ;",
+            );
+            replace_line(
+                x,
+                "TEMP_quality_control = 1, 1, 1 ;",
+                "TEMP_quality_control = 1 ;",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_quality_control_variable_dimensions", &scalar_qc),
+            expect(&[(QC, High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_qc_variable_no_variable_lists() {
+        let unlisted = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP:ancillary_variables = "TEMP_quality_control" ;"#,
+                "",
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_quality_control_variable_listed", &unlisted),
+            expect(&[(QC, Medium, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_qc_standard_name_not_built_on_its_variables() {
+        let wrong = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP_quality_control:standard_name = "sea_water_temperature status_flag" ;"#,
+                r#"TEMP_quality_control:standard_name = "status_flag" ;"#,
+            );
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_quality_control_variable_standard_name", &wrong),
+            expect(&[(QC, High, 0, 1)])
+        );
     }
 }

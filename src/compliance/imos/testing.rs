@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::{Imos13, Imos14};
 use crate::compliance::{Dataset, Priority, SuiteImpl};
 use crate::netcdf::NcFile;
 
@@ -170,6 +171,18 @@ pub fn groups(suite: &dyn SuiteImpl, rule: &str, cdl: &str) -> Groups {
         g.1 += r.possible;
     }
     out
+}
+
+/// One rule's groups on a file, asserted to be the same in IMOS 1.3 and 1.4: for rules both
+/// versions share, so that each suite is seen to run its rule.
+pub fn groups_1_3_and_1_4(rule: &str, cdl: &str) -> Groups {
+    let got = groups(&Imos14, rule, cdl);
+    assert_eq!(
+        groups(&Imos13, rule, cdl),
+        got,
+        "IMOS 1.3 and 1.4 judge {rule} differently"
+    );
+    got
 }
 
 /// Builds expected groups: `[("TIME", High, 1, 2), …]`.

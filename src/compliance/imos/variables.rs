@@ -135,7 +135,7 @@ pub fn data_variables_1_4(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckRe
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::{expect, good_with, groups, replace_line};
+    use super::super::testing::{expect, good_with, groups, groups_1_3_and_1_4, replace_line};
     use super::super::{Imos13, Imos14};
     use crate::compliance::Priority::High;
 
@@ -229,5 +229,50 @@ mod tests {
         assert_eq!(groups(&Imos13, RULE, &bad), expect(&[("TEMP", High, 0, 1)]));
         // Two blanks make an empty name, which is no variable.
         assert_eq!(groups(&Imos14, RULE, &bad), expect(&[("TEMP", High, 1, 2)]));
+    }
+
+    #[test]
+    fn both_versions_fail_a_file_without_data_variables() {
+        let flags_only = good_with(|(_, v, _, _)| {
+            v.push_str("\n    TEMP:flag_meanings = \"a b\" ;");
+        });
+        assert_eq!(
+            groups_1_3_and_1_4("check_data_variable_present", &flags_only),
+            expect(&[("data_variable_present", High, 0, 1)])
+        );
+    }
+
+    #[test]
+    fn both_versions_fail_a_valid_min_of_another_type_than_its_variable() {
+        let double = good_with(|(_, v, _, _)| {
+            replace_line(v, "TEMP:valid_min = -2.5f ;", "TEMP:valid_min = -2.5 ;");
+        });
+        let got = groups_1_3_and_1_4("check_variable_attribute_type", &double);
+        assert_eq!(got[&("TEMP".to_string(), High)], (2, 3));
+        assert_eq!(got[&("TEMP_quality_control".to_string(), High)], (3, 3));
+    }
+
+    #[test]
+    fn both_versions_fail_an_empty_text_attribute_of_a_variable() {
+        let empty = good_with(|(_, v, _, _)| {
+            replace_line(
+                v,
+                r#"TEMP:units = "degrees_Celsius" ;"#,
+                r#"TEMP:units = "" ;"#,
+            );
+        });
+        let got = groups_1_3_and_1_4("check_variable_attributes", &empty);
+        assert_eq!(got[&("TEMP".to_string(), High)], (4, 5));
+        assert_eq!(got[&("TIME".to_string(), High)], (5, 5));
+    }
+
+    #[test]
+    fn both_versions_fail_a_variable_without_long_name() {
+        let unnamed = good_with(|(_, v, _, _)| {
+            replace_line(v, r#"TEMP:long_name = "sea water temperature" ;"#, "");
+        });
+        let got = groups_1_3_and_1_4("check_variables_long_name", &unnamed);
+        assert_eq!(got[&("TEMP".to_string(), High)], (0, 1));
+        assert_eq!(got[&("TIME".to_string(), High)], (1, 1));
     }
 }
