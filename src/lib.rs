@@ -10,6 +10,7 @@ pub mod compliance;
 pub mod digest;
 pub mod error;
 pub mod events;
+pub mod handlers;
 pub mod index;
 pub mod job;
 pub mod layout;
