@@ -1,4 +1,5 @@
-//! Who is at fault when something goes wrong, and the exit code that tells AWS Batch what to do.
+//! Who is at fault when something goes wrong, and the exit code that tells AWS Batch what to do;
+//! and the one shape every boundary's errors take (operation, kind, location, cause).
 
 use serde::{Deserialize, Serialize};
 
@@ -79,6 +80,117 @@ impl From<ExitCode> for std::process::ExitCode {
 /// Implemented by every error type that crosses a boundary, so the job can classify any failure.
 pub trait Classify {
     fn fault(&self) -> Fault;
+}
+
+/// Whether a retry can help a failed boundary operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The object, row or message is not there.
+    NotFound,
+    /// Throttling, 5xx, timeouts, connection failures, full disks: retry with backoff.
+    Transient,
+    /// Access denied, a missing bucket, an invalid request or URL: retrying will not help.
+    Permanent,
+}
+
+impl ErrorKind {
+    /// The kind of a local I/O failure: a missing file is not-found; a full disk, exhausted
+    /// handles or an interruption may clear up; permissions and the like will not.
+    pub fn of_io(err: &std::io::Error) -> ErrorKind {
+        use std::io::ErrorKind as Io;
+        match err.kind() {
+            Io::NotFound => ErrorKind::NotFound,
+            Io::Interrupted
+            | Io::TimedOut
+            | Io::WouldBlock
+            | Io::StorageFull
+            | Io::QuotaExceeded
+            | Io::ResourceBusy => ErrorKind::Transient,
+            _ => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// The operations of one boundary (store, index, notifier, queue), named in its errors.
+pub trait Operation: Copy + std::fmt::Debug + std::fmt::Display + Send + Sync + 'static {
+    /// What a message calls the boundary before the operation (`"index "`), or `""` where the
+    /// operation's own name says it (`put`, `get` of a store).
+    const BOUNDARY: &'static str;
+}
+
+/// A failed boundary operation: the one error shape of every boundary. It names the operation and
+/// where (an object's URL, a database, a server, a queue), says whether a retry can help, and keeps
+/// the underlying error as its source.
+#[derive(Debug)]
+pub struct BoundaryError<Op> {
+    pub op: Op,
+    pub kind: ErrorKind,
+    /// Where the operation went, without credentials.
+    pub location: String,
+    pub message: String,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl<Op: Operation> BoundaryError<Op> {
+    pub fn new(
+        op: Op,
+        location: impl Into<String>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        BoundaryError {
+            op,
+            kind,
+            location: location.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Transient
+    }
+}
+
+impl<Op: Operation> std::fmt::Display for BoundaryError<Op> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{} {}: {}",
+            Op::BOUNDARY,
+            self.op,
+            self.location,
+            self.message
+        )
+    }
+}
+
+impl<Op: Operation> std::error::Error for BoundaryError<Op> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl<Op: Operation> Classify for BoundaryError<Op> {
+    fn fault(&self) -> Fault {
+        match self.kind {
+            ErrorKind::Transient => Fault::Transient,
+            // A missing object where one must exist, or a refused request, is not fixed by a retry.
+            ErrorKind::NotFound | ErrorKind::Permanent => Fault::Internal,
+        }
+    }
 }
 
 /// A job-level error: what went wrong, whose fault it is, and the chain of causes.

@@ -1,10 +1,26 @@
-//! Structured logs on stderr: JSON for machines (containers, CI), human text on a terminal.
+//! Structured logs on stderr: JSON for machines (containers, CI), human text on a terminal. In
+//! JSON every line carries the fields of the spans it was logged in (a job's `job_id`, `pipeline`
+//! and `key`) at the top level, beside its own, so a log query can filter on them directly.
 
+use std::fmt;
 use std::io::IsTerminal;
 
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
 
-use crate::settings::LogFormat;
+/// How log lines are written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
+    Text,
+    Json,
+}
 
 /// Installs the global subscriber once. The level comes from `RUST_LOG` (default `info`, with the
 /// PostgreSQL driver's server notices, such as "already exists, skipping" during migrations, kept
@@ -22,14 +38,155 @@ pub fn init(format: LogFormat) {
         .with_writer(std::io::stderr);
     let result = if json {
         builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
             .try_init()
     } else {
         builder.compact().with_target(false).try_init()
     };
     // A second init (tests running several commands in one process) keeps the first subscriber.
     let _ = result;
+}
+
+/// One JSON object per line: time, level, the fields of every enclosing span (outermost first),
+/// the event's own fields (which win over a span's of the same name), and the target.
+struct FlatJson;
+
+impl<S, N> FormatEvent<S, N> for FlatJson
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let mut line = Map::new();
+        line.insert(
+            "timestamp".into(),
+            Value::String(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+        );
+        line.insert(
+            "level".into(),
+            Value::String(event.metadata().level().to_string()),
+        );
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                // Span fields are kept as the JSON text `JsonFields` wrote.
+                if let Some(fields) = extensions.get::<FormattedFields<N>>()
+                    && let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&fields.fields)
+                {
+                    line.extend(fields);
+                }
+            }
+        }
+        event.record(&mut Fields(&mut line));
+        line.insert(
+            "target".into(),
+            Value::String(event.metadata().target().to_string()),
+        );
+        writeln!(writer, "{}", Value::Object(line))
+    }
+}
+
+/// Records an event's fields into the line.
+struct Fields<'a>(&'a mut Map<String, Value>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0
+            .insert(field.name().into(), Value::String(value.into()));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().into(), Value::Bool(value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().into(), Value::from(value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0
+            .insert(field.name().into(), Value::String(value.to_string()));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0
+            .insert(field.name().into(), Value::String(format!("{value:?}")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_carries_its_spans_fields_at_the_top() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let job = tracing::info_span!(
+                "job",
+                job_id = "J1",
+                pipeline = tracing::field::Empty,
+                key = "a/b.nc"
+            );
+            let _in_job = job.enter();
+            tracing::info!(state = "Initial", pipeline = "-", "state");
+            job.record("pipeline", "anmn");
+            let op = tracing::info_span!("op", op = "put");
+            op.in_scope(|| tracing::warn!(attempt = 2u64, "retrying"));
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[0]["job_id"], "J1");
+        assert_eq!(lines[0]["pipeline"], "-", "the event's own field wins");
+        assert_eq!(lines[0]["message"], "state");
+        assert_eq!(lines[1]["job_id"], "J1", "through a nested span");
+        assert_eq!(
+            lines[1]["pipeline"], "anmn",
+            "recorded after the span began"
+        );
+        assert_eq!(lines[1]["key"], "a/b.nc");
+        assert_eq!(lines[1]["op"], "put");
+        assert_eq!(lines[1]["attempt"], 2);
+        assert_eq!(lines[1]["level"], "WARN");
+    }
 }

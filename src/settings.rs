@@ -1,75 +1,90 @@
 //! Settings: where each boundary lives, parsed from flags and `INGEST_*` variables and validated
-//! without I/O before anything is built.
+//! without I/O before anything is built. Each boundary's URL is parsed once, into that boundary's
+//! own URL type; every default is written once, as a constant clap shows and `embedded` uses.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, FromArgMatches};
+
+use crate::index::IndexUrl;
+use crate::location::UrlError;
+use crate::logging::LogFormat;
+use crate::notify::{NotifyUrl, SmtpSettings};
+use crate::queue::QueueUrl;
+use crate::secret::{Secret, redact_userinfo};
+use crate::store::{PART_SIZES, StoreUrl, Transfer};
+use crate::vars;
+
+/// The root of the embedded default.
+pub const DEFAULT_HOME: &str = "./var";
+/// The sender of notifications.
+pub const DEFAULT_NOTIFY_FROM: &str = "ocean-ingest <noreply@localhost>";
+/// The limit on connecting to the SMTP server, in seconds.
+pub const DEFAULT_SMTP_TIMEOUT_SECONDS: u64 = 30;
+/// How long a job's claim on an upload holds, in seconds.
+pub const DEFAULT_LEASE_SECONDS: u64 = 3600;
+/// The pipeline file read from the current folder when none is named.
+pub const DEFAULT_PIPELINES_FILE: &str = "pipelines.toml";
 
 /// Global settings shared by every subcommand. Each has a flag and an `INGEST_*` variable; every
 /// URL defaults to a place under the home folder, so no settings at all gives a working local setup.
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
     /// Local root of the embedded default: every store, the index and the outbox live under it
-    #[arg(
-        long,
-        env = "INGEST_HOME",
-        default_value = "./var",
-        global = true,
-        value_name = "DIR"
-    )]
+    #[arg(long, env = vars::HOME, default_value = DEFAULT_HOME, global = true, value_name = "DIR")]
     pub home: PathBuf,
 
     /// Pipeline file [default: ./pipelines.toml if present, else the example compiled in]
-    #[arg(long, env = "INGEST_PIPELINES", global = true, value_name = "FILE")]
+    #[arg(long, env = vars::PIPELINES, global = true, value_name = "FILE")]
     pub pipelines: Option<PathBuf>,
 
     /// Incoming store: uploads arrive here and are removed once kept safe [default: <home>/incoming]
-    #[arg(long, env = "INGEST_INCOMING_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::INCOMING_URL, global = true, value_name = "URL")]
     pub incoming_url: Option<String>,
 
     /// Archive store: every accepted upload, and files published with an archive flag [default: <home>/archive]
-    #[arg(long, env = "INGEST_ARCHIVE_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::ARCHIVE_URL, global = true, value_name = "URL")]
     pub archive_url: Option<String>,
 
     /// Public store: the published files, at their destination paths [default: <home>/public]
-    #[arg(long, env = "INGEST_PUBLIC_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::PUBLIC_URL, global = true, value_name = "URL")]
     pub public_url: Option<String>,
 
     /// Error store: rejected and failed uploads as <pipeline>/<name>.<job_id> [default: <home>/error]
-    #[arg(long, env = "INGEST_ERROR_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::ERROR_URL, global = true, value_name = "URL")]
     pub error_url: Option<String>,
 
     /// Reports store: one JSON report per job [default: <home>/reports]
-    #[arg(long, env = "INGEST_REPORTS_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::REPORTS_URL, global = true, value_name = "URL")]
     pub reports_url: Option<String>,
 
     /// Index (harvest target and job ledger): sqlite://PATH or postgres://… [default: sqlite://<home>/index.sqlite]
-    #[arg(long, env = "INGEST_INDEX_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::INDEX_URL, global = true, value_name = "URL")]
     pub index_url: Option<String>,
 
     /// Notifications: a directory or file:// outbox, or smtp://host:port [default: <home>/outbox]
-    #[arg(long, env = "INGEST_NOTIFY_URL", global = true, value_name = "URL")]
+    #[arg(long, env = vars::NOTIFY_URL, global = true, value_name = "URL")]
     pub notify_url: Option<String>,
 
     /// Sender address of notification emails
     #[arg(
         long,
-        env = "INGEST_NOTIFY_FROM",
+        env = vars::NOTIFY_FROM,
         global = true,
         value_name = "ADDRESS",
-        default_value = "ocean-ingest <noreply@localhost>"
+        default_value = DEFAULT_NOTIFY_FROM
     )]
     pub notify_from: String,
 
     /// User name for the SMTP server (also accepted as the user of an smtp:// URL)
-    #[arg(long, env = "INGEST_SMTP_USERNAME", global = true, value_name = "USER")]
+    #[arg(long, env = vars::SMTP_USERNAME, global = true, value_name = "USER")]
     pub smtp_username: Option<String>,
 
     /// Password for the SMTP server; prefer the variable to the flag (never logged or printed)
     #[arg(
         long,
-        env = "INGEST_SMTP_PASSWORD",
+        env = vars::SMTP_PASSWORD,
         global = true,
         value_name = "PASSWORD",
         hide_env_values = true
@@ -79,9 +94,9 @@ pub struct SettingsArgs {
     /// How long connecting to the SMTP server may take, in seconds; a whole delivery may take twice this
     #[arg(
         long,
-        env = "INGEST_SMTP_TIMEOUT_SECONDS",
+        env = vars::SMTP_TIMEOUT_SECONDS,
         global = true,
-        default_value_t = 30,
+        default_value_t = DEFAULT_SMTP_TIMEOUT_SECONDS,
         value_name = "SECONDS"
     )]
     pub smtp_timeout_seconds: u64,
@@ -89,7 +104,7 @@ pub struct SettingsArgs {
     /// Data-team addresses told about every failure that is not the provider's (comma-separated)
     #[arg(
         long,
-        env = "INGEST_OPS_EMAIL",
+        env = vars::OPS_EMAIL,
         global = true,
         value_name = "ADDRESSES",
         value_delimiter = ','
@@ -97,15 +112,15 @@ pub struct SettingsArgs {
     pub ops_email: Vec<String>,
 
     /// Folder for job-scoped temporary files [default: the system temporary folder]
-    #[arg(long, env = "INGEST_WORK_DIR", global = true, value_name = "DIR")]
+    #[arg(long, env = vars::WORK_DIR, global = true, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
 
     /// How long a job's claim on an upload holds before another job may take it over, in seconds
     #[arg(
         long,
-        env = "INGEST_LEASE_SECONDS",
+        env = vars::LEASE_SECONDS,
         global = true,
-        default_value_t = 3600,
+        default_value_t = DEFAULT_LEASE_SECONDS,
         value_name = "SECONDS"
     )]
     pub lease_seconds: u64,
@@ -113,9 +128,10 @@ pub struct SettingsArgs {
     /// Log format on stderr: auto (text on a terminal, JSON otherwise), text or json
     #[arg(
         long,
-        env = "INGEST_LOG_FORMAT",
+        env = vars::LOG_FORMAT,
         global = true,
-        default_value = "auto",
+        default_value_t = LogFormat::Auto,
+        value_enum,
         value_name = "FORMAT"
     )]
     pub log_format: LogFormat,
@@ -124,31 +140,28 @@ pub struct SettingsArgs {
     /// (URL-encoded with '+' for space, as S3 event notifications carry it)
     #[arg(
         long,
-        env = "INGEST_SOURCE_KEY_ENCODING",
+        env = vars::SOURCE_KEY_ENCODING,
         global = true,
-        default_value = "raw",
+        default_value_t = KeyEncoding::Raw,
+        value_enum,
         value_name = "ENCODING"
     )]
     pub source_key_encoding: KeyEncoding,
 
-    /// SQS queue URL that receives every job's result (the JSON job report) [default: none]
-    #[arg(
-        long,
-        env = "INGEST_RESULTS_QUEUE_URL",
-        global = true,
-        value_name = "URL"
-    )]
+    /// Queue that receives every job's result (the JSON job report): an SQS queue URL, or a
+    /// file:// folder [default: <home>/results when uploads arrive in a local folder, else none]
+    #[arg(long, env = vars::RESULTS_QUEUE_URL, global = true, value_name = "URL")]
     pub results_queue_url: Option<String>,
 
     /// Batch's attempts per job: a transient failure is reported to the data team only on the last
     /// one, so a retried job does not email them on every attempt [default: every attempt]
-    #[arg(long, env = "INGEST_MAX_ATTEMPTS", global = true, value_name = "N")]
+    #[arg(long, env = vars::MAX_ATTEMPTS, global = true, value_name = "N")]
     pub max_attempts: Option<u32>,
 
     /// Which attempt this is, as AWS Batch sets it (1 for the first)
     #[arg(
         long,
-        env = "AWS_BATCH_JOB_ATTEMPT",
+        env = vars::BATCH_JOB_ATTEMPT,
         global = true,
         hide = true,
         value_name = "N"
@@ -158,132 +171,99 @@ pub struct SettingsArgs {
     /// S3 uploads (and copies) of at least this size go in parts, e.g. 16MiB
     #[arg(
         long,
-        env = "INGEST_S3_MULTIPART_THRESHOLD",
+        env = vars::S3_MULTIPART_THRESHOLD,
         global = true,
-        default_value = "16MiB",
+        default_value_t = ByteSize(crate::store::DEFAULT_PART_SIZE),
         value_name = "BYTES"
     )]
-    pub s3_multipart_threshold: String,
+    pub s3_multipart_threshold: ByteSize,
 
     /// Size of each part of a multipart S3 upload, at least 5MiB
     #[arg(
         long,
-        env = "INGEST_S3_PART_SIZE",
+        env = vars::S3_PART_SIZE,
         global = true,
-        default_value = "16MiB",
+        default_value_t = ByteSize(crate::store::DEFAULT_PART_SIZE),
         value_name = "BYTES"
     )]
-    pub s3_part_size: String,
+    pub s3_part_size: ByteSize,
 }
 
 impl SettingsArgs {
     /// The embedded default rooted at `home`, as if no flag or variable were set: what tests and
-    /// tools start from before overriding a field or two.
+    /// tools start from before overriding a field or two. The defaults are clap's own, so they are
+    /// written once.
     pub fn embedded(home: PathBuf) -> SettingsArgs {
+        let command = SettingsArgs::augment_args(clap::Command::new("ocean-ingest"))
+            // Ignore the environment: the embedded default is the same on every machine.
+            .mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(["ocean-ingest"])
+            .expect("no arguments parse");
         SettingsArgs {
             home,
-            pipelines: None,
-            incoming_url: None,
-            archive_url: None,
-            public_url: None,
-            error_url: None,
-            reports_url: None,
-            index_url: None,
-            notify_url: None,
-            notify_from: "ocean-ingest <noreply@localhost>".into(),
-            smtp_username: None,
-            smtp_password: None,
-            smtp_timeout_seconds: 30,
-            ops_email: Vec::new(),
-            work_dir: None,
-            lease_seconds: 3600,
-            log_format: LogFormat::Auto,
-            source_key_encoding: KeyEncoding::default(),
-            results_queue_url: None,
-            max_attempts: None,
-            batch_attempt: None,
-            s3_multipart_threshold: "16MiB".into(),
-            s3_part_size: "16MiB".into(),
+            ..SettingsArgs::from_arg_matches(&matches).expect("the defaults parse")
         }
     }
 }
 
 /// How an object key is written on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum KeyEncoding {
     /// The key itself.
-    #[default]
     Raw,
     /// URL-encoded, `+` for space, as in S3 event notifications.
     Url,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Auto,
-    Text,
-    Json,
-}
+/// A number of bytes, written as digits with an optional unit (K, KiB, M, MiB, G, GiB: all powers
+/// of 1024) and shown in the largest whole unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
 
-/// A secret setting (a password): shown as `***` by `Debug`, so it never reaches a log line.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the one place that hands it to a server.
-    pub fn expose(&self) -> &str {
-        &self.0
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<ByteSize, String> {
+        parse_bytes(s).map(ByteSize)
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Display for ByteSize {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
+        let n = self.0;
+        match [(30, "GiB"), (20, "MiB"), (10, "KiB")]
+            .into_iter()
+            .find(|(shift, _)| n != 0 && n.is_multiple_of(1u64 << shift))
+        {
+            Some((shift, unit)) => write!(f, "{}{unit}", n >> shift),
+            None => write!(f, "{n}"),
+        }
     }
 }
 
-impl std::str::FromStr for Secret {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Secret, Self::Err> {
-        Ok(Secret(s.to_string()))
-    }
-}
-
-/// How to reach an SMTP server beyond its URL: credentials and time limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpSettings {
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// The limit on connecting; a whole delivery may take twice this.
-    pub timeout: Duration,
-}
-
-/// Validated settings: every URL parsed, every default filled in. Building these does no I/O.
+/// Validated settings: every URL parsed into its boundary's type, every default filled in.
+/// Building these does no I/O.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub home: PathBuf,
     pub pipelines: Option<PathBuf>,
-    pub incoming: BoundaryUrl,
-    pub archive: BoundaryUrl,
-    pub public: BoundaryUrl,
-    pub error: BoundaryUrl,
-    pub reports: BoundaryUrl,
-    pub index: BoundaryUrl,
+    pub incoming: StoreUrl,
+    pub archive: StoreUrl,
+    pub public: StoreUrl,
+    pub error: StoreUrl,
+    pub reports: StoreUrl,
+    pub index: IndexUrl,
     /// Never holds credentials: those of an smtp:// URL are moved to `smtp`.
-    pub notify: BoundaryUrl,
+    pub notify: NotifyUrl,
     pub smtp: SmtpSettings,
     pub notify_from: String,
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
     pub lease: Duration,
     pub source_key_encoding: KeyEncoding,
-    /// SQS queue for result events, if any.
-    pub results_queue: Option<String>,
-    pub transfer: crate::aws::Transfer,
+    /// Where result events go, if anywhere.
+    pub results: Option<QueueUrl>,
+    pub transfer: Transfer,
     /// This attempt and the last one Batch will make, when both are known.
     pub attempt: Option<Attempt>,
 }
@@ -302,93 +282,36 @@ impl Attempt {
     }
 }
 
-/// A boundary's location, by scheme.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BoundaryUrl {
-    /// A local directory (`/path`, `./path` or `file:///path`).
-    Local(PathBuf),
-    /// `s3://bucket/optional/prefix`.
-    S3 { bucket: String, prefix: String },
-    /// `sqlite://path` (relative) or `sqlite:///absolute/path`.
-    Sqlite(PathBuf),
-    /// `postgres://…` or `postgresql://…`, kept whole for the driver.
-    Postgres(String),
-    /// `smtp://…` or `smtps://…`, kept whole for the transport.
-    Smtp(String),
-}
-
-/// A URL that names no known boundary, or names it badly.
+/// A setting whose value names nothing usable, or names it badly.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{setting}: {reason} (got {value:?})")]
 pub struct SettingError {
+    /// The variable that holds the setting.
     pub setting: &'static str,
     pub value: String,
     pub reason: String,
 }
 
-impl BoundaryUrl {
-    pub fn parse(value: &str) -> Result<BoundaryUrl, String> {
-        let value = value.trim();
-        if value.is_empty() {
-            return Err("empty URL".into());
-        }
-        if let Some(rest) = value.strip_prefix("s3://") {
-            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            if bucket.is_empty() {
-                return Err("s3:// URL without a bucket".into());
-            }
-            return Ok(BoundaryUrl::S3 {
-                bucket: bucket.to_string(),
-                prefix: prefix.trim_matches('/').to_string(),
-            });
-        }
-        if let Some(rest) = value.strip_prefix("sqlite://") {
-            if rest.is_empty() {
-                return Err("sqlite:// URL without a path".into());
-            }
-            return Ok(BoundaryUrl::Sqlite(PathBuf::from(rest)));
-        }
-        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
-            return Ok(BoundaryUrl::Postgres(value.to_string()));
-        }
-        if value.starts_with("smtp://") || value.starts_with("smtps://") {
-            return Ok(BoundaryUrl::Smtp(value.to_string()));
-        }
-        if let Some(rest) = value.strip_prefix("file://") {
-            if rest.starts_with('/') {
-                let url = url::Url::parse(value).map_err(|e| e.to_string())?;
-                return url
-                    .to_file_path()
-                    .map(BoundaryUrl::Local)
-                    .map_err(|_| "not a local file URL".into());
-            }
-            return Ok(BoundaryUrl::Local(PathBuf::from(rest)));
-        }
-        if let Some((scheme, _)) = value.split_once("://") {
-            return Err(format!("unknown scheme {scheme}://"));
-        }
-        Ok(BoundaryUrl::Local(PathBuf::from(value)))
-    }
-
-    pub fn scheme(&self) -> &'static str {
-        match self {
-            BoundaryUrl::Local(_) => "file://",
-            BoundaryUrl::S3 { .. } => "s3://",
-            BoundaryUrl::Sqlite(_) => "sqlite://",
-            BoundaryUrl::Postgres(_) => "postgres://",
-            BoundaryUrl::Smtp(_) => "smtp://",
+impl SettingError {
+    fn new(setting: &'static str, value: impl Into<String>, reason: impl Into<String>) -> Self {
+        SettingError {
+            setting,
+            value: value.into(),
+            reason: reason.into(),
         }
     }
+}
 
-    /// The URL as given to a backend's `open`, with local paths made explicit.
-    pub fn to_url(&self) -> String {
-        match self {
-            BoundaryUrl::Local(p) => p.display().to_string(),
-            BoundaryUrl::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}"),
-            BoundaryUrl::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-            BoundaryUrl::Sqlite(p) => format!("sqlite://{}", p.display()),
-            BoundaryUrl::Postgres(u) | BoundaryUrl::Smtp(u) => u.clone(),
-        }
+/// Parses a URL setting with its boundary's parser, or takes the default when it is unset.
+fn url<T>(
+    setting: &'static str,
+    value: &Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, UrlError>,
+    default: impl FnOnce() -> T,
+) -> Result<T, SettingError> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(default()),
+        Some(v) => parse(v).map_err(|e| SettingError::new(setting, redact_userinfo(v), e.reason)),
     }
 }
 
@@ -396,50 +319,23 @@ impl Settings {
     /// Validates the arguments and fills in defaults under the home folder. No I/O.
     pub fn resolve(args: &SettingsArgs) -> Result<Settings, SettingError> {
         let home = args.home.clone();
-        let under = |name: &str| BoundaryUrl::Local(home.join(name));
-        let store = |setting: &'static str, value: &Option<String>, default: &str| {
-            let url = boundary(setting, value, || under(default))?;
-            match url {
-                BoundaryUrl::Local(_) | BoundaryUrl::S3 { .. } => Ok(url),
-                other => Err(SettingError {
-                    setting,
-                    value: other.to_url(),
-                    reason: "an object store must be a directory, file:// or s3:// URL".into(),
-                }),
-            }
+        let store = |setting: &'static str, value: &Option<String>, folder: &str| {
+            url(setting, value, StoreUrl::parse, || {
+                StoreUrl::Local(home.join(folder))
+            })
         };
-        let index = boundary("INGEST_INDEX_URL", &args.index_url, || {
-            BoundaryUrl::Sqlite(home.join("index.sqlite"))
+        let incoming = store(vars::INCOMING_URL, &args.incoming_url, "incoming")?;
+        let index = url(vars::INDEX_URL, &args.index_url, IndexUrl::parse, || {
+            IndexUrl::Sqlite(home.join("index.sqlite"))
         })?;
-        if !matches!(index, BoundaryUrl::Sqlite(_) | BoundaryUrl::Postgres(_)) {
-            return Err(SettingError {
-                setting: "INGEST_INDEX_URL",
-                value: index.to_url(),
-                reason: "the index must be a sqlite:// or postgres:// URL".into(),
-            });
-        }
-        let notify = boundary("INGEST_NOTIFY_URL", &args.notify_url, || under("outbox"))?;
-        if !matches!(notify, BoundaryUrl::Local(_) | BoundaryUrl::Smtp(_)) {
-            return Err(SettingError {
-                setting: "INGEST_NOTIFY_URL",
-                value: redact_userinfo(&notify.to_url()),
-                reason: "notifications go to a directory (outbox) or an smtp:// / smtps:// server"
-                    .into(),
-            });
-        }
-        let (notify, smtp) = smtp_settings(notify, args)?;
+        let (notify, smtp) = notifier(args)?;
         // Checked now: a sender or data-team address that cannot be written in a message would
         // otherwise only surface as a notification that every job fails to send.
-        let address = |setting: &'static str, value: &str, reason: String| SettingError {
-            setting,
-            value: value.to_string(),
-            reason,
-        };
         args.notify_from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| {
-                address(
-                    "INGEST_NOTIFY_FROM",
+                SettingError::new(
+                    vars::NOTIFY_FROM,
                     &args.notify_from,
                     format!("not an address such as \"ocean-ingest <noreply@example.org>\" ({e})"),
                 )
@@ -452,41 +348,33 @@ impl Settings {
             .collect();
         for a in &ops_email {
             a.parse::<lettre::Address>().map_err(|e| {
-                address("INGEST_OPS_EMAIL", a, format!("not an email address ({e})"))
+                SettingError::new(vars::OPS_EMAIL, a, format!("not an email address ({e})"))
             })?;
         }
         if args.lease_seconds == 0 {
-            return Err(SettingError {
-                setting: "INGEST_LEASE_SECONDS",
-                value: "0".into(),
-                reason: "a claim must last at least one second".into(),
-            });
+            return Err(SettingError::new(
+                vars::LEASE_SECONDS,
+                "0",
+                "a claim must last at least one second",
+            ));
         }
-        if let BoundaryUrl::Postgres(url) = &index {
-            crate::index::postgres::ConnectSpec::parse(url).map_err(|reason| SettingError {
-                setting: "INGEST_INDEX_URL",
-                value: crate::index::postgres::redact(url),
-                reason,
-            })?;
-        }
-        let results_queue = match args.results_queue_url.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(q) if q.starts_with("https://") || q.starts_with("http://") => Some(q.to_string()),
-            Some(q) => {
-                return Err(SettingError {
-                    setting: "INGEST_RESULTS_QUEUE_URL",
-                    value: q.to_string(),
-                    reason: "an SQS queue URL starts with https:// (e.g. https://sqs.ap-southeast-2.amazonaws.com/123456789012/results)".into(),
-                });
-            }
-        };
-        let transfer = transfer(args)?;
+        // Result events stay beside the other local boundaries in the embedded default; where
+        // uploads come from S3 they go only to a queue that is named.
+        let results = url(
+            vars::RESULTS_QUEUE_URL,
+            &args.results_queue_url,
+            |v| QueueUrl::parse(v).map(Some),
+            || match &incoming {
+                StoreUrl::Local(_) => Some(QueueUrl::Local(home.join("results"))),
+                StoreUrl::S3 { .. } => None,
+            },
+        )?;
         Ok(Settings {
-            incoming: store("INGEST_INCOMING_URL", &args.incoming_url, "incoming")?,
-            archive: store("INGEST_ARCHIVE_URL", &args.archive_url, "archive")?,
-            public: store("INGEST_PUBLIC_URL", &args.public_url, "public")?,
-            error: store("INGEST_ERROR_URL", &args.error_url, "error")?,
-            reports: store("INGEST_REPORTS_URL", &args.reports_url, "reports")?,
+            incoming,
+            archive: store(vars::ARCHIVE_URL, &args.archive_url, "archive")?,
+            public: store(vars::PUBLIC_URL, &args.public_url, "public")?,
+            error: store(vars::ERROR_URL, &args.error_url, "error")?,
+            reports: store(vars::REPORTS_URL, &args.reports_url, "reports")?,
             index,
             notify,
             smtp,
@@ -497,133 +385,115 @@ impl Settings {
             pipelines: args.pipelines.clone(),
             home,
             source_key_encoding: args.source_key_encoding,
-            results_queue,
+            results,
             attempt: match (args.batch_attempt, args.max_attempts) {
                 (Some(current), Some(max)) if current >= 1 && max >= 1 => {
                     Some(Attempt { current, max })
                 }
                 _ => None,
             },
-            transfer,
+            transfer: transfer(args)?,
         })
     }
 
     /// The pipeline file to load: the flag or variable, else `./pipelines.toml` when it exists.
     pub fn pipelines_file(&self) -> Option<PathBuf> {
-        self.pipelines.clone().or_else(|| {
-            let default = Path::new("pipelines.toml");
-            default.is_file().then(|| default.to_path_buf())
-        })
+        pipelines_file(self.pipelines.clone())
+    }
+
+    /// Whether any boundary lives in AWS, so the SDK's clients are worth building.
+    pub fn needs_aws(&self) -> bool {
+        [
+            &self.incoming,
+            &self.archive,
+            &self.public,
+            &self.error,
+            &self.reports,
+        ]
+        .iter()
+        .any(|url| url.is_s3())
+            || self.results.as_ref().is_some_and(QueueUrl::is_sqs)
     }
 }
 
-/// Moves the credentials of an smtp:// URL into the SMTP settings (so no URL that is logged or
-/// reported carries them) and checks the URL the way the transport will read it.
-fn smtp_settings(
-    notify: BoundaryUrl,
-    args: &SettingsArgs,
-) -> Result<(BoundaryUrl, SmtpSettings), SettingError> {
+/// The pipeline file named (by flag or variable), else `./pipelines.toml` when it exists.
+pub fn pipelines_file(named: Option<PathBuf>) -> Option<PathBuf> {
+    named.or_else(|| {
+        let default = Path::new(DEFAULT_PIPELINES_FILE);
+        default.is_file().then(|| default.to_path_buf())
+    })
+}
+
+/// The notifier's URL and SMTP settings. The credentials of an smtp:// URL move into the SMTP
+/// settings (so no URL that is logged or reported carries them), and the server is checked the
+/// way the transport will use it.
+fn notifier(args: &SettingsArgs) -> Result<(NotifyUrl, SmtpSettings), SettingError> {
     let mut smtp = SmtpSettings {
         username: args.smtp_username.clone().filter(|u| !u.is_empty()),
-        password: args.smtp_password.clone().filter(|p| !p.0.is_empty()),
+        password: args.smtp_password.clone().filter(|p| !p.is_empty()),
         timeout: Duration::from_secs(args.smtp_timeout_seconds),
     };
     if args.smtp_timeout_seconds == 0 {
-        return Err(SettingError {
-            setting: "INGEST_SMTP_TIMEOUT_SECONDS",
-            value: "0".into(),
-            reason: "the SMTP server needs at least one second to answer".into(),
-        });
+        return Err(SettingError::new(
+            vars::SMTP_TIMEOUT_SECONDS,
+            "0",
+            "the SMTP server needs at least one second to answer",
+        ));
     }
-    let BoundaryUrl::Smtp(raw) = &notify else {
-        return Ok((notify, smtp));
+    let Some(raw) = args
+        .notify_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok((NotifyUrl::Outbox(args.home.join("outbox")), smtp));
     };
-    let fail = |reason: String| SettingError {
-        setting: "INGEST_NOTIFY_URL",
-        value: redact_userinfo(raw),
-        reason,
-    };
-    let mut url = url::Url::parse(raw).map_err(|e| fail(format!("not a URL: {e}")))?;
-    if !url.username().is_empty() || url.password().is_some() {
+    let fail = |reason: String| SettingError::new(vars::NOTIFY_URL, redact_userinfo(raw), reason);
+    let (notify, credentials) = NotifyUrl::parse(raw).map_err(|e| fail(e.reason))?;
+    if let Some(credentials) = credentials {
         if smtp.username.is_some() || smtp.password.is_some() {
-            return Err(fail(
-                "credentials are given both in the URL and in INGEST_SMTP_USERNAME/INGEST_SMTP_PASSWORD: keep one".into(),
-            ));
+            return Err(fail(format!(
+                "credentials are given both in the URL and in {}/{}: keep one",
+                vars::SMTP_USERNAME,
+                vars::SMTP_PASSWORD
+            )));
         }
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8()
-                .map(|s| s.into_owned())
-                .map_err(|_| fail("the URL's user or password is not UTF-8 once decoded".into()))
-        };
-        smtp.username = Some(decode(url.username())?);
-        smtp.password = url.password().map(decode).transpose()?.map(Secret);
-        // Infallible for a URL with a host, which the endpoint check below requires anyway.
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
+        smtp.username = Some(credentials.username);
+        smtp.password = credentials.password;
     }
-    let clean = url.to_string();
-    crate::notify::smtp::SmtpEndpoint::parse(&clean)
-        .and_then(|endpoint| endpoint.check_credentials(&smtp))
-        .map_err(fail)?;
-    Ok((BoundaryUrl::Smtp(clean), smtp))
-}
-
-/// A URL with any password replaced by `***`, for messages and logs.
-pub fn redact_userinfo(value: &str) -> String {
-    match url::Url::parse(value) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        Ok(_) => value.to_string(),
-        // Not a URL the parser accepts: cut any `user:password@` by hand.
-        Err(_) => match (value.find("://"), value.rfind('@')) {
-            (Some(s), Some(at)) if at > s && value[s + 3..at].contains(':') => {
-                let user = value[s + 3..at].split(':').next().unwrap_or("");
-                format!("{}://{user}:***@{}", &value[..s], &value[at + 1..])
-            }
-            _ => value.to_string(),
-        },
+    if let NotifyUrl::Smtp(endpoint) = &notify {
+        endpoint
+            .check_credentials(&smtp)
+            .map_err(|e| fail(e.reason))?;
     }
+    Ok((notify, smtp))
 }
 
 /// The S3 transfer sizes, checked against S3's limits on parts.
-fn transfer(args: &SettingsArgs) -> Result<crate::aws::Transfer, SettingError> {
-    const MIB: u64 = 1024 * 1024;
-    let size = |setting: &'static str, value: &str| {
-        parse_bytes(value).map_err(|reason| SettingError {
-            setting,
-            value: value.to_string(),
-            reason,
-        })
-    };
-    let threshold = size(
-        "INGEST_S3_MULTIPART_THRESHOLD",
-        &args.s3_multipart_threshold,
-    )?;
-    let part_size = size("INGEST_S3_PART_SIZE", &args.s3_part_size)?;
-    if !(5 * MIB..=5 * 1024 * MIB).contains(&part_size) {
-        return Err(SettingError {
-            setting: "INGEST_S3_PART_SIZE",
-            value: args.s3_part_size.clone(),
-            reason: "S3 parts are between 5MiB and 5GiB".into(),
-        });
-    }
-    if threshold < part_size {
-        return Err(SettingError {
-            setting: "INGEST_S3_MULTIPART_THRESHOLD",
-            value: args.s3_multipart_threshold.clone(),
-            reason: format!(
-                "the threshold must be at least the part size ({})",
-                args.s3_part_size
+fn transfer(args: &SettingsArgs) -> Result<Transfer, SettingError> {
+    let (threshold, part_size) = (args.s3_multipart_threshold, args.s3_part_size);
+    if !PART_SIZES.contains(&part_size.0) {
+        return Err(SettingError::new(
+            vars::S3_PART_SIZE,
+            part_size.to_string(),
+            format!(
+                "S3 parts are between {} and {}",
+                ByteSize(*PART_SIZES.start()),
+                ByteSize(*PART_SIZES.end())
             ),
-        });
+        ));
     }
-    Ok(crate::aws::Transfer {
-        multipart_threshold: threshold,
-        part_size,
-        ..Default::default()
+    if threshold.0 < part_size.0 {
+        return Err(SettingError::new(
+            vars::S3_MULTIPART_THRESHOLD,
+            threshold.to_string(),
+            format!("the threshold must be at least the part size ({part_size})"),
+        ));
+    }
+    Ok(Transfer {
+        multipart_threshold: threshold.0,
+        part_size: part_size.0,
+        ..Transfer::default()
     })
 }
 
@@ -646,21 +516,6 @@ pub fn parse_bytes(value: &str) -> Result<u64, String> {
     };
     n.checked_mul(factor)
         .ok_or_else(|| "the size is too large".to_string())
-}
-
-fn boundary(
-    setting: &'static str,
-    value: &Option<String>,
-    default: impl FnOnce() -> BoundaryUrl,
-) -> Result<BoundaryUrl, SettingError> {
-    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(default()),
-        Some(v) => BoundaryUrl::parse(v).map_err(|reason| SettingError {
-            setting,
-            value: redact_userinfo(v),
-            reason,
-        }),
-    }
 }
 
 #[cfg(test)]
@@ -687,7 +542,9 @@ mod tests {
         .unwrap();
         assert_eq!(
             s.notify,
-            BoundaryUrl::Smtp("smtps://email-smtp.example.com".into())
+            NotifyUrl::Smtp(
+                crate::notify::SmtpEndpoint::parse("smtps://email-smtp.example.com").unwrap()
+            )
         );
         assert_eq!(s.smtp.username.as_deref(), Some("AKIA/x"));
         assert_eq!(s.smtp.password.as_ref().map(Secret::expose), Some("p@ss"));
@@ -729,54 +586,65 @@ mod tests {
     }
 
     #[test]
-    fn passwords_in_urls_are_masked_in_messages() {
-        assert_eq!(
-            redact_userinfo("postgres://app:secret@db:5432/ingest"),
-            "postgres://app:***@db:5432/ingest"
-        );
-        assert_eq!(redact_userinfo("smtp://h:25"), "smtp://h:25");
-        assert_eq!(
-            redact_userinfo("ftp ://u:secret@h"),
-            "ftp ://u:***@h",
-            "even where the URL does not parse"
-        );
-    }
-
-    #[test]
     fn parses_each_scheme() {
+        let s = resolve(&[
+            "--public-url",
+            "s3://bucket/a/b/",
+            "--archive-url",
+            "file:///tmp/x%20y",
+            "--error-url",
+            "var/error",
+            "--index-url",
+            "sqlite://var/i.db",
+        ])
+        .unwrap();
         assert_eq!(
-            BoundaryUrl::parse("s3://bucket/a/b/").unwrap(),
-            BoundaryUrl::S3 {
+            s.public,
+            StoreUrl::S3 {
                 bucket: "bucket".into(),
                 prefix: "a/b".into()
             }
         );
-        assert_eq!(
-            BoundaryUrl::parse("file:///tmp/x%20y").unwrap(),
-            BoundaryUrl::Local("/tmp/x y".into())
-        );
-        assert_eq!(
-            BoundaryUrl::parse("var/public").unwrap(),
-            BoundaryUrl::Local("var/public".into())
-        );
-        assert_eq!(
-            BoundaryUrl::parse("sqlite://var/i.db").unwrap(),
-            BoundaryUrl::Sqlite("var/i.db".into())
-        );
-        assert_eq!(
-            BoundaryUrl::parse("sqlite:///abs/i.db").unwrap(),
-            BoundaryUrl::Sqlite("/abs/i.db".into())
-        );
-        assert!(matches!(
-            BoundaryUrl::parse("postgresql://u@h/db").unwrap(),
-            BoundaryUrl::Postgres(_)
-        ));
-        assert!(
-            BoundaryUrl::parse("ftp://x")
-                .unwrap_err()
-                .contains("unknown scheme")
-        );
-        assert!(BoundaryUrl::parse("s3:///key").is_err());
+        assert_eq!(s.archive, StoreUrl::Local("/tmp/x y".into()));
+        assert_eq!(s.error, StoreUrl::Local("var/error".into()));
+        assert!(matches!(&s.index, IndexUrl::Sqlite(p) if p == Path::new("var/i.db")));
+        let s = resolve(&["--index-url", "sqlite:///abs/i.db"]).unwrap();
+        assert!(matches!(&s.index, IndexUrl::Sqlite(p) if p == Path::new("/abs/i.db")));
+        let s = resolve(&["--index-url", "postgresql://u@h/db"]).unwrap();
+        assert!(matches!(s.index, IndexUrl::Postgres(_)));
+        let ftp = resolve(&["--public-url", "ftp://x"]).unwrap_err();
+        assert_eq!(ftp.setting, "INGEST_PUBLIC_URL");
+        assert!(ftp.reason.contains("unknown scheme"), "{ftp}");
+        assert!(resolve(&["--public-url", "s3:///key"]).is_err());
+        let index = resolve(&["--index-url", "var/index"]).unwrap_err();
+        assert_eq!(index.setting, "INGEST_INDEX_URL");
+    }
+
+    #[test]
+    fn results_default_to_a_local_queue_only_beside_a_local_incoming_store() {
+        let local = resolve(&["--home", "/h"]).unwrap();
+        assert_eq!(local.results, Some(QueueUrl::Local("/h/results".into())));
+        let cloud = resolve(&["--incoming-url", "s3://incoming"]).unwrap();
+        assert_eq!(cloud.results, None);
+        assert!(cloud.needs_aws());
+        assert!(!local.needs_aws());
+        let named = resolve(&["--results-queue-url", "https://sqs.example/1/results"]).unwrap();
+        assert!(named.needs_aws());
+    }
+
+    #[test]
+    fn the_embedded_default_is_clap_s_defaults_under_a_home() {
+        let args = SettingsArgs::embedded(PathBuf::from("/h"));
+        assert_eq!(args.home, Path::new("/h"));
+        assert_eq!(args.notify_from, DEFAULT_NOTIFY_FROM);
+        assert_eq!(args.lease_seconds, DEFAULT_LEASE_SECONDS);
+        assert_eq!(args.smtp_timeout_seconds, DEFAULT_SMTP_TIMEOUT_SECONDS);
+        assert_eq!(args.log_format, LogFormat::Auto);
+        assert_eq!(args.source_key_encoding, KeyEncoding::Raw);
+        assert_eq!(args.s3_part_size, ByteSize(crate::store::DEFAULT_PART_SIZE));
+        assert_eq!(args.incoming_url, None);
+        let settings = Settings::resolve(&args).unwrap();
+        assert_eq!(settings.transfer, Transfer::default());
     }
 
     #[test]
@@ -786,5 +654,9 @@ mod tests {
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert!(parse_bytes("16 parsecs").is_err());
         assert!(parse_bytes("MiB").is_err());
+        assert_eq!(ByteSize(16 << 20).to_string(), "16MiB");
+        assert_eq!(ByteSize(5 << 30).to_string(), "5GiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000");
+        assert_eq!("16MiB".parse::<ByteSize>().unwrap(), ByteSize(16 << 20));
     }
 }

@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::settings::{BoundaryUrl, KeyEncoding, Settings};
-use crate::store::Key;
+use crate::settings::{KeyEncoding, Settings};
+use crate::store::{Key, StoreUrl};
+use crate::vars;
 
 /// The upload a job ingests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,22 +40,22 @@ impl Source {
             return Source::incoming_object(Some(bucket), &key, settings)
                 .map_err(|e| fail(e.reason));
         }
-        let path = match BoundaryUrl::parse(arg) {
-            Ok(BoundaryUrl::Local(p)) => p,
-            Ok(other) => {
+        let path = match crate::location::local_path(arg) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => return Err(fail(e.reason)),
+            None => {
                 return Err(fail(format!(
-                    "{} is not a source; give a path, file:// or s3:// URI",
-                    other.scheme()
+                    "{}:// is not a source; give a path, file:// or s3:// URI",
+                    crate::location::scheme(arg).unwrap_or_default()
                 )));
             }
-            Err(e) => return Err(fail(e)),
         };
         let meta = std::fs::metadata(&path).map_err(|e| fail(format!("cannot read it: {e}")))?;
         if !meta.is_file() {
             return Err(fail("not a regular file".into()));
         }
         let path = path.canonicalize().map_err(|e| fail(e.to_string()))?;
-        if let BoundaryUrl::Local(dir) = &settings.incoming
+        if let StoreUrl::Local(dir) = &settings.incoming
             && let Some(key) = key_inside(dir, &path)
         {
             return Ok(Source::Incoming(key));
@@ -78,7 +79,7 @@ impl Source {
             reason,
         };
         let key = match (&settings.incoming, bucket) {
-            (BoundaryUrl::S3 { bucket: b, prefix }, given) if given.is_none_or(|g| g == b) => {
+            (StoreUrl::S3 { bucket: b, prefix }, given) if given.is_none_or(|g| g == b) => {
                 if prefix.is_empty() {
                     bucket_key
                 } else {
@@ -92,17 +93,13 @@ impl Source {
                         })?
                 }
             }
-            (BoundaryUrl::Local(_), None) => bucket_key,
-            (other, Some(bucket)) => {
+            (StoreUrl::Local(_), None) => bucket_key,
+            // An S3 store without a bucket given is the first arm: only another bucket is left.
+            (other, bucket) => {
+                let bucket = bucket.unwrap_or_default();
                 return Err(fail(format!(
-                    "the bucket {bucket} is not the incoming store ({}); set INGEST_INCOMING_URL=s3://{bucket}",
-                    other.to_url()
-                )));
-            }
-            (other, None) => {
-                return Err(fail(format!(
-                    "an incoming key needs a directory or s3:// incoming store, not {}",
-                    other.to_url()
+                    "the bucket {bucket} is not the incoming store ({other}); set {}=s3://{bucket}",
+                    vars::INCOMING_URL
                 )));
             }
         };
@@ -126,7 +123,7 @@ pub fn source_key(given: &str, settings: &Settings) -> Result<String, SourceErro
         KeyEncoding::Raw => Ok(given.to_string()),
         KeyEncoding::Url => crate::events::decode_event_key(given).map_err(|e| SourceError {
             arg: given.to_string(),
-            reason: format!("{e} (INGEST_SOURCE_KEY_ENCODING=url)"),
+            reason: format!("{e} ({}=url)", vars::SOURCE_KEY_ENCODING),
         }),
     }
 }

@@ -58,7 +58,10 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => match Settings::resolve(&cli.settings) {
             Ok(settings) => runtime().block_on(async {
                 crate::shutdown::listen();
-                run::main(settings, args).await
+                match args.event.clone() {
+                    Some(path) => event::main(settings, args, &path).await,
+                    None => run::main(settings, args).await,
+                }
             }),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },

@@ -23,10 +23,7 @@ pub enum PipelinesCommand {
 }
 
 fn load(settings: &SettingsArgs, file: Option<PathBuf>) -> Result<PipelineSet, ExitCode> {
-    let path = file.or_else(|| settings.pipelines.clone()).or_else(|| {
-        let default = PathBuf::from("pipelines.toml");
-        default.is_file().then_some(default)
-    });
+    let path = crate::settings::pipelines_file(file.or_else(|| settings.pipelines.clone()));
     PipelineSet::load(path.as_deref()).map_err(|e| {
         eprintln!("{e}");
         ExitCode::Usage

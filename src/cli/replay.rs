@@ -6,22 +6,19 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use clap::{ArgGroup, Args};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::tally::Tally;
 use crate::aws::Aws;
-use crate::error::{ExitCode, JobError};
+use crate::error::{Classify, ExitCode, JobError};
 use crate::events::{ReplayObject, replay_event};
 use crate::job::{JobRequest, Services};
-use crate::settings::{BoundaryUrl, Settings};
+use crate::queue::{BATCH, Message, Queue, QueueUrl};
+use crate::settings::Settings;
 use crate::source::Source;
-use crate::store::{Key, ObjectInfo, ObjectStore};
-
-/// SQS takes at most ten messages per SendMessageBatch.
-const BATCH: usize = 10;
+use crate::store::{Key, ObjectInfo, ObjectStore, StoreUrl};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").required(true).args(["key", "keys_from", "prefix"])))]
@@ -65,17 +62,23 @@ pub async fn main(settings: Settings, args: ReplayArgs) -> ExitCode {
 }
 
 async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobError> {
-    if args.queue.is_some() && !matches!(settings.incoming, BoundaryUrl::S3 { .. }) {
+    let queue_url = match &args.queue {
+        Some(q) => {
+            Some(QueueUrl::parse(q).map_err(|e| JobError::usage(format!("--queue {q}: {e}")))?)
+        }
+        None => None,
+    };
+    if queue_url.is_some() && !settings.incoming.is_s3() {
         return Err(JobError::usage(format!(
             "replay --queue announces objects of an s3:// incoming store, not {}; use --inline",
-            settings.incoming.to_url()
+            settings.incoming
         )));
     }
-    let aws = match crate::aws::needed(&settings) || args.queue.is_some() {
-        true => Some(Aws::from_env(settings.transfer).await?),
+    let aws = match settings.needs_aws() || queue_url.as_ref().is_some_and(QueueUrl::is_sqs) {
+        true => Some(Aws::from_env().await?),
         false => None,
     };
-    let incoming = crate::store::open(&settings.incoming.to_url(), aws.as_ref())
+    let incoming = crate::store::open(&settings.incoming, aws.as_ref(), settings.transfer)
         .await
         .map_err(|e| JobError::from_boundary("cannot open the incoming store", e))?;
     let mut tally = Tally::default();
@@ -96,22 +99,19 @@ async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobErr
         return Ok(tally.exit_code());
     }
     let bar = progress(targets.len());
-    match (&args.queue, aws) {
-        (Some(queue), Some(aws)) => {
-            let BoundaryUrl::S3 { bucket, prefix } = &settings.incoming else {
-                unreachable!("checked before anything was opened");
-            };
-            send(
-                &aws,
-                queue,
+    match (&queue_url, &settings.incoming) {
+        (Some(url), StoreUrl::S3 { bucket, prefix }) => {
+            let queue = crate::queue::open(url, aws.as_ref())
+                .map_err(|e| JobError::from_boundary("cannot open the queue", e))?;
+            let region = aws.as_ref().map_or("", |a| a.region.as_str());
+            let announce = Announce {
+                queue: queue.as_ref(),
                 bucket,
                 prefix,
-                &targets,
-                incoming.as_ref(),
-                &bar,
-                &mut tally,
-            )
-            .await;
+                region,
+                incoming: incoming.as_ref(),
+            };
+            announce.send(&targets, &bar, &mut tally).await;
         }
         _ => {
             run_inline(
@@ -224,122 +224,61 @@ fn progress(len: usize) -> ProgressBar {
     bar
 }
 
-/// Sends one event per object, ten per request.
-#[allow(clippy::too_many_arguments)]
-async fn send(
-    aws: &Aws,
-    queue: &str,
-    bucket: &str,
-    prefix: &str,
-    targets: &[ObjectInfo],
-    incoming: &dyn ObjectStore,
-    bar: &ProgressBar,
-    tally: &mut Tally,
-) {
-    for chunk in targets.chunks(BATCH) {
-        let mut entries = Vec::new();
-        for (i, t) in chunk.iter().enumerate() {
-            let bucket_key = if prefix.is_empty() {
-                t.key.to_string()
-            } else {
-                format!("{prefix}/{}", t.key)
-            };
-            let event = replay_event(
-                &ReplayObject {
-                    bucket,
-                    key: &bucket_key,
-                    size: t.size,
-                    // Listings give ETags (quoted); a lookup in a versioned bucket gives a
-                    // version id instead, which is no ETag.
-                    etag: t.version.as_deref().filter(|v| v.starts_with('"')),
-                },
-                &aws.region,
-            );
-            let entry = SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(event.to_string())
-                .build()
-                .expect("id and body are set");
-            entries.push(entry);
-        }
-        match aws
-            .sqs
-            .send_message_batch()
-            .queue_url(queue)
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(out) => {
-                for ok in &out.successful {
-                    let t = &chunk[entry_index(&ok.id)];
-                    bar.suspend(|| println!("sent: {}", incoming.url_of(&t.key)));
-                    tally.add_ok();
-                }
-                for failed in &out.failed {
-                    let t = &chunk[entry_index(&failed.id)];
-                    let code = if failed.sender_fault {
-                        ExitCode::Internal
-                    } else {
-                        ExitCode::Transient
-                    };
-                    bar.suspend(|| {
-                        eprintln!(
-                            "failed: {}: {} {}",
-                            incoming.url_of(&t.key),
-                            failed.code,
-                            failed.message.as_deref().unwrap_or_default()
-                        )
-                    });
-                    tally.add_failure(code);
+/// Where replayed events go, and what they name.
+struct Announce<'a> {
+    queue: &'a dyn Queue,
+    bucket: &'a str,
+    /// The incoming store's prefix in its bucket.
+    prefix: &'a str,
+    region: &'a str,
+    incoming: &'a dyn ObjectStore,
+}
+
+impl Announce<'_> {
+    /// Sends one event per object, as many per request as the queue takes.
+    async fn send(&self, targets: &[ObjectInfo], bar: &ProgressBar, tally: &mut Tally) {
+        for chunk in targets.chunks(BATCH) {
+            let messages: Vec<Message> = chunk.iter().map(|t| self.event(t)).collect();
+            let answers = self.queue.send_batch(&messages).await;
+            for (t, answer) in chunk.iter().zip(answers) {
+                let url = self.incoming.url_of(&t.key);
+                match answer {
+                    Ok(_) => {
+                        bar.suspend(|| println!("sent: {url}"));
+                        tally.add_ok();
+                    }
+                    Err(e) => {
+                        bar.suspend(|| eprintln!("failed: {url}: {e}"));
+                        tally.add_failure(e.fault().exit_code());
+                    }
                 }
             }
-            Err(e) => {
-                let code = sqs_exit_code(&e);
-                let message = aws_sdk_sqs::error::DisplayErrorContext(&e).to_string();
-                for t in chunk {
-                    bar.suspend(|| {
-                        eprintln!(
-                            "failed: {}: sending to {queue}: {message}",
-                            incoming.url_of(&t.key)
-                        )
-                    });
-                    tally.add_failure(code);
-                }
-            }
+            bar.inc(chunk.len() as u64);
         }
-        bar.inc(chunk.len() as u64);
     }
-}
 
-fn entry_index(id: &str) -> usize {
-    id.trim_start_matches('m').parse().unwrap_or(0)
-}
-
-/// Whether a failed SQS request is worth retrying, as an exit code.
-fn sqs_exit_code<E>(
-    err: &aws_sdk_sqs::error::SdkError<E, aws_sdk_sqs::config::http::HttpResponse>,
-) -> ExitCode
-where
-    E: aws_sdk_sqs::error::ProvideErrorMetadata,
-{
-    use aws_sdk_sqs::error::SdkError;
-    let transient = match err {
-        SdkError::DispatchFailure(d) => d
-            .as_connector_error()
-            .and_then(|c| crate::aws::credentials_failure(c))
-            .unwrap_or(true),
-        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(s) => {
-            let status = s.raw().status().as_u16();
-            status >= 500 || status == 429 || s.err().code().is_some_and(|c| c.contains("Throttl"))
+    /// The event S3 would have sent for the object.
+    fn event(&self, t: &ObjectInfo) -> Message {
+        let bucket_key = if self.prefix.is_empty() {
+            t.key.to_string()
+        } else {
+            format!("{}/{}", self.prefix, t.key)
+        };
+        let event = replay_event(
+            &ReplayObject {
+                bucket: self.bucket,
+                key: &bucket_key,
+                size: t.size,
+                // Listings give ETags (quoted); a lookup in a versioned bucket gives a
+                // version id instead, which is no ETag.
+                etag: t.version.as_deref().filter(|v| v.starts_with('"')),
+            },
+            self.region,
+        );
+        Message {
+            body: event.to_string(),
+            ..Message::default()
         }
-        _ => false,
-    };
-    if transient {
-        ExitCode::Transient
-    } else {
-        ExitCode::Internal
     }
 }
 

@@ -48,10 +48,8 @@ pub enum Output {
     Json,
 }
 
+/// Runs one upload named by SOURCE or --incoming-key (`--event` runs in [`super::event`]).
 pub async fn main(settings: Settings, args: RunArgs) -> ExitCode {
-    if let Some(path) = args.event.clone() {
-        return super::event::main(settings, args, &path).await;
-    }
     let output = args.output;
     match prepare(settings, args).await {
         Ok((services, request)) => {

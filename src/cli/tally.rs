@@ -2,7 +2,7 @@
 //! the exit code they add up to.
 
 use crate::error::ExitCode;
-use crate::job::{JobReport, Outcome};
+use crate::report::{JobReport, Outcome};
 
 /// Outcomes so far, and the most severe exit code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,56 +1,26 @@
 //! Result events: after every job, its report (the `--output json` document) goes to a results
-//! queue, so other systems learn what happened without polling the reports store. Delivery is
-//! best-effort: a failure is logged and noted in the report, never changes the job's outcome.
+//! queue (SQS, or a folder on one machine), so other systems learn what happened without polling
+//! the reports store. Delivery is best-effort: a failure is logged and noted in the report, never
+//! changes the job's outcome.
 
-use std::sync::Arc;
-
-use async_trait::async_trait;
-use aws_sdk_sqs::types::MessageAttributeValue;
 use serde_json::Value;
 
-use crate::job::JobReport;
 use crate::layout;
-use crate::settings::Settings;
-
-/// SQS refuses message bodies above 256 KiB.
-const MAX_BODY: usize = 256 * 1024;
-
-/// Where result events go.
-#[async_trait]
-pub trait ResultSink: Send + Sync + std::fmt::Debug {
-    /// Where events go (a queue URL).
-    fn location(&self) -> String;
-
-    /// Sends one job's result; returns the message id.
-    async fn publish(&self, report: &JobReport) -> Result<String, ResultError>;
-}
-
-/// A result event that could not be sent.
-#[derive(Debug, thiserror::Error)]
-#[error("result event to {location}: {message}")]
-pub struct ResultError {
-    pub location: String,
-    pub message: String,
-}
-
-/// The results sink the settings name, if any.
-pub fn open(settings: &Settings, aws: Option<&crate::aws::Aws>) -> Option<Arc<dyn ResultSink>> {
-    let queue = settings.results_queue.as_ref()?;
-    let aws = aws?;
-    Some(Arc::new(SqsResults {
-        client: aws.sqs.clone(),
-        queue_url: queue.clone(),
-    }))
-}
+use crate::queue::{Attribute, MAX_BODY, Message, Queue};
+use crate::report::JobReport;
 
 /// Sends the result and records a failure in the report (and the log).
-pub async fn deliver(sink: &dyn ResultSink, report: &mut JobReport) {
-    match sink.publish(report).await {
+pub async fn deliver(queue: &dyn Queue, report: &mut JobReport) {
+    let sent = match message_of(report) {
+        Ok(message) => queue.send(&message).await.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the report cannot be written as JSON: {e}")),
+    };
+    match sent {
         Ok(id) => {
-            tracing::debug!(job_id = %report.job_id, message_id = %id, queue = %sink.location(), "result event sent")
+            tracing::debug!(message_id = %id, queue = %queue.location(), "result event sent")
         }
         Err(e) => {
-            tracing::error!(job_id = %report.job_id, error = %e, "could not send the result event");
+            tracing::error!(error = %e, "could not send the result event");
             report
                 .notes
                 .push(format!("could not send the result event: {e}"));
@@ -58,62 +28,25 @@ pub async fn deliver(sink: &dyn ResultSink, report: &mut JobReport) {
     }
 }
 
-/// Result events on an SQS queue, with the outcome and pipeline as message attributes so
-/// subscribers can filter without parsing the body.
-#[derive(Debug, Clone)]
-pub struct SqsResults {
-    pub client: aws_sdk_sqs::Client,
-    pub queue_url: String,
-}
-
-#[async_trait]
-impl ResultSink for SqsResults {
-    fn location(&self) -> String {
-        self.queue_url.clone()
-    }
-
-    async fn publish(&self, report: &JobReport) -> Result<String, ResultError> {
-        let fail = |message: String| ResultError {
-            location: self.queue_url.clone(),
-            message,
-        };
-        let body = body_of(report).map_err(|e| fail(e.to_string()))?;
-        let attribute = |kind: &str, value: String| {
-            MessageAttributeValue::builder()
-                .data_type(kind)
-                .string_value(value)
-                .build()
-                .map_err(|e| fail(e.to_string()))
-        };
-        let out = self
-            .client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .message_attributes(
-                "outcome",
-                attribute("String", report.outcome.as_str().into())?,
-            )
-            .message_attributes(
+/// A job's result event: the report as the body, with the outcome, pipeline, job id and exit
+/// code as attributes, so subscribers can filter without parsing the body.
+pub fn message_of(report: &JobReport) -> Result<Message, serde_json::Error> {
+    let text = |s: &str| Attribute::String(s.to_string());
+    Ok(Message {
+        body: body_of(report)?,
+        attributes: [
+            ("outcome", text(report.outcome.as_str())),
+            (
                 "pipeline",
-                attribute(
-                    "String",
-                    report
-                        .pipeline
-                        .clone()
-                        .unwrap_or_else(|| layout::UNROUTED.into()),
-                )?,
-            )
-            .message_attributes("job_id", attribute("String", report.job_id.clone())?)
-            .message_attributes(
-                "exit_code",
-                attribute("Number", report.exit_code.to_string())?,
-            )
-            .send()
-            .await
-            .map_err(|e| fail(aws_sdk_sqs::error::DisplayErrorContext(&e).to_string()))?;
-        Ok(out.message_id.unwrap_or_default())
-    }
+                text(report.pipeline.as_deref().unwrap_or(layout::UNROUTED)),
+            ),
+            ("job_id", text(&report.job_id)),
+            ("exit_code", Attribute::Number(report.exit_code.to_string())),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect(),
+    })
 }
 
 /// The report as a message body. A report too large for SQS (thousands of files with long check

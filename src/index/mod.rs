@@ -4,13 +4,16 @@
 pub mod postgres;
 pub mod sqlite;
 
+use std::path::PathBuf;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Classify, Fault};
+pub use crate::error::ErrorKind;
+use crate::error::{BoundaryError, Operation};
+use crate::location::UrlError;
 use crate::model::FileMetadata;
-use crate::settings::BoundaryUrl;
 
 /// A job's claim on one version of one upload.
 #[derive(Debug, Clone)]
@@ -193,40 +196,90 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError>;
 }
 
-/// A failed index operation.
-#[derive(Debug, thiserror::Error)]
-#[error("index {op} at {location}: {message}")]
-pub struct IndexError {
-    pub op: &'static str,
-    pub location: String,
-    pub transient: bool,
-    pub message: String,
+/// The operation that failed, named in every index error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexOp {
+    Open,
+    Migrate,
+    Claim,
+    Commit,
+    Finish,
+    Get,
+    List,
+    Ledger,
+    Job,
 }
 
-impl Classify for IndexError {
-    fn fault(&self) -> Fault {
-        if self.transient {
-            Fault::Transient
-        } else {
-            Fault::Internal
+impl std::fmt::Display for IndexOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            IndexOp::Open => "open",
+            IndexOp::Migrate => "migrate",
+            IndexOp::Claim => "claim",
+            IndexOp::Commit => "commit",
+            IndexOp::Finish => "finish",
+            IndexOp::Get => "get",
+            IndexOp::List => "list",
+            IndexOp::Ledger => "ledger",
+            IndexOp::Job => "job",
+        };
+        f.write_str(name)
+    }
+}
+
+impl Operation for IndexOp {
+    const BOUNDARY: &'static str = "index ";
+}
+
+/// A failed index operation, naming the operation and the database (without credentials).
+pub type IndexError = BoundaryError<IndexOp>;
+
+/// Where the index lives, parsed once from its URL.
+#[derive(Debug, Clone)]
+pub enum IndexUrl {
+    /// `sqlite://path` (relative) or `sqlite:///absolute/path`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`, with libpq's TLS parameters read.
+    Postgres(Box<postgres::ConnectSpec>),
+}
+
+impl IndexUrl {
+    /// Parses an index URL without any I/O.
+    pub fn parse(value: &str) -> Result<IndexUrl, UrlError> {
+        let value = crate::location::non_empty(value)?;
+        if let Some(rest) = value.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err(UrlError::new("sqlite:// URL without a path"));
+            }
+            return Ok(IndexUrl::Sqlite(PathBuf::from(rest)));
+        }
+        if value.starts_with("postgres://") || value.starts_with("postgresql://") {
+            return postgres::ConnectSpec::parse(value)
+                .map(|spec| IndexUrl::Postgres(Box::new(spec)));
+        }
+        Err(UrlError::new(
+            "the index must be a sqlite:// or postgres:// URL",
+        ))
+    }
+}
+
+impl std::fmt::Display for IndexUrl {
+    /// The URL without credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IndexUrl::Sqlite(p) => write!(f, "sqlite://{}", p.display()),
+            IndexUrl::Postgres(spec) => f.write_str(&spec.location),
         }
     }
 }
 
 /// Opens the index a URL names, applying migrations.
-pub async fn open(url: &BoundaryUrl) -> Result<Box<dyn Index>, IndexError> {
+pub async fn open(url: &IndexUrl) -> Result<Box<dyn Index>, IndexError> {
     match url {
-        BoundaryUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
-        BoundaryUrl::Postgres(url) => Ok(Box::new(postgres::PostgresIndex::open(url).await?)),
-        other => Err(IndexError {
-            op: "open",
-            location: other.to_url(),
-            transient: false,
-            message: format!(
-                "{} is not an index backend (use sqlite:// or postgres://)",
-                other.scheme()
-            ),
-        }),
+        IndexUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
+        IndexUrl::Postgres(spec) => Ok(Box::new(
+            postgres::PostgresIndex::connect(spec.as_ref().clone()).await?,
+        )),
     }
 }
 

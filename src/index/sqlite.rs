@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, IndexError, IndexedFile,
-    JobEnd, JobRow, LedgerEntry, LedgerState, parse_ts, ts,
+    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
+    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState, parse_ts, ts,
 };
 use crate::model::FileMetadata;
 
@@ -65,48 +65,56 @@ pub struct SqliteIndex {
     conn: Arc<Mutex<Connection>>,
 }
 
-fn err(op: &'static str, path: &Path, e: rusqlite::Error) -> IndexError {
+fn err(op: IndexOp, path: &Path, e: rusqlite::Error) -> IndexError {
     use rusqlite::ErrorCode::*;
     let transient = matches!(
         e.sqlite_error_code(),
         Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | OutOfMemory)
     );
-    IndexError {
-        op,
-        location: format!("sqlite://{}", path.display()),
-        transient,
-        message: e.to_string(),
-    }
+    let kind = if transient {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Permanent
+    };
+    IndexError::new(op, location(path), kind, e.to_string()).with_source(e)
+}
+
+/// The index's location for messages: `sqlite://<path>`.
+fn location(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// A blocking database call that panicked or was cancelled.
+fn crashed(op: IndexOp, path: &Path, e: tokio::task::JoinError) -> IndexError {
+    IndexError::new(op, location(path), ErrorKind::Permanent, e.to_string())
 }
 
 impl SqliteIndex {
     pub async fn open(path: &Path) -> Result<SqliteIndex, IndexError> {
         let path = path.to_path_buf();
         let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, IndexError> {
+        let conn = crate::task::blocking(move || -> Result<Connection, IndexError> {
             if let Some(parent) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| IndexError {
-                    op: "open",
-                    location: format!("sqlite://{}", p.display()),
-                    transient: false,
-                    message: e.to_string(),
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    IndexError::new(
+                        IndexOp::Open,
+                        location(&p),
+                        ErrorKind::Permanent,
+                        e.to_string(),
+                    )
+                    .with_source(e)
                 })?;
             }
-            let mut conn = Connection::open(&p).map_err(|e| err("open", &p, e))?;
+            let mut conn = Connection::open(&p).map_err(|e| err(IndexOp::Open, &p, e))?;
             conn.busy_timeout(Duration::from_secs(30))
-                .map_err(|e| err("open", &p, e))?;
+                .map_err(|e| err(IndexOp::Open, &p, e))?;
             conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| err("open", &p, e))?;
-            migrate(&mut conn).map_err(|e| err("migrate", &p, e))?;
+                .map_err(|e| err(IndexOp::Open, &p, e))?;
+            migrate(&mut conn).map_err(|e| err(IndexOp::Migrate, &p, e))?;
             Ok(conn)
         })
         .await
-        .map_err(|e| IndexError {
-            op: "open",
-            location: path.display().to_string(),
-            transient: false,
-            message: e.to_string(),
-        })??;
+        .map_err(|e| crashed(IndexOp::Open, &path, e))??;
         Ok(SqliteIndex {
             path,
             conn: Arc::new(Mutex::new(conn)),
@@ -115,22 +123,18 @@ impl SqliteIndex {
 
     async fn with<T: Send + 'static>(
         &self,
-        op: &'static str,
+        op: IndexOp,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, IndexError> {
         let conn = self.conn.clone();
         let path = self.path.clone();
-        tokio::task::spawn_blocking(move || {
+        crate::task::blocking(move || {
+            tracing::debug!(op = %op, "sqlite");
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard).map_err(|e| err(op, &path, e))
         })
         .await
-        .map_err(|e| IndexError {
-            op,
-            location: self.location(),
-            transient: false,
-            message: e.to_string(),
-        })?
+        .map_err(|e| crashed(op, &self.path, e))?
     }
 }
 
@@ -179,12 +183,12 @@ fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedFile> {
 #[async_trait]
 impl Index for SqliteIndex {
     fn location(&self) -> String {
-        format!("sqlite://{}", self.path.display())
+        location(&self.path)
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError> {
         let c = claim.clone();
-        self.with("claim", move |conn| {
+        self.with(IndexOp::Claim, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing = tx
                 .query_row(
@@ -227,7 +231,7 @@ impl Index for SqliteIndex {
 
     async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
         let b = batch.clone();
-        self.with("commit", move |conn| {
+        self.with(IndexOp::Commit, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = ts(&b.now);
             for change in &b.changes {
@@ -283,7 +287,7 @@ impl Index for SqliteIndex {
 
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
         let e = end.clone();
-        self.with("finish", move |conn| {
+        self.with(IndexOp::Finish, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if let Some(state) = e.ledger_state {
                 // A published upload stays published whatever happened after the commit (a failed
@@ -309,7 +313,7 @@ impl Index for SqliteIndex {
 
     async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError> {
         let dest = dest_path.to_string();
-        self.with("get", move |conn| {
+        self.with(IndexOp::Get, move |conn| {
             conn.query_row(
                 &format!("SELECT {FILE_COLUMNS} FROM indexed_file WHERE dest_path = ?1"),
                 [dest],
@@ -322,7 +326,7 @@ impl Index for SqliteIndex {
 
     async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError> {
         let prefix = prefix.to_string();
-        self.with("list", move |conn| {
+        self.with(IndexOp::List, move |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {FILE_COLUMNS} FROM indexed_file WHERE substr(dest_path, 1, length(?1)) = ?1 ORDER BY dest_path"
             ))?;
@@ -337,7 +341,7 @@ impl Index for SqliteIndex {
         source_version: &str,
     ) -> Result<Option<LedgerEntry>, IndexError> {
         let (s, v) = (source.to_string(), source_version.to_string());
-        self.with("ledger", move |conn| {
+        self.with(IndexOp::Ledger, move |conn| {
             conn.query_row(
                 "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
                  WHERE source = ?1 AND source_version = ?2",
@@ -360,7 +364,7 @@ impl Index for SqliteIndex {
 
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError> {
         let id = job_id.to_string();
-        self.with("job", move |conn| {
+        self.with(IndexOp::Job, move |conn| {
             conn.query_row(
                 "SELECT job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url FROM job WHERE job_id = ?1",
                 [id],

@@ -1,84 +1,25 @@
 //! One job: the state machine that takes one upload from the incoming store to published (or to
 //! the error store), and the services it runs against.
+//!
+//! `states` holds the states and the driver; each step the states take lives in its own module:
+//! `intake` (fetch, route, claim, guard), `checking` (the check step, the only maker of checked
+//! files), `telling` (the notification) and `finish` (the error store, the incoming store, the
+//! ledger and the stored report). Every log line of a job is inside its `job` span.
 
-mod report;
+mod checking;
+mod context;
+mod finish;
+mod intake;
+mod services;
 mod states;
+mod telling;
 
-use std::sync::Arc;
+pub use crate::report::{JobReport, Outcome};
+pub use services::Services;
 
-pub use report::{
-    ErrorReport, FileReport, InputReport, JobReport, Locations, NotificationReport, Outcome,
-    PlotReport, StateRecord,
-};
+use tracing::Instrument;
 
-use crate::error::JobError;
-use crate::events::results::ResultSink;
-use crate::index::Index;
-use crate::notify::Notifier;
-use crate::pipeline::PipelineSet;
-use crate::settings::Settings;
 use crate::source::Source;
-use crate::store::ObjectStore;
-
-/// Every boundary a job talks to, built once per process from validated settings.
-#[derive(Debug, Clone)]
-pub struct Services {
-    pub settings: Settings,
-    pub pipelines: Arc<PipelineSet>,
-    pub incoming: Arc<dyn ObjectStore>,
-    pub archive: Arc<dyn ObjectStore>,
-    pub public: Arc<dyn ObjectStore>,
-    pub error: Arc<dyn ObjectStore>,
-    pub reports: Arc<dyn ObjectStore>,
-    pub index: Arc<dyn Index>,
-    pub notifier: Arc<dyn Notifier>,
-    /// Where each job's result event goes (an SQS queue), when configured.
-    pub results: Option<Arc<dyn ResultSink>>,
-    /// The process's AWS clients, when any boundary lives in AWS.
-    pub aws: Option<crate::aws::Aws>,
-}
-
-impl Services {
-    /// Opens every boundary the settings name. Fails before any job starts if one is unusable.
-    pub async fn build(settings: Settings, pipelines: PipelineSet) -> Result<Services, JobError> {
-        let aws = match crate::aws::needed(&settings) {
-            true => Some(crate::aws::Aws::from_env(settings.transfer).await?),
-            false => None,
-        };
-        let results = crate::events::results::open(&settings, aws.as_ref());
-        let store = |name: &'static str, url: &crate::settings::BoundaryUrl| {
-            let url = url.to_url();
-            let aws = aws.as_ref();
-            async move {
-                crate::store::open(&url, aws)
-                    .await
-                    .map(Arc::from)
-                    .map_err(|e| {
-                        JobError::from_boundary(format!("cannot open the {name} store"), e)
-                    })
-            }
-        };
-        Ok(Services {
-            incoming: store("incoming", &settings.incoming).await?,
-            archive: store("archive", &settings.archive).await?,
-            public: store("public", &settings.public).await?,
-            error: store("error", &settings.error).await?,
-            reports: store("reports", &settings.reports).await?,
-            index: crate::index::open(&settings.index)
-                .await
-                .map(Arc::from)
-                .map_err(|e| JobError::from_boundary("cannot open the index", e))?,
-            notifier: crate::notify::open(&settings.notify, &settings.smtp)
-                .await
-                .map(Arc::from)
-                .map_err(|e| JobError::from_boundary("cannot open the notifier", e))?,
-            pipelines: Arc::new(pipelines),
-            settings,
-            results,
-            aws,
-        })
-    }
-}
 
 /// What to ingest, and how.
 #[derive(Debug, Clone)]
@@ -92,10 +33,28 @@ pub struct JobRequest {
 
 /// Runs one job to completion, then sends its result event where one is configured. Never panics
 /// on bad input and always returns a report; the exit code is in `report.exit_code`.
+///
+/// Everything the job does runs inside one `job` span carrying its `job_id`, `pipeline` (once
+/// routed) and `key`, so every line any boundary logs for it says which job it belongs to.
 pub async fn run(services: &Services, request: JobRequest) -> JobReport {
-    let mut report = states::drive(services, request).await;
-    if let Some(sink) = &services.results {
-        crate::events::results::deliver(sink.as_ref(), &mut report).await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let key = match &request.source {
+        Source::Incoming(key) => key.to_string(),
+        Source::LocalFile(_) => request.source.name().to_string(),
+    };
+    let span = tracing::info_span!(
+        "job",
+        job_id = %id,
+        pipeline = tracing::field::Empty,
+        key = %key
+    );
+    async {
+        let mut report = states::drive(services, request, id).await;
+        if let Some(queue) = &services.results {
+            crate::events::results::deliver(queue.as_ref(), &mut report).await;
+        }
+        report
     }
-    report
+    .instrument(span)
+    .await
 }

@@ -43,6 +43,7 @@ pub struct PipelineFile {
     pub check_type: CheckType,
     pub publish_type: PublishType,
     /// Index of the pipeline rule that claimed the file.
+    #[serde(skip)]
     pub rule: Option<usize>,
     pub dest_path: Option<String>,
     pub archive_path: Option<String>,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Which check a file gets in the check step.
@@ -151,31 +152,54 @@ pub struct UnknownName {
     pub expected: String,
 }
 
+/// Parses a name as the enum's serde derive spells it (`harvest_upload`), or says what the
+/// choices are: how pipeline files and flags name every enum.
+pub fn parse_named<T: DeserializeOwned>(what: &'static str, given: &str) -> Result<T, UnknownName> {
+    use serde::de::IntoDeserializer;
+    T::deserialize(IntoDeserializer::<NameError>::into_deserializer(given)).map_err(|e| {
+        UnknownName {
+            what,
+            given: given.to_string(),
+            expected: e.expected.join(", "),
+        }
+    })
+}
+
+/// Serde's answer to a name that is not a variant, keeping the list of variants it gives.
+#[derive(Debug)]
+struct NameError {
+    expected: &'static [&'static str],
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected one of: {}", self.expected.join(", "))
+    }
+}
+
+impl std::error::Error for NameError {}
+
+impl serde::de::Error for NameError {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        NameError { expected: &[] }
+    }
+
+    fn unknown_variant(_: &str, expected: &'static [&'static str]) -> Self {
+        NameError { expected }
+    }
+}
+
 impl FromStr for CheckType {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        CheckType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "check type",
-                given: s.to_string(),
-                expected: CheckType::ALL.map(CheckType::as_str).join(", "),
-            })
+        parse_named("check type", s)
     }
 }
 
 impl FromStr for PublishType {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        PublishType::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| UnknownName {
-                what: "publish type",
-                given: s.to_string(),
-                expected: PublishType::ALL.map(PublishType::as_str).join(", "),
-            })
+        parse_named("publish type", s)
     }
 }
 

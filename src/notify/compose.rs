@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use minijinja::{Environment, context};
 
 use super::{Attachment, Notification};
-use crate::job::{JobReport, Outcome};
+use crate::report::{JobReport, Outcome};
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
@@ -282,7 +282,8 @@ fn check_report(name: &str, check_type: &str, log: &[String]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::error::Fault;
-    use crate::job::{ErrorReport, InputReport, Locations, StateRecord};
+    use crate::model::Upload;
+    use crate::report::{ErrorReport, Locations, StateRecord};
 
     fn report(outcome: Outcome, name: &str) -> JobReport {
         let at = chrono::DateTime::parse_from_rfc3339("2024-01-02T03:04:05Z")
@@ -297,12 +298,14 @@ mod tests {
             started_at: at,
             finished_at: at,
             duration_ms: 1500,
-            input: Some(InputReport {
+            input: Some(Upload {
                 name: name.into(),
                 key: name.into(),
+                source: format!("file:///in/{name}"),
                 size: 16384,
                 sha256: "ab".repeat(32),
                 version: "v".into(),
+                local_path: format!("/work/{name}").into(),
             }),
             states: ["Initial", "Initialised", "Resolved"]
                 .into_iter()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tracing::{error, warn};
 
 use super::{Notification, Notifier};
-use crate::job::NotificationReport;
+use crate::report::NotificationReport;
 
 /// How hard to try before giving up on a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,9 +50,9 @@ pub async fn deliver(
                 return report;
             }
             Err(e) => {
-                let retry = e.transient && attempt < attempts;
-                warn!(job_id = %message.job_id, attempt, transient = e.transient, error = %e, "notification failed");
-                report.error = Some(if e.transient {
+                let retry = e.is_transient() && attempt < attempts;
+                warn!(attempt, transient = e.is_transient(), error = %e, "notification failed");
+                report.error = Some(if e.is_transient() {
                     e.to_string()
                 } else {
                     format!("{e} (permanent: not retried)")
@@ -65,7 +65,6 @@ pub async fn deliver(
         }
     }
     error!(
-        job_id = %message.job_id,
         attempts = report.attempts,
         error = report.error.as_deref().unwrap_or("-"),
         "notification not delivered; the job keeps its outcome"
@@ -109,11 +108,16 @@ mod tests {
         async fn send(&self, _: &Notification) -> Result<String, NotifyError> {
             *self.calls.lock().unwrap() += 1;
             match self.failures.lock().unwrap().pop() {
-                Some(transient) => Err(NotifyError {
-                    location: self.location(),
-                    transient,
-                    message: if transient { "down" } else { "550 refused" }.into(),
-                }),
+                Some(transient) => Err(NotifyError::new(
+                    crate::notify::NotifyOp::Send,
+                    self.location(),
+                    if transient {
+                        crate::notify::ErrorKind::Transient
+                    } else {
+                        crate::notify::ErrorKind::Permanent
+                    },
+                    if transient { "down" } else { "550 refused" },
+                )),
                 None => Ok("flaky://sent".into()),
             }
         }

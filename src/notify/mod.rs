@@ -7,10 +7,14 @@ pub mod outbox;
 pub mod recipients;
 pub mod smtp;
 
+use std::path::PathBuf;
+
 use async_trait::async_trait;
 
-use crate::error::{Classify, Fault};
-use crate::settings::{BoundaryUrl, SmtpSettings};
+pub use crate::error::ErrorKind;
+use crate::error::{BoundaryError, Operation};
+use crate::location::UrlError;
+pub use smtp::{SmtpEndpoint, SmtpSettings, UrlCredentials};
 
 /// A file attached to a message, or shown inline in its HTML body when `content_id` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,49 +49,74 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
     async fn send(&self, message: &Notification) -> Result<String, NotifyError>;
 }
 
-/// A failed delivery.
-#[derive(Debug, thiserror::Error)]
-#[error("notify via {location}: {message}")]
-pub struct NotifyError {
-    pub location: String,
-    pub transient: bool,
-    pub message: String,
+/// The operation that failed, named in every notifier error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyOp {
+    /// Opening the notifier (an outbox folder, an SMTP transport).
+    Open,
+    /// Sending one message.
+    Send,
 }
 
-impl Classify for NotifyError {
-    fn fault(&self) -> Fault {
-        if self.transient {
-            Fault::Transient
-        } else {
-            Fault::Internal
+impl std::fmt::Display for NotifyOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NotifyOp::Open => "open at",
+            NotifyOp::Send => "via",
+        })
+    }
+}
+
+impl Operation for NotifyOp {
+    const BOUNDARY: &'static str = "notify ";
+}
+
+/// A failed delivery, or a notifier that cannot be opened.
+pub type NotifyError = BoundaryError<NotifyOp>;
+
+/// Where notifications go, parsed once from the URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyUrl {
+    /// An outbox folder (a path or `file://` URL).
+    Outbox(PathBuf),
+    /// An SMTP server, `smtp://` or `smtps://`.
+    Smtp(SmtpEndpoint),
+}
+
+impl NotifyUrl {
+    /// Parses a notifier URL without I/O. The credentials of an `smtp://user:password@host` URL
+    /// are returned apart: the URL that is kept, logged and reported never carries them.
+    pub fn parse(value: &str) -> Result<(NotifyUrl, Option<UrlCredentials>), UrlError> {
+        let value = crate::location::non_empty(value)?;
+        if value.starts_with("smtp://") || value.starts_with("smtps://") {
+            let (endpoint, credentials) = SmtpEndpoint::parse_with_credentials(value)?;
+            return Ok((NotifyUrl::Smtp(endpoint), credentials));
+        }
+        match crate::location::local_path(value) {
+            Some(path) => Ok((NotifyUrl::Outbox(path?), None)),
+            None => Err(UrlError::new(
+                "notifications go to a directory (outbox) or an smtp:// / smtps:// server",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for NotifyUrl {
+    /// The URL without credentials.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotifyUrl::Outbox(dir) => write!(f, "{}", dir.display()),
+            NotifyUrl::Smtp(endpoint) => f.write_str(&endpoint.location()),
         }
     }
 }
 
 /// Opens the notifier a URL names. No I/O beyond creating an outbox folder: an SMTP server that is
 /// down is found out when a message is sent, and must not stop a job from starting.
-pub async fn open(
-    url: &BoundaryUrl,
-    smtp: &SmtpSettings,
-) -> Result<Box<dyn Notifier>, NotifyError> {
+pub async fn open(url: &NotifyUrl, smtp: &SmtpSettings) -> Result<Box<dyn Notifier>, NotifyError> {
     match url {
-        BoundaryUrl::Local(dir) => Ok(Box::new(outbox::Outbox::open(dir)?)),
-        BoundaryUrl::Smtp(raw) => smtp::SmtpEndpoint::parse(raw)
-            .and_then(|endpoint| smtp::SmtpNotifier::new(endpoint, smtp))
-            .map(|n| Box::new(n) as Box<dyn Notifier>)
-            .map_err(|message| NotifyError {
-                location: crate::settings::redact_userinfo(raw),
-                transient: false,
-                message,
-            }),
-        other => Err(NotifyError {
-            location: crate::settings::redact_userinfo(&other.to_url()),
-            transient: false,
-            message: format!(
-                "{} cannot carry notifications: use an outbox folder or an smtp:// / smtps:// server",
-                other.scheme()
-            ),
-        }),
+        NotifyUrl::Outbox(dir) => Ok(Box::new(outbox::Outbox::open(dir)?)),
+        NotifyUrl::Smtp(endpoint) => Ok(Box::new(smtp::SmtpNotifier::new(endpoint.clone(), smtp)?)),
     }
 }
 

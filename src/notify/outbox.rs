@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Notification, Notifier, NotifyError, to_message};
+use super::{ErrorKind, Notification, Notifier, NotifyError, NotifyOp, to_message};
 
 #[derive(Debug, Clone)]
 pub struct Outbox {
@@ -14,10 +14,13 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn open(dir: &Path) -> Result<Outbox, NotifyError> {
-        std::fs::create_dir_all(dir).map_err(|e| NotifyError {
-            location: dir.display().to_string(),
-            transient: false,
-            message: format!("cannot create the outbox folder: {e}"),
+        std::fs::create_dir_all(dir).map_err(|e| {
+            NotifyError::new(
+                NotifyOp::Open,
+                dir.display().to_string(),
+                ErrorKind::Permanent,
+                format!("cannot create the outbox folder: {e}"),
+            )
         })?;
         Ok(Outbox {
             dir: dir.to_path_buf(),
@@ -25,18 +28,19 @@ impl Outbox {
     }
 
     fn error(&self, message: impl Into<String>) -> NotifyError {
-        NotifyError {
-            location: self.location(),
-            transient: false,
-            message: message.into(),
-        }
+        NotifyError::new(
+            NotifyOp::Send,
+            self.location(),
+            ErrorKind::Permanent,
+            message,
+        )
     }
 }
 
 #[async_trait]
 impl Notifier for Outbox {
     fn location(&self) -> String {
-        crate::store::local::file_url(&self.dir)
+        crate::location::file_url(&self.dir)
     }
 
     async fn send(&self, n: &Notification) -> Result<String, NotifyError> {
@@ -64,15 +68,16 @@ impl Notifier for Outbox {
             let tmp = path.with_extension("partial");
             std::fs::write(&tmp, bytes)
                 .and_then(|_| std::fs::rename(&tmp, path))
-                .map_err(|e| NotifyError {
-                    location: self.location(),
-                    transient: matches!(
-                        e.kind(),
-                        std::io::ErrorKind::StorageFull | std::io::ErrorKind::Interrupted
-                    ),
-                    message: format!("{}: {e}", path.display()),
+                .map_err(|e| {
+                    NotifyError::new(
+                        NotifyOp::Send,
+                        self.location(),
+                        ErrorKind::of_io(&e),
+                        format!("{}: {e}", path.display()),
+                    )
+                    .with_source(e)
                 })?;
         }
-        Ok(crate::store::local::file_url(&eml))
+        Ok(crate::location::file_url(&eml))
     }
 }

@@ -1,6 +1,6 @@
 //! Who hears about a job: providers about their data, the data team about everything else.
 
-use crate::job::Outcome;
+use crate::report::Outcome;
 
 /// The recipients of a job's notification, deduplicated case-insensitively, in a stable order.
 /// - published: the pipeline's success list and the uploader;

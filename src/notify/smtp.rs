@@ -10,8 +10,27 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
 
-use super::{Notification, Notifier, NotifyError, to_message};
-use crate::settings::SmtpSettings;
+use super::{Notification, Notifier, NotifyError, NotifyOp, to_message};
+use crate::error::ErrorKind;
+use crate::location::UrlError;
+use crate::secret::Secret;
+use crate::vars;
+
+/// How to reach an SMTP server beyond its URL: credentials and time limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    /// The limit on connecting; a whole delivery may take twice this.
+    pub timeout: Duration,
+}
+
+/// The user and password written in an `smtp://user:password@host` URL, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlCredentials {
+    pub username: String,
+    pub password: Option<Secret>,
+}
 
 /// How the connection to the server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +54,46 @@ pub struct SmtpEndpoint {
 }
 
 impl SmtpEndpoint {
-    /// Parses `smtp://host[:port][?tls=starttls|none]` or `smtps://host[:port]`. Credentials must
-    /// already be gone from the URL (settings move them out).
-    pub fn parse(value: &str) -> Result<SmtpEndpoint, String> {
-        let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    /// Parses `smtp://host[:port][?tls=starttls|none]` or `smtps://host[:port]`, refusing
+    /// credentials in the URL (they belong in the SMTP settings).
+    pub fn parse(value: &str) -> Result<SmtpEndpoint, UrlError> {
+        let url = url::Url::parse(value).map_err(|e| UrlError::new(format!("not a URL: {e}")))?;
         if !url.username().is_empty() || url.password().is_some() {
-            return Err("credentials belong in INGEST_SMTP_USERNAME / INGEST_SMTP_PASSWORD".into());
+            return Err(UrlError::new(format!(
+                "credentials belong in {} / {}",
+                vars::SMTP_USERNAME,
+                vars::SMTP_PASSWORD
+            )));
         }
+        Self::from_url(&url).map_err(UrlError::new)
+    }
+
+    /// Parses an SMTP URL that may carry `user:password@`, taking the credentials out, so the
+    /// endpoint that is logged and reported never holds them.
+    pub fn parse_with_credentials(
+        value: &str,
+    ) -> Result<(SmtpEndpoint, Option<UrlCredentials>), UrlError> {
+        let url = url::Url::parse(value).map_err(|e| UrlError::new(format!("not a URL: {e}")))?;
+        let credentials = if url.username().is_empty() && url.password().is_none() {
+            None
+        } else {
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .map(|s| s.into_owned())
+                    .map_err(|_| {
+                        UrlError::new("the URL's user or password is not UTF-8 once decoded")
+                    })
+            };
+            Some(UrlCredentials {
+                username: decode(url.username())?,
+                password: url.password().map(decode).transpose()?.map(Secret::new),
+            })
+        };
+        Ok((Self::from_url(&url).map_err(UrlError::new)?, credentials))
+    }
+
+    fn from_url(url: &url::Url) -> Result<SmtpEndpoint, String> {
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
@@ -94,15 +146,16 @@ impl SmtpEndpoint {
     }
 
     /// Refuses credentials that would cross the network in clear, or a password without a user.
-    pub fn check_credentials(&self, settings: &SmtpSettings) -> Result<(), String> {
+    pub fn check_credentials(&self, settings: &SmtpSettings) -> Result<(), UrlError> {
         match (&settings.username, &settings.password) {
-            (Some(_), _) if self.security == Security::None => Err(format!(
+            (Some(_), _) if self.security == Security::None => Err(UrlError::new(format!(
                 "{} has tls=none: the credentials would cross the network in clear; use STARTTLS (drop tls=none) or smtps://",
                 self.location()
-            )),
-            (None, Some(_)) => {
-                Err("an SMTP password without a user name: set INGEST_SMTP_USERNAME".into())
-            }
+            ))),
+            (None, Some(_)) => Err(UrlError::new(format!(
+                "an SMTP password without a user name: set {}",
+                vars::SMTP_USERNAME
+            ))),
             _ => Ok(()),
         }
     }
@@ -142,13 +195,23 @@ impl std::fmt::Debug for SmtpNotifier {
 }
 
 impl SmtpNotifier {
-    pub fn new(endpoint: SmtpEndpoint, settings: &SmtpSettings) -> Result<SmtpNotifier, String> {
+    pub fn new(
+        endpoint: SmtpEndpoint,
+        settings: &SmtpSettings,
+    ) -> Result<SmtpNotifier, NotifyError> {
+        let refuse = |message: String| {
+            NotifyError::new(
+                NotifyOp::Open,
+                endpoint.location(),
+                ErrorKind::Permanent,
+                message,
+            )
+        };
         let tls = match endpoint.security {
             Security::None => Tls::None,
             Security::StartTls | Security::ImplicitTls => {
-                let params = TlsParameters::new(endpoint.host.clone()).map_err(|e| {
-                    format!("TLS for {} cannot be set up: {e}", endpoint.location())
-                })?;
+                let params = TlsParameters::new(endpoint.host.clone())
+                    .map_err(|e| refuse(format!("TLS cannot be set up: {e}")))?;
                 if endpoint.security == Security::StartTls {
                     Tls::Required(params)
                 } else {
@@ -156,7 +219,9 @@ impl SmtpNotifier {
                 }
             }
         };
-        endpoint.check_credentials(settings)?;
+        endpoint
+            .check_credentials(settings)
+            .map_err(|e| refuse(e.reason))?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&endpoint.host)
             .port(endpoint.port)
             .tls(tls)
@@ -173,12 +238,8 @@ impl SmtpNotifier {
         })
     }
 
-    fn error(&self, transient: bool, message: String) -> NotifyError {
-        NotifyError {
-            location: self.endpoint.location(),
-            transient,
-            message,
-        }
+    fn error(&self, kind: ErrorKind, message: String) -> NotifyError {
+        NotifyError::new(NotifyOp::Send, self.endpoint.location(), kind, message)
     }
 }
 
@@ -189,19 +250,23 @@ impl Notifier for SmtpNotifier {
     }
 
     async fn send(&self, n: &Notification) -> Result<String, NotifyError> {
-        let message = to_message(n)
-            .map_err(|e| self.error(false, format!("the message cannot be built: {e}")))?;
+        let message = to_message(n).map_err(|e| {
+            self.error(
+                ErrorKind::Permanent,
+                format!("the message cannot be built: {e}"),
+            )
+        })?;
         match tokio::time::timeout(self.deadline, self.transport.send(message)).await {
             Err(_) => Err(self.error(
-                true,
+                ErrorKind::Transient,
                 format!(
                     "the server did not complete the delivery within {} s",
                     self.deadline.as_secs()
                 ),
             )),
             Ok(Err(e)) => {
-                let (transient, message) = classify(&e);
-                Err(self.error(transient, message))
+                let (kind, message) = classify(&e);
+                Err(self.error(kind, message).with_source(e))
             }
             Ok(Ok(response)) => Ok(format!(
                 "{} ({} {})",
@@ -215,36 +280,45 @@ impl Notifier for SmtpNotifier {
 
 /// Whether another attempt may succeed, and what to tell the data team. Refused or timed-out
 /// connections and 4xx replies are transient; 5xx replies, TLS and protocol failures are not.
-fn classify(e: &lettre::transport::smtp::Error) -> (bool, String) {
+fn classify(e: &lettre::transport::smtp::Error) -> (ErrorKind, String) {
+    use ErrorKind::{Permanent, Transient};
     let code = e.status().map(|c| c.to_string());
     if e.is_permanent() {
         let hint = match code.as_deref() {
-            Some("535") | Some("534") | Some("530") => {
-                "authentication failed: check INGEST_SMTP_USERNAME and INGEST_SMTP_PASSWORD"
-            }
-            _ => "the server refused the message: check INGEST_NOTIFY_FROM and the recipients",
+            Some("535") | Some("534") | Some("530") => format!(
+                "authentication failed: check {} and {}",
+                vars::SMTP_USERNAME,
+                vars::SMTP_PASSWORD
+            ),
+            _ => format!(
+                "the server refused the message: check {} and the recipients",
+                vars::NOTIFY_FROM
+            ),
         };
-        (false, format!("{hint} ({e})"))
+        (Permanent, format!("{hint} ({e})"))
     } else if e.is_transient() {
         (
-            true,
+            Transient,
             format!("the server deferred the message, try again later ({e})"),
         )
     } else if e.is_timeout() {
-        (true, format!("the server did not answer in time ({e})"))
+        (
+            Transient,
+            format!("the server did not answer in time ({e})"),
+        )
     } else if e.is_tls() {
         (
-            false,
+            Permanent,
             format!("TLS with the server failed: check the URL's scheme and tls setting ({e})"),
         )
     } else if e.is_client() || e.is_response() {
         (
-            false,
+            Permanent,
             format!("the server does not speak the SMTP this URL asks for ({e})"),
         )
     } else {
         (
-            true,
+            Transient,
             format!("the server cannot be reached: it is down or the URL is wrong ({e})"),
         )
     }
@@ -295,7 +369,7 @@ mod tests {
             ("smtp://u:p@h", "INGEST_SMTP_USERNAME"),
         ] {
             let err = SmtpEndpoint::parse(url).unwrap_err();
-            assert!(err.contains(says), "{url}: {err}");
+            assert!(err.reason.contains(says), "{url}: {err}");
         }
     }
 
@@ -304,13 +378,14 @@ mod tests {
     async fn credentials_are_never_sent_in_clear_nor_shown() {
         let settings = SmtpSettings {
             username: Some("AKIAEXAMPLE".into()),
-            password: Some(crate::settings::Secret::new("hunter2")),
+            password: Some(Secret::new("hunter2")),
             timeout: Duration::from_secs(5),
         };
         let plain = SmtpEndpoint::parse("smtp://relay:25?tls=none").unwrap();
         assert!(
             SmtpNotifier::new(plain, &settings)
                 .unwrap_err()
+                .to_string()
                 .contains("in clear")
         );
         let tls = SmtpEndpoint::parse("smtp://relay:587").unwrap();

@@ -1,5 +1,6 @@
-//! The pipeline file as written (TOML, with source positions), and its validation into
-//! [`super::PipelineSet`]. Validation does no I/O and reports every problem with its line.
+//! The pipeline file as written (TOML, with source positions), its validation into
+//! [`super::PipelineSet`], and the one step that reads files: loading the table schemas it names.
+//! Validation does no I/O; both report every problem with its line.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,9 +9,9 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, UnpackLimits, template};
+use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
 use crate::check::TableSchema;
-use crate::model::{CheckType, PublishType};
+use crate::model::{CheckType, PublishType, parse_named};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,8 +124,17 @@ impl ConfigProblem {
 struct Problems<'a> {
     text: &'a str,
     list: Vec<ConfigProblem>,
-    /// Where relative table-schema paths start.
-    base: Option<std::path::PathBuf>,
+    /// The table schemas the file names, loaded after validation.
+    schemas: Vec<SchemaRef>,
+}
+
+/// A table schema named in the pipeline file, and where its schema goes once loaded.
+struct SchemaRef {
+    path: Spanned<String>,
+    pipeline: String,
+    field: String,
+    /// The pipeline (its place in the set) and, for a rule's own schema, the rule.
+    target: (usize, Option<usize>),
 }
 
 impl Problems<'_> {
@@ -156,9 +166,27 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Parses and validates a pipeline file. The only I/O is reading the table schemas it names,
-/// relative to `base` (the pipeline file's folder; the current folder when `None`).
-pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<PipelineSet, ConfigError> {
+/// Parses and validates a pipeline file, then loads the table schemas it names (relative
+/// paths under `base`, the pipeline file's folder). Every problem of both steps is reported.
+pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
+    let (mut pipelines, mut problems) = validate(text, origin)?;
+    load_table_schemas(&mut pipelines, &mut problems, base);
+    if problems.list.is_empty() {
+        Ok(PipelineSet {
+            origin: origin.to_string(),
+            pipelines,
+        })
+    } else {
+        Err(ConfigError {
+            origin: origin.to_string(),
+            problems: problems.list,
+        })
+    }
+}
+
+/// Parses and validates a pipeline file without any I/O: the pipelines that are valid, and the
+/// problems found (with the table schemas still to load).
+fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<'t>), ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
         ConfigError {
@@ -175,9 +203,8 @@ pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<PipelineSe
     let mut problems = Problems {
         text,
         list: Vec::new(),
-        base: base.map(Path::to_path_buf),
+        schemas: Vec::new(),
     };
-    let mut env = template::environment();
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
         problems.list.push(ConfigProblem {
@@ -190,21 +217,55 @@ pub fn parse(text: &str, origin: &str, base: Option<&Path>) -> Result<PipelineSe
     }
     let mut names = std::collections::BTreeSet::new();
     for rp in raw.pipeline {
-        if let Some(p) = validate_pipeline(rp, &mut problems, &mut env, &mut names) {
+        if let Some(p) = validate_pipeline(rp, pipelines.len(), &mut problems, &mut names) {
             pipelines.push(p);
         }
     }
-    if problems.list.is_empty() {
-        Ok(PipelineSet {
-            origin: origin.to_string(),
-            pipelines,
-            templates: env,
-        })
-    } else {
-        Err(ConfigError {
-            origin: origin.to_string(),
-            problems: problems.list,
-        })
+    Ok((pipelines, problems))
+}
+
+/// The step that reads files: each table schema the pipeline file names, put where it was named
+/// (a pipeline's default, or one rule's own). A schema that cannot be read or is not a schema is
+/// a problem at its line.
+fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base: &Path) {
+    for named in std::mem::take(&mut problems.schemas) {
+        let rel = named.path.get_ref();
+        match TableSchema::load(&base.join(rel), rel) {
+            Ok(schema) => {
+                let schema = Some(Arc::new(schema));
+                match named.target {
+                    (p, None) => {
+                        if let Some(p) = pipelines.get_mut(p) {
+                            p.table_schema = schema;
+                        }
+                    }
+                    (p, Some(r)) => {
+                        if let Some(rule) = pipelines.get_mut(p).and_then(|p| p.rules.get_mut(r)) {
+                            rule.table_schema = schema;
+                        }
+                    }
+                }
+            }
+            Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
+        }
+    }
+}
+
+/// A name the pipeline file gives an enum (criteria, check or publish type, supersede rule),
+/// read as the enum's serde derive spells it; an unknown one is a problem at its span.
+fn named<T: serde::de::DeserializeOwned>(
+    problems: &mut Problems,
+    value: &Spanned<String>,
+    pipeline: &str,
+    field: &str,
+    what: &'static str,
+) -> Option<T> {
+    match parse_named(what, value.get_ref()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.at(value.span(), Some(pipeline), field, e.to_string());
+            None
+        }
     }
 }
 
@@ -242,25 +303,20 @@ fn regex(
     }
 }
 
-/// Loads a table schema named in the pipeline file, reporting a problem at its span.
-fn table_schema(
+/// Notes a table schema to load after validation, for a pipeline or one of its rules.
+fn name_schema(
     problems: &mut Problems,
-    value: &Spanned<String>,
+    path: &Spanned<String>,
     pipeline: &str,
     field: &str,
-) -> Option<Arc<TableSchema>> {
-    let rel = value.get_ref();
-    let path = match &problems.base {
-        Some(base) => base.join(rel),
-        None => Path::new(rel).to_path_buf(),
-    };
-    match TableSchema::load(&path, rel) {
-        Ok(schema) => Some(Arc::new(schema)),
-        Err(e) => {
-            problems.at(value.span(), Some(pipeline), field, e);
-            None
-        }
-    }
+    target: (usize, Option<usize>),
+) {
+    problems.schemas.push(SchemaRef {
+        path: path.clone(),
+        pipeline: pipeline.to_string(),
+        field: field.to_string(),
+        target,
+    });
 }
 
 /// A positive whole number, reported at its span when it is not.
@@ -309,10 +365,11 @@ fn emails(
     out
 }
 
+/// Validates one pipeline, which will be the `index`-th of the set if it has no problem.
 fn validate_pipeline(
     rp: RawPipeline,
+    index: usize,
     problems: &mut Problems,
-    env: &mut minijinja::Environment<'static>,
     names: &mut std::collections::BTreeSet<String>,
 ) -> Option<Pipeline> {
     let before = problems.list.len();
@@ -362,20 +419,7 @@ fn validate_pipeline(
     }
     let criteria = match &rp.criteria {
         None => Criteria::Normal,
-        Some(c) => match c.get_ref().as_str() {
-            "strict" => Criteria::Strict,
-            "normal" => Criteria::Normal,
-            "lenient" => Criteria::Lenient,
-            other => {
-                problems.at(
-                    c.span(),
-                    Some(&name),
-                    "criteria",
-                    format!("unknown criteria {other:?}; expected strict, normal or lenient"),
-                );
-                Criteria::Normal
-            }
-        },
+        Some(c) => named(problems, c, &name, "criteria", "criteria").unwrap_or(Criteria::Normal),
     };
     if let Some(c) = rp.criteria.as_ref().filter(|_| rp.checks.is_empty()) {
         problems.at(
@@ -389,9 +433,10 @@ fn validate_pipeline(
     let owners = emails(problems, &rp.owners, &name, "owners");
     let notify_success = emails(problems, &rp.notify_success, &name, "notify_success");
     let handler = match &rp.handler {
-        None => "default".to_string(),
+        None => super::handler::by_name("default"),
         Some(h) => {
-            if super::handler::by_name(h.get_ref()).is_none() {
+            let handler = super::handler::by_name(h.get_ref());
+            if handler.is_none() {
                 problems.at(
                     h.span(),
                     Some(&name),
@@ -403,7 +448,7 @@ fn validate_pipeline(
                     ),
                 );
             }
-            h.get_ref().clone()
+            handler
         }
     };
     if rp.files.is_empty() {
@@ -414,10 +459,9 @@ fn validate_pipeline(
             "no [[pipeline.files]] rules: every file would be unclaimed",
         );
     }
-    let pipeline_schema = rp
-        .table_schema
-        .as_ref()
-        .and_then(|t| table_schema(problems, t, &name, "table_schema"));
+    if let Some(t) = &rp.table_schema {
+        name_schema(problems, t, &name, "table_schema", (index, None));
+    }
     let defaults = UnpackLimits::default();
     let unpack = UnpackLimits {
         max_bytes: positive(
@@ -444,10 +488,11 @@ fn validate_pipeline(
     };
     let mut rules = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
-        let has_schema = pipeline_schema.is_some();
-        if let Some(rule) =
-            validate_rule(rr, i, &name, !checks.is_empty(), has_schema, problems, env)
-        {
+        let declared = Declared {
+            checks: !checks.is_empty(),
+            schema: rp.table_schema.is_some(),
+        };
+        if let Some(rule) = validate_rule(rr, i, (index, rules.len()), &name, declared, problems) {
             rules.push(rule);
         }
     }
@@ -461,22 +506,33 @@ fn validate_pipeline(
         skip_checks,
         owners,
         notify_success,
-        handler,
+        handler: handler?,
         allow_delete_manifests: rp.allow_delete_manifests,
         rules,
-        table_schema: pipeline_schema,
+        // Loaded after validation, by `load_table_schemas`.
+        table_schema: None,
         unpack,
     })
 }
 
+/// What a pipeline declares that its rules' validation depends on.
+#[derive(Clone, Copy)]
+struct Declared {
+    /// The pipeline has compliance suites.
+    checks: bool,
+    /// The pipeline names a default table schema.
+    schema: bool,
+}
+
+/// Validates the `i`-th rule of a pipeline; `target` is where it will sit in the set (pipeline,
+/// rule) if nothing is wrong.
 fn validate_rule(
     rr: RawRule,
     i: usize,
+    target: (usize, usize),
     pipeline: &str,
-    has_checks: bool,
-    pipeline_has_schema: bool,
+    declared: Declared,
     problems: &mut Problems,
-    env: &mut minijinja::Environment<'static>,
 ) -> Option<FileRule> {
     let before = problems.list.len();
     let field = |f: &str| format!("files[{i}].{f}");
@@ -485,18 +541,12 @@ fn validate_rule(
         .exclude
         .as_ref()
         .and_then(|e| regex(problems, e, pipeline, &field("exclude"), true));
-    let check = rr
+    let check: Option<CheckType> = rr
         .check
         .as_ref()
-        .and_then(|c| match c.get_ref().parse::<CheckType>() {
-            Ok(t) => Some(t),
-            Err(e) => {
-                problems.at(c.span(), Some(pipeline), field("check"), e.to_string());
-                None
-            }
-        });
+        .and_then(|c| named(problems, c, pipeline, &field("check"), "check type"));
     if let (Some(CheckType::NcCompliance), Some(c)) = (check, &rr.check)
-        && !has_checks
+        && !declared.checks
     {
         problems.at(
             c.span(),
@@ -505,13 +555,18 @@ fn validate_rule(
             "nc_compliance needs the pipeline's checks (e.g. checks = [\"cf:1.6\"])",
         );
     }
-    let schema = rr
-        .table_schema
-        .as_ref()
-        .and_then(|t| table_schema(problems, t, pipeline, &field("table_schema")));
+    if let Some(t) = &rr.table_schema {
+        name_schema(
+            problems,
+            t,
+            pipeline,
+            &field("table_schema"),
+            (target.0, Some(target.1)),
+        );
+    }
     if let (Some(CheckType::TableSchema), Some(c)) = (check, &rr.check)
         && rr.table_schema.is_none()
-        && !pipeline_has_schema
+        && !declared.schema
     {
         problems.at(
             c.span(),
@@ -523,60 +578,51 @@ fn validate_rule(
     // An unusable publish type is reported once; the checks that depend on it are skipped.
     let publish = match &rr.publish {
         None => Some(PublishType::DEFAULT_ADDITION),
-        Some(p) => match p.get_ref().parse::<PublishType>() {
-            Ok(t) if t.is_deletion() => {
-                problems.at(
-                    p.span(),
-                    Some(pipeline),
-                    field("publish"),
-                    format!("{t} is a deletion type; put it in on_delete"),
-                );
-                None
+        Some(p) => {
+            match named::<PublishType>(problems, p, pipeline, &field("publish"), "publish type") {
+                Some(t) if t.is_deletion() => {
+                    problems.at(
+                        p.span(),
+                        Some(pipeline),
+                        field("publish"),
+                        format!("{t} is a deletion type; put it in on_delete"),
+                    );
+                    None
+                }
+                other => other,
             }
-            Ok(t) => Some(t),
-            Err(e) => {
-                problems.at(p.span(), Some(pipeline), field("publish"), e.to_string());
-                None
-            }
-        },
+        }
     };
     let on_delete = match &rr.on_delete {
         None => PublishType::DEFAULT_DELETION,
-        Some(p) => match p.get_ref().parse::<PublishType>() {
-            Ok(t) if t.is_deletion() || t == PublishType::NoAction => t,
-            Ok(t) => {
-                problems.at(
-                    p.span(),
-                    Some(pipeline),
-                    field("on_delete"),
-                    format!("{t} is not a deletion type"),
-                );
-                t
+        Some(p) => {
+            match named::<PublishType>(problems, p, pipeline, &field("on_delete"), "publish type") {
+                Some(t) if t.is_deletion() || t == PublishType::NoAction => t,
+                Some(t) => {
+                    problems.at(
+                        p.span(),
+                        Some(pipeline),
+                        field("on_delete"),
+                        format!("{t} is not a deletion type"),
+                    );
+                    t
+                }
+                None => PublishType::DEFAULT_DELETION,
             }
-            Err(e) => {
-                problems.at(p.span(), Some(pipeline), field("on_delete"), e.to_string());
-                PublishType::DEFAULT_DELETION
-            }
-        },
+        }
     };
-    let mut add_template = |value: &Option<Spanned<String>>, kind: &str| -> Option<String> {
+    let mut compile = |value: &Option<Spanned<String>>, kind: &str| -> Option<Template> {
         let v = value.as_ref()?;
-        let id = format!("{pipeline}/files[{i}].{kind}");
-        match env.add_template_owned(id.clone(), v.get_ref().clone()) {
-            Ok(()) => Some(id),
+        match Template::compile(v.get_ref()) {
+            Ok(t) => Some(t),
             Err(e) => {
-                problems.at(
-                    v.span(),
-                    Some(pipeline),
-                    field(kind),
-                    format!("invalid template: {e}"),
-                );
+                problems.at(v.span(), Some(pipeline), field(kind), e);
                 None
             }
         }
     };
-    let dest = add_template(&rr.dest, "dest");
-    let archive = add_template(&rr.archive, "archive");
+    let dest = compile(&rr.dest, "dest");
+    let archive = compile(&rr.archive, "archive");
     if let Some(publish) = publish {
         if (publish.store() || publish.harvest()) && rr.dest.is_none() {
             problems.at(
@@ -611,19 +657,8 @@ fn validate_rule(
         .collect();
     let supersede = match &rr.supersede {
         None => Supersede::Overwrite,
-        Some(s) => match s.get_ref().as_str() {
-            "overwrite" => Supersede::Overwrite,
-            "same_product_older_creation" => Supersede::SameProductOlderCreation,
-            other => {
-                problems.at(
-                    s.span(),
-                    Some(pipeline),
-                    field("supersede"),
-                    format!("unknown supersede rule {other:?}; expected overwrite or same_product_older_creation"),
-                );
-                Supersede::Overwrite
-            }
-        },
+        Some(s) => named(problems, s, pipeline, &field("supersede"), "supersede rule")
+            .unwrap_or(Supersede::Overwrite),
     };
     (problems.list.len() == before).then(|| FileRule {
         include: include.expect("valid when no problem was added"),
@@ -635,6 +670,7 @@ fn validate_rule(
         archive,
         allowed_dest,
         supersede,
-        table_schema: schema,
+        // Loaded after validation, by `load_table_schemas`.
+        table_schema: None,
     })
 }

@@ -48,6 +48,12 @@ pub trait Handler: Send + Sync {
     }
 }
 
+impl std::fmt::Debug for dyn Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Handler({})", self.name())
+    }
+}
+
 /// The handler every pipeline gets unless it names another: the built-in steps only.
 pub struct DefaultHandler;
 
@@ -61,9 +67,10 @@ impl Handler for DefaultHandler {
 /// Names a pipeline file may use in `handler = "…"`.
 pub const NAMES: &[&str] = &["default"];
 
-pub fn by_name(name: &str) -> Option<Box<dyn Handler>> {
+/// The handler a pipeline file names, looked up once when the file is validated.
+pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Handler>> {
     match name {
-        "default" => Some(Box::new(DefaultHandler)),
+        "default" => Some(std::sync::Arc::new(DefaultHandler)),
         _ => None,
     }
 }

@@ -14,7 +14,7 @@ use regex::Regex;
 pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
 pub use imos_name::ImosName;
-pub use template::{TemplateContext, TimeCoverage};
+pub use template::{Template, TemplateContext, TimeCoverage};
 
 use crate::check::TableSchema;
 use crate::compliance::Suite;
@@ -24,7 +24,9 @@ use crate::model::{CheckType, PublishType};
 pub const EXAMPLE: &str = include_str!("../../examples/pipelines.toml");
 
 /// How strictly compliance results count, as the reference's compliance-checker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Criteria {
     /// Every failed check counts.
@@ -36,7 +38,7 @@ pub enum Criteria {
 }
 
 /// How a new file replaces what is already published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Supersede {
     /// A file published to an existing destination replaces it.
@@ -58,9 +60,9 @@ pub struct FileRule {
     pub publish: PublishType,
     /// The publish type for deletions of files this rule claims.
     pub on_delete: PublishType,
-    /// Template ids in the pipeline set's environment.
-    pub dest: Option<String>,
-    pub archive: Option<String>,
+    /// Where the rule's files are published, and archived (the dest template when `None`).
+    pub dest: Option<Template>,
+    pub archive: Option<Template>,
     pub allowed_dest: Vec<Regex>,
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
@@ -114,7 +116,8 @@ pub struct Pipeline {
     pub skip_checks: Vec<String>,
     pub owners: Vec<String>,
     pub notify_success: Vec<String>,
-    pub handler: String,
+    /// The facility's hooks, picked by name once, when the pipeline file is validated.
+    pub handler: Arc<dyn Handler>,
     /// Whether uploads may delete published files (`.delete_manifest`, rsync `*deleting` lines).
     pub allow_delete_manifests: bool,
     pub rules: Vec<FileRule>,
@@ -187,26 +190,26 @@ impl Pipeline {
     }
 }
 
-/// All pipelines of one pipeline file, with their compiled templates.
+/// All pipelines of one pipeline file.
 #[derive(Debug)]
 pub struct PipelineSet {
     /// Where the set came from, for messages.
     pub origin: String,
     pub pipelines: Vec<Pipeline>,
-    templates: minijinja::Environment<'static>,
 }
 
 impl PipelineSet {
-    /// Parses and validates pipeline TOML. `origin` names it in messages.
-    /// Relative `table_schema` paths are read from the current folder.
+    /// Parses and validates pipeline TOML (no I/O), then loads the table schemas it names.
+    /// `origin` names it in messages. Relative `table_schema` paths are read from the current
+    /// folder.
     pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, None)
+        config::parse(text, origin, Path::new(""))
     }
 
-    /// Parses and validates pipeline TOML whose relative `table_schema` paths are under `base`
-    /// (the pipeline file's folder).
+    /// As [`PipelineSet::parse`], with relative `table_schema` paths under `base` (the pipeline
+    /// file's folder).
     pub fn parse_at(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, Some(base))
+        config::parse(text, origin, base)
     }
 
     /// Loads a pipeline file, or the compiled-in example when `path` is `None`.
@@ -237,10 +240,5 @@ impl PipelineSet {
 
     pub fn by_name(&self, name: &str) -> Option<&Pipeline> {
         self.pipelines.iter().find(|p| p.name == name)
-    }
-
-    /// Renders one of the set's templates (`FileRule::dest` / `archive`).
-    pub fn render(&self, template_id: &str, ctx: &TemplateContext) -> Result<String, String> {
-        template::render(&self.templates, template_id, ctx)
     }
 }

@@ -2,6 +2,7 @@
 //! its IMOS fields, the NetCDF global attributes and the time coverage.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
@@ -58,7 +59,7 @@ impl TemplateContext {
 }
 
 /// The template engine of a pipeline file: strict about undefined values, with a `strftime` filter.
-pub fn environment() -> Environment<'static> {
+fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(false);
@@ -106,38 +107,69 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
     None
 }
 
-/// Renders one template, explaining a missing value by name (e.g. "the file has no global
-/// attribute site_code") rather than minijinja's generic "undefined value".
-pub fn render(
-    env: &Environment<'static>,
-    template: &str,
-    ctx: &TemplateContext,
-) -> Result<String, String> {
-    let tmpl = env.get_template(template).map_err(|e| e.to_string())?;
-    let value = minijinja::Value::from_serialize(ctx);
-    let missing: BTreeSet<String> = tmpl
-        .undeclared_variables(true)
-        .into_iter()
-        .filter(|path| !is_defined(&value, path))
-        .collect();
-    if !missing.is_empty() {
-        return Err(missing
-            .iter()
-            .map(|p| explain_missing(p))
-            .collect::<Vec<_>>()
-            .join("; "));
+/// A destination or archive template, compiled once when the pipeline file is validated and
+/// held by its rule, with the variables it reads found once too.
+#[derive(Clone)]
+pub struct Template {
+    /// An environment holding this one template (as [`NAME`]), with the pipeline filters.
+    env: Arc<Environment<'static>>,
+    /// The variables the template reads (`attrs.site_code`, `imos.start`…).
+    reads: BTreeSet<String>,
+    source: String,
+}
+
+/// The name of the one template in a [`Template`]'s environment.
+const NAME: &str = "template";
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Template").field(&self.source).finish()
     }
-    let rendered = tmpl.render(&value).map_err(|e| {
-        let mut msg = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            msg.push_str(": ");
-            msg.push_str(&s.to_string());
-            source = s.source();
+}
+
+impl Template {
+    /// Compiles a template, or says why it is not one.
+    pub fn compile(source: &str) -> Result<Template, String> {
+        let mut env = environment();
+        env.add_template_owned(NAME, source.to_string())
+            .map_err(|e| format!("invalid template: {e}"))?;
+        let reads = env
+            .get_template(NAME)
+            .map_err(|e| format!("invalid template: {e}"))?
+            .undeclared_variables(true);
+        Ok(Template {
+            env: Arc::new(env),
+            reads: reads.into_iter().collect(),
+            source: source.to_string(),
+        })
+    }
+
+    /// Renders the template, explaining a missing value by name (e.g. "the file has no global
+    /// attribute site_code") rather than minijinja's generic "undefined value".
+    pub fn render(&self, ctx: &TemplateContext) -> Result<String, String> {
+        let value = minijinja::Value::from_serialize(ctx);
+        let missing: Vec<String> = self
+            .reads
+            .iter()
+            .filter(|path| !is_defined(&value, path))
+            .map(|p| explain_missing(p))
+            .collect();
+        if !missing.is_empty() {
+            return Err(missing.join("; "));
         }
-        msg
-    })?;
-    Ok(rendered.trim().to_string())
+        let tmpl = self.env.get_template(NAME).map_err(|e| e.to_string())?;
+        let rendered = tmpl.render(&value).map_err(|e| {
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                msg.push_str(": ");
+                msg.push_str(&s.to_string());
+                source = s.source();
+            }
+            msg
+        })?;
+        Ok(rendered.trim().to_string())
+    }
 }
 
 fn is_defined(value: &minijinja::Value, path: &str) -> bool {
@@ -169,10 +201,8 @@ fn explain_missing(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn env_with(src: &str) -> Environment<'static> {
-        let mut env = environment();
-        env.add_template_owned("t", src.to_string()).unwrap();
-        env
+    fn env_with(src: &str) -> Template {
+        Template::compile(src).unwrap()
     }
 
     #[test]
@@ -187,12 +217,12 @@ mod tests {
             "IMOS/ACORN/vector/{{ imos.platform }}/{{ imos.start | strftime('%Y/%m/%d') }}/{{ name }}",
         );
         assert_eq!(
-            render(&env, "t", &ctx).unwrap(),
+            env.render(&ctx).unwrap(),
             "IMOS/ACORN/vector/BONC/2010/12/01/IMOS_ACORN_V_20101201T050000Z_BONC_FV00_sea-state.nc"
         );
         let env = env_with("{{ attrs.site_code }}/{{ stem }}{{ extension }}");
         assert_eq!(
-            render(&env, "t", &ctx).unwrap(),
+            env.render(&ctx).unwrap(),
             "BONC/IMOS_ACORN_V_20101201T050000Z_BONC_FV00_sea-state.nc"
         );
     }
@@ -202,12 +232,12 @@ mod tests {
         let ctx = TemplateContext::new("x.nc", "x.nc", "p");
         let env = env_with("IMOS/{{ attrs.site_code }}/{{ name }}");
         assert_eq!(
-            render(&env, "t", &ctx).unwrap_err(),
+            env.render(&ctx).unwrap_err(),
             "the file has no global attribute site_code"
         );
         let env = env_with("{{ imos.platform }}");
         assert!(
-            render(&env, "t", &ctx)
+            env.render(&ctx)
                 .unwrap_err()
                 .contains("IMOS naming convention")
         );

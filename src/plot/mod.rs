@@ -14,10 +14,10 @@ use tracing::{debug, warn};
 pub use draw::{HEIGHT, WIDTH};
 pub use select::{Choice, Kind, choose};
 
-use crate::job::PlotReport;
 use crate::model::FileCollection;
 use crate::netcdf::NcFile;
 use crate::notify::compose::InlinePlot;
+use crate::report::PlotReport;
 use crate::store::{ObjectStore, PutOptions};
 
 /// Series longer than this are thinned (lowest and highest value per bucket) before drawing.
@@ -125,7 +125,7 @@ pub async fn for_published(
     if candidates.is_empty() {
         return out;
     }
-    let drawn = tokio::task::spawn_blocking(move || {
+    let drawn = crate::task::blocking(move || {
         let mut looks = Vec::new();
         let mut notes = Vec::new();
         let mut left_out = 0;
@@ -191,7 +191,7 @@ pub async fn for_published(
         });
     }
     for note in &out.notes {
-        warn!(job_id, note = %note, "quick look");
+        warn!(note = %note, "quick look");
     }
     out
 }

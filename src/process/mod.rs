@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::error::JobError;
 use crate::model::{FileCollection, PipelineFile};
-use crate::pipeline::{Pipeline, PipelineSet, TemplateContext, TimeCoverage};
+use crate::pipeline::{Pipeline, TemplateContext, TimeCoverage};
 use crate::store::Key;
 
 /// Reads the metadata of every NetCDF addition that lacks it. Blocking: call off the async workers.
@@ -56,7 +56,6 @@ pub fn context_for(file: &PipelineFile, key: &str, pipeline: &str) -> TemplateCo
 /// Sets every file's destination and archive path and validates them all; one rejection names
 /// every bad path.
 pub fn assign_paths(
-    set: &PipelineSet,
     pipeline: &Pipeline,
     key: &str,
     files: &mut FileCollection,
@@ -73,7 +72,7 @@ pub fn assign_paths(
             // A deletion names its destination, or (an rsync deletion) only the file name: then
             // the rule's template places it, from what the name alone tells.
             if file.dest_path.is_none() && t != crate::model::PublishType::NoAction {
-                match rule.dest.as_deref().map(|id| set.render(id, &ctx)) {
+                match rule.dest.as_ref().map(|t| t.render(&ctx)) {
                     Some(Ok(dest)) => file.dest_path = Some(dest),
                     Some(Err(e)) => problems.push(format!(
                         "{}: cannot place the deletion from the file name alone ({e}); delete it by destination path with a .delete_manifest",
@@ -98,7 +97,7 @@ pub fn assign_paths(
         } else if file.dest_path.is_some() {
             // Kept as the manifest asks; checked against allowed_dest below.
         } else if t.store() || t.harvest() {
-            match rule.dest.as_deref().map(|id| set.render(id, &ctx)) {
+            match rule.dest.as_ref().map(|t| t.render(&ctx)) {
                 Some(Ok(dest)) => file.dest_path = Some(dest),
                 Some(Err(e)) => problems.push(format!(
                     "{}: cannot build the destination path: {e}",
@@ -113,9 +112,9 @@ pub fn assign_paths(
         if t.archive() {
             match rule
                 .archive
-                .as_deref()
-                .or(rule.dest.as_deref())
-                .map(|id| set.render(id, &ctx))
+                .as_ref()
+                .or(rule.dest.as_ref())
+                .map(|t| t.render(&ctx))
             {
                 Some(Ok(path)) => file.archive_path = Some(path),
                 Some(Err(e)) => {

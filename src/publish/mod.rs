@@ -10,23 +10,26 @@
 use std::path::Path;
 
 use crate::error::{Fault, JobError};
-use crate::index::{FileRecord, HarvestBatch, IndexChange};
-use crate::job::Services;
+use crate::index::{FileRecord, HarvestBatch, Index, IndexChange};
 use crate::layout;
-use crate::model::FileCollection;
+use crate::model::{FileCollection, Upload};
 use crate::pipeline::Pipeline;
-use crate::store::{InvalidKey, Key, PutOptions, Written};
+use crate::store::{InvalidKey, Key, ObjectStore, PutOptions, Written};
 
-/// Who is publishing what.
+/// What a publish writes to: the archive and public stores and the index, nothing else.
+#[derive(Clone, Copy)]
+pub struct Targets<'a> {
+    pub archive: &'a dyn ObjectStore,
+    pub public: &'a dyn ObjectStore,
+    pub index: &'a dyn Index,
+}
+
+/// Who is publishing what, and where.
 pub struct PublishRequest<'a> {
-    pub services: &'a Services,
+    pub targets: Targets<'a>,
     pub job_id: &'a str,
     pub pipeline: &'a Pipeline,
-    pub source: &'a str,
-    pub source_version: &'a str,
-    pub upload_name: &'a str,
-    pub upload_path: &'a Path,
-    pub upload_sha256: &'a str,
+    pub upload: &'a Upload,
 }
 
 /// What a successful publish leaves behind.
@@ -64,20 +67,21 @@ pub async fn publish(
     req: &PublishRequest<'_>,
     files: &mut FileCollection,
 ) -> Result<Publication, JobError> {
-    let s = req.services;
+    let s = req.targets;
 
     // 1. Archive: the upload itself, then each file whose type asks for it. Never undone.
-    let upload_key = layout::archived_upload(&req.pipeline.name, req.upload_name, req.job_id)
+    let upload = req.upload;
+    let upload_key = layout::archived_upload(&req.pipeline.name, &upload.name, req.job_id)
         .map_err(|e| JobError::internal(e.to_string()))?;
     let opts = PutOptions {
-        content_type: Some(content_type_for(req.upload_name).into()),
-        sha256: Some(req.upload_sha256.to_string()),
+        content_type: Some(content_type_for(&upload.name).into()),
+        sha256: Some(upload.sha256.clone()),
     };
     s.archive
-        .put_file(&upload_key, req.upload_path, &opts)
+        .put_file(&upload_key, &upload.local_path, &opts)
         .await
         .map_err(|e| JobError::from_boundary("archiving the upload failed", e))?;
-    confirm(s, &upload_key, req.upload_path).await?;
+    confirm(s, &upload_key, &upload.local_path).await?;
 
     // 2–5. Per-file archive copies, public store and index, with receipts for rollback.
     let mut archived: Vec<Written> = Vec::new();
@@ -91,8 +95,8 @@ pub async fn publish(
             let mut warnings = Vec::new();
             for (store, w) in receipts
                 .iter()
-                .map(|w| (&s.public, w))
-                .chain(archived.iter().map(|w| (&s.archive, w)))
+                .map(|w| (s.public, w))
+                .chain(archived.iter().map(|w| (s.archive, w)))
             {
                 if let Err(e) = store.settle(w).await {
                     warnings.push(format!("settling {}: {e}", store.url_of(&w.key)));
@@ -108,8 +112,8 @@ pub async fn publish(
             for (store, w) in receipts
                 .iter()
                 .rev()
-                .map(|w| (&s.public, w))
-                .chain(archived.iter().rev().map(|w| (&s.archive, w)))
+                .map(|w| (s.public, w))
+                .chain(archived.iter().rev().map(|w| (s.archive, w)))
             {
                 if let Err(e) = store.undo(w).await {
                     undo_failures.push(format!("{}: {e}", store.url_of(&w.key)));
@@ -128,7 +132,7 @@ pub async fn publish(
             if undo_failures.is_empty() {
                 Err(err)
             } else {
-                tracing::error!(job_id = req.job_id, failures = ?undo_failures, "rollback incomplete");
+                tracing::error!(failures = ?undo_failures, "rollback incomplete");
                 Err(JobError {
                     fault: Fault::Internal,
                     message: format!(
@@ -151,7 +155,7 @@ async fn archive_files(
     files: &mut FileCollection,
     archived: &mut Vec<Written>,
 ) -> Result<(), JobError> {
-    let s = req.services;
+    let s = req.targets;
     for f in files
         .iter_mut()
         .filter(|f| f.publish_type.archive() && !f.is_deletion())
@@ -184,7 +188,7 @@ async fn archive_files(
 
 /// Reads back an archived object and compares its size, so the incoming copy is removed only
 /// after the archive copy is known to be whole.
-async fn confirm(s: &Services, key: &Key, local: &Path) -> Result<(), JobError> {
+async fn confirm(s: Targets<'_>, key: &Key, local: &Path) -> Result<(), JobError> {
     let expected = std::fs::metadata(local)
         .map(|m| m.len())
         .map_err(|e| JobError::internal(e.to_string()))?;
@@ -215,7 +219,7 @@ async fn write_public_and_index(
     files: &mut FileCollection,
     receipts: &mut Vec<Written>,
 ) -> Result<(), JobError> {
-    let s = req.services;
+    let s = req.targets;
     // Early deletions: what the upload asked to remove.
     delete_public(s, files, receipts, false).await?;
     // Store: the new files.
@@ -260,7 +264,7 @@ async fn write_public_and_index(
             changes.push(IndexChange::Upsert(FileRecord {
                 dest_path: dest,
                 pipeline: req.pipeline.name.clone(),
-                source: req.source.to_string(),
+                source: req.upload.source.clone(),
                 size: f.size,
                 sha256: f.sha256.clone().unwrap_or_default(),
                 job_id: req.job_id.to_string(),
@@ -270,8 +274,8 @@ async fn write_public_and_index(
     }
     let batch = HarvestBatch {
         job_id: req.job_id.to_string(),
-        source: req.source.to_string(),
-        source_version: req.source_version.to_string(),
+        source: req.upload.source.clone(),
+        source_version: req.upload.version.clone(),
         changes,
         now: chrono::Utc::now(),
     };
@@ -297,7 +301,7 @@ async fn write_public_and_index(
 /// Removes from the public store the deletions of one kind: those the upload asked for (early) or
 /// the older versions it supersedes (late), keeping a receipt of each for rollback.
 async fn delete_public(
-    s: &Services,
+    s: Targets<'_>,
     files: &mut FileCollection,
     receipts: &mut Vec<Written>,
     late: bool,

@@ -7,7 +7,6 @@
 pub mod gzip;
 pub mod manifest;
 pub mod paths;
-pub mod rsync;
 mod unpack;
 pub mod zip;
 
@@ -16,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::JobError;
-use crate::model::{FileCollection, FileOrigin, PipelineFile};
+use crate::model::{FileCollection, FileOrigin, PipelineFile, Upload};
 use crate::pipeline::Pipeline;
 use crate::store::{Key, ObjectStore};
 use manifest::{Entry, ManifestKind};
@@ -24,17 +23,6 @@ use paths::ManifestScope;
 
 /// How many problems one rejection lists.
 const LISTED_PROBLEMS: usize = 20;
-
-/// The upload being resolved, already in the job folder.
-#[derive(Debug, Clone, Copy)]
-pub struct Upload<'a> {
-    pub name: &'a str,
-    /// The incoming key (or, for a local file, its name).
-    pub key: &'a str,
-    pub local_path: &'a Path,
-    pub size: u64,
-    pub sha256: &'a str,
-}
 
 /// Where the files a manifest names are read from.
 #[derive(Debug, Clone)]
@@ -72,17 +60,17 @@ pub struct Resolution {
 }
 
 /// Resolves an upload into files.
-pub async fn resolve(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Resolution, JobError> {
+pub async fn resolve(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolution, JobError> {
     let lower = upload.name.to_ascii_lowercase();
     if lower.ends_with(".zip") {
         resolve_zip(ctx, upload).await
     } else if lower.ends_with(".gz") || lower.ends_with(".tgz") {
         resolve_gzip(ctx, upload).await
-    } else if let Some(kind) = ManifestKind::of(upload.name) {
+    } else if let Some(kind) = ManifestKind::of(&upload.name) {
         resolve_manifest(ctx, upload, kind).await
     } else {
         let mut file = PipelineFile::addition(
-            upload.name,
+            &upload.name,
             FileOrigin::Upload,
             upload.local_path.to_path_buf(),
             upload.size,
@@ -99,12 +87,12 @@ pub async fn resolve(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Res
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, JobError> {
-    tokio::task::spawn_blocking(f)
+    crate::task::blocking(f)
         .await
         .map_err(|e| JobError::internal(format!("the resolve step crashed: {e}")))
 }
 
-async fn resolve_zip(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Resolution, JobError> {
+async fn resolve_zip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolution, JobError> {
     let (archive, out, limits) = (
         upload.local_path.to_path_buf(),
         ctx.workdir.join("unzipped"),
@@ -112,7 +100,7 @@ async fn resolve_zip(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Res
     );
     let (members, notes) = blocking(move || zip::unpack(&archive, &out, limits))
         .await?
-        .map_err(|e| e.into_job_error(upload.name))?;
+        .map_err(|e| e.into_job_error(&upload.name))?;
     let out = ctx.workdir.join("unzipped");
     let files = members
         .into_iter()
@@ -140,11 +128,8 @@ async fn resolve_zip(ctx: &ResolveContext<'_>, upload: Upload<'_>) -> Result<Res
     })
 }
 
-async fn resolve_gzip(
-    ctx: &ResolveContext<'_>,
-    upload: Upload<'_>,
-) -> Result<Resolution, JobError> {
-    let inner = gzip::inner_name(upload.name)
+async fn resolve_gzip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolution, JobError> {
+    let inner = gzip::inner_name(&upload.name)
         .map_err(|reason| JobError::rejected(format!("{}: {reason}", upload.name)))?;
     // The inner name must be a plain file name (it comes from ours, so this is a safety net).
     paths::relative_path(&inner)
@@ -157,7 +142,7 @@ async fn resolve_gzip(
     );
     let unpacked = blocking(move || gzip::gunzip(&src, &to, limits))
         .await?
-        .map_err(|e| e.into_job_error(upload.name))?;
+        .map_err(|e| e.into_job_error(&upload.name))?;
     let mut f = PipelineFile::addition(
         inner.clone(),
         FileOrigin::Member {
@@ -202,11 +187,11 @@ enum Planned {
 
 async fn resolve_manifest(
     ctx: &ResolveContext<'_>,
-    upload: Upload<'_>,
+    upload: &Upload,
     kind: ManifestKind,
 ) -> Result<Resolution, JobError> {
     let pipeline = ctx.pipeline;
-    let bytes = tokio::fs::read(upload.local_path)
+    let bytes = tokio::fs::read(&upload.local_path)
         .await
         .map_err(|e| JobError::internal(format!("reading the manifest in the job folder: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -216,7 +201,7 @@ async fn resolve_manifest(
         ))
     })?;
     let what = format!("malformed {} manifest", kind.extension());
-    let entries = manifest::parse(kind, &text).map_err(|p| reject_all(upload.name, &what, &p))?;
+    let entries = manifest::parse(kind, &text).map_err(|p| reject_all(&upload.name, &what, &p))?;
 
     let deletions = entries.iter().filter(|e| e.is_deletion()).count();
     if deletions > 0 && !pipeline.allow_delete_manifests {
@@ -235,7 +220,7 @@ async fn resolve_manifest(
     }
 
     let scope = match &ctx.references {
-        References::Incoming(_) => ManifestScope::for_key(upload.key),
+        References::Incoming(_) => ManifestScope::for_key(&upload.key),
         References::Folder(dir) => ManifestScope::for_folder(dir),
     };
     let mut problems = Vec::new();
@@ -253,7 +238,7 @@ async fn resolve_manifest(
             Entry::DeleteDest { at, dest } => match Key::new(dest.clone()) {
                 Ok(_) => planned.push(Planned::Delete(Box::new(PipelineFile::deletion(
                     dest,
-                    upload.name,
+                    &upload.name,
                 )))),
                 Err(e) => problems.push(format!(
                     "{at}: {dest:?} is not a destination path: {}",
@@ -262,7 +247,7 @@ async fn resolve_manifest(
             },
             Entry::DeleteName { at, path } => match paths::relative_path(&path) {
                 Ok(p) => {
-                    let mut f = PipelineFile::deletion(paths::file_name(&p), upload.name);
+                    let mut f = PipelineFile::deletion(paths::file_name(&p), &upload.name);
                     // The rule's dest template gives its destination (see process::assign_paths).
                     f.dest_path = None;
                     planned.push(Planned::Delete(Box::new(f)));
@@ -273,7 +258,7 @@ async fn resolve_manifest(
     }
     if !problems.is_empty() {
         return Err(reject_all(
-            upload.name,
+            &upload.name,
             "refused manifest entries",
             &problems,
         ));
@@ -330,7 +315,7 @@ async fn resolve_manifest(
         files.push(f);
     }
     if !problems.is_empty() {
-        return Err(reject_all(upload.name, "missing files", &problems));
+        return Err(reject_all(&upload.name, "missing files", &problems));
     }
     Ok(Resolution {
         files: FileCollection::new(files),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{
-    Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreErrorKind, StoreOp,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreOp,
     UndoToken, Written,
 };
 
@@ -91,7 +91,7 @@ impl LocalStore {
             return Err(StoreError::new(
                 StoreOp::Put,
                 url,
-                StoreErrorKind::Permanent,
+                ErrorKind::Permanent,
                 "a folder of the same name exists in the store",
             ));
         }
@@ -207,7 +207,7 @@ impl ObjectStore for LocalStore {
                 return Err(StoreError::new(
                     StoreOp::Get,
                     url,
-                    StoreErrorKind::NotFound,
+                    ErrorKind::NotFound,
                     "not a file",
                 ));
             }
@@ -319,7 +319,7 @@ impl ObjectStore for LocalStore {
                 UndoToken::DeleteVersion { .. } => Err(StoreError::new(
                     StoreOp::Undo,
                     url,
-                    StoreErrorKind::Permanent,
+                    ErrorKind::Permanent,
                     "a versioned-store receipt was given to a local store",
                 )),
             }
@@ -342,38 +342,22 @@ impl ObjectStore for LocalStore {
     }
 }
 
-/// `file://` URL of a local path.
-pub fn file_url(path: &Path) -> String {
-    url::Url::from_file_path(path)
-        .map(|u| u.to_string())
-        .unwrap_or_else(|_| format!("file://{}", path.display()))
-}
+pub use crate::location::file_url;
 
-/// Classifies an I/O error: a missing file is not-found, a full disk or exhausted handles may
-/// clear up, permissions and the like will not.
+/// A store error from an I/O error, classified by [`ErrorKind::of_io`].
 pub(crate) fn io_error(op: StoreOp, url: &str, err: io::Error) -> StoreError {
-    let kind = match err.kind() {
-        io::ErrorKind::NotFound => StoreErrorKind::NotFound,
-        io::ErrorKind::Interrupted
-        | io::ErrorKind::TimedOut
-        | io::ErrorKind::WouldBlock
-        | io::ErrorKind::StorageFull
-        | io::ErrorKind::QuotaExceeded
-        | io::ErrorKind::ResourceBusy => StoreErrorKind::Transient,
-        _ => StoreErrorKind::Permanent,
-    };
-    StoreError::new(op, url, kind, err.to_string())
+    StoreError::new(op, url, ErrorKind::of_io(&err), err.to_string()).with_source(err)
 }
 
 /// Runs blocking file work off the async runtime's worker threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+    crate::task::blocking(f).await.unwrap_or_else(|e| {
         Err(StoreError::new(
             StoreOp::Open,
             "file://",
-            StoreErrorKind::Permanent,
+            ErrorKind::Permanent,
             format!("store task failed: {e}"),
         ))
     })

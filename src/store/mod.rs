@@ -7,12 +7,14 @@ mod key;
 pub mod local;
 pub mod s3;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::error::{Classify, Fault};
+pub use crate::error::ErrorKind;
+use crate::error::{BoundaryError, Operation};
+use crate::location::UrlError;
 pub use key::{InvalidKey, Key, RESERVED_PREFIX};
 
 /// What is known about one stored object.
@@ -63,7 +65,7 @@ pub enum UndoToken {
 
 /// Object storage. Guarantees every backend honours:
 /// - `put_*` is atomic: readers see the old object or the whole new one, never a partial one.
-/// - `get_to_file` and `head` report a missing object as `Ok(None)` / [`StoreErrorKind::NotFound`].
+/// - `get_to_file` and `head` report a missing object as `Ok(None)` / [`ErrorKind::NotFound`].
 /// - `delete` of a missing object succeeds (deletes are idempotent, as retries need).
 /// - `undo(w)` restores the key to exactly what it was before the write `w`, provided no later
 ///   write to the same key is still in place; `settle(w)` drops what `undo` would have needed.
@@ -148,98 +150,135 @@ impl std::fmt::Display for StoreOp {
     }
 }
 
-/// Whether a retry can help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreErrorKind {
-    NotFound,
-    /// Throttling, 5xx, timeouts, connection failures, full disks: retry with backoff.
-    Transient,
-    /// Access denied, missing bucket, invalid request: retrying will not help.
-    Permanent,
+impl Operation for StoreOp {
+    const BOUNDARY: &'static str = "";
 }
 
 /// A failed store operation, naming the operation and the object's URL.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} {url}: {message}")]
-pub struct StoreError {
-    pub op: StoreOp,
-    pub url: String,
-    pub kind: StoreErrorKind,
-    pub message: String,
-    #[source]
-    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+pub type StoreError = BoundaryError<StoreOp>;
+
+/// How large objects travel to a remote store (S3): uploads and copies of at least
+/// `multipart_threshold` bytes go in parts of `part_size`, `concurrency` parts at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transfer {
+    pub multipart_threshold: u64,
+    /// S3 needs at least 5 MiB for every part but the last, and at most 5 GiB.
+    pub part_size: u64,
+    /// Parts in flight at once for one object.
+    pub concurrency: usize,
 }
 
-impl StoreError {
-    pub fn new(
-        op: StoreOp,
-        url: impl Into<String>,
-        kind: StoreErrorKind,
-        message: impl Into<String>,
-    ) -> Self {
-        StoreError {
-            op,
-            url: url.into(),
-            kind,
-            message: message.into(),
-            source: None,
-        }
-    }
+/// The part size and multipart threshold unless settings say otherwise.
+pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
-        self
-    }
+/// The smallest and largest part S3 takes.
+pub const PART_SIZES: std::ops::RangeInclusive<u64> = 5 * 1024 * 1024..=5 * 1024 * 1024 * 1024;
 
-    pub fn is_not_found(&self) -> bool {
-        self.kind == StoreErrorKind::NotFound
-    }
-}
-
-impl Classify for StoreError {
-    fn fault(&self) -> Fault {
-        match self.kind {
-            StoreErrorKind::Transient => Fault::Transient,
-            // A missing object where one must exist, or a refused request, is not fixed by a retry.
-            StoreErrorKind::NotFound | StoreErrorKind::Permanent => Fault::Internal,
+impl Default for Transfer {
+    fn default() -> Self {
+        Transfer {
+            multipart_threshold: DEFAULT_PART_SIZE,
+            part_size: DEFAULT_PART_SIZE,
+            concurrency: 4,
         }
     }
 }
 
-/// Opens the store a URL names: a path or `file://` directory, or `s3://bucket/optional/prefix`
-/// on the process's shared AWS clients.
+/// Where an object store lives, parsed once from its URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    /// A local directory (`/path`, `./path` or `file:///path`).
+    Local(PathBuf),
+    /// `s3://bucket/optional/prefix`: keys live below the prefix.
+    S3 { bucket: String, prefix: String },
+}
+
+impl StoreUrl {
+    pub fn parse(value: &str) -> Result<StoreUrl, UrlError> {
+        let value = crate::location::non_empty(value)?;
+        if let Some(rest) = value.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(UrlError::new("s3:// URL without a bucket"));
+            }
+            return Ok(StoreUrl::S3 {
+                bucket: bucket.to_string(),
+                prefix: prefix.trim_matches('/').to_string(),
+            });
+        }
+        match crate::location::local_path(value) {
+            Some(path) => path.map(StoreUrl::Local),
+            None => Err(crate::location::unknown_scheme(
+                value,
+                "a directory path, file:// or s3://",
+            )),
+        }
+    }
+
+    pub fn is_s3(&self) -> bool {
+        matches!(self, StoreUrl::S3 { .. })
+    }
+}
+
+impl std::fmt::Display for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreUrl::Local(p) => write!(f, "{}", p.display()),
+            StoreUrl::S3 { bucket, prefix } if prefix.is_empty() => write!(f, "s3://{bucket}"),
+            StoreUrl::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// Opens the store a URL names: a local directory, or an S3 bucket (below a prefix) on the
+/// process's shared AWS clients.
 pub async fn open(
-    url: &str,
+    url: &StoreUrl,
     aws: Option<&crate::aws::Aws>,
+    transfer: Transfer,
 ) -> Result<Box<dyn ObjectStore>, StoreError> {
-    match crate::settings::BoundaryUrl::parse(url) {
-        Ok(crate::settings::BoundaryUrl::Local(path)) => {
-            Ok(Box::new(local::LocalStore::open(&path)?))
-        }
-        Ok(crate::settings::BoundaryUrl::S3 { bucket, prefix }) => match aws {
-            Some(aws) => Ok(Box::new(s3::S3Store::new(aws, &bucket, &prefix))),
+    match url {
+        StoreUrl::Local(path) => Ok(Box::new(local::LocalStore::open(path)?)),
+        StoreUrl::S3 { bucket, prefix } => match aws {
+            Some(aws) => Ok(Box::new(s3::S3Store::new(aws, bucket, prefix, transfer))),
             None => Err(StoreError::new(
                 StoreOp::Open,
-                url,
-                StoreErrorKind::Permanent,
+                url.to_string(),
+                ErrorKind::Permanent,
                 "an s3:// store was opened without AWS clients",
             )),
         },
-        Ok(other) => Err(StoreError::new(
-            StoreOp::Open,
-            url,
-            StoreErrorKind::Permanent,
-            format!(
-                "{} is not an object store URL (use a directory path, file:// or s3://)",
-                other.scheme()
-            ),
-        )),
-        Err(e) => Err(StoreError::new(
-            StoreOp::Open,
-            url,
-            StoreErrorKind::Permanent,
-            e.to_string(),
-        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_directories_and_buckets() {
+        assert_eq!(
+            StoreUrl::parse("s3://bucket/a/b/").unwrap(),
+            StoreUrl::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            }
+        );
+        assert_eq!(
+            StoreUrl::parse("file:///tmp/x%20y").unwrap(),
+            StoreUrl::Local("/tmp/x y".into())
+        );
+        assert_eq!(
+            StoreUrl::parse("var/public").unwrap(),
+            StoreUrl::Local("var/public".into())
+        );
+        assert!(
+            StoreUrl::parse("ftp://x")
+                .unwrap_err()
+                .reason
+                .contains("unknown scheme")
+        );
+        assert!(StoreUrl::parse("s3:///key").is_err());
+        assert!(StoreUrl::parse("sqlite://x").is_err());
     }
 }

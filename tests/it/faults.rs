@@ -15,14 +15,16 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ocean_ingest::index::{
-    Claim, ClaimOutcome, HarvestBatch, Index, IndexError, IndexedFile, JobEnd, JobRow, LedgerEntry,
+    Claim, ClaimOutcome, HarvestBatch, Index, IndexError, IndexOp, IndexedFile, JobEnd, JobRow,
+    LedgerEntry,
 };
 use ocean_ingest::job::{JobReport, JobRequest, Services};
+use ocean_ingest::logging::LogFormat;
 use ocean_ingest::pipeline::PipelineSet;
-use ocean_ingest::settings::{LogFormat, Settings, SettingsArgs};
+use ocean_ingest::settings::{Settings, SettingsArgs};
 use ocean_ingest::source::Source;
 use ocean_ingest::store::{
-    Key, ObjectInfo, ObjectStore, PutOptions, StoreError, StoreErrorKind, StoreOp, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, StoreError, StoreOp, Written,
 };
 
 use crate::common::*;
@@ -70,7 +72,7 @@ impl FailingStore {
             Err(StoreError::new(
                 op,
                 self.inner.url_of(key),
-                StoreErrorKind::Transient,
+                ErrorKind::Transient,
                 "injected fault",
             ))
         } else {
@@ -136,14 +138,14 @@ pub struct FailingIndex {
 }
 
 impl FailingIndex {
-    fn check(&self, op: &'static str) -> Result<(), IndexError> {
+    fn check(&self, op: IndexOp) -> Result<(), IndexError> {
         if self.faults.hit(format!("index {op}")) {
-            Err(IndexError {
+            Err(IndexError::new(
                 op,
-                location: self.inner.location(),
-                transient: true,
-                message: "injected fault".into(),
-            })
+                self.inner.location(),
+                ErrorKind::Transient,
+                "injected fault",
+            ))
         } else {
             Ok(())
         }
@@ -156,15 +158,15 @@ impl Index for FailingIndex {
         self.inner.location()
     }
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError> {
-        self.check("claim")?;
+        self.check(IndexOp::Claim)?;
         self.inner.claim(claim).await
     }
     async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
-        self.check("commit")?;
+        self.check(IndexOp::Commit)?;
         self.inner.commit(batch).await
     }
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
-        self.check("finish")?;
+        self.check(IndexOp::Finish)?;
         self.inner.finish(end).await
     }
     async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError> {

@@ -1,5 +1,6 @@
 //! The integration tests of ocean-ingest: one test binary, a module per subject.
 
+mod architecture;
 mod check_cli;
 mod common;
 mod compliance_parity;
@@ -7,6 +8,7 @@ mod compliance_pipeline;
 mod conformance;
 mod events_cli;
 mod faults;
+mod job_logs;
 mod notify;
 mod pipelines_cli;
 mod postgres_index;

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use ocean_ingest::index::postgres::PostgresIndex;
 use ocean_ingest::job::Services;
 use ocean_ingest::pipeline::PipelineSet;
+use ocean_ingest::store::Transfer;
 use ocean_ingest::store::s3::S3Store;
 
 use crate::faults::{fault_matrix, local_services, rsync_scenario, zip_scenario};
@@ -27,7 +28,7 @@ async fn production_services(
     let index = PostgresIndex::open(&db.url).await.unwrap();
     databases.lock().unwrap().push(db);
     let store = |bucket: &str, prefix: &str| -> Arc<dyn ocean_ingest::store::ObjectStore> {
-        Arc::new(S3Store::new(&moto.aws, bucket, prefix))
+        Arc::new(S3Store::new(&moto.aws, bucket, prefix, Transfer::default()))
     };
     let incoming = moto.bucket("f-incoming", false).await;
     let archive = moto.bucket("f-archive", true).await;

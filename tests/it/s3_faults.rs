@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use ocean_ingest::aws::{RetryPolicy, Transfer};
+use ocean_ingest::aws::RetryPolicy;
 use ocean_ingest::error::{Classify, Fault};
+use ocean_ingest::store::Transfer;
 use ocean_ingest::store::s3::S3Store;
-use ocean_ingest::store::{Key, ObjectStore, PutOptions, StoreErrorKind};
+use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions};
 
 use crate::servers::aws_at;
 
@@ -99,8 +100,8 @@ async fn store_at(endpoint: &str) -> S3Store {
         max_attempts: 4,
         initial_backoff: Duration::from_millis(5),
     };
-    let aws = aws_at(endpoint, retry, Transfer::default()).await;
-    S3Store::new(&aws, "bucket", "")
+    let aws = aws_at(endpoint, retry).await;
+    S3Store::new(&aws, "bucket", "", Transfer::default())
 }
 
 fn key() -> Key {
@@ -116,7 +117,7 @@ async fn throttling_is_retried_then_reported_transient() {
         .get_to_file(&key(), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Transient, "{err}");
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
     assert_eq!(err.fault(), Fault::Transient, "exit 75: Batch retries");
     assert_eq!(count.load(Ordering::SeqCst), 4, "the SDK tried four times");
     assert!(err.to_string().contains("503 SlowDown"), "{err}");
@@ -151,7 +152,7 @@ async fn access_denied_is_permanent_and_not_retried() {
         .put_bytes(&key(), b"x".to_vec(), &PutOptions::default())
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Permanent, "{err}");
+    assert_eq!(err.kind, ErrorKind::Permanent, "{err}");
     assert_eq!(err.fault(), Fault::Internal, "exit 70: no retry, an alarm");
     assert_eq!(count.load(Ordering::SeqCst), 1);
     assert!(err.to_string().contains("IAM role"), "{err}");
@@ -166,7 +167,7 @@ async fn a_missing_object_is_not_found() {
         .get_to_file(&key(), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::NotFound, "{err}");
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
     let (endpoint, _) = serve(vec![Answer {
         status: "404 Not Found",
         headers: "",
@@ -191,7 +192,7 @@ async fn a_download_cut_short_is_transient() {
         .get_to_file(&key(), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Transient, "{err}");
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
 }
 
 #[tokio::test]
@@ -204,6 +205,6 @@ async fn an_unreachable_endpoint_is_transient() {
         .port();
     let store = store_at(&format!("http://127.0.0.1:{port}")).await;
     let err = store.list("").await.unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Transient, "{err}");
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
     assert!(err.to_string().contains("could not be sent"), "{err}");
 }

@@ -3,9 +3,10 @@
 //! uploads, metadata, corrupt objects and listings longer than one page.
 
 use futures::StreamExt;
-use ocean_ingest::aws::{RetryPolicy, Transfer};
+use ocean_ingest::aws::RetryPolicy;
+use ocean_ingest::store::Transfer;
 use ocean_ingest::store::s3::S3Store;
-use ocean_ingest::store::{Key, ObjectStore, PutOptions, StoreErrorKind, UndoToken};
+use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, UndoToken};
 use sha2::{Digest, Sha256};
 
 use crate::conformance::store::check_store;
@@ -19,14 +20,14 @@ fn key(s: &str) -> Key {
 async fn s3_store_conforms_on_a_versioned_bucket() {
     let Some(moto) = moto().await else { return };
     let bucket = moto.bucket("conform-v", true).await;
-    check_store(&S3Store::new(&moto.aws, &bucket, "")).await;
+    check_store(&S3Store::new(&moto.aws, &bucket, "", Transfer::default())).await;
 }
 
 #[tokio::test]
 async fn s3_store_conforms_on_an_unversioned_bucket() {
     let Some(moto) = moto().await else { return };
     let bucket = moto.bucket("conform-u", false).await;
-    let store = S3Store::new(&moto.aws, &bucket, "");
+    let store = S3Store::new(&moto.aws, &bucket, "", Transfer::default());
     check_store(&store).await;
     // Every rollback copy was restored or settled: nothing is left in the reserved folder.
     let stashes: Vec<String> = moto
@@ -45,7 +46,13 @@ async fn s3_store_conforms_under_a_prefix() {
     // A neighbour outside the prefix must stay invisible and untouched.
     moto.put(&bucket, "elsewhere/a/c.nc", b"other".to_vec())
         .await;
-    check_store(&S3Store::new(&moto.aws, &bucket, "reports/")).await;
+    check_store(&S3Store::new(
+        &moto.aws,
+        &bucket,
+        "reports/",
+        Transfer::default(),
+    ))
+    .await;
     assert_eq!(
         moto.get(&bucket, "elsewhere/a/c.nc").await.unwrap(),
         b"other"
@@ -62,7 +69,7 @@ async fn s3_store_conforms_under_a_prefix() {
 async fn versioned_writes_are_undone_by_deleting_the_version_they_made() {
     let Some(moto) = moto().await else { return };
     let bucket = moto.bucket("versions", true).await;
-    let store = S3Store::new(&moto.aws, &bucket, "");
+    let store = S3Store::new(&moto.aws, &bucket, "", Transfer::default());
     let opts = PutOptions::default();
     let first = store
         .put_bytes(&key("a.nc"), b"one".to_vec(), &opts)
@@ -135,7 +142,7 @@ async fn versioned_writes_are_undone_by_deleting_the_version_they_made() {
 async fn unversioned_overwrites_keep_a_stash_until_settled() {
     let Some(moto) = moto().await else { return };
     let bucket = moto.bucket("stash", false).await;
-    let store = S3Store::new(&moto.aws, &bucket, "pub");
+    let store = S3Store::new(&moto.aws, &bucket, "pub", Transfer::default());
     let opts = PutOptions::default();
     store
         .put_bytes(&key("a.nc"), b"one".to_vec(), &opts)
@@ -172,9 +179,9 @@ async fn large_files_go_up_in_parts_with_their_metadata() {
         part_size: 5 * MIB,
         concurrency: 2,
     };
-    let aws = aws_at(&moto.endpoint, RetryPolicy::default(), transfer).await;
+    let aws = aws_at(&moto.endpoint, RetryPolicy::default()).await;
     let bucket = moto.bucket("multipart", false).await;
-    let store = S3Store::new(&aws, &bucket, "");
+    let store = S3Store::new(&aws, &bucket, "", transfer);
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("big.nc");
     let content: Vec<u8> = (0..(11 * MIB + 12_345)).map(|i| (i % 253) as u8).collect();
@@ -249,7 +256,7 @@ async fn large_files_go_up_in_parts_with_their_metadata() {
 async fn small_writes_record_their_sha256_without_being_told() {
     let Some(moto) = moto().await else { return };
     let bucket = moto.bucket("sha", false).await;
-    let store = S3Store::new(&moto.aws, &bucket, "");
+    let store = S3Store::new(&moto.aws, &bucket, "", Transfer::default());
     store
         .put_bytes(&key("r.json"), b"{}".to_vec(), &PutOptions::default())
         .await
@@ -272,13 +279,13 @@ async fn an_object_that_does_not_match_its_recorded_sha256_is_refused_as_corrupt
         .send()
         .await
         .unwrap();
-    let store = S3Store::new(&moto.aws, &bucket, "");
+    let store = S3Store::new(&moto.aws, &bucket, "", Transfer::default());
     let dir = tempfile::tempdir().unwrap();
     let err = store
         .get_to_file(&key("bad.nc"), &dir.path().join("x"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Permanent, "{err}");
+    assert_eq!(err.kind, ErrorKind::Permanent, "{err}");
     assert!(err.to_string().contains("corrupt"), "{err}");
     assert!(
         err.to_string().contains(&format!("s3://{bucket}/bad.nc")),
@@ -301,7 +308,7 @@ async fn listings_follow_every_page() {
         .buffer_unordered(16)
         .collect::<Vec<()>>()
         .await;
-    let store = S3Store::new(&moto.aws, &bucket, "");
+    let store = S3Store::new(&moto.aws, &bucket, "", Transfer::default());
     let listed: Vec<String> = store
         .list("ANMN/")
         .await
@@ -315,13 +322,13 @@ async fn listings_follow_every_page() {
 #[tokio::test]
 async fn a_missing_bucket_is_a_permanent_error_that_names_it() {
     let Some(moto) = moto().await else { return };
-    let store = S3Store::new(&moto.aws, "no-such-bucket-here", "");
+    let store = S3Store::new(&moto.aws, "no-such-bucket-here", "", Transfer::default());
     let err = store.list("").await.unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Permanent, "{err}");
+    assert_eq!(err.kind, ErrorKind::Permanent, "{err}");
     assert!(err.to_string().contains("NoSuchBucket"), "{err}");
     let err = store
         .put_bytes(&key("a"), b"x".to_vec(), &PutOptions::default())
         .await
         .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::Permanent, "{err}");
+    assert_eq!(err.kind, ErrorKind::Permanent, "{err}");
 }

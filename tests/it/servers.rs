@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
-use ocean_ingest::aws::{Aws, RetryPolicy, Transfer};
+use ocean_ingest::aws::{Aws, RetryPolicy};
 
 use crate::common::{Env, server};
 
@@ -17,12 +17,12 @@ pub const REGION: &str = "us-east-1";
 /// The S3 + SQS API server, or `None` (skipped) when the run does not require servers.
 pub async fn moto() -> Option<Moto> {
     let endpoint = server("INGEST_TEST_AWS_ENDPOINT")?;
-    let aws = aws_at(&endpoint, RetryPolicy::default(), Transfer::default()).await;
+    let aws = aws_at(&endpoint, RetryPolicy::default()).await;
     Some(Moto { endpoint, aws })
 }
 
 /// Clients for an S3/SQS endpoint with static test credentials, built as production builds them.
-pub async fn aws_at(endpoint: &str, retry: RetryPolicy, transfer: Transfer) -> Aws {
+pub async fn aws_at(endpoint: &str, retry: RetryPolicy) -> Aws {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
@@ -38,7 +38,7 @@ pub async fn aws_at(endpoint: &str, retry: RetryPolicy, transfer: Transfer) -> A
         )
         .load()
         .await;
-    Aws::from_config(&config, transfer).expect("a region is set")
+    Aws::from_config(&config).expect("a region is set")
 }
 
 pub struct Moto {

@@ -9,9 +9,11 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::config::SslMode;
 use tokio_postgres::{Client, Config, NoTls};
+use tracing::Instrument;
 
 use super::tls::{self, MakeRustls, Verify};
-use crate::index::IndexError;
+use crate::index::{ErrorKind, IndexError, IndexOp};
+use crate::location::UrlError;
 
 /// Connections one process keeps at most: a job uses one at a time; `replay --inline` a few.
 const MAX_CONNECTIONS: usize = 8;
@@ -38,7 +40,7 @@ impl std::fmt::Debug for ConnectSpec {
 impl ConnectSpec {
     /// Parses a URL without any I/O. `sslmode` is one of disable, prefer (the default), require,
     /// verify-ca, verify-full; `sslrootcert` names a PEM file of trusted CAs.
-    pub fn parse(url: &str) -> Result<ConnectSpec, String> {
+    pub fn parse(url: &str) -> Result<ConnectSpec, UrlError> {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut kept = Vec::new();
         let mut sslmode = None;
@@ -47,7 +49,7 @@ impl ConnectSpec {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let value = percent_encoding::percent_decode_str(v)
                 .decode_utf8()
-                .map_err(|_| format!("the value of {k} is not UTF-8"))?
+                .map_err(|_| UrlError::new(format!("the value of {k} is not UTF-8")))?
                 .into_owned();
             match k {
                 "sslmode" => sslmode = Some(value),
@@ -61,7 +63,7 @@ impl ConnectSpec {
             format!("{base}?{}", kept.join("&"))
         };
         let mut config = Config::from_str(&rest).map_err(|e| {
-            format!("not a PostgreSQL URL ({e}); expected postgres://user:password@host:5432/database?sslmode=require")
+            UrlError::new(format!("not a PostgreSQL URL ({e}); expected postgres://user:password@host:5432/database?sslmode=require"))
         })?;
         let verify = match sslmode.as_deref() {
             Some("disable") => None,
@@ -72,9 +74,9 @@ impl ConnectSpec {
             Some("verify-ca") => Some(Verify::Chain),
             Some("verify-full") => Some(Verify::Full),
             Some(other) => {
-                return Err(format!(
+                return Err(UrlError::new(format!(
                     "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                ));
+                )));
             }
         };
         config.ssl_mode(match sslmode.as_deref() {
@@ -166,12 +168,12 @@ impl Pool {
             None => None,
             Some(verify) => Some(MakeRustls(Arc::new(
                 tls::client_config(verify, spec.root_cert.as_deref()).map_err(|message| {
-                    IndexError {
-                        op: "open",
-                        location: spec.location.clone(),
-                        transient: false,
+                    IndexError::new(
+                        IndexOp::Open,
+                        spec.location.clone(),
+                        ErrorKind::Permanent,
                         message,
-                    }
+                    )
                 })?,
             ))),
         };
@@ -189,18 +191,15 @@ impl Pool {
     }
 
     /// A connection: an idle one, or a new one.
-    pub async fn get(self: &Arc<Pool>, op: &'static str) -> Result<Pooled, IndexError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| IndexError {
+    pub async fn get(self: &Arc<Pool>, op: IndexOp) -> Result<Pooled, IndexError> {
+        let permit = self.permits.clone().acquire_owned().await.map_err(|e| {
+            IndexError::new(
                 op,
-                location: self.spec.location.clone(),
-                transient: false,
-                message: e.to_string(),
-            })?;
+                self.spec.location.clone(),
+                ErrorKind::Permanent,
+                e.to_string(),
+            )
+        })?;
         let idle = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             std::iter::from_fn(|| idle.pop()).find(|c| !c.is_closed())
@@ -221,18 +220,21 @@ impl Pool {
 
     async fn connect(&self) -> Result<Client, tokio_postgres::Error> {
         let location = self.spec.location.clone();
+        // A pooled connection outlives the job that opened it and serves others: its own lines
+        // name the index, never a job.
+        let span = tracing::info_span!(parent: None, "index_connection", index = %location);
         let log = move |e: tokio_postgres::Error| {
-            tracing::warn!(index = %location, error = %describe(&e), "index connection closed");
+            tracing::warn!(error = %describe(&e), "index connection closed");
         };
         match &self.tls {
             None => {
                 let (client, conn) = self.spec.config.connect(NoTls).await?;
-                tokio::spawn(async move { conn.await.map_err(log).ok() });
+                tokio::spawn(async move { conn.await.map_err(log).ok() }.instrument(span));
                 Ok(client)
             }
             Some(tls) => {
                 let (client, conn) = self.spec.config.connect(tls.clone()).await?;
-                tokio::spawn(async move { conn.await.map_err(log).ok() });
+                tokio::spawn(async move { conn.await.map_err(log).ok() }.instrument(span));
                 Ok(client)
             }
         }
@@ -240,13 +242,13 @@ impl Pool {
 }
 
 /// An index error from a driver error, classified.
-pub fn error(op: &'static str, location: &str, e: tokio_postgres::Error) -> IndexError {
-    IndexError {
-        op,
-        location: location.to_string(),
-        transient: is_transient(&e),
-        message: describe(&e),
-    }
+pub fn error(op: IndexOp, location: &str, e: tokio_postgres::Error) -> IndexError {
+    let kind = if is_transient(&e) {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Permanent
+    };
+    IndexError::new(op, location, kind, describe(&e)).with_source(e)
 }
 
 /// SQLSTATEs a retry can clear: serialization failures and deadlocks, a server shutting down or
@@ -349,6 +351,7 @@ mod tests {
         assert!(
             ConnectSpec::parse("postgres://u@h/db?sslmode=sometimes")
                 .unwrap_err()
+                .reason
                 .contains("sslmode")
         );
         assert!(ConnectSpec::parse("postgres://u@h/db?colour=blue").is_err());

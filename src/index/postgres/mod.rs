@@ -17,8 +17,8 @@ pub use connect::{ConnectSpec, is_transient, redact};
 use connect::{Pool, error};
 
 use super::{
-    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, IndexError, IndexedFile,
-    JobEnd, JobRow, LedgerEntry, LedgerState,
+    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
+    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState,
 };
 use crate::model::FileMetadata;
 
@@ -84,12 +84,14 @@ pub struct PostgresIndex {
 impl PostgresIndex {
     /// Connects and applies any pending migrations.
     pub async fn open(url: &str) -> Result<PostgresIndex, IndexError> {
-        let spec = ConnectSpec::parse(url).map_err(|message| IndexError {
-            op: "open",
-            location: redact(url),
-            transient: false,
-            message,
+        let spec = ConnectSpec::parse(url).map_err(|e| {
+            IndexError::new(IndexOp::Open, redact(url), ErrorKind::Permanent, e.reason)
         })?;
+        PostgresIndex::connect(spec).await
+    }
+
+    /// Connects to a parsed URL and applies any pending migrations.
+    pub async fn connect(spec: ConnectSpec) -> Result<PostgresIndex, IndexError> {
         let index = PostgresIndex {
             pool: Arc::new(Pool::new(spec)?),
         };
@@ -98,7 +100,7 @@ impl PostgresIndex {
     }
 
     async fn migrate(&self) -> Result<(), IndexError> {
-        self.retrying("migrate", |client| {
+        self.retrying(IndexOp::Migrate, |client| {
             Box::pin(async move {
                 let tx = client.transaction().await?;
                 // Held to the end of the transaction: a second job waits, then finds nothing to do.
@@ -134,20 +136,21 @@ impl PostgresIndex {
 
     /// Runs `f` on a pooled connection, again on a fresh one when the failure is transient
     /// (every operation here is idempotent, so a retry after a lost acknowledgement is safe).
-    async fn retrying<T, F>(&self, op: &'static str, f: F) -> Result<T, IndexError>
+    async fn retrying<T, F>(&self, op: IndexOp, f: F) -> Result<T, IndexError>
     where
         T: Send,
         F: for<'c> Fn(&'c mut Client) -> BoxFuture<'c, Result<T, tokio_postgres::Error>>
             + Send
             + Sync,
     {
+        tracing::debug!(op = %op, index = %self.location(), "postgres");
         let mut attempt = 1;
         loop {
             let mut conn = self.pool.get(op).await?;
             match f(&mut conn).await {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
-                    tracing::warn!(index = %self.location(), op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
+                    tracing::warn!(index = %self.location(), op = %op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
                     drop(conn);
                     tokio::time::sleep(Duration::from_millis(100 * 2u64.pow(attempt))).await;
                     attempt += 1;
@@ -209,7 +212,7 @@ impl Index for PostgresIndex {
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError> {
-        self.retrying("claim", |client| {
+        self.retrying(IndexOp::Claim, |client| {
             let c = claim.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
@@ -260,7 +263,7 @@ impl Index for PostgresIndex {
     }
 
     async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
-        self.retrying("commit", |client| {
+        self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
@@ -323,7 +326,7 @@ impl Index for PostgresIndex {
     }
 
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
-        self.retrying("finish", |client| {
+        self.retrying(IndexOp::Finish, |client| {
             let e = end.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
@@ -352,7 +355,7 @@ impl Index for PostgresIndex {
     }
 
     async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError> {
-        self.retrying("get", |client| {
+        self.retrying(IndexOp::Get, |client| {
             let dest = dest_path.to_string();
             Box::pin(async move {
                 let row = client
@@ -368,7 +371,7 @@ impl Index for PostgresIndex {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError> {
-        self.retrying("list", |client| {
+        self.retrying(IndexOp::List, |client| {
             let pattern = like_prefix(prefix);
             Box::pin(async move {
                 let rows = client
@@ -390,7 +393,7 @@ impl Index for PostgresIndex {
         source: &str,
         source_version: &str,
     ) -> Result<Option<LedgerEntry>, IndexError> {
-        self.retrying("ledger", |client| {
+        self.retrying(IndexOp::Ledger, |client| {
             let (s, v) = (source.to_string(), source_version.to_string());
             Box::pin(async move {
                 let row = client
@@ -414,7 +417,7 @@ impl Index for PostgresIndex {
     }
 
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError> {
-        self.retrying("job", |client| {
+        self.retrying(IndexOp::Job, |client| {
             let id = job_id.to_string();
             Box::pin(async move {
                 let row = client

@@ -16,14 +16,14 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
-pub use errors::{classify, classify_response};
 use transfer::{Body, Meta, SHA256_META, Target, real_version};
 
+use super::Transfer;
 use super::{
-    Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreErrorKind, StoreOp,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreOp,
     UndoToken, Written,
 };
-use crate::aws::{Aws, Transfer};
+use crate::aws::Aws;
 
 /// A store in one S3 bucket, below an optional prefix.
 #[derive(Clone)]
@@ -53,8 +53,8 @@ struct Current {
 
 impl S3Store {
     /// A store on `bucket` below `prefix`, using the process's shared clients. No request is made.
-    pub fn new(aws: &Aws, bucket: &str, prefix: &str) -> S3Store {
-        S3Store::with_client(aws.s3.clone(), bucket, prefix, aws.transfer)
+    pub fn new(aws: &Aws, bucket: &str, prefix: &str, transfer: Transfer) -> S3Store {
+        S3Store::with_client(aws.s3.clone(), bucket, prefix, transfer)
     }
 
     /// A store on an explicitly built client (tests, tools).
@@ -78,6 +78,11 @@ impl S3Store {
 
     fn url_of_full(&self, full: &str) -> String {
         format!("s3://{}/{full}", self.bucket)
+    }
+
+    /// One debug line per operation; inside a job's span it carries the job's fields.
+    fn log(&self, op: StoreOp, key: &str) {
+        tracing::debug!(op = %op, object = %self.url_of_full(&self.full(key)), "s3");
     }
 
     fn target<'a>(&'a self, key: &'a str, url: &'a str) -> Target<'a> {
@@ -234,6 +239,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn head(&self, key: &Key) -> Result<Option<ObjectInfo>, StoreError> {
+        self.log(StoreOp::Head, key.as_str());
         let full = self.full(key.as_str());
         match self
             .client
@@ -265,6 +271,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_to_file(&self, key: &Key, dest: &Path) -> Result<ObjectInfo, StoreError> {
+        self.log(StoreOp::Get, key.as_str());
         let full = self.full(key.as_str());
         let url = self.url_of(key);
         let got = transfer::download(&self.target(&full, &url), dest).await?;
@@ -282,6 +289,7 @@ impl ObjectStore for S3Store {
         src: &Path,
         opts: &PutOptions,
     ) -> Result<Written, StoreError> {
+        self.log(StoreOp::Put, key.as_str());
         let url = self.url_of(key);
         let size = tokio::fs::metadata(src)
             .await
@@ -291,12 +299,12 @@ impl ObjectStore for S3Store {
             Some(s) => s.clone(),
             None => {
                 let path = src.to_path_buf();
-                tokio::task::spawn_blocking(move || {
+                crate::task::blocking(move || {
                     crate::digest::sha256_file(&path).map(|(_, sha256)| sha256)
                 })
                 .await
                 .map_err(|e| {
-                    StoreError::new(StoreOp::Put, &url, StoreErrorKind::Permanent, e.to_string())
+                    StoreError::new(StoreOp::Put, &url, ErrorKind::Permanent, e.to_string())
                 })?
                 .map_err(|e| crate::store::local::io_error(StoreOp::Put, &url, e))?
             }
@@ -311,6 +319,7 @@ impl ObjectStore for S3Store {
         bytes: Vec<u8>,
         opts: &PutOptions,
     ) -> Result<Written, StoreError> {
+        self.log(StoreOp::Put, key.as_str());
         let sha256 = opts
             .sha256
             .clone()
@@ -319,6 +328,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn delete(&self, key: &Key) -> Result<Written, StoreError> {
+        self.log(StoreOp::Delete, key.as_str());
         let full = self.full(key.as_str());
         let prior = self.prepare_change(&full, StoreOp::Delete).await?;
         if matches!(prior, Prior::Absent) {
@@ -358,6 +368,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
+        self.log(StoreOp::List, prefix);
         let full_prefix = self.full(prefix);
         let url = self.url_of_full(&full_prefix);
         let strip = if self.prefix.is_empty() {
@@ -396,6 +407,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn undo(&self, written: &Written) -> Result<(), StoreError> {
+        self.log(StoreOp::Undo, written.key.as_str());
         let full = self.full(written.key.as_str());
         match &written.undo {
             UndoToken::Nothing => Ok(()),
@@ -415,7 +427,7 @@ impl ObjectStore for S3Store {
                         return Err(StoreError::new(
                             StoreOp::Undo,
                             url,
-                            StoreErrorKind::Permanent,
+                            ErrorKind::Permanent,
                             format!(
                                 "the rollback copy {} is gone, so the previous object cannot be restored",
                                 self.url_of_full(stash)
@@ -439,6 +451,7 @@ impl ObjectStore for S3Store {
     }
 
     async fn settle(&self, written: &Written) -> Result<(), StoreError> {
+        self.log(StoreOp::Settle, written.key.as_str());
         match &written.undo {
             UndoToken::Restore { stash } => self
                 .delete_full(stash, None, StoreOp::Settle)

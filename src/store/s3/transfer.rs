@@ -12,9 +12,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::errors::store_error;
-use crate::aws::Transfer;
 use crate::store::local::io_error;
-use crate::store::{StoreError, StoreErrorKind, StoreOp};
+use crate::store::{ErrorKind, StoreError, StoreOp, Transfer};
 
 /// S3 allows at most this many parts in one multipart upload.
 const MAX_PARTS: u64 = 10_000;
@@ -64,7 +63,7 @@ pub(super) async fn upload(
                     StoreError::new(
                         StoreOp::Put,
                         t.url,
-                        StoreErrorKind::Permanent,
+                        ErrorKind::Permanent,
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?,
@@ -117,7 +116,7 @@ async fn upload_in_parts(
         StoreError::new(
             StoreOp::Put,
             t.url,
-            StoreErrorKind::Transient,
+            ErrorKind::Transient,
             "S3 started a multipart upload without an upload id",
         )
     })?;
@@ -140,7 +139,7 @@ async fn upload_in_parts(
                         StoreError::new(
                             StoreOp::Put,
                             t.url,
-                            StoreErrorKind::Permanent,
+                            ErrorKind::Permanent,
                             format!("cannot read {}: {e}", path.display()),
                         )
                     })?;
@@ -265,7 +264,7 @@ pub(super) async fn copy(
         StoreError::new(
             op,
             t.url,
-            StoreErrorKind::Transient,
+            ErrorKind::Transient,
             "S3 started a multipart copy without an upload id",
         )
     })?;
@@ -338,7 +337,7 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
             StoreError::new(
                 StoreOp::Get,
                 t.url,
-                StoreErrorKind::Transient,
+                ErrorKind::Transient,
                 format!("the download broke off after {size} bytes: {e}"),
             )
         })?;
@@ -356,7 +355,7 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
         return Err(StoreError::new(
             StoreOp::Get,
             t.url,
-            StoreErrorKind::Transient,
+            ErrorKind::Transient,
             format!("the download ended after {size} of {expected} bytes"),
         ));
     }
@@ -367,7 +366,7 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
         return Err(StoreError::new(
             StoreOp::Get,
             t.url,
-            StoreErrorKind::Permanent,
+            ErrorKind::Permanent,
             format!(
                 "the object is corrupt: its content has SHA-256 {actual} but its metadata records {recorded}; restore an earlier version or upload it again"
             ),

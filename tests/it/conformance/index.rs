@@ -1,5 +1,6 @@
 //! The Index conformance suite: claims, the harvest transaction, the ledger and the job history,
-//! checked against each backend. `check_index` takes an empty index.
+//! each guarantee a named function checked against each backend. Every guarantee uses its own
+//! sources and destinations, so the list runs on one index, empty at the start.
 
 use chrono::{Duration, Utc};
 use ocean_ingest::index::{
@@ -8,10 +9,32 @@ use ocean_ingest::index::{
 };
 use ocean_ingest::model::FileMetadata;
 
-fn claim(job: &str, version: &str, lease_secs: i64) -> Claim {
+use super::{Guarantee, check_all, guarantees};
+
+/// Every guarantee of [`Index`], by name.
+pub const GUARANTEES: &[(&str, Guarantee<dyn Index>)] = guarantees![
+    the_first_claim_wins_while_its_lease_is_live,
+    a_commit_harvests_every_change_and_publishes_the_upload,
+    finishing_records_the_job_and_never_unpublishes,
+    rejected_and_expired_claims_are_taken_over,
+    a_job_that_never_claimed_leaves_the_ledger_alone,
+    unharvest_marks_deleted_and_a_reharvest_restores,
+    marking_a_missing_row_deleted_is_a_no_op,
+    listings_take_the_prefix_literally_and_sort,
+    concurrent_claims_have_one_winner,
+];
+
+/// Runs every guarantee against an empty index.
+pub async fn check_index(index: &(dyn Index + 'static)) {
+    check_all(index, GUARANTEES).await;
+}
+
+const SOURCE: &str = "s3://incoming/ANMN/a.nc";
+
+fn claim_of(source: &str, job: &str, version: &str, lease_secs: i64) -> Claim {
     let now = Utc::now();
     Claim {
-        source: "s3://incoming/ANMN/a.nc".into(),
+        source: source.into(),
         source_version: version.into(),
         job_id: job.into(),
         pipeline: "anmn".into(),
@@ -20,11 +43,15 @@ fn claim(job: &str, version: &str, lease_secs: i64) -> Claim {
     }
 }
 
+fn claim(job: &str, version: &str, lease_secs: i64) -> Claim {
+    claim_of(SOURCE, job, version, lease_secs)
+}
+
 fn record(dest: &str, job: &str) -> FileRecord {
     FileRecord {
         dest_path: dest.into(),
         pipeline: "anmn".into(),
-        source: "s3://incoming/ANMN/a.nc".into(),
+        source: SOURCE.into(),
         size: 42,
         sha256: "ab".repeat(32),
         job_id: job.into(),
@@ -45,7 +72,7 @@ fn record(dest: &str, job: &str) -> FileRecord {
 fn batch(job: &str, version: &str, changes: Vec<IndexChange>) -> HarvestBatch {
     HarvestBatch {
         job_id: job.into(),
-        source: "s3://incoming/ANMN/a.nc".into(),
+        source: SOURCE.into(),
         source_version: version.into(),
         changes,
         now: Utc::now(),
@@ -55,7 +82,7 @@ fn batch(job: &str, version: &str, changes: Vec<IndexChange>) -> HarvestBatch {
 fn end(job: &str, version: &str, state: Option<LedgerState>, outcome: &str) -> JobEnd {
     JobEnd {
         job_id: job.into(),
-        source: "s3://incoming/ANMN/a.nc".into(),
+        source: SOURCE.into(),
         source_version: version.into(),
         pipeline: "anmn".into(),
         ledger_state: state,
@@ -66,24 +93,41 @@ fn end(job: &str, version: &str, state: Option<LedgerState>, outcome: &str) -> J
     }
 }
 
-/// Runs every guarantee against an empty index.
-pub async fn check_index(index: &dyn Index) {
-    // The first claim wins; a second job sees it in progress while the lease is live.
+async fn ledger_state(index: &dyn Index, version: &str) -> LedgerState {
+    index.ledger(SOURCE, version).await.unwrap().unwrap().state
+}
+
+async fn listed(index: &dyn Index, prefix: &str) -> Vec<String> {
+    index
+        .list(prefix)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.record.dest_path)
+        .collect()
+}
+
+/// Of two jobs claiming one upload version, the first wins and the second sees it in progress;
+/// another version of the same key is a separate upload.
+pub async fn the_first_claim_wins_while_its_lease_is_live(index: &dyn Index) {
     assert_eq!(
-        index.claim(&claim("J1", "v1", 600)).await.unwrap(),
+        index.claim(&claim("C1", "claim-v1", 600)).await.unwrap(),
         ClaimOutcome::Claimed { took_over: None }
     );
-    match index.claim(&claim("J2", "v1", 600)).await.unwrap() {
-        ClaimOutcome::InProgress { job_id, .. } => assert_eq!(job_id, "J1"),
+    match index.claim(&claim("C2", "claim-v1", 600)).await.unwrap() {
+        ClaimOutcome::InProgress { job_id, .. } => assert_eq!(job_id, "C1"),
         other => panic!("expected InProgress, got {other:?}"),
     }
-    // Another version of the same key is a separate upload.
     assert_eq!(
-        index.claim(&claim("J3", "v2", 600)).await.unwrap(),
+        index.claim(&claim("C3", "claim-v2", 600)).await.unwrap(),
         ClaimOutcome::Claimed { took_over: None }
     );
+}
 
-    // The harvest commits every change and moves the ledger to published, atomically.
+/// The harvest commits every change and moves the ledger to published, atomically; every field
+/// round-trips; a published upload is a duplicate for any later job.
+pub async fn a_commit_harvests_every_change_and_publishes_the_upload(index: &dyn Index) {
+    index.claim(&claim("J1", "v1", 600)).await.unwrap();
     index
         .commit(&batch(
             "J1",
@@ -103,166 +147,218 @@ pub async fn check_index(index: &dyn Index) {
     );
     assert!(!row.deleted);
     assert_eq!(row.first_indexed, row.last_indexed);
-    assert_eq!(
-        index
-            .ledger("s3://incoming/ANMN/a.nc", "v1")
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
-        LedgerState::Published
-    );
-    // A published upload is a duplicate for any later job.
+    assert!(index.get("IMOS/A/b.nc").await.unwrap().is_some());
+    assert_eq!(ledger_state(index, "v1").await, LedgerState::Published);
     match index.claim(&claim("J4", "v1", 600)).await.unwrap() {
         ClaimOutcome::AlreadyDone { job_id, state } => {
             assert_eq!((job_id.as_str(), state), ("J1", LedgerState::Published))
         }
         other => panic!("expected AlreadyDone, got {other:?}"),
     }
+}
 
-    // Finishing records the job and the final state; a failure after publication keeps it published.
+/// Finishing records the job and its final state; a failure after publication keeps the upload
+/// published.
+pub async fn finishing_records_the_job_and_never_unpublishes(index: &dyn Index) {
+    index.claim(&claim("F1", "finish-v1", 600)).await.unwrap();
+    index
+        .commit(&batch(
+            "F1",
+            "finish-v1",
+            vec![IndexChange::Upsert(record("IMOS/F/a.nc", "F1"))],
+        ))
+        .await
+        .unwrap();
     index
         .finish(&end(
-            "J1",
-            "v1",
+            "F1",
+            "finish-v1",
             Some(LedgerState::Failed),
             "failed_internal",
         ))
         .await
         .unwrap();
     assert_eq!(
-        index
-            .ledger("s3://incoming/ANMN/a.nc", "v1")
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        ledger_state(index, "finish-v1").await,
         LedgerState::Published
     );
     index
-        .finish(&end("J1", "v1", Some(LedgerState::Succeeded), "published"))
+        .finish(&end(
+            "F1",
+            "finish-v1",
+            Some(LedgerState::Succeeded),
+            "published",
+        ))
         .await
         .unwrap();
     assert_eq!(
-        index
-            .ledger("s3://incoming/ANMN/a.nc", "v1")
-            .await
-            .unwrap()
-            .unwrap()
-            .state,
+        ledger_state(index, "finish-v1").await,
         LedgerState::Succeeded
     );
-    let job = index.job("J1").await.unwrap().expect("job history row");
+    let job = index.job("F1").await.unwrap().expect("job history row");
     assert_eq!(job.outcome, "published");
-    assert_eq!(job.report_url.as_deref(), Some("file:///reports/J1.json"));
+    assert_eq!(job.report_url.as_deref(), Some("file:///reports/F1.json"));
+}
 
-    // A rejected or failed upload can be claimed again; an expired lease can be taken over.
+/// A rejected or failed upload can be claimed again; an expired lease can be taken over.
+pub async fn rejected_and_expired_claims_are_taken_over(index: &dyn Index) {
+    index.claim(&claim("T3", "take-v2", 600)).await.unwrap();
     index
-        .finish(&end("J3", "v2", Some(LedgerState::Rejected), "rejected"))
+        .finish(&end(
+            "T3",
+            "take-v2",
+            Some(LedgerState::Rejected),
+            "rejected",
+        ))
         .await
         .unwrap();
     assert_eq!(
-        index.claim(&claim("J5", "v2", 600)).await.unwrap(),
+        index.claim(&claim("T5", "take-v2", 600)).await.unwrap(),
         ClaimOutcome::Claimed {
-            took_over: Some("J3".into())
+            took_over: Some("T3".into())
         }
     );
     assert_eq!(
-        index.claim(&claim("J6", "v3", -1)).await.unwrap(),
+        index.claim(&claim("T6", "take-v3", -1)).await.unwrap(),
         ClaimOutcome::Claimed { took_over: None }
     );
     assert_eq!(
-        index.claim(&claim("J7", "v3", 600)).await.unwrap(),
+        index.claim(&claim("T7", "take-v3", 600)).await.unwrap(),
         ClaimOutcome::Claimed {
-            took_over: Some("J6".into())
+            took_over: Some("T6".into())
         }
     );
-    // A job that never claimed leaves the ledger alone.
+}
+
+/// A job that never claimed (a duplicate, a deferral) is in the job history but leaves the
+/// ledger to the job that holds the claim.
+pub async fn a_job_that_never_claimed_leaves_the_ledger_alone(index: &dyn Index) {
+    index.claim(&claim("N7", "never-v3", 600)).await.unwrap();
     index
-        .finish(&end("J8", "v3", None, "duplicate"))
+        .finish(&end("N8", "never-v3", None, "duplicate"))
         .await
         .unwrap();
     assert_eq!(
         index
-            .ledger("s3://incoming/ANMN/a.nc", "v3")
+            .ledger(SOURCE, "never-v3")
             .await
             .unwrap()
             .unwrap()
             .job_id,
-        "J7"
+        "N7"
     );
-    assert_eq!(index.job("J8").await.unwrap().unwrap().outcome, "duplicate");
+    assert_eq!(index.job("N8").await.unwrap().unwrap().outcome, "duplicate");
+}
 
-    // Unharvest marks deleted; re-harvest clears the flag and keeps the first-indexed time.
+/// Unharvest marks a row deleted; harvesting it again clears the flag and keeps the time it was
+/// first indexed.
+pub async fn unharvest_marks_deleted_and_a_reharvest_restores(index: &dyn Index) {
+    index
+        .claim(&claim("U1", "unharvest-v1", 600))
+        .await
+        .unwrap();
     index
         .commit(&batch(
-            "J5",
-            "v2",
+            "U1",
+            "unharvest-v1",
+            vec![IndexChange::Upsert(record("IMOS/U/a.nc", "U1"))],
+        ))
+        .await
+        .unwrap();
+    let row = index.get("IMOS/U/a.nc").await.unwrap().unwrap();
+    index
+        .claim(&claim("U5", "unharvest-v2", 600))
+        .await
+        .unwrap();
+    index
+        .commit(&batch(
+            "U5",
+            "unharvest-v2",
             vec![IndexChange::MarkDeleted {
-                dest_path: "IMOS/A/a.nc".into(),
-                job_id: "J5".into(),
+                dest_path: "IMOS/U/a.nc".into(),
+                job_id: "U5".into(),
             }],
         ))
         .await
         .unwrap();
-    let deleted = index.get("IMOS/A/a.nc").await.unwrap().unwrap();
+    let deleted = index.get("IMOS/U/a.nc").await.unwrap().unwrap();
     assert!(deleted.deleted);
-    assert_eq!(deleted.record.job_id, "J5");
+    assert_eq!(deleted.record.job_id, "U5");
+    index
+        .claim(&claim("U7", "unharvest-v3", 600))
+        .await
+        .unwrap();
     index
         .commit(&batch(
-            "J7",
-            "v3",
-            vec![IndexChange::Upsert(record("IMOS/A/a.nc", "J7"))],
+            "U7",
+            "unharvest-v3",
+            vec![IndexChange::Upsert(record("IMOS/U/a.nc", "U7"))],
         ))
         .await
         .unwrap();
-    let back = index.get("IMOS/A/a.nc").await.unwrap().unwrap();
+    let back = index.get("IMOS/U/a.nc").await.unwrap().unwrap();
     assert!(!back.deleted);
     assert_eq!(back.first_indexed, row.first_indexed);
     assert!(back.last_indexed >= row.last_indexed);
-    // Marking a missing row deleted is a no-op, not an error.
+}
+
+/// Marking a row that does not exist deleted changes nothing and is no error.
+pub async fn marking_a_missing_row_deleted_is_a_no_op(index: &dyn Index) {
+    index.claim(&claim("M7", "missing-v3", 600)).await.unwrap();
     index
         .commit(&batch(
-            "J7",
-            "v3",
+            "M7",
+            "missing-v3",
             vec![IndexChange::MarkDeleted {
                 dest_path: "IMOS/none.nc".into(),
-                job_id: "J7".into(),
+                job_id: "M7".into(),
             }],
         ))
         .await
         .unwrap();
     assert_eq!(index.get("IMOS/none.nc").await.unwrap(), None);
+}
 
-    // Listing by prefix, sorted; `_` and `%` in a prefix are literal.
+/// Listing by prefix is sorted by destination; `_` and `%` in a prefix are literal.
+pub async fn listings_take_the_prefix_literally_and_sort(index: &dyn Index) {
+    index.claim(&claim("L7", "list-v3", 600)).await.unwrap();
     index
         .commit(&batch(
-            "J7",
-            "v3",
+            "L7",
+            "list-v3",
             vec![
-                IndexChange::Upsert(record("IMOS/B_x/c.nc", "J7")),
-                IndexChange::Upsert(record("IMOS/Bax/d.nc", "J7")),
+                IndexChange::Upsert(record("LIST/B_x/c.nc", "L7")),
+                IndexChange::Upsert(record("LIST/Bax/d.nc", "L7")),
+                IndexChange::Upsert(record("LIST/A/b.nc", "L7")),
+                IndexChange::Upsert(record("LIST/A/a.nc", "L7")),
+                IndexChange::Upsert(record("LIST/C%/e.nc", "L7")),
             ],
         ))
         .await
         .unwrap();
-    let listed: Vec<String> = index
-        .list("IMOS/A/")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|f| f.record.dest_path)
+    assert_eq!(
+        listed(index, "LIST/A/").await,
+        ["LIST/A/a.nc", "LIST/A/b.nc"]
+    );
+    assert_eq!(listed(index, "LIST/B_").await, ["LIST/B_x/c.nc"]);
+    assert_eq!(listed(index, "LIST/C%").await, ["LIST/C%/e.nc"]);
+    assert_eq!(listed(index, "LIST/").await.len(), 5);
+    assert!(listed(index, "").await.len() >= 5);
+}
+
+/// Of many jobs claiming one upload at once, exactly one wins.
+pub async fn concurrent_claims_have_one_winner(index: &dyn Index) {
+    let source = "s3://incoming/ANMN/raced.nc";
+    let claims: Vec<Claim> = (0..16)
+        .map(|i| claim_of(source, &format!("R{i}"), "race", 600))
         .collect();
-    assert_eq!(listed, ["IMOS/A/a.nc", "IMOS/A/b.nc"]);
-    let listed: Vec<String> = index
-        .list("IMOS/B_")
-        .await
-        .unwrap()
+    let outcomes = futures::future::join_all(claims.iter().map(|c| index.claim(c))).await;
+    let winners = outcomes
         .into_iter()
-        .map(|f| f.record.dest_path)
-        .collect();
-    assert_eq!(listed, ["IMOS/B_x/c.nc"]);
-    assert_eq!(index.list("").await.unwrap().len(), 4);
+        .map(Result::unwrap)
+        .filter(|o| matches!(o, ClaimOutcome::Claimed { .. }))
+        .count();
+    assert_eq!(winners, 1);
 }
 
 /// Of many jobs claiming one upload at once, exactly one wins.
@@ -300,11 +396,7 @@ where
     }
     assert_one_winner(handles).await;
     let index = open().await;
-    let entry = index
-        .ledger("s3://incoming/ANMN/a.nc", "race")
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = index.ledger(SOURCE, "race").await.unwrap().unwrap();
     assert_eq!(entry.state, LedgerState::Running);
 }
 

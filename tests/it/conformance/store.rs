@@ -1,155 +1,224 @@
-//! The ObjectStore conformance suite: the guarantees documented on the trait, checked against
-//! each backend. `check_store` takes an empty store.
+//! The ObjectStore conformance suite: each guarantee documented on the trait, a named function
+//! checked against each backend. Every guarantee works under its own key prefix, so the list runs
+//! on one store, empty at the start.
 
-use ocean_ingest::store::{Key, ObjectStore, PutOptions, StoreErrorKind, local::LocalStore};
+use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, local::LocalStore};
+
+use super::{Guarantee, check_all, guarantees};
+
+/// Every guarantee of [`ObjectStore`], by name.
+pub const GUARANTEES: &[(&str, Guarantee<dyn ObjectStore>)] = guarantees![
+    missing_objects_are_not_found,
+    files_round_trip_streamed_with_their_sha256,
+    listings_are_sorted_complete_and_by_prefix,
+    undoing_an_overwrite_restores_the_previous_content,
+    undoing_a_new_object_removes_it,
+    deletes_are_idempotent_and_undone,
+    settled_writes_stay,
+    removed_objects_are_gone_for_good,
+    undoing_writes_in_reverse_returns_to_the_start,
+];
+
+/// Runs every guarantee against an empty store.
+pub async fn check_store(store: &(dyn ObjectStore + 'static)) {
+    check_all(store, GUARANTEES).await;
+}
 
 fn key(s: &str) -> Key {
     Key::new(s).unwrap()
 }
 
-/// Runs every guarantee against an empty store.
-pub async fn check_store(store: &dyn ObjectStore) {
+fn opts() -> PutOptions {
+    PutOptions {
+        content_type: Some("application/x-netcdf".into()),
+        sha256: None,
+    }
+}
+
+/// The content of one object, read back through the store.
+async fn read(store: &dyn ObjectStore, k: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.bin");
+    store.get_to_file(&key(k), &out).await.unwrap();
+    std::fs::read(&out).unwrap()
+}
+
+async fn put(store: &dyn ObjectStore, k: &str, bytes: &[u8]) -> ocean_ingest::store::Written {
+    store
+        .put_bytes(&key(k), bytes.to_vec(), &opts())
+        .await
+        .unwrap()
+}
+
+fn keys(v: Vec<ocean_ingest::store::ObjectInfo>) -> Vec<String> {
+    v.into_iter().map(|o| o.key.to_string()).collect()
+}
+
+/// `head` answers `None` and `get_to_file` a not-found error naming the object.
+pub async fn missing_objects_are_not_found(store: &dyn ObjectStore) {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(store.head(&key("missing/a/x.nc")).await.unwrap(), None);
+    let err = store
+        .get_to_file(&key("missing/a/x.nc"), &dir.path().join("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    assert!(
+        err.to_string().contains("missing/a/x.nc"),
+        "errors name the object: {err}"
+    );
+}
+
+/// A file put from disk comes back byte for byte, with its size, and the download gives the
+/// SHA-256 of what it wrote, so nobody reads the file again to hash it.
+pub async fn files_round_trip_streamed_with_their_sha256(store: &dyn ObjectStore) {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("src.bin");
     let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&src, &content).unwrap();
-    let opts = PutOptions {
-        content_type: Some("application/x-netcdf".into()),
-        sha256: None,
-    };
-
-    // Missing objects.
-    assert_eq!(store.head(&key("a/missing.nc")).await.unwrap(), None);
-    let err = store
-        .get_to_file(&key("a/missing.nc"), &dir.path().join("x"))
-        .await
-        .unwrap_err();
-    assert_eq!(err.kind, StoreErrorKind::NotFound, "{err}");
-    assert!(
-        err.to_string().contains("a/missing.nc"),
-        "errors name the object: {err}"
-    );
-
-    // Put, head, get round-trip, streamed from and to files.
-    let w1 = store
-        .put_file(&key("a/b/file one.nc"), &src, &opts)
-        .await
-        .unwrap();
-    let info = store
-        .head(&key("a/b/file one.nc"))
-        .await
-        .unwrap()
-        .expect("present after put");
+    let k = key("roundtrip/b/file one.nc");
+    let w = store.put_file(&k, &src, &opts()).await.unwrap();
+    let info = store.head(&k).await.unwrap().expect("present after put");
     assert_eq!(info.size, content.len() as u64);
     let out = dir.path().join("out.bin");
-    let got = store
-        .get_to_file(&key("a/b/file one.nc"), &out)
-        .await
-        .unwrap();
+    let got = store.get_to_file(&k, &out).await.unwrap();
     assert_eq!(got.size, content.len() as u64);
     assert_eq!(std::fs::read(&out).unwrap(), content);
-    // The SHA-256 of what was written comes with the download: nobody reads the file again.
     assert_eq!(
         got.sha256.as_deref(),
         Some(ocean_ingest::digest::sha256_file(&src).unwrap().1.as_str())
     );
-    store.settle(&w1).await.unwrap();
+    store.settle(&w).await.unwrap();
+}
 
-    // Listing: sorted, complete, by prefix, without bookkeeping.
-    store
-        .put_bytes(&key("a/b/two.nc"), b"2".to_vec(), &opts)
-        .await
-        .unwrap();
-    store
-        .put_bytes(&key("a/c.nc"), b"3".to_vec(), &opts)
-        .await
-        .unwrap();
-    store
-        .put_bytes(&key("ab.nc"), b"4".to_vec(), &opts)
-        .await
-        .unwrap();
-    let keys = |v: Vec<ocean_ingest::store::ObjectInfo>| {
-        v.into_iter().map(|o| o.key.to_string()).collect::<Vec<_>>()
-    };
+/// A listing holds every key under the prefix, sorted, with no bookkeeping.
+pub async fn listings_are_sorted_complete_and_by_prefix(store: &dyn ObjectStore) {
+    for k in [
+        "list/a/b/one.nc",
+        "list/a/b/two.nc",
+        "list/a/c.nc",
+        "list/ab.nc",
+    ] {
+        put(store, k, b"x").await;
+    }
     assert_eq!(
-        keys(store.list("a/").await.unwrap()),
-        ["a/b/file one.nc", "a/b/two.nc", "a/c.nc"]
+        keys(store.list("list/a/").await.unwrap()),
+        ["list/a/b/one.nc", "list/a/b/two.nc", "list/a/c.nc"]
     );
     assert_eq!(
-        keys(store.list("a").await.unwrap()),
-        ["a/b/file one.nc", "a/b/two.nc", "a/c.nc", "ab.nc"]
+        keys(store.list("list/a").await.unwrap()),
+        [
+            "list/a/b/one.nc",
+            "list/a/b/two.nc",
+            "list/a/c.nc",
+            "list/ab.nc"
+        ]
     );
-    assert_eq!(keys(store.list("a/b/t").await.unwrap()), ["a/b/two.nc"]);
-    assert_eq!(keys(store.list("").await.unwrap()).len(), 4);
-    assert!(store.list("nothing/").await.unwrap().is_empty());
+    assert_eq!(
+        keys(store.list("list/a/b/t").await.unwrap()),
+        ["list/a/b/two.nc"]
+    );
+    assert!(store.list("list/nothing/").await.unwrap().is_empty());
+    let all = keys(store.list("").await.unwrap());
+    for k in ["list/a/b/one.nc", "list/ab.nc"] {
+        assert!(all.contains(&k.to_string()), "{k} in the whole listing");
+    }
+    assert!(
+        all.iter().all(|k| !k.starts_with(".ingest")),
+        "bookkeeping never listed: {all:?}"
+    );
+    let mut sorted = all.clone();
+    sorted.sort();
+    assert_eq!(all, sorted);
+}
 
-    // Undo of an overwrite restores the previous content exactly.
-    let w = store
-        .put_bytes(&key("a/c.nc"), b"new".to_vec(), &opts)
-        .await
-        .unwrap();
-    store.get_to_file(&key("a/c.nc"), &out).await.unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), b"new");
+/// Undoing an overwrite puts the previous content back exactly.
+pub async fn undoing_an_overwrite_restores_the_previous_content(store: &dyn ObjectStore) {
+    put(store, "overwrite/c.nc", b"3").await;
+    let w = put(store, "overwrite/c.nc", b"new").await;
+    assert_eq!(read(store, "overwrite/c.nc").await, b"new");
     store.undo(&w).await.unwrap();
-    store.get_to_file(&key("a/c.nc"), &out).await.unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), b"3");
+    assert_eq!(read(store, "overwrite/c.nc").await, b"3");
+}
 
-    // Undo of a new object removes it.
-    let w = store
-        .put_bytes(&key("fresh/x.nc"), b"x".to_vec(), &opts)
-        .await
-        .unwrap();
+/// Undoing the write of a new object removes it.
+pub async fn undoing_a_new_object_removes_it(store: &dyn ObjectStore) {
+    let w = put(store, "fresh/x.nc", b"x").await;
     store.undo(&w).await.unwrap();
     assert_eq!(store.head(&key("fresh/x.nc")).await.unwrap(), None);
     assert!(store.list("fresh/").await.unwrap().is_empty());
+}
 
-    // Delete is idempotent; undo of a delete brings the object back.
-    let w = store.delete(&key("a/b/two.nc")).await.unwrap();
-    assert_eq!(store.head(&key("a/b/two.nc")).await.unwrap(), None);
+/// Deleting a missing object succeeds; undoing a delete brings the object back.
+pub async fn deletes_are_idempotent_and_undone(store: &dyn ObjectStore) {
+    put(store, "delete/two.nc", b"2").await;
+    let w = store.delete(&key("delete/two.nc")).await.unwrap();
+    assert_eq!(store.head(&key("delete/two.nc")).await.unwrap(), None);
     store
-        .delete(&key("a/b/two.nc"))
+        .delete(&key("delete/two.nc"))
         .await
         .expect("deleting a missing object succeeds");
     store.undo(&w).await.unwrap();
-    store.get_to_file(&key("a/b/two.nc"), &out).await.unwrap();
-    assert_eq!(std::fs::read(&out).unwrap(), b"2");
+    assert_eq!(read(store, "delete/two.nc").await, b"2");
+}
 
-    // Settled writes stay; a settled delete stays deleted.
-    let w = store.delete(&key("ab.nc")).await.unwrap();
+/// A settled write stays; a settled delete stays deleted.
+pub async fn settled_writes_stay(store: &dyn ObjectStore) {
+    let w = put(store, "settle/kept.nc", b"k").await;
     store.settle(&w).await.unwrap();
-    assert_eq!(store.head(&key("ab.nc")).await.unwrap(), None);
+    assert_eq!(read(store, "settle/kept.nc").await, b"k");
+    put(store, "settle/gone.nc", b"g").await;
+    let w = store.delete(&key("settle/gone.nc")).await.unwrap();
+    store.settle(&w).await.unwrap();
+    assert_eq!(store.head(&key("settle/gone.nc")).await.unwrap(), None);
+}
 
-    // Reversing several writes in reverse order returns to the start, byte for byte.
-    let before: Vec<_> = snapshot(store, dir.path()).await;
-    let mut receipts = Vec::new();
-    receipts.push(
-        store
-            .put_bytes(&key("a/c.nc"), b"v2".to_vec(), &opts)
-            .await
-            .unwrap(),
-    );
-    receipts.push(store.delete(&key("a/b/two.nc")).await.unwrap());
-    receipts.push(
-        store
-            .put_bytes(&key("z/new.nc"), b"n".to_vec(), &opts)
-            .await
-            .unwrap(),
-    );
+/// `remove` deletes for good, and removing a missing object succeeds.
+pub async fn removed_objects_are_gone_for_good(store: &dyn ObjectStore) {
+    put(store, "remove/x.nc", b"x").await;
+    store.remove(&key("remove/x.nc")).await.unwrap();
+    assert_eq!(store.head(&key("remove/x.nc")).await.unwrap(), None);
+    store
+        .remove(&key("remove/x.nc"))
+        .await
+        .expect("removing a missing object succeeds");
+}
+
+/// Reversing several writes in reverse order returns to the start, byte for byte.
+pub async fn undoing_writes_in_reverse_returns_to_the_start(store: &dyn ObjectStore) {
+    let tmp = tempfile::tempdir().unwrap();
+    put(store, "reverse/a/c.nc", b"3").await;
+    put(store, "reverse/a/b/two.nc", b"2").await;
+    let before = snapshot_of(store, "reverse/", tmp.path()).await;
+    let receipts = [
+        put(store, "reverse/a/c.nc", b"v2").await,
+        store.delete(&key("reverse/a/b/two.nc")).await.unwrap(),
+        put(store, "reverse/z/new.nc", b"n").await,
+    ];
     for w in receipts.iter().rev() {
         store.undo(w).await.unwrap();
     }
-    assert_eq!(snapshot(store, dir.path()).await, before);
+    assert_eq!(snapshot_of(store, "reverse/", tmp.path()).await, before);
 }
 
-/// Every key with its content.
-pub async fn snapshot(store: &dyn ObjectStore, tmp: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+/// Every key under a prefix with its content.
+async fn snapshot_of(
+    store: &dyn ObjectStore,
+    prefix: &str,
+    tmp: &std::path::Path,
+) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    for o in store.list("").await.unwrap() {
+    for o in store.list(prefix).await.unwrap() {
         let p = tmp.join("snapshot.bin");
         store.get_to_file(&o.key, &p).await.unwrap();
         out.push((o.key.to_string(), std::fs::read(&p).unwrap()));
     }
     out
+}
+
+/// Every key with its content.
+pub async fn snapshot(store: &dyn ObjectStore, tmp: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    snapshot_of(store, "", tmp).await
 }
 
 #[tokio::test]
@@ -191,5 +260,88 @@ async fn local_store_keeps_its_bookkeeping_out_of_sight() {
     assert!(
         Key::new(".ingest/stash/x").is_err(),
         "the bookkeeping folder cannot be addressed"
+    );
+}
+
+#[tokio::test]
+async fn a_broken_guarantee_is_named() {
+    // A store that forgets what it is given breaks most guarantees: the suite must say which.
+    #[derive(Debug)]
+    struct Forgetful(LocalStore);
+    #[async_trait::async_trait]
+    impl ObjectStore for Forgetful {
+        fn location(&self) -> String {
+            self.0.location()
+        }
+        async fn head(
+            &self,
+            k: &Key,
+        ) -> Result<Option<ocean_ingest::store::ObjectInfo>, ocean_ingest::store::StoreError>
+        {
+            self.0.head(k).await
+        }
+        async fn get_to_file(
+            &self,
+            k: &Key,
+            dest: &std::path::Path,
+        ) -> Result<ocean_ingest::store::ObjectInfo, ocean_ingest::store::StoreError> {
+            self.0.get_to_file(k, dest).await
+        }
+        async fn put_file(
+            &self,
+            k: &Key,
+            src: &std::path::Path,
+            o: &PutOptions,
+        ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
+            self.0.put_file(k, src, o).await
+        }
+        async fn put_bytes(
+            &self,
+            k: &Key,
+            bytes: Vec<u8>,
+            o: &PutOptions,
+        ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
+            self.0.put_bytes(k, bytes, o).await
+        }
+        async fn delete(
+            &self,
+            k: &Key,
+        ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
+            self.0.delete(k).await
+        }
+        async fn list(
+            &self,
+            prefix: &str,
+        ) -> Result<Vec<ocean_ingest::store::ObjectInfo>, ocean_ingest::store::StoreError> {
+            self.0.list(prefix).await
+        }
+        // Undo does nothing: every rollback guarantee is broken.
+        async fn undo(
+            &self,
+            _: &ocean_ingest::store::Written,
+        ) -> Result<(), ocean_ingest::store::StoreError> {
+            Ok(())
+        }
+        async fn settle(
+            &self,
+            w: &ocean_ingest::store::Written,
+        ) -> Result<(), ocean_ingest::store::StoreError> {
+            self.0.settle(w).await
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let store = Forgetful(LocalStore::open(dir.path()).unwrap());
+    let failure =
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(check_store(&store)))
+            .await
+            .expect_err("a store whose undo does nothing fails the suite");
+    let message = failure.downcast_ref::<String>().unwrap();
+    assert!(
+        message.contains("`undoing_an_overwrite_restores_the_previous_content`"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("`missing_objects_are_not_found`"),
+        "guarantees it keeps are not blamed: {message}"
     );
 }

@@ -1,6 +1,9 @@
 //! The one place that builds the AWS SDK configuration and clients from the environment: one
 //! `SdkConfig` per process, the default credential chain, `AWS_ENDPOINT_URL` for S3-compatible
-//! servers, and the retry policy every S3 and SQS call shares.
+//! servers, the retry policy every S3 and SQS call shares, and the one classifier of their
+//! errors ([`errors`]).
+
+pub mod errors;
 
 use std::time::Duration;
 
@@ -9,32 +12,10 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 
 use crate::error::JobError;
-use crate::settings::{BoundaryUrl, Settings};
 
 /// How many times an S3 or SQS request is tried in all (throttling, 5xx, timeouts and dropped
 /// connections are retried with exponential backoff and jitter), unless `AWS_MAX_ATTEMPTS` says.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 4;
-
-/// How large objects travel to S3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transfer {
-    /// Files of at least this many bytes are uploaded (and copied) in parts.
-    pub multipart_threshold: u64,
-    /// The size of each part (S3 needs at least 5 MiB except for the last).
-    pub part_size: u64,
-    /// Parts in flight at once for one object.
-    pub concurrency: usize,
-}
-
-impl Default for Transfer {
-    fn default() -> Self {
-        Transfer {
-            multipart_threshold: 16 * 1024 * 1024,
-            part_size: 16 * 1024 * 1024,
-            concurrency: 4,
-        }
-    }
-}
 
 /// Overrides of the SDK's retry policy (tests shorten the backoff).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +39,6 @@ pub struct Aws {
     /// Path-style when an endpoint URL is set.
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
-    /// Part sizes for the S3 stores built on these clients.
-    pub transfer: Transfer,
     /// The region requests are signed for (events name it in `awsRegion`).
     pub region: String,
 }
@@ -67,7 +46,7 @@ pub struct Aws {
 impl Aws {
     /// Loads the SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL`,
     /// `AWS_MAX_ATTEMPTS`…) and builds the clients. Nothing is sent until the first request.
-    pub async fn from_env(transfer: Transfer) -> Result<Aws, JobError> {
+    pub async fn from_env() -> Result<Aws, JobError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(10))
@@ -82,15 +61,12 @@ impl Aws {
             loader = loader.retry_config(retry_config(RetryPolicy::default()));
         }
         let config = loader.load().await;
-        Aws::from_config(&config, transfer)
+        Aws::from_config(&config)
     }
 
     /// Builds the clients from an SDK configuration: path-style S3 addressing whenever an
     /// endpoint URL is set, since S3-compatible servers rarely serve bucket subdomains.
-    pub fn from_config(
-        config: &aws_config::SdkConfig,
-        transfer: Transfer,
-    ) -> Result<Aws, JobError> {
+    pub fn from_config(config: &aws_config::SdkConfig) -> Result<Aws, JobError> {
         let region = config.region().map(|r| r.to_string()).ok_or_else(|| {
             JobError::usage(
                 "no AWS region is configured: set AWS_REGION (e.g. AWS_REGION=ap-southeast-2)",
@@ -104,7 +80,6 @@ impl Aws {
         Ok(Aws {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sqs: aws_sdk_sqs::Client::new(config),
-            transfer,
             region,
         })
     }
@@ -116,21 +91,6 @@ pub fn retry_config(policy: RetryPolicy) -> RetryConfig {
         .with_max_attempts(policy.max_attempts)
         .with_initial_backoff(policy.initial_backoff)
         .with_max_backoff(Duration::from_secs(20))
-}
-
-/// Whether any boundary the settings name lives in AWS, so the clients are worth building.
-pub fn needed(settings: &Settings) -> bool {
-    let stores = [
-        &settings.incoming,
-        &settings.archive,
-        &settings.public,
-        &settings.error,
-        &settings.reports,
-    ];
-    stores
-        .iter()
-        .any(|url| matches!(url, BoundaryUrl::S3 { .. }))
-        || settings.results_queue.is_some()
 }
 
 /// Whether a failed request failed for want of credentials, and if so whether a retry may help:

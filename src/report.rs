@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::error::Fault;
-use crate::model::{AuditEntry, CheckType, FileOrigin, PipelineFile, PublishType};
+use crate::model::{PipelineFile, Upload};
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,68 +47,35 @@ pub struct StateRecord {
     pub elapsed_ms: u64,
 }
 
-/// The uploaded object.
-#[derive(Debug, Clone, Serialize)]
-pub struct InputReport {
-    pub name: String,
-    /// The key the pipeline was routed by.
-    pub key: String,
-    pub size: u64,
-    pub sha256: String,
-    /// The version the ledger knows it by (S3 version/ETag, or the SHA-256 for local files).
-    pub version: String,
-}
-
-/// One file of the collection, as reported.
+/// One file of the collection, as reported: the file's record, with its title and whether it
+/// was published.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
-    pub name: String,
+    #[serde(flatten)]
+    pub file: PipelineFile,
     /// The NetCDF `title` global attribute, when the file has one.
     pub title: Option<String>,
-    pub origin: FileOrigin,
-    pub size: u64,
-    pub sha256: Option<String>,
-    pub check_type: CheckType,
-    pub check_passed: Option<bool>,
-    pub check_log: Vec<String>,
-    pub publish_type: PublishType,
-    pub dest_path: Option<String>,
-    pub archive_path: Option<String>,
-    pub archived: bool,
-    pub stored: bool,
-    pub harvested: bool,
-    pub deleted: bool,
-    pub unharvested: bool,
     pub published: bool,
-    pub audit: Vec<AuditEntry>,
+}
+
+impl std::ops::Deref for FileReport {
+    type Target = PipelineFile;
+    fn deref(&self) -> &PipelineFile {
+        &self.file
+    }
 }
 
 impl From<&PipelineFile> for FileReport {
     fn from(f: &PipelineFile) -> Self {
         FileReport {
-            name: f.name.clone(),
             title: f
                 .metadata
                 .as_ref()
                 .and_then(|m| m.attributes.get("title"))
                 .and_then(|t| t.as_str())
                 .map(str::to_string),
-            origin: f.origin.clone(),
-            size: f.size,
-            sha256: f.sha256.clone(),
-            check_type: f.check_type,
-            check_passed: f.check_passed,
-            check_log: f.check_log.clone(),
-            publish_type: f.publish_type,
-            dest_path: f.dest_path.clone(),
-            archive_path: f.archive_path.clone(),
-            archived: f.archived,
-            stored: f.stored,
-            harvested: f.harvested,
-            deleted: f.deleted,
-            unharvested: f.unharvested,
             published: f.published(),
-            audit: f.audit.clone(),
+            file: f.clone(),
         }
     }
 }
@@ -169,7 +136,8 @@ pub struct JobReport {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub duration_ms: u64,
-    pub input: Option<InputReport>,
+    /// The upload, once it was fetched.
+    pub input: Option<Upload>,
     pub states: Vec<StateRecord>,
     pub files: Vec<FileReport>,
     pub error: Option<ErrorReport>,

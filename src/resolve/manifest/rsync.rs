@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::manifest::Entry;
+use super::Entry;
 
 /// `YXcstpoguax path`: the update type, the file type, nine attribute columns, a space, the path.
 static ITEMIZED: LazyLock<Regex> = LazyLock::new(|| {

@@ -7,10 +7,12 @@
 //! | `.manifest` | one path per line |
 //! | `.map_manifest` | CSV `local_path,dest_path` (an optional header row of those names) |
 //! | `.json_manifest` | `{"files": [{"local_path": …, "dest_path": …}]}` (`dest_path` optional) |
-//! | `.rsync_manifest` | `rsync --itemize-changes` output (see [`super::rsync`]) |
+//! | `.rsync_manifest` | `rsync --itemize-changes` output (see [`rsync`]) |
 //! | `.delete_manifest` | CSV of destination paths to remove, one per line |
 //!
 //! A `local_path` is relative to the manifest's own folder in the incoming store.
+
+pub mod rsync;
 
 use serde::Deserialize;
 
@@ -97,7 +99,7 @@ pub fn parse(kind: ManifestKind, text: &str) -> Result<Vec<Entry>, Vec<String>> 
             dest: cells[0].clone(),
         }),
         ManifestKind::Json => parse_json(text),
-        ManifestKind::Rsync => super::rsync::parse(text),
+        ManifestKind::Rsync => rsync::parse(text),
     }?;
     if entries.is_empty() {
         return Err(vec!["the manifest names no files".into()]);

@@ -1,0 +1,24 @@
+//! The upload a job ingests: its one identity, from the fetch to the report.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The uploaded object, copied into the job's folder so nobody can change it under the job. The
+/// job routes, claims, resolves, publishes and reports it by this one description.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upload {
+    pub name: String,
+    /// The key the pipeline was routed by: the incoming key, or the file name of a local file.
+    pub key: String,
+    /// Where it came from, as a URI (`file://…`, or the incoming store's URL of the object).
+    #[serde(skip)]
+    pub source: String,
+    pub size: u64,
+    pub sha256: String,
+    /// The version the ledger knows it by (S3 version/ETag, or the SHA-256 for local files).
+    pub version: String,
+    /// The copy in the job's folder.
+    #[serde(skip)]
+    pub local_path: PathBuf,
+}
