@@ -119,6 +119,36 @@ pub trait Operation: Copy + std::fmt::Debug + std::fmt::Display + Send + Sync + 
     const BOUNDARY: &'static str;
 }
 
+/// Declares a boundary's operations: the enum, the words each is named by in messages, and the
+/// boundary's own name (see [`Operation::BOUNDARY`]).
+macro_rules! operations {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident in $boundary:literal {
+            $($(#[$vmeta:meta])* $variant:ident => $words:literal),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(match self {
+                    $($name::$variant => $words),*
+                })
+            }
+        }
+
+        impl $crate::error::Operation for $name {
+            const BOUNDARY: &'static str = $boundary;
+        }
+    };
+}
+pub(crate) use operations;
+
 /// A failed boundary operation: the one error shape of every boundary. It names the operation and
 /// where (an object's URL, a database, a server, a queue), says whether a retry can help, and keeps
 /// the underlying error as its source.

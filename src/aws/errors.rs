@@ -182,19 +182,30 @@ where
     (kind, format!("{detail}{hint}"))
 }
 
+/// SDK errors as services answer them, for the unit tests of everything that classifies them.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
     use aws_sdk_s3::error::ErrorMetadata;
     use aws_sdk_s3::operation::get_object::GetObjectError;
-    use aws_sdk_sqs::operation::send_message::SendMessageError;
     use aws_smithy_types::body::SdkBody;
 
-    fn service_error(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
+    use super::{HttpResponse, SdkError};
+
+    /// S3's answer to a GET with an HTTP status and an error code.
+    pub fn service_error(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
         let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
         let err = GetObjectError::generic(ErrorMetadata::builder().code(code).message("m").build());
         SdkError::service_error(err, raw)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::service_error;
+    use super::*;
+    use aws_sdk_s3::operation::get_object::GetObjectError;
+    use aws_sdk_sqs::operation::send_message::SendMessageError;
+    use aws_smithy_types::body::SdkBody;
 
     fn sqs_error(status: u16, code: &str) -> SdkError<SendMessageError, HttpResponse> {
         let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::error::ErrorKind;
-use crate::error::{BoundaryError, Operation};
+use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
 use crate::model::FileMetadata;
 
@@ -196,39 +196,19 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError>;
 }
 
-/// The operation that failed, named in every index error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IndexOp {
-    Open,
-    Migrate,
-    Claim,
-    Commit,
-    Finish,
-    Get,
-    List,
-    Ledger,
-    Job,
-}
-
-impl std::fmt::Display for IndexOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            IndexOp::Open => "open",
-            IndexOp::Migrate => "migrate",
-            IndexOp::Claim => "claim",
-            IndexOp::Commit => "commit",
-            IndexOp::Finish => "finish",
-            IndexOp::Get => "get",
-            IndexOp::List => "list",
-            IndexOp::Ledger => "ledger",
-            IndexOp::Job => "job",
-        };
-        f.write_str(name)
+operations! {
+    /// The operation that failed, named in every index error.
+    pub enum IndexOp in "index " {
+        Open => "open",
+        Migrate => "migrate",
+        Claim => "claim",
+        Commit => "commit",
+        Finish => "finish",
+        Get => "get",
+        List => "list",
+        Ledger => "ledger",
+        Job => "job",
     }
-}
-
-impl Operation for IndexOp {
-    const BOUNDARY: &'static str = "index ";
 }
 
 /// A failed index operation, naming the operation and the database (without credentials).

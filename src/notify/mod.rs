@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 
 pub use crate::error::ErrorKind;
-use crate::error::{BoundaryError, Operation};
+use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
 pub use smtp::{SmtpEndpoint, SmtpSettings, UrlCredentials};
 
@@ -49,26 +49,14 @@ pub trait Notifier: Send + Sync + std::fmt::Debug {
     async fn send(&self, message: &Notification) -> Result<String, NotifyError>;
 }
 
-/// The operation that failed, named in every notifier error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotifyOp {
-    /// Opening the notifier (an outbox folder, an SMTP transport).
-    Open,
-    /// Sending one message.
-    Send,
-}
-
-impl std::fmt::Display for NotifyOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            NotifyOp::Open => "open at",
-            NotifyOp::Send => "via",
-        })
+operations! {
+    /// The operation that failed, named in every notifier error.
+    pub enum NotifyOp in "notify " {
+        /// Opening the notifier (an outbox folder, an SMTP transport).
+        Open => "open at",
+        /// Sending one message.
+        Send => "via",
     }
-}
-
-impl Operation for NotifyOp {
-    const BOUNDARY: &'static str = "notify ";
 }
 
 /// A failed delivery, or a notifier that cannot be opened.
@@ -121,7 +109,7 @@ pub async fn open(url: &NotifyUrl, smtp: &SmtpSettings) -> Result<Box<dyn Notifi
 }
 
 /// Builds the RFC 5322 message (multipart: text, HTML with inline images, attachments).
-pub fn to_message(n: &Notification) -> Result<lettre::Message, String> {
+fn to_message(n: &Notification) -> Result<lettre::Message, String> {
     use lettre::message::{Attachment as Part, MultiPart, SinglePart, header::ContentType};
     let mut builder = lettre::Message::builder()
         .from(

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use crate::error::ErrorKind;
-use crate::error::{BoundaryError, Operation};
+use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
 
 /// The largest message body SQS takes (256 KiB); every backend refuses a larger one.
@@ -76,28 +76,14 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
 }
 
-/// The operation that failed, named in every queue error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QueueOp {
-    Open,
-    Send,
-    Receive,
-    Ack,
-}
-
-impl std::fmt::Display for QueueOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            QueueOp::Open => "open",
-            QueueOp::Send => "send to",
-            QueueOp::Receive => "receive from",
-            QueueOp::Ack => "ack on",
-        })
+operations! {
+    /// The operation that failed, named in every queue error.
+    pub enum QueueOp in "queue " {
+        Open => "open",
+        Send => "send to",
+        Receive => "receive from",
+        Ack => "ack on",
     }
-}
-
-impl Operation for QueueOp {
-    const BOUNDARY: &'static str = "queue ";
 }
 
 /// A failed queue operation, naming the operation and the queue.

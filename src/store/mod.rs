@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 pub use crate::error::ErrorKind;
-use crate::error::{BoundaryError, Operation};
+use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
 pub use key::{InvalidKey, Key, RESERVED_PREFIX};
 
@@ -120,38 +120,18 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn settle(&self, written: &Written) -> Result<(), StoreError>;
 }
 
-/// The operation that failed, named in every store error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StoreOp {
-    Open,
-    Head,
-    Get,
-    Put,
-    Delete,
-    List,
-    Undo,
-    Settle,
-}
-
-impl std::fmt::Display for StoreOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match self {
-            StoreOp::Open => "open",
-            StoreOp::Head => "head",
-            StoreOp::Get => "get",
-            StoreOp::Put => "put",
-            StoreOp::Delete => "delete",
-            StoreOp::List => "list",
-            StoreOp::Undo => "undo",
-            StoreOp::Settle => "settle",
-        };
-        f.write_str(name)
+operations! {
+    /// The operation that failed, named in every store error (its name says the boundary).
+    pub enum StoreOp in "" {
+        Open => "open",
+        Head => "head",
+        Get => "get",
+        Put => "put",
+        Delete => "delete",
+        List => "list",
+        Undo => "undo",
+        Settle => "settle",
     }
-}
-
-impl Operation for StoreOp {
-    const BOUNDARY: &'static str = "";
 }
 
 /// A failed store operation, naming the operation and the object's URL.

@@ -19,16 +19,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::errors::testing::service_error;
     use crate::store::ErrorKind;
-    use aws_sdk_s3::error::ErrorMetadata;
-    use aws_sdk_s3::operation::get_object::GetObjectError;
-    use aws_smithy_types::body::SdkBody;
-
-    fn service_error(status: u16, code: &str) -> SdkError<GetObjectError, HttpResponse> {
-        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
-        let err = GetObjectError::generic(ErrorMetadata::builder().code(code).message("m").build());
-        SdkError::service_error(err, raw)
-    }
 
     #[test]
     fn messages_say_who_must_act() {

@@ -59,16 +59,16 @@ async fn receive_all(queue: &dyn Queue, count: usize) -> Vec<Received> {
     out
 }
 
+/// Asserts nothing is there to receive within a second.
+async fn assert_nothing_to_receive(queue: &dyn Queue, why: &str) {
+    let got = queue.receive(10, Duration::from_secs(1)).await.unwrap();
+    assert!(got.is_empty(), "{why}: {got:?}");
+}
+
 /// Receiving from an empty queue gives nothing, after waiting no longer than asked.
 pub async fn an_empty_queue_gives_nothing(queue: &dyn Queue) {
     let started = Instant::now();
-    assert!(
-        queue
-            .receive(10, Duration::from_secs(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_nothing_to_receive(queue, "an empty queue").await;
     assert!(started.elapsed() < Duration::from_secs(15));
 }
 
@@ -125,14 +125,7 @@ pub async fn a_received_message_is_hidden_until_acknowledged(queue: &dyn Queue) 
     queue.send(&message("second")).await.unwrap();
     let first = receive_all(queue, 2).await;
     assert_eq!(first.len(), 2);
-    assert!(
-        queue
-            .receive(10, Duration::from_secs(1))
-            .await
-            .unwrap()
-            .is_empty(),
-        "received messages are hidden"
-    );
+    assert_nothing_to_receive(queue, "received messages are hidden").await;
     let bodies: BTreeSet<&str> = first.iter().map(|r| r.message.body.as_str()).collect();
     assert_eq!(bodies, BTreeSet::from(["first", "second"]));
 }
@@ -144,13 +137,7 @@ pub async fn an_acknowledged_message_is_gone(queue: &dyn Queue) {
     assert_eq!(got.len(), 1);
     queue.ack(&got[0].receipt).await.unwrap();
     queue.ack(&got[0].receipt).await.unwrap();
-    assert!(
-        queue
-            .receive(10, Duration::from_secs(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_nothing_to_receive(queue, "an acknowledged message").await;
 }
 
 #[tokio::test]
