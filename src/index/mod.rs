@@ -64,16 +64,9 @@ impl LedgerState {
         }
     }
 
+    /// A state as the ledger stores it (its serde name).
     pub fn parse(s: &str) -> Option<LedgerState> {
-        [
-            LedgerState::Running,
-            LedgerState::Published,
-            LedgerState::Succeeded,
-            LedgerState::Rejected,
-            LedgerState::Failed,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        crate::model::parse_named("ledger state", s).ok()
     }
 
     /// Whether an upload in this state counts as ingested: a rerun is a duplicate.
@@ -272,4 +265,34 @@ pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ledger_states_read_back_as_they_are_stored() {
+        use LedgerState::*;
+        for state in [Running, Published, Succeeded, Rejected, Failed] {
+            assert_eq!(LedgerState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(LedgerState::parse("done"), None);
+    }
+
+    #[test]
+    fn index_urls_name_sqlite_or_postgres() {
+        assert!(matches!(
+            IndexUrl::parse("sqlite:///abs/i.db").unwrap(),
+            IndexUrl::Sqlite(p) if p == std::path::Path::new("/abs/i.db")
+        ));
+        let pg = IndexUrl::parse("postgres://app:secret@db:5432/ingest").unwrap();
+        assert_eq!(
+            pg.to_string(),
+            "postgres://app@db:5432/ingest",
+            "no password shown"
+        );
+        assert!(IndexUrl::parse("sqlite://").is_err());
+        assert!(IndexUrl::parse("s3://bucket").is_err());
+    }
 }
