@@ -461,11 +461,9 @@ fn notifier(args: &SettingsArgs) -> Result<(NotifyUrl, SmtpSettings), SettingErr
         smtp.username = Some(credentials.username);
         smtp.password = credentials.password;
     }
-    if let NotifyUrl::Smtp(endpoint) = &notify {
-        endpoint
-            .check_credentials(&smtp)
-            .map_err(|e| fail(e.reason))?;
-    }
+    notify
+        .check_credentials(&smtp)
+        .map_err(|e| fail(e.reason))?;
     Ok((notify, smtp))
 }
 

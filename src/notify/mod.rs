@@ -14,7 +14,7 @@ use async_trait::async_trait;
 pub use crate::error::ErrorKind;
 use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
-pub use smtp::{SmtpEndpoint, SmtpSettings, UrlCredentials};
+pub use smtp::{SmtpEndpoint, UrlCredentials};
 
 /// A file attached to a message, or shown inline in its HTML body when `content_id` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,15 @@ operations! {
 /// A failed delivery, or a notifier that cannot be opened.
 pub type NotifyError = BoundaryError<NotifyOp>;
 
+/// How to reach an SMTP server beyond its URL: credentials and time limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub username: Option<String>,
+    pub password: Option<crate::secret::Secret>,
+    /// The limit on connecting; a whole delivery may take twice this.
+    pub timeout: std::time::Duration,
+}
+
 /// Where notifications go, parsed once from the URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifyUrl {
@@ -72,6 +81,15 @@ pub enum NotifyUrl {
 }
 
 impl NotifyUrl {
+    /// Refuses SMTP credentials the server's URL cannot carry safely (over `tls=none`), or a
+    /// password without a user; an outbox needs none.
+    pub fn check_credentials(&self, smtp: &SmtpSettings) -> Result<(), UrlError> {
+        match self {
+            NotifyUrl::Outbox(_) => Ok(()),
+            NotifyUrl::Smtp(endpoint) => endpoint.check_credentials(smtp),
+        }
+    }
+
     /// Parses a notifier URL without I/O. The credentials of an `smtp://user:password@host` URL
     /// are returned apart: the URL that is kept, logged and reported never carries them.
     pub fn parse(value: &str) -> Result<(NotifyUrl, Option<UrlCredentials>), UrlError> {

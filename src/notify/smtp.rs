@@ -10,20 +10,11 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
 
-use super::{Notification, Notifier, NotifyError, NotifyOp, to_message};
+use super::{Notification, Notifier, NotifyError, NotifyOp, SmtpSettings, to_message};
 use crate::error::ErrorKind;
 use crate::location::UrlError;
 use crate::secret::Secret;
 use crate::vars;
-
-/// How to reach an SMTP server beyond its URL: credentials and time limits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmtpSettings {
-    pub username: Option<String>,
-    pub password: Option<Secret>,
-    /// The limit on connecting; a whole delivery may take twice this.
-    pub timeout: Duration,
-}
 
 /// The user and password written in an `smtp://user:password@host` URL, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
