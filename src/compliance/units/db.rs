@@ -17,6 +17,12 @@ pub struct Database {
     symbol_prefixes: Vec<(String, f64)>,
 }
 
+impl super::Lookup for Database {
+    fn lookup(&self, id: &str) -> Option<Unit> {
+        Database::lookup(self, id)
+    }
+}
+
 impl Database {
     /// A unit by identifier: an exact symbol, a name in any case, or either with a prefix
     /// (`km`, `kilometres`, `hPa`, `millibar`).

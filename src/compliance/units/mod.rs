@@ -7,6 +7,13 @@ mod parse;
 
 use std::fmt;
 
+/// Where the parser finds the unit an identifier names (the embedded database, or while that
+/// database is being built, the units resolved so far): the parser depends on this, not on the
+/// database, so the database can use the parser to resolve its own definitions.
+pub(crate) trait Lookup {
+    fn lookup(&self, id: &str) -> Option<Unit>;
+}
+
 /// The seven SI base dimensions, in UDUNITS order: m, kg, s, A, K, mol, cd.
 pub const BASE_SYMBOLS: [&str; 7] = ["m", "kg", "s", "A", "K", "mol", "cd"];
 

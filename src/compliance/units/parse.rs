@@ -2,17 +2,16 @@
 //! `product := power ((' '|'.'|'*'|'·'|'/'|' per ') power)*`,
 //! `power := basic [^n | **n | n | superscript]`, `basic := id | number | '(' shift ')'`.
 
-use super::db::Database;
-use super::{Kind, Unit};
+use super::{Kind, Lookup, Unit};
 
 struct Parser<'a> {
     s: Vec<char>,
     i: usize,
-    db: &'a Database,
+    db: &'a dyn Lookup,
 }
 
 /// Parses a unit string (already stripped of cf_units' special spellings).
-pub fn parse(text: &str, db: &Database) -> Result<Unit, String> {
+pub fn parse(text: &str, db: &dyn Lookup) -> Result<Unit, String> {
     let mut p = Parser {
         s: text.chars().collect(),
         i: 0,
