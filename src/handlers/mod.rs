@@ -8,6 +8,12 @@
 //! (`crate::pipeline::handler`) wrap these cores; files a core generates join the job's collection
 //! and are checked and published like uploaded files.
 
+pub mod aatams_sattag;
+pub mod plan;
+pub mod pyfmt;
+#[cfg(test)]
+pub mod testing;
+
 use std::path::PathBuf;
 
 use crate::error::{Fault, JobError};
