@@ -9,6 +9,7 @@
 //! and are checked and published like uploaded files.
 
 pub mod aatams_sattag;
+pub mod anfog;
 pub mod atf_acoustic_index;
 pub mod plan;
 pub mod pyfmt;
