@@ -11,6 +11,7 @@
 pub mod aatams_sattag;
 pub mod anfog;
 pub mod atf_acoustic_index;
+pub mod nsw_oeh_survey;
 pub mod plan;
 pub mod pyfmt;
 #[cfg(test)]
