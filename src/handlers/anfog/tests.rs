@@ -63,6 +63,19 @@ fn placement<'a>(plan: &'a AnfogPlan, name: &str) -> &'a Placement {
         .unwrap_or_else(|| panic!("{name} placed"))
 }
 
+/// `name` published at `folder/name`.
+fn placed(folder: &str, name: &str, publish: PublishType) -> Placement {
+    Placement::new(name, publish, Some(format!("{folder}/{name}")))
+}
+
+/// The deletion of `folder/name`.
+fn gone(folder: &str, name: &str, publish: PublishType) -> Deletion {
+    Deletion {
+        key: format!("{folder}/{name}"),
+        publish,
+    }
+}
+
 fn keys(folder: &str, names: &[&str]) -> Vec<String> {
     names.iter().map(|n| format!("{folder}/{n}")).collect()
 }
@@ -115,11 +128,7 @@ fn dm_file_alone_updates_a_published_deployment() {
     assert_eq!(plan.upload.kind, UploadKind::DelayedModeUpdate);
     assert_eq!(
         plan.files,
-        vec![Placement::new(
-            DM_NC,
-            PublishType::HarvestUpload,
-            Some(format!("{DM_FOLDER}/{DM_NC}"))
-        )]
+        vec![placed(DM_FOLDER, DM_NC, PublishType::HarvestUpload)]
     );
     // The published file of the same name is overwritten, not deleted.
     assert!(plan.deletions.is_empty());
@@ -135,10 +144,7 @@ fn dm_file_alone_with_older_versions_deletes_them() {
     let (_work, plan) = run(DM_NC, &[nc], &published);
     assert_eq!(
         plan.unwrap().deletions,
-        vec![Deletion {
-            key: format!("{DM_FOLDER}/{older}"),
-            publish: PublishType::DeleteUnharvest
-        }]
+        vec![gone(DM_FOLDER, older, PublishType::DeleteUnharvest)]
     );
 }
 
@@ -206,18 +212,9 @@ fn new_dm_deployment_deletes_its_realtime_files() {
     assert_eq!(
         plan.deletions,
         vec![
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_NC_RT}"),
-                publish: PublishType::DeleteUnharvest
-            },
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_PNG_TRANSECT}"),
-                publish: PublishType::DeleteOnly
-            },
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_PNG_MISSION}"),
-                publish: PublishType::DeleteOnly
-            },
+            gone(RT_FOLDER, PREV_NC_RT, PublishType::DeleteUnharvest),
+            gone(RT_FOLDER, PREV_PNG_TRANSECT, PublishType::DeleteOnly),
+            gone(RT_FOLDER, PREV_PNG_MISSION, PublishType::DeleteOnly),
         ]
     );
 }
@@ -273,11 +270,7 @@ fn dstg_file_updates_its_deployment() {
     let plan = plan.unwrap();
     assert_eq!(
         plan.files,
-        vec![Placement::new(
-            name,
-            PublishType::HarvestUpload,
-            Some(format!("{folder}/{name}"))
-        )]
+        vec![placed(folder, name, PublishType::HarvestUpload)]
     );
     assert!(plan.deletions.is_empty());
 }
@@ -296,18 +289,13 @@ fn adapter_zip_places_by_the_fv01_deployment_code() {
     for n in ["AdapterNWS20120415_TEMP.jpg", "AdapterNWS20120415.kml"] {
         assert_eq!(
             placement(&plan, n),
-            &Placement::new(n, PublishType::UploadOnly, Some(format!("{folder}/{n}")))
+            &placed(folder, n, PublishType::UploadOnly)
         );
     }
     let fv01 = "IMOS_UWA_BCEPSTUV_20120415T074429Z_Groucho_FV01_timeseries_END-20120421T025354Z.nc";
     assert_eq!(
         placement(&plan, fv01),
-        &Placement::new(
-            fv01,
-            PublishType::HarvestUpload,
-            Some(format!("{folder}/{fv01}"))
-        )
-        .with_check(CheckType::Format)
+        &placed(folder, fv01, PublishType::HarvestUpload).with_check(CheckType::Format)
     );
     let fv00 =
         "IMOS_UWA_BCEPRSTUV_20120415T074534Z_Groucho_FV00_timeseries_END-20120421T025919Z.nc";
@@ -330,10 +318,7 @@ fn rt_update_deletes_the_previous_netcdf_only() {
     let plan = plan.unwrap();
     assert_eq!(
         plan.deletions,
-        vec![Deletion {
-            key: format!("{RT_FOLDER}/{PREV_NC_RT}"),
-            publish: PublishType::DeleteUnharvest
-        }]
+        vec![gone(RT_FOLDER, PREV_NC_RT, PublishType::DeleteUnharvest)]
     );
     // The mission plot is published at the key it has: it overwrites the published one.
     assert_eq!(
@@ -399,18 +384,9 @@ fn renamed_deployment_clears_its_realtime_files() {
     assert_eq!(
         plan.deletions,
         vec![
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_NC_RT}"),
-                publish: PublishType::DeleteUnharvest
-            },
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_PNG_TRANSECT}"),
-                publish: PublishType::DeleteOnly
-            },
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_PNG_MISSION}"),
-                publish: PublishType::DeleteOnly
-            },
+            gone(RT_FOLDER, PREV_NC_RT, PublishType::DeleteUnharvest),
+            gone(RT_FOLDER, PREV_PNG_TRANSECT, PublishType::DeleteOnly),
+            gone(RT_FOLDER, PREV_PNG_MISSION, PublishType::DeleteOnly),
         ]
     );
     assert_eq!(plan.status.unwrap().row.status, "renamed");
@@ -424,14 +400,8 @@ fn clear_files_deletes_without_a_status_row() {
     assert_eq!(
         plan.deletions,
         vec![
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_NC_RT}"),
-                publish: PublishType::DeleteUnharvest
-            },
-            Deletion {
-                key: format!("{RT_FOLDER}/{PREV_PNG_TRANSECT}"),
-                publish: PublishType::DeleteOnly
-            },
+            gone(RT_FOLDER, PREV_NC_RT, PublishType::DeleteUnharvest),
+            gone(RT_FOLDER, PREV_PNG_TRANSECT, PublishType::DeleteOnly),
         ]
     );
     assert!(plan.status.is_none());
@@ -501,20 +471,12 @@ fn slocum_ru_deployment_is_a_slocum_glider() {
     let jpg = "Challenger20180812_traj.jpg";
     assert_eq!(
         placement(&plan, jpg),
-        &Placement::new(
-            jpg,
-            PublishType::UploadOnly,
-            Some(format!("{folder}/{jpg}"))
-        )
+        &placed(folder, jpg, PublishType::UploadOnly)
     );
     let nc = "IMOS_ANFOG_CEPSTUV_20180812T030918Z_RU29_FV01_timeseries_END-20181101T234220Z.nc";
     assert_eq!(
         placement(&plan, nc),
-        &Placement::new(
-            nc,
-            PublishType::HarvestUpload,
-            Some(format!("{folder}/{nc}"))
-        )
+        &placed(folder, nc, PublishType::HarvestUpload)
     );
     assert!(plan.deletions.is_empty());
 }
