@@ -13,6 +13,7 @@ ensure_build_deps
 apt_install curl openssl
 ensure_venv
 ensure_postgres
+ensure_postgis
 
 trap stop_servers EXIT
 start_servers || die "the test servers could not start: integration tests cannot run (see the messages above)"

@@ -11,6 +11,7 @@ pub mod digest;
 pub mod error;
 pub mod events;
 pub mod handlers;
+pub mod harvest;
 pub mod index;
 pub mod job;
 pub mod layout;

@@ -49,6 +49,13 @@ ensure_postgres() {
     [ -x "$(pg_bindir)/initdb" ] || die "PostgreSQL's initdb not found after installing postgresql"
 }
 
+# PostGIS for the harvest's geometry columns, built for the PostgreSQL the tests run.
+ensure_postgis() {
+    local major
+    major=$(basename "$(dirname "$(pg_bindir)")")
+    apt_install "postgresql-$major-postgis-3"
+}
+
 pg_bindir() {
     local dir
     dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)

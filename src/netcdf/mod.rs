@@ -2,6 +2,7 @@
 //! lazily, in bounded chunks, values), so the checks and the harvest work on plain Rust data.
 
 mod cftime;
+pub mod columns;
 mod metadata;
 mod summary;
 

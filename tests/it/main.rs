@@ -8,6 +8,7 @@ mod compliance_pipeline;
 mod conformance;
 mod events_cli;
 mod faults;
+mod harvest;
 mod job_logs;
 mod notify;
 mod pipelines_cli;
