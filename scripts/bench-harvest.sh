@@ -8,6 +8,8 @@
 #   PROTOTYPE_DIR  a checkout of generic-harvester (the prototype is not part of this repository:
 #                  e.g. `git --git-dir=<mirror of aodn/utilities> archive 67ea17b generic-harvester`)
 #   N              samples in the generated series (default 5000000)
+#   OURS=path/to/harvest_bench scripts/bench-harvest.sh …   times that build of the driver instead
+#                  of building it (cargo build --release --example harvest_bench)
 # Needs: python3 (venv, pip reaching PyPI), cargo, /usr/bin/time (apt `time`), PostgreSQL and
 # PostGIS (installed as scripts/test.sh installs them).
 set -euo pipefail
@@ -28,16 +30,20 @@ work="$(mktemp -d)"
 cleanup() { stop_servers || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-log "building the benchmark driver (release)"
-cargo build --release --locked --quiet --example harvest_bench
-ours="${CARGO_TARGET_DIR:-$here/target}/release/examples/harvest_bench"
+if [ -n "${OURS:-}" ]; then
+    ours="$OURS"
+else
+    log "building the benchmark driver (release)"
+    cargo build --release --locked --quiet --example harvest_bench
+    ours="${CARGO_TARGET_DIR:-$here/target}/release/examples/harvest_bench"
+fi
 
 log "installing the prototype's dependencies in a throwaway venv"
 python3 -m venv "$work/venv"
 # The prototype's requirements.txt, pinned to releases that run on this Python; SQLAlchemy 1.4 is
 # the last line its API calls work on.
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check \
-    'simpleeval==0.9.13' 'netCDF4==1.7.2' 'numpy<2.3' 'python-dateutil' 'alembic==1.13.3' \
+    'simpleeval==0.9.13' 'netCDF4==1.7.2' 'numpy==1.26.4' 'python-dateutil' 'alembic==1.13.3' \
     'SQLAlchemy==1.4.54' 'psycopg2-binary==2.9.10' 'Click' 'requests' 'pendulum==3.0.0' 'geoalchemy2==0.14.7'
 versions="$("$work/venv/bin/pip" list 2>/dev/null | grep -iE '^(netCDF4|numpy|cftime|SQLAlchemy|psycopg2-binary|pendulum|simpleeval) ' | tr -s ' ' | paste -sd, -)"
 
@@ -97,6 +103,7 @@ def num2date(*args, **kwargs):
     kwargs.setdefault("only_use_python_datetimes", True)
     return _num2date(*args, **kwargs)
 netCDF4.num2date = num2date
+sys.path.insert(0, ".")  # run_path does not put the script's folder on the path
 sys.argv = ["run_harvester.py"] + sys.argv[1:]
 runpy.run_path("run_harvester.py", run_name="__main__")
 PY

@@ -7,18 +7,28 @@ Usage: gen-timeseries.py OUT.nc [N]   (default N = 5,000,000; needs numpy and ne
 """
 import sys
 
+import datetime
+
 import netCDF4
 import numpy as np
+
+
+def iso(days):
+    t = datetime.datetime(1950, 1, 1) + datetime.timedelta(days=days)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 out = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000_000
 block = 1_000_000
-start_days = 23_000.0  # 2012-12-22, days since 1950-01-01
+# HDF5 chunks of 65,536 samples (256 KiB of floats), as the netCDF library sizes them for
+# series like this: a reader caches a chunk per variable, not megabytes.
+chunk = 65_536
+start_days = 23_000.0  # 2012-12-21, days since 1950-01-01
 step_days = 1.0 / 86_400.0  # one sample a second: unique times, as the prototype's key needs
 
 with netCDF4.Dataset(out, "w", format="NETCDF4") as ds:
     ds.createDimension("TIME", n)
-    time = ds.createVariable("TIME", "f8", ("TIME",))
+    time = ds.createVariable("TIME", "f8", ("TIME",), chunksizes=(chunk,))
     time.standard_name = "time"
     time.units = "days since 1950-01-01 00:00:00 UTC"
     time.calendar = "gregorian"
@@ -29,10 +39,10 @@ with netCDF4.Dataset(out, "w", format="NETCDF4") as ds:
         v.assignValue(value)
     variables = {}
     for name, units in (("TEMP", "degrees_Celsius"), ("PRES", "dbar"), ("DEPTH", "m")):
-        v = ds.createVariable(name, "f4", ("TIME",), fill_value=np.float32(999999.0), zlib=True, complevel=1)
+        v = ds.createVariable(name, "f4", ("TIME",), fill_value=np.float32(999999.0), zlib=True, complevel=1, chunksizes=(chunk,))
         v.units = units
         v.ancillary_variables = f"{name}_quality_control"
-        q = ds.createVariable(f"{name}_quality_control", "i1", ("TIME",), fill_value=np.int8(99), zlib=True, complevel=1)
+        q = ds.createVariable(f"{name}_quality_control", "i1", ("TIME",), fill_value=np.int8(99), zlib=True, complevel=1, chunksizes=(chunk,))
         q.quality_control_conventions = "IMOS standard flags"
         q.flag_values = np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], dtype="i1")
         variables[name] = (v, q)
@@ -63,8 +73,10 @@ with netCDF4.Dataset(out, "w", format="NETCDF4") as ds:
             "instrument_serial_number": "0001",
             "instrument_nominal_depth": 40.0,
             "site_nominal_depth": 60.0,
-            "time_coverage_start": "2012-12-22T00:00:00Z",
-            "time_deployment_start": "2012-12-22T00:00:00Z",
+            "time_coverage_start": iso(start_days),
+            "time_coverage_end": iso(start_days + (n - 1) * step_days),
+            "time_deployment_start": iso(start_days),
+            "time_deployment_end": iso(start_days + (n - 1) * step_days),
             "toolbox_version": "generated",
         }
     )

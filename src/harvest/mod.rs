@@ -131,6 +131,16 @@ pub struct Unloaded {
     pub rows: Vec<(String, u64)>,
 }
 
+impl Unloaded {
+    /// What unharvesting a destination never harvested removes: nothing.
+    pub fn nothing() -> Unloaded {
+        Unloaded {
+            file_id: None,
+            rows: Vec::new(),
+        }
+    }
+}
+
 /// A failed harvest.
 #[derive(Debug, thiserror::Error)]
 pub enum HarvestError {

@@ -3,15 +3,13 @@
 //! file's earlier rows are removed and its rows streamed in with binary `COPY`. Geometries go in as
 //! EWKB with SRID 4326, into columns checked with `ST_IsValid` and indexed with GiST.
 
-use std::collections::BTreeMap;
-
-use bytes::BytesMut;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use bytes::{BufMut, Bytes, BytesMut};
+use futures::SinkExt;
 use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
-use tokio_postgres::{Client, GenericClient, Transaction};
+use tokio_postgres::{Client, CopyInSink, GenericClient, Transaction};
 
 use super::model::{Collection, LoadMode, SqlType, Table};
-use super::schema::{self, Catalog, Dialect, Plan, quote};
+use super::schema::{self, Catalog, Dialect, Plan};
 use super::values::{Chunk, Typed, convert};
 use super::{HarvestError, HarvestFile, Loaded, MigrateOptions, Opened, Unloaded};
 
@@ -19,6 +17,62 @@ const D: Dialect = Dialect::Postgres;
 
 /// Microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_MICROS: i64 = 946_684_800_000_000;
+
+/// Rows are sent to the server this many bytes at a time: few enough messages that encoding,
+/// not the channel to the connection, sets the pace.
+const COPY_BATCH: usize = 1 << 20;
+
+/// A binary `COPY … FROM STDIN (FORMAT binary)` in progress: the format tokio-postgres's
+/// `BinaryCopyInWriter` writes (header, then per row a field count and each field's length and
+/// bytes), with rows batched into megabyte messages instead of 4 KiB ones.
+struct CopyIn {
+    sink: std::pin::Pin<Box<CopyInSink<Bytes>>>,
+    types: Vec<Type>,
+    buf: BytesMut,
+}
+
+impl CopyIn {
+    async fn start(
+        tx: &Transaction<'_>,
+        sql: &str,
+        types: Vec<Type>,
+    ) -> Result<CopyIn, tokio_postgres::Error> {
+        let sink = Box::pin(tx.copy_in(sql).await?);
+        let mut buf = BytesMut::with_capacity(COPY_BATCH + 64 * 1024);
+        buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+        buf.put_i32(0); // flags
+        buf.put_i32(0); // header extension
+        Ok(CopyIn { sink, types, buf })
+    }
+
+    /// Encodes one row (one value per column type), sending a batch when one is full.
+    async fn row(&mut self, values: &[Typed<'_>]) -> Result<(), String> {
+        debug_assert_eq!(values.len(), self.types.len());
+        self.buf.put_i16(values.len() as i16);
+        for (value, ty) in values.iter().zip(&self.types) {
+            let at = self.buf.len();
+            self.buf.put_i32(0);
+            let len = match value.to_sql(ty, &mut self.buf).map_err(|e| e.to_string())? {
+                IsNull::Yes => -1,
+                IsNull::No => (self.buf.len() - at - 4) as i32,
+            };
+            self.buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+        }
+        if self.buf.len() >= COPY_BATCH {
+            let batch = self.buf.split().freeze();
+            self.sink.send(batch).await.map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Sends the rest and the trailer; the number of rows the server took.
+    async fn finish(mut self) -> Result<u64, tokio_postgres::Error> {
+        self.buf.put_i16(-1);
+        let rest = self.buf.split().freeze();
+        self.sink.send(rest).await?;
+        self.sink.as_mut().finish().await
+    }
+}
 
 fn db(
     op: &'static str,
@@ -421,27 +475,21 @@ async fn load_attributes(
         )
         .await
         .map_err(|e| db("replace attributes", c, Some(file), e))?;
-        let sink = tx
-            .copy_in(&format!(
-                "COPY {name} (file_id, {}) FROM STDIN (FORMAT binary)",
-                columns.join(", ")
-            ))
-            .await
-            .map_err(|e| db("copy attributes", c, Some(file), e))?;
         let mut types = vec![Type::INT8];
         types.extend(columns.iter().map(|_| Type::TEXT));
-        let writer = BinaryCopyInWriter::new(sink, &types);
-        futures::pin_mut!(writer);
+        let sql = format!(
+            "COPY {name} (file_id, {}) FROM STDIN (FORMAT binary)",
+            columns.join(", ")
+        );
+        let mut copy = CopyIn::start(tx, &sql, types)
+            .await
+            .map_err(|e| db("copy attributes", c, Some(file), e))?;
         for row in &rows {
             let mut values: Vec<Typed> = vec![Typed::Int(file_id)];
             values.extend(row.iter().map(|s| Typed::Text(s.as_str().into())));
-            writer
-                .as_mut()
-                .write_raw(values.iter())
-                .await
-                .map_err(|e| db("copy attributes", c, Some(file), e))?;
+            copy.row(&values).await.map_err(HarvestError::Internal)?;
         }
-        let n = writer
+        let n = copy
             .finish()
             .await
             .map_err(|e| db("copy attributes", c, Some(file), e))?;
@@ -521,9 +569,7 @@ async fn load_table(
         }
         LoadMode::Upsert => {}
     }
-    let columns: Vec<String> = std::iter::once("file_id".to_string())
-        .chain(t.columns.iter().map(|col| quote(&col.name)))
-        .collect();
+    let columns = schema::load_columns(t);
     let target = if t.mode == LoadMode::Upsert {
         // Rows go to a staging table first: COPY cannot update.
         tx.batch_execute(&format!(
@@ -537,17 +583,15 @@ async fn load_table(
     } else {
         name.clone()
     };
-    let sink = tx
-        .copy_in(&format!(
-            "COPY {target} ({}) FROM STDIN (FORMAT binary)",
-            columns.join(", ")
-        ))
-        .await
-        .map_err(|e| db("copy rows", c, Some(file), e))?;
     let mut pg_types = vec![Type::INT8];
     pg_types.extend(types.iter().map(|t| pg_type(*t, geometry)));
-    let writer = BinaryCopyInWriter::new(sink, &pg_types);
-    futures::pin_mut!(writer);
+    let sql = format!(
+        "COPY {target} ({}) FROM STDIN (FORMAT binary)",
+        columns.join(", ")
+    );
+    let mut copy = CopyIn::start(tx, &sql, pg_types)
+        .await
+        .map_err(|e| db("copy rows", c, Some(file), e))?;
     let mut chunks = opened.chunks(t, file)?;
     let mut line = 0u64;
     while let Some(chunk) = chunks.next_chunk()? {
@@ -555,24 +599,21 @@ async fn load_table(
         for row in 0..chunk.len {
             line += 1;
             typed_row(&chunk, row, types, file_id, &mut values, t, file, line)?;
-            writer
-                .as_mut()
-                .write_raw(values.iter())
-                .await
-                .map_err(|e| db("copy rows", c, Some(file), e))?;
+            if let Err(e) = copy.row(&values).await {
+                // A failed send means the server refused the COPY: its reason comes with finish.
+                return Err(match copy.finish().await {
+                    Err(db_error) => db("copy rows", c, Some(file), db_error),
+                    Ok(_) => HarvestError::Internal(e),
+                });
+            }
         }
     }
-    let n = writer
+    let n = copy
         .finish()
         .await
         .map_err(|e| db("copy rows", c, Some(file), e))?;
     if t.mode == LoadMode::Upsert {
-        let key: Vec<String> = t.primary_key.iter().map(|k| quote(k)).collect();
-        let set: Vec<String> = columns
-            .iter()
-            .filter(|col| !key.contains(col))
-            .map(|col| format!("{col} = excluded.{col}"))
-            .collect();
+        let (key, set) = schema::upsert_clauses(t, &columns);
         // The last of a file's rows with one key wins, as it does on SQLite.
         tx.execute(
             &format!(
@@ -580,8 +621,6 @@ async fn load_table(
                  ORDER BY {key}, harvest_row DESC
                  ON CONFLICT ({key}) DO UPDATE SET {set}",
                 cols = columns.join(", "),
-                key = key.join(", "),
-                set = set.join(", ")
             ),
             &[],
         )
@@ -609,10 +648,7 @@ pub async fn unharvest(
         .map_err(|e| db("unharvest", c, None, e))?
         .get(0);
     if !exists {
-        return Ok(Unloaded {
-            file_id: None,
-            rows: Vec::new(),
-        });
+        return Ok(Unloaded::nothing());
     }
     let Some(row) = tx
         .query_opt(
@@ -622,30 +658,12 @@ pub async fn unharvest(
         .await
         .map_err(|e| db("unharvest", c, None, e))?
     else {
-        return Ok(Unloaded {
-            file_id: None,
-            rows: Vec::new(),
-        });
+        return Ok(Unloaded::nothing());
     };
     let file_id: i64 = row.get(0);
-    let existing: BTreeMap<String, _> = catalog(tx, c).await?;
+    let existing = catalog(tx, c).await?;
     let mut rows = Vec::new();
-    let mut tables: Vec<(String, String)> = c
-        .tables
-        .iter()
-        .filter(|t| existing.contains_key(&t.name))
-        .map(|t| (t.name.clone(), D.table(&c.schema, &t.name)))
-        .collect();
-    if existing.contains_key("harvest_load") {
-        tables.push(("harvest_load".into(), D.table(&c.schema, "harvest_load")));
-    }
-    for table in [
-        "nc_global_attribute",
-        "nc_variable",
-        "nc_variable_attribute",
-    ] {
-        tables.push((table.to_string(), D.table(&c.files_schema, table)));
-    }
+    let tables = schema::unharvest_tables(c, &existing, D);
     for (label, name) in tables {
         let n = tx
             .execute(

@@ -394,6 +394,49 @@ pub fn views_signature(c: &Collection, dialect: Dialect) -> String {
         .join("\n")
 }
 
+/// The columns a load writes, in order: `file_id`, then the declared ones (quoted).
+pub fn load_columns(t: &Table) -> Vec<String> {
+    std::iter::once("file_id".to_string())
+        .chain(t.columns.iter().map(|col| quote(&col.name)))
+        .collect()
+}
+
+/// An upsert's conflict target and assignments: `("k1", "k2")` and `c = excluded.c, …`.
+pub fn upsert_clauses(t: &Table, columns: &[String]) -> (String, String) {
+    let key: Vec<String> = t.primary_key.iter().map(|k| quote(k)).collect();
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|col| !key.contains(col))
+        .map(|col| format!("{col} = excluded.{col}"))
+        .collect();
+    (key.join(", "), set.join(", "))
+}
+
+/// What an unharvest deletes a file's rows from, as (label, SQL name): the collection's tables
+/// that exist, its load records, and the shared `nc_*` attribute tables.
+pub fn unharvest_tables(
+    c: &Collection,
+    existing: &Catalog,
+    dialect: Dialect,
+) -> Vec<(String, String)> {
+    let mut tables: Vec<(String, String)> = c
+        .tables
+        .iter()
+        .map(|t| t.name.as_str())
+        .chain(["harvest_load"])
+        .filter(|t| existing.contains_key(*t))
+        .map(|t| (t.to_string(), dialect.table(&c.schema, t)))
+        .collect();
+    for table in [
+        "nc_global_attribute",
+        "nc_variable",
+        "nc_variable_attribute",
+    ] {
+        tables.push((table.to_string(), dialect.table(&c.files_schema, table)));
+    }
+    tables
+}
+
 /// The tables of the files schema, shared by every collection (the prototype's `file_index`).
 pub fn files_tables(files_schema: &str, dialect: Dialect) -> Vec<String> {
     let t = |name: &str| dialect.table(files_schema, name);

@@ -272,9 +272,7 @@ fn load_table(
         }
         LoadMode::Upsert => {}
     }
-    let columns: Vec<String> = std::iter::once("file_id".to_string())
-        .chain(t.columns.iter().map(|col| quote(&col.name)))
-        .collect();
+    let columns = schema::load_columns(t);
     let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     let mut sql = format!(
         "INSERT INTO {name} ({}) VALUES ({})",
@@ -282,17 +280,8 @@ fn load_table(
         marks.join(", ")
     );
     if t.mode == LoadMode::Upsert {
-        let key: Vec<String> = t.primary_key.iter().map(|k| quote(k)).collect();
-        let set: Vec<String> = columns
-            .iter()
-            .filter(|col| !key.contains(col))
-            .map(|col| format!("{col} = excluded.{col}"))
-            .collect();
-        sql.push_str(&format!(
-            " ON CONFLICT ({}) DO UPDATE SET {}",
-            key.join(", "),
-            set.join(", ")
-        ));
+        let (key, set) = schema::upsert_clauses(t, &columns);
+        sql.push_str(&format!(" ON CONFLICT ({key}) DO UPDATE SET {set}"));
     }
     let mut insert = tx
         .prepare(&sql)
@@ -331,10 +320,7 @@ pub fn unharvest(
         )
         .map_err(|e| db("unharvest", c, None, e))?;
     if !exists {
-        return Ok(Unloaded {
-            file_id: None,
-            rows: Vec::new(),
-        });
+        return Ok(Unloaded::nothing());
     }
     let Some(file_id) = tx
         .query_row(
@@ -345,28 +331,10 @@ pub fn unharvest(
         .optional()
         .map_err(|e| db("unharvest", c, None, e))?
     else {
-        return Ok(Unloaded {
-            file_id: None,
-            rows: Vec::new(),
-        });
+        return Ok(Unloaded::nothing());
     };
     let existing = catalog(tx, c)?;
-    let mut tables: Vec<(String, String)> = c
-        .tables
-        .iter()
-        .filter(|t| existing.contains_key(&t.name))
-        .map(|t| (t.name.clone(), D.table(&c.schema, &t.name)))
-        .collect();
-    if existing.contains_key("harvest_load") {
-        tables.push(("harvest_load".into(), D.table(&c.schema, "harvest_load")));
-    }
-    for table in [
-        "nc_global_attribute",
-        "nc_variable",
-        "nc_variable_attribute",
-    ] {
-        tables.push((table.to_string(), D.table(&c.files_schema, table)));
-    }
+    let tables = schema::unharvest_tables(c, &existing, D);
     let mut rows = Vec::new();
     for (label, name) in tables {
         let n = tx
