@@ -11,11 +11,15 @@
 pub mod aatams_sattag;
 pub mod anfog;
 pub mod atf_acoustic_index;
+pub mod burst_average;
 pub mod nsw_oeh_survey;
 pub mod plan;
+mod product;
 pub mod pyfmt;
 #[cfg(test)]
 pub mod testing;
+pub mod tmv_log;
+pub mod wave_monthly;
 
 use std::path::PathBuf;
 

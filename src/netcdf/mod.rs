@@ -3,15 +3,19 @@
 
 mod cftime;
 pub mod columns;
+mod masked;
 mod metadata;
 mod summary;
+mod write;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 pub use cftime::{CfTimeUnits, parse_time_units};
+pub use masked::MissingRule;
 pub use metadata::extract_metadata;
 pub use summary::{AttrValue, Attribute, Dimension, NcSummary, NcType, Variable};
+pub use write::{NcWriteError, NcWriter, VarDef, convert_attr, default_fill};
 
 /// Values are read at most this many at a time, so a multi-GB variable never sits in memory.
 pub const DEFAULT_CHUNK: usize = 1 << 20;
