@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use crate::netcdf::{AttrValue, Attribute, CfTimeUnits, NcType, convert_attr, parse_time_units};
+use crate::netcdf::{
+    AttrValue, Attribute, CfTimeUnits, NcType, VarDef, convert_attr, parse_time_units,
+};
 
 use super::HandlerError;
 
@@ -72,60 +74,150 @@ pub fn text(value: impl Into<String>) -> AttrValue {
     AttrValue::Text(value.into())
 }
 
+/// A product template: global attributes and variables, in writing order (the reference's
+/// JSON templates, in a form that keeps their order: `templates/*.json`, pairs of name and value;
+/// a JSON string is a text attribute, an integer an `int64`, a number with a point a `double`,
+/// `{"byte": [..]}` a byte attribute).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    pub globals: Attrs,
+    pub variables: Vec<TemplateVar>,
+}
+
+/// A variable of a template; `data` is the value of a scalar the template fixes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateVar {
+    pub name: String,
+    pub dtype: NcType,
+    pub dimensions: Vec<String>,
+    pub fill_value: Option<f64>,
+    pub attributes: Attrs,
+    pub data: Option<Vec<f64>>,
+}
+
+impl TemplateVar {
+    /// The definition to write: valid range in the variable's type, metadata attributes only.
+    pub fn var_def(&self, keep_nan: bool) -> VarDef {
+        let mut attrs = self.attributes.clone();
+        attrs.coerce_valid_range(&self.dtype);
+        VarDef {
+            name: self.name.clone(),
+            dtype: self.dtype.clone(),
+            dimensions: self.dimensions.clone(),
+            fill_value: self.fill_value,
+            attributes: attrs.metadata(),
+            keep_nan,
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TemplateFile {
+    globals: Vec<(String, serde_json::Value)>,
+    #[serde(default)]
+    variables: Vec<TemplateVarFile>,
+}
+
+#[derive(serde::Deserialize)]
+struct TemplateVarFile {
+    name: String,
+    #[serde(rename = "type")]
+    dtype: String,
+    dimensions: Vec<String>,
+    fill_value: Option<f64>,
+    data: Option<Vec<f64>>,
+    attributes: Vec<(String, serde_json::Value)>,
+}
+
+fn template_value(v: &serde_json::Value) -> Result<AttrValue, String> {
+    use serde_json::Value as J;
+    let numbers = |items: &[J]| {
+        items
+            .iter()
+            .map(|x| x.as_f64())
+            .collect::<Option<Vec<f64>>>()
+    };
+    Ok(match v {
+        J::String(s) => AttrValue::Text(s.clone()),
+        J::Number(n) if n.is_f64() => AttrValue::Double(vec![n.as_f64().unwrap_or(f64::NAN)]),
+        J::Number(n) => AttrValue::Int64(vec![n.as_i64().ok_or("integer out of range")?]),
+        J::Array(items) if items.iter().all(|x| x.is_i64()) => {
+            AttrValue::Int64(items.iter().filter_map(J::as_i64).collect())
+        }
+        J::Array(items) => AttrValue::Double(numbers(items).ok_or("not a number list")?),
+        J::Object(o) if o.len() == 1 && o.contains_key("byte") => {
+            let items = o["byte"].as_array().ok_or("byte takes a list")?;
+            let values = numbers(items).ok_or("byte takes numbers")?;
+            convert_attr(&NcType::Byte, &values).ok_or("byte")?
+        }
+        other => return Err(format!("unsupported attribute value {other}")),
+    })
+}
+
+fn template_attrs(pairs: &[(String, serde_json::Value)]) -> Result<Attrs, String> {
+    let mut a = Attrs::default();
+    for (k, v) in pairs {
+        a.set(k, template_value(v).map_err(|e| format!("{k}: {e}"))?);
+    }
+    Ok(a)
+}
+
+impl Template {
+    /// Reads a template shipped with the binary. Templates are tested, so a malformed one is
+    /// a bug: it panics with the reason.
+    pub fn builtin(json: &str) -> Template {
+        Template::parse(json).unwrap_or_else(|e| panic!("built-in template: {e}"))
+    }
+
+    pub fn parse(json: &str) -> Result<Template, String> {
+        let file: TemplateFile = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        let variables = file
+            .variables
+            .iter()
+            .map(|v| {
+                let dtype = match v.dtype.as_str() {
+                    "byte" => NcType::Byte,
+                    "short" => NcType::Short,
+                    "int" => NcType::Int,
+                    "float" => NcType::Float,
+                    "double" => NcType::Double,
+                    other => return Err(format!("{}: type {other}", v.name)),
+                };
+                Ok(TemplateVar {
+                    name: v.name.clone(),
+                    dtype,
+                    dimensions: v.dimensions.clone(),
+                    fill_value: v.fill_value,
+                    attributes: template_attrs(&v.attributes)
+                        .map_err(|e| format!("{}: {e}", v.name))?,
+                    data: v.data.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Template {
+            globals: template_attrs(&file.globals)?,
+            variables,
+        })
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&TemplateVar> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
 /// The global attributes the reference's `ImosTemplate` starts from (aodntools
 /// `ncwriter/imos_global.json`), in its order; empty values stay empty strings.
 pub fn imos_global_attributes() -> Attrs {
-    const IMOS_GLOBAL: &[(&str, &str)] = &[
-        ("title", ""),
-        ("abstract", ""),
-        ("author", ""),
-        ("author_email", ""),
-        ("principal_investigator", ""),
-        ("principal_investigator_email", ""),
-        ("data_centre", "Australian Ocean Data Network (AODN)"),
-        ("data_centre_email", "info@aodn.org.au"),
-        ("Conventions", "CF-1.6,IMOS-1.4"),
-        ("standard_name_vocabulary", ""),
-        ("history", ""),
-        ("project", "Integrated Marine Observing System (IMOS)"),
-        ("naming_authority", "IMOS"),
-        (
-            "citation",
-            "The citation in a list of references is: \"IMOS [year-of-data-download], [Title], \
-             [data-access-URL], accessed [date-of-access].\".",
-        ),
-        (
-            "acknowledgement",
-            "Any users of IMOS data are required to clearly acknowledge the source of the \
-             material derived from IMOS in the format: \"Data was sourced from Australia's \
-             Integrated Marine Observing System (IMOS) - IMOS is enabled by the National \
-             Collaborative Research Infrastructure Strategy (NCRIS).\"",
-        ),
-        (
-            "disclaimer",
-            "Data, products and services from IMOS are provided \"as is\" without any warranty \
-             as to fitness for a particular purpose.",
-        ),
-        ("license", "http://creativecommons.org/licenses/by/4.0/"),
-        ("date_created", ""),
-        ("time_coverage_start", ""),
-        ("time_coverage_end", ""),
-        ("geospatial_vertical_min", ""),
-        ("geospatial_vertical_max", ""),
-        ("geospatial_lat_min", ""),
-        ("geospatial_lat_max", ""),
-        ("geospatial_lon_min", ""),
-        ("geospatial_lon_max", ""),
-    ];
-    Attrs(
-        IMOS_GLOBAL
-            .iter()
-            .map(|(n, v)| Attribute {
-                name: n.to_string(),
-                value: text(*v),
-            })
-            .collect(),
-    )
+    Template::builtin(include_str!("templates/imos_global.json")).globals
+}
+
+/// An IMOS template: the IMOS global attributes, then the template's (`ImosTemplate.from_json`).
+pub fn imos_template(json: &str) -> Template {
+    let mut t = Template::builtin(json);
+    let mut globals = imos_global_attributes();
+    globals.update(&t.globals.0);
+    t.globals = globals;
+    t
 }
 
 /// The IMOS timestamp of global attributes (`%Y-%m-%dT%H:%M:%SZ`).
@@ -218,6 +310,48 @@ mod tests {
         assert!(a.metadata().iter().all(|x| x.name != "_FillValue"));
         a.remove("title");
         assert!(a.get("title").is_none());
+    }
+
+    #[test]
+    fn every_built_in_template_reads() {
+        for json in [
+            include_str!("templates/imos_global.json"),
+            include_str!("templates/wave_monthly.json"),
+            include_str!("templates/tmv_log_mooring.json"),
+            include_str!("templates/tmv_log_trajectory.json"),
+        ] {
+            Template::parse(json).unwrap();
+        }
+        let g = imos_global_attributes();
+        assert_eq!(g.0[0].name, "title");
+        assert_eq!(g.get("naming_authority"), Some(&text("IMOS")));
+        let t = imos_template(include_str!("templates/wave_monthly.json"));
+        assert_eq!(t.globals.get("Conventions"), Some(&text("CF-1.6")));
+        let qc = t.variable("WAVE_quality_control").unwrap();
+        assert_eq!(qc.dtype, NcType::Byte);
+        assert_eq!(
+            qc.attributes.get("flag_values"),
+            Some(&AttrValue::Byte(vec![1, 2, 3, 4, 9]))
+        );
+        let sswmd = t.variable("SSWMD").unwrap();
+        assert_eq!(
+            sswmd.attributes.get("compass_correction_applied"),
+            Some(&AttrValue::Int64(vec![13]))
+        );
+    }
+
+    #[test]
+    fn template_values_keep_their_json_types() {
+        let t = Template::parse(
+            r#"{"globals": [["a", "x"], ["b", 1], ["c", 1.5], ["d", {"byte": [1, 9]}], ["e", [1, 2]]]}"#,
+        )
+        .unwrap();
+        assert_eq!(t.globals.get("a"), Some(&text("x")));
+        assert_eq!(t.globals.get("b"), Some(&AttrValue::Int64(vec![1])));
+        assert_eq!(t.globals.get("c"), Some(&AttrValue::Double(vec![1.5])));
+        assert_eq!(t.globals.get("d"), Some(&AttrValue::Byte(vec![1, 9])));
+        assert_eq!(t.globals.get("e"), Some(&AttrValue::Int64(vec![1, 2])));
+        assert!(Template::parse(r#"{"globals": [["a", null]]}"#).is_err());
     }
 
     #[test]

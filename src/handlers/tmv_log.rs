@@ -29,10 +29,10 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcFile, NcType, NcWriter, VarDef, parse_time_units};
+use crate::netcdf::{AttrValue, NcFile, NcWriter, parse_time_units};
 
 use super::plan::{InputFile, Placement};
-use super::product::{Attrs, compact_seconds, iso_seconds, parse_iso_seconds, text, time_value};
+use super::product::{Template, compact_seconds, iso_seconds, parse_iso_seconds, time_value};
 use super::{Generated, HandlerError};
 
 /// The vessel's callsign: the only one the stream carries.
@@ -303,266 +303,20 @@ fn read_meta(path: &Path, name: &str) -> Result<BTreeMap<&'static str, (f64, f64
     Ok(out)
 }
 
-fn product_type(code: &str) -> (&'static str, &'static str, &'static str) {
-    // (product type, featureType, the scalar instance variable)
+/// The product type, the featureType and the template of a product code.
+fn product_kind(code: &str) -> (&'static str, &'static str, &'static str) {
     match code {
-        "D2M" | "M2D" | "S2M" | "M2S" => ("transect", "trajectory", "TRAJECTORY"),
-        _ => ("mooring", "timeSeries", "STATION"),
+        "D2M" | "M2D" | "S2M" | "M2S" => (
+            "transect",
+            "trajectory",
+            include_str!("templates/tmv_log_trajectory.json"),
+        ),
+        _ => (
+            "mooring",
+            "timeSeries",
+            include_str!("templates/tmv_log_mooring.json"),
+        ),
     }
-}
-
-fn template_globals() -> Attrs {
-    let mut g = Attrs::default();
-    let d = |x: f64| AttrValue::Double(vec![x]);
-    for (k, v) in [
-        ("project", text("Integrated Marine Observing System (IMOS)")),
-        ("Conventions", text("CF-1.6,IMOS-1.4")),
-        (
-            "title",
-            text(
-                "Temperature, salinity, fluorescence and turbidity Data collected by the Spirit of Tasmania ferry 1",
-            ),
-        ),
-        (
-            "institution",
-            text("Environment Protection Authority Victoria (EPA Vic)"),
-        ),
-        (
-            "abstract",
-            text(
-                "Measurements on Ships of Opportunity (SOOP)-Temperate Merchant Vessel (TMV) collects data from an autonomous marine monitoring system on the Spirit of Tasmania 1 to monitor long-term climate change indicators and measures of ecosystem health in Bass Strait surface waters and coastal waters of Victoria and Tasmania",
-            ),
-        ),
-        ("source", text("ship observation")),
-        (
-            "keywords",
-            text(
-                "Oceans>Ocean Temperature>Sea Water Temperature ;Oceans>Salinity/Density>Salinity;Oceans>Oceans Optics>Fluorescence ;Oceans>Ocean Optics>Turbidity; Oceans>Ocean Chemistry>Pigments>Chlorophyll",
-            ),
-        ),
-        ("references", text("http://www.imos.org.au")),
-        ("naming_authority", text("IMOS")),
-        ("file_version", text("Level 0 - Raw data")),
-        (
-            "acknowledgement",
-            text(
-                "Any users of IMOS data are required to clearly acknowledge the source of the material derived from IMOS in the format: \"Data was sourced from the Integrated Marine Observing System (IMOS) - IMOS is a national collaborative research infrastructure, supported by the Australian Government. This data was collected by the Environmental Protection Authority (EPA) of Victoria. Assistance with logistical and technical support for this project has been provided by the Spirit of Tasmania 1 vessel operator, TT lines.\"",
-            ),
-        ),
-        ("author", text("Besnard, Laurent")),
-        ("author_email", text("info@aodn.org.au")),
-        (
-            "citation",
-            text(
-                "The citation in a list of references is: \"IMOS [year-of-data-download], [Title], [data-access-URL], accessed [date-of-access].\".",
-            ),
-        ),
-        (
-            "comment",
-            text(
-                "Geospatial vertical min/max information has been filled using the NOMINAL_DEPTH.",
-            ),
-        ),
-        ("data_centre", text("Australian Ocean Data Network (AODN)")),
-        ("data_centre_email", text("info@aodn.org.au")),
-        (
-            "disclaimer",
-            text(
-                "Data, products and services from IMOS are provided \"as is\" without any warranty as to fitness for a particular purpose.",
-            ),
-        ),
-        (
-            "distribution_statement",
-            text(
-                "Data may be re-used, provided that related metadata explaining the data has been reviewed by the user, and the data is appropriately acknowledged.",
-            ),
-        ),
-        ("instrument_nominal_depth", d(0.6)),
-        ("geospatial_vertical_min", d(0.6)),
-        ("geospatial_vertical_max", d(0.6)),
-        ("geospatial_vertical_positive", text("down")),
-        (
-            "license",
-            text("http://creativecommons.org/licenses/by/4.0/"),
-        ),
-        ("principal_investigator", text("Lee, Randall")),
-        (
-            "principal_investigator_email",
-            text("randall.lee@epa.vic.gov.au"),
-        ),
-        (
-            "standard_name_vocabulary",
-            text("NetCDF Climate and Forecast (CF) Metadata Convention Standard Name Table 60"),
-        ),
-    ] {
-        g.set(k, v);
-    }
-    g
-}
-
-/// The template's variables, in order: name, type, fill value, attributes.
-fn template_variables(instance: &str) -> Vec<(String, NcType, Option<f64>, Attrs)> {
-    let d = |x: f64| AttrValue::Double(vec![x]);
-    let attrs = |pairs: Vec<(&str, AttrValue)>| {
-        let mut a = Attrs::default();
-        for (k, v) in pairs {
-            a.set(k, v);
-        }
-        a
-    };
-    let coords = || text("TIME LATITUDE LONGITUDE NOMINAL_DEPTH");
-    let formula =
-        || text("value_engineering_units = (counts - calibration_blank) x calibration_scale");
-    let fill = Some(999_999.0);
-    let (cf_role, long_name) = if instance == "TRAJECTORY" {
-        (
-            "trajectory_id",
-            "unique_identifier_for_each_trajectory_feature_instance_in_this_file",
-        )
-    } else {
-        (
-            "timeseries_id",
-            "unique_identifier_for_each_station_feature_instance_in_this_file",
-        )
-    };
-    vec![
-        (
-            "TIME".into(),
-            NcType::Double,
-            None,
-            attrs(vec![
-                ("units", text("days since 1950-01-01 00:00:00 UTC")),
-                ("calendar", text("gregorian")),
-                ("standard_name", text("time")),
-                ("long_name", text("time")),
-                ("axis", text("T")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(90000.0)),
-            ]),
-        ),
-        (
-            "LATITUDE".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("latitude")),
-                ("long_name", text("latitude")),
-                ("units", text("degrees_north")),
-                ("axis", text("Y")),
-                ("valid_min", d(-90.0)),
-                ("valid_max", d(90.0)),
-                ("reference_datum", text("WGS84 coordinate reference system")),
-            ]),
-        ),
-        (
-            "LONGITUDE".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("longitude")),
-                ("long_name", text("longitude")),
-                ("units", text("degrees_east")),
-                ("axis", text("X")),
-                ("valid_min", d(-180.0)),
-                ("valid_max", d(180.0)),
-                ("reference_datum", text("WGS84 coordinate reference system")),
-            ]),
-        ),
-        (
-            instance.into(),
-            NcType::Byte,
-            None,
-            attrs(vec![
-                ("cf_role", text(cf_role)),
-                ("long_name", text(long_name)),
-            ]),
-        ),
-        (
-            "NOMINAL_DEPTH".into(),
-            NcType::Double,
-            None,
-            attrs(vec![
-                ("axis", text("Z")),
-                ("long_name", text("nominal depth")),
-                ("positive", text("down")),
-                ("reference_datum", text("sea surface")),
-                ("standard_name", text("depth")),
-                ("units", text("m")),
-                ("valid_max", d(12000.0)),
-                ("valid_min", d(-5.0)),
-            ]),
-        ),
-        (
-            "TEMP".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("sea_water_temperature")),
-                ("long_name", text("sea_water_temperature")),
-                ("units", text("Celsius")),
-                ("valid_min", d(5.0)),
-                ("valid_max", d(30.0)),
-                ("coordinates", coords()),
-            ]),
-        ),
-        (
-            "PSAL".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("sea_water_salinity")),
-                ("long_name", text("sea_water_salinity")),
-                ("units", text("1e-3")),
-                ("valid_min", d(10.0)),
-                ("valid_max", d(40.0)),
-                ("coordinates", coords()),
-            ]),
-        ),
-        (
-            "TURB".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("sea_water_turbidity")),
-                ("long_name", text("sea_water_turbidity")),
-                (
-                    "comment",
-                    text(
-                        "spiritCountToEngPP.m: turbidity in NTU derived from WetLabs ECO-FLNTU bio-optical sensor raw counts measurements using calibration_formula.",
-                    ),
-                ),
-                ("units", text("1")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(1000.0)),
-                ("calibration_formula", formula()),
-                ("coordinates", coords()),
-            ]),
-        ),
-        (
-            "CPHL".into(),
-            NcType::Double,
-            fill,
-            attrs(vec![
-                (
-                    "long_name",
-                    text(
-                        "mass_concentration_of_inferred_chlorophyll_from_relative_fluorescence_units_in_sea_water",
-                    ),
-                ),
-                (
-                    "comment",
-                    text(
-                        "spiritCountToEngPP.m: artificial chlorophyll data derived from WetLabs ECO-FLNTU bio-optical sensor raw counts measurements using calibration_formula. Originally expressed in ug/l, 1l = 0.001m3 was assumed.",
-                    ),
-                ),
-                ("units", text("mg m-3")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(3.0)),
-                ("calibration_formula", formula()),
-                ("coordinates", coords()),
-            ]),
-        ),
-    ]
 }
 
 /// Converts a log (named `log_name`, with its optional calibration file) to the NetCDF the
@@ -603,7 +357,8 @@ pub fn convert_log(
             r.turb = (r.turb - TURB.0 as f64) * TURB.1;
         }
     }
-    let (product_type, feature_type, instance) = product_type(&code);
+    let (product_type, feature_type, template) = product_kind(&code);
+    let mut template = Template::builtin(template);
     let first = records
         .first()
         .expect("a median step needs records")
@@ -615,7 +370,7 @@ pub fn convert_log(
         .time
         .and_utc();
 
-    let mut g = template_globals();
+    let mut g = template.globals.clone();
     g.set_text("product_type", product_type);
     let extent = |f: fn(&Record) -> f64| {
         let v: Vec<f64> = records.iter().map(f).collect();
@@ -639,8 +394,8 @@ pub fn convert_log(
     g.set_text("measurement_frequency", frequency.label());
     g.set_text("history", format!("File created {}", iso_seconds(now)));
 
-    let mut vars = template_variables(instance);
-    for (name, _, _, attrs) in &mut vars {
+    for var in &mut template.variables {
+        let (name, attrs) = (&var.name, &mut var.attributes);
         if let Some((a0, a1)) = calibration.as_ref().and_then(|c| c.get(name.as_str())) {
             attrs.set("a0", AttrValue::Double(vec![*a0]));
             attrs.set("a1", AttrValue::Double(vec![*a1]));
@@ -669,43 +424,41 @@ pub fn convert_log(
     let units = parse_time_units("days since 1950-01-01 00:00:00 UTC").expect("valid units");
     let mut w = NcWriter::create(&out_path).map_err(werr)?;
     w.add_dimension("TIME", Some(records.len())).map_err(werr)?;
-    for (name, dtype, fill, attrs) in &vars {
-        let scalar = name == instance || name == "NOMINAL_DEPTH";
-        w.add_variable(&VarDef {
-            name: name.clone(),
-            dtype: dtype.clone(),
-            dimensions: if scalar { vec![] } else { vec!["TIME".into()] },
-            fill_value: *fill,
-            attributes: attrs.metadata(),
-            keep_nan: false,
-        })
-        .map_err(werr)?;
+    for var in &template.variables {
+        w.add_variable(&var.var_def(false)).map_err(werr)?;
     }
     for a in &g.0 {
         w.put_global(a).map_err(werr)?;
     }
-    let column = |f: fn(&Record) -> f64| records.iter().map(f).collect::<Vec<f64>>();
-    let times: Vec<f64> = records
-        .iter()
-        .map(|r| time_value(&units, r.time.and_utc()))
-        .collect();
     let chunk = crate::netcdf::DEFAULT_CHUNK;
-    w.write_all_f64("TIME", &times, chunk).map_err(werr)?;
-    w.write_all_f64("LATITUDE", &column(|r| r.lat), chunk)
-        .map_err(werr)?;
-    w.write_all_f64("LONGITUDE", &column(|r| r.lon), chunk)
-        .map_err(werr)?;
-    w.write_f64(instance, &[], &[], &[1.0]).map_err(werr)?;
-    w.write_f64("NOMINAL_DEPTH", &[], &[], &[0.6])
-        .map_err(werr)?;
-    w.write_all_f64("TEMP", &column(|r| r.temp), chunk)
-        .map_err(werr)?;
-    w.write_all_f64("PSAL", &column(|r| r.psal), chunk)
-        .map_err(werr)?;
-    w.write_all_f64("TURB", &column(|r| r.turb), chunk)
-        .map_err(werr)?;
-    w.write_all_f64("CPHL", &column(|r| r.cphl), chunk)
-        .map_err(werr)?;
+    for var in &template.variables {
+        let column: fn(&Record) -> f64 = match var.name.as_str() {
+            "LATITUDE" => |r| r.lat,
+            "LONGITUDE" => |r| r.lon,
+            "TEMP" => |r| r.temp,
+            "PSAL" => |r| r.psal,
+            "CPHL" => |r| r.cphl,
+            "TURB" => |r| r.turb,
+            "TIME" => {
+                let times: Vec<f64> = records
+                    .iter()
+                    .map(|r| time_value(&units, r.time.and_utc()))
+                    .collect();
+                w.write_all_f64("TIME", &times, chunk).map_err(werr)?;
+                continue;
+            }
+            // The scalars the template fixes (the feature instance, NOMINAL_DEPTH).
+            _ => {
+                let value = var.data.clone().ok_or_else(|| {
+                    HandlerError::Internal(format!("template variable {} has no data", var.name))
+                })?;
+                w.write_f64(&var.name, &[], &[], &value).map_err(werr)?;
+                continue;
+            }
+        };
+        let values: Vec<f64> = records.iter().map(column).collect();
+        w.write_all_f64(&var.name, &values, chunk).map_err(werr)?;
+    }
     w.finish().map_err(werr)?;
     Ok(TmvProduct {
         generated: Generated {

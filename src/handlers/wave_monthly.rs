@@ -28,9 +28,9 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcFile, NcSummary, NcType, NcWriter, VarDef, Variable};
+use crate::netcdf::{AttrValue, NcFile, NcSummary, NcType, NcWriter, Variable};
 
-use super::product::{Attrs, imos_global_attributes, iso_seconds, text, time_units};
+use super::product::{imos_template, iso_seconds, time_units};
 use super::{Generated, HandlerError};
 
 /// Institution code → folder under the public store's root.
@@ -383,374 +383,6 @@ fn order_rows(rows: &mut Vec<Vec<f64>>, monthly_name: &str) -> Result<(), Handle
     Ok(())
 }
 
-/// A variable of the monthly template: type, fill value and attributes in order.
-fn template_variables() -> Vec<(&'static str, NcType, Option<f64>, Attrs)> {
-    let d = |v: f64| AttrValue::Double(vec![v]);
-    let coords = || text("TIME LATITUDE LONGITUDE");
-    let qc = || text("WAVE_quality_control");
-    let attrs = |pairs: Vec<(&str, AttrValue)>| {
-        let mut a = Attrs::default();
-        for (k, v) in pairs {
-            a.set(k, v);
-        }
-        a
-    };
-    let wave = |std: &str, long: &str, units: &str, max: f64, method: &str, coords_first: bool| {
-        let mut pairs = vec![
-            ("standard_name", text(std)),
-            ("long_name", text(long)),
-            ("units", text(units)),
-            ("valid_min", d(0.0)),
-            ("valid_max", d(max)),
-            ("method", text(method)),
-        ];
-        if coords_first {
-            pairs.push(("coordinates", coords()));
-            pairs.push(("ancillary_variable", qc()));
-        } else {
-            pairs.push(("ancillary_variable", qc()));
-            pairs.push(("coordinates", coords()));
-        }
-        attrs(pairs)
-    };
-    let fill = Some(-9999.0);
-    let spectral = "Spectral analysis method";
-    let time_domain = "Time domain analysis";
-    vec![
-        (
-            "timeSeries",
-            NcType::Short,
-            None,
-            attrs(vec![
-                (
-                    "long_name",
-                    text("unique identifier for each feature instance"),
-                ),
-                ("cf_role", text("timeseries_id")),
-            ]),
-        ),
-        (
-            "TIME",
-            NcType::Double,
-            None,
-            attrs(vec![
-                ("units", text("days since 1950-01-01 00:00:00 UTC")),
-                ("calendar", text("gregorian")),
-                ("standard_name", text("time")),
-                ("long_name", text("time")),
-                ("axis", text("T")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(90000.0)),
-            ]),
-        ),
-        (
-            "LATITUDE",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("latitude")),
-                ("long_name", text("latitude")),
-                ("units", text("degrees_north")),
-                ("axis", text("Y")),
-                ("valid_min", d(-90.0)),
-                ("valid_max", d(90.0)),
-                (
-                    "reference_datum",
-                    text("WGS84 coordinate reference system; EPSG:4326"),
-                ),
-            ]),
-        ),
-        (
-            "LONGITUDE",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("longitude")),
-                ("long_name", text("longitude")),
-                ("units", text("degrees_east")),
-                ("axis", text("X")),
-                ("valid_min", d(-180.0)),
-                ("valid_max", d(180.0)),
-                (
-                    "reference_datum",
-                    text("WGS84 coordinate reference system; EPSG:4326"),
-                ),
-            ]),
-        ),
-        (
-            "WSSH",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_significant_height",
-                "sea surface wave spectral significant height",
-                "m",
-                100.0,
-                spectral,
-                true,
-            ),
-        ),
-        (
-            "WHTH",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_significant_height",
-                "sea surface wave significant height from time domain analysis",
-                "m",
-                100.0,
-                time_domain,
-                false,
-            ),
-        ),
-        (
-            "WPFM",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_mean_period_from_variance_spectral_density_first_frequency_moment",
-                "sea surface wave spectral mean period",
-                "s",
-                50.0,
-                spectral,
-                true,
-            ),
-        ),
-        (
-            "WPMH",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_mean_period",
-                "sea surface wave mean period",
-                "s",
-                50.0,
-                time_domain,
-                false,
-            ),
-        ),
-        (
-            "WMXH",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_maximum_height",
-                "sea surface wave maximum height",
-                "m",
-                100.0,
-                time_domain,
-                false,
-            ),
-        ),
-        (
-            "WPPE",
-            NcType::Double,
-            fill,
-            wave(
-                "sea_surface_wave_period_at_variance_spectral_density_maximum",
-                "spectral peak wave period",
-                "s",
-                50.0,
-                spectral,
-                false,
-            ),
-        ),
-        (
-            "SSWMD",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("sea_surface_wave_from_direction")),
-                (
-                    "long_name",
-                    text("spectral sea surface wave mean direction"),
-                ),
-                ("units", text("degrees")),
-                ("magnetic_declination", d(12.86)),
-                ("compass_correction_applied", AttrValue::Int64(vec![13])),
-                ("positive", text("clockwise")),
-                ("reference_datum", text("true north")),
-                ("method", text(spectral)),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(360.0)),
-                (
-                    "comment",
-                    text(
-                        "Direction (related to the magnetic north) from which the mean period \
-                         waves are coming from",
-                    ),
-                ),
-                ("coordinates", coords()),
-                ("ancillary_variable", qc()),
-            ]),
-        ),
-        (
-            "WPDI",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                (
-                    "standard_name",
-                    text("sea_surface_wave_from_direction_at_variance_spectral_density_maximum"),
-                ),
-                ("long_name", text("direction of the dominant wave")),
-                ("units", text("degree")),
-                ("reference_datum", text("true north")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(360.0)),
-                ("method", text(spectral)),
-                ("ancillary_variable", qc()),
-                ("coordinates", coords()),
-            ]),
-        ),
-        (
-            "WMDS",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                ("standard_name", text("sea_surface_wave_directional_spread")),
-                (
-                    "long_name",
-                    text("spectral sea surface wave mean directional spread"),
-                ),
-                ("units", text("degrees")),
-                ("positive", text("clockwise")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(360.0)),
-                ("method", text(spectral)),
-                ("coordinates", coords()),
-                ("ancillary_variable", qc()),
-            ]),
-        ),
-        (
-            "WPDS",
-            NcType::Double,
-            fill,
-            attrs(vec![
-                (
-                    "standard_name",
-                    text(
-                        "sea_surface_wave_directional_spread_at_variance_spectral_density_maximum",
-                    ),
-                ),
-                ("long_name", text("directional spread of the dominant wave")),
-                ("units", text("degree")),
-                ("reference_datum", text("true north")),
-                ("valid_min", d(0.0)),
-                ("valid_max", d(360.0)),
-                ("method", text(spectral)),
-                ("ancillary_variable", qc()),
-                ("coordinates", coords()),
-            ]),
-        ),
-        (
-            "WAVE_quality_control",
-            NcType::Byte,
-            Some(-127.0),
-            attrs(vec![
-                (
-                    "long_name",
-                    text("primary Quality Control flag for wave variables"),
-                ),
-                ("valid_min", AttrValue::Byte(vec![1])),
-                ("valid_max", AttrValue::Byte(vec![9])),
-                ("flag_values", AttrValue::Byte(vec![1, 2, 3, 4, 9])),
-                (
-                    "flag_meanings",
-                    text("good not_evaluated questionable bad missing"),
-                ),
-                (
-                    "quality_control_convention",
-                    text(
-                        "Ocean Data Standards, UNESCO 2013 - IOC Manuals and Guides, 54, Volume \
-                         3 Version 1",
-                    ),
-                ),
-            ]),
-        ),
-    ]
-}
-
-/// The template's global attributes, over the IMOS ones (`ImosTemplate.from_json`).
-fn template_globals() -> Attrs {
-    let mut g = imos_global_attributes();
-    let pairs: Vec<(&str, AttrValue)> = vec![
-        ("title", text("Near real time wave buoy observations")),
-        ("abstract", text("")),
-        (
-            "acknowledgement",
-            text(
-                "Any users of data are required to clearly acknowledge the source of the \
-                 material in the format: \"Data was sourced from Australia\\'s Integrated Marine \
-                 Observing System (IMOS) - IMOS is enabled by the National Collaborative Research \
-                 Infrastructure Strategy (NCRIS)\".",
-            ),
-        ),
-        (
-            "citation",
-            text(
-                "The citation to be used in publications using the dataset should follow the \
-                 format: \"Australian Ocean Data Network (AODN). [year-of-datadownload], \
-                 [Title], [Data access URL], accessed [dateof-access]\".",
-            ),
-        ),
-        ("author", text("AODN")),
-        ("author_email", text("info@aodn.org.au")),
-        ("Conventions", text("CF-1.6")),
-        ("data_centre", text("Australian Ocean Data Network (AODN)")),
-        ("data_centre_email", text("info@aodn.org.au")),
-        (
-            "disclaimer",
-            text(
-                "Data, products and services from IMOS are provided \"as is\" without any \
-                 warranty as to fitness for a particular purpose.",
-            ),
-        ),
-        (
-            "license",
-            text("http://creativecommons.org/licenses/by/4.0/"),
-        ),
-        ("references", text("http://www.imos.org.au")),
-        (
-            "standard_name_vocabulary",
-            text("NetCDF Climate and Forecast (CF) Metadata Convention CF standard name table v78"),
-        ),
-        ("project", text("")),
-        (
-            "institution",
-            text(
-                "Queensland Department of Environment and Science/North Queensland Bulk Ports Corporation Limited",
-            ),
-        ),
-        ("site_name", text("")),
-        ("geospatial_lat_min", text("")),
-        ("geospatial_lat_max", text("")),
-        ("geospatial_lat_units", text("degrees_north")),
-        ("geospatial_lon_min", text("")),
-        ("geospatial_lon_max", text("")),
-        ("geospatial_lon_units", text("degrees-east")),
-        ("platform", text("moored surface buoy")),
-        ("wmo_id", text("")),
-        ("instrument", text("")),
-        ("instrument_burst_interval", text("")),
-        ("instrument_burst_duration", text("")),
-        ("instrument_burst_units", text("s")),
-        ("instrument_sampling_interval", text("")),
-        ("wave_motion_sensor_type", text("")),
-        ("wave_sensor_serial_number", text("")),
-        ("hull_serial_number", text("")),
-        ("transmission", text("")),
-        ("water_depth", text("")),
-        ("water_depth_units", text("m")),
-        ("wave_buoy_type", text("directional")),
-        ("featureType", text("timeseries")),
-    ];
-    for (k, v) in pairs {
-        g.set(k, v);
-    }
-    g
-}
-
 fn required<'a>(s: &'a NcSummary, file: &str, attr: &str) -> Result<&'a AttrValue, HandlerError> {
     s.global(attr).ok_or_else(|| {
         HandlerError::rejected(format!(
@@ -826,14 +458,15 @@ pub fn aggregate(
     let mut records = append(month_records, up_records);
     order_rows(&mut records.rows, monthly_name)?;
 
-    let template = template_variables();
+    let template = imos_template(include_str!("templates/wave_monthly.json"));
     for c in &records.columns {
-        if !template.iter().any(|(n, ..)| *n == c.as_str()) {
+        if template.variable(c).is_none() {
             return Err(HandlerError::rejected(format!(
                 "{upload_name}: {c} is not a variable of the monthly wave product (it has {})",
                 template
+                    .variables
                     .iter()
-                    .map(|(n, ..)| *n)
+                    .map(|v| v.name.as_str())
                     .filter(|n| *n != "timeSeries")
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -841,7 +474,7 @@ pub fn aggregate(
         }
     }
 
-    let mut g = template_globals();
+    let mut g = template.globals.clone();
     let site = attr_string(required(&up, upload_name, "site_name")?);
     let institution = attr_string(required(&up, upload_name, "institution")?);
     let instrument = attr_string(required(&up, upload_name, "instrument")?);
@@ -918,38 +551,25 @@ pub fn aggregate(
     let n = records.rows.len();
     w.add_dimension("TIME", Some(n)).map_err(werr)?;
     w.add_dimension("timeSeries", Some(1)).map_err(werr)?;
-    let mut written: Vec<(&str, Option<usize>)> = Vec::new();
-    for (name, dtype, fill, mut attrs) in template {
-        let column = col(name);
-        if name != "timeSeries" && column.is_none() {
-            continue;
-        }
-        attrs.coerce_valid_range(&dtype);
-        let dims = if name == "timeSeries" {
-            "timeSeries"
-        } else {
-            "TIME"
-        };
-        w.add_variable(&VarDef {
-            name: name.to_string(),
-            dtype: dtype.clone(),
-            dimensions: vec![dims.to_string()],
-            fill_value: fill,
-            attributes: attrs.metadata(),
-            keep_nan: dtype == NcType::Double,
-        })
-        .map_err(werr)?;
-        written.push((name, column));
+    // The template's variables that have data: every column, and the fixed timeSeries.
+    let written: Vec<_> = template
+        .variables
+        .iter()
+        .filter(|v| col(&v.name).is_some() || v.data.is_some())
+        .collect();
+    for var in &written {
+        w.add_variable(&var.var_def(var.dtype == NcType::Double))
+            .map_err(werr)?;
     }
     for a in &g.0 {
         w.put_global(a).map_err(werr)?;
     }
-    for (name, column) in written {
-        let values: Vec<f64> = match column {
+    for var in &written {
+        let values: Vec<f64> = match col(&var.name) {
             Some(c) => records.rows.iter().map(|r| r[c]).collect(),
-            None => vec![1.0],
+            None => var.data.clone().unwrap_or_default(),
         };
-        w.write_all_f64(name, &values, crate::netcdf::DEFAULT_CHUNK)
+        w.write_all_f64(&var.name, &values, crate::netcdf::DEFAULT_CHUNK)
             .map_err(werr)?;
     }
     w.finish().map_err(werr)?;

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use chrono::TimeZone;
 
 use super::*;
+use crate::handlers::product::text;
 use crate::handlers::testing::{assert_same_product, imos_data};
+use crate::netcdf::VarDef;
 
 const MONTHLY: &str = "DOT-WA_20220901_MANDURAH_RT_WAVE-PARAMETERS_monthly.nc";
 const FILE_1: &str = "DOT-WA_20220913T180000Z_MANDURAH_RT_WAVE-PARAMETERS_END-20220914T000000Z.nc";
