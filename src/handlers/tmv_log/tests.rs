@@ -103,16 +103,19 @@ fn test_push_log_different_time_format() {
     assert_ten_second_log("EPA_SOOP_TMV1_M2S_20180805220350.log", "transect", "2018");
 }
 
-/// A one-second log: the log published as it is under logs/, the NetCDF harvested.
+/// A one-second upload: the log published as it is under logs/, the NetCDF harvested, the ZIP
+/// itself not in the collection; the NetCDF's header is the reference's, and its values at the
+/// first, middle and last record too.
 fn assert_one_second(
-    dir: &Path,
     upload: &str,
     log: &str,
     product_type: &str,
     year: &str,
     nc: &str,
-) -> Generated {
-    let out = run(upload, dir).unwrap();
+    values: &[(&str, [f64; 3], usize)],
+) -> NcSummary {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(upload, dir.path()).unwrap();
     let pre = format!("{BASE}/{product_type}/1sec/{year}");
     assert_eq!(
         out.files,
@@ -136,8 +139,9 @@ fn assert_one_second(
             None
         )
     );
-    assert!(g.path.starts_with(dir));
-    g.clone()
+    let (ours, _) = assert_same_product_header(g, nc);
+    assert_values(&ours, g, values);
+    ours
 }
 
 fn assert_values(s: &NcSummary, g: &Generated, want: &[(&str, [f64; 3], usize)]) {
@@ -155,29 +159,12 @@ fn assert_values(s: &NcSummary, g: &Generated, want: &[(&str, [f64; 3], usize)])
 
 #[test]
 fn test_push_transect_1sec_log() {
-    let dir = tempfile::tempdir().unwrap();
-    let g = assert_one_second(
-        dir.path(),
+    let ours = assert_one_second(
         D2M_1SEC,
         D2M_1SEC,
         "transect",
         "2013",
         D2M_1SEC_NC,
-    );
-    // The reference's header, and its values at the first, middle and last record.
-    let (ours, _) = assert_same_product_header(&g, D2M_1SEC_NC);
-    // The reference test: the counts were converted (CPHL:calibration_blank is there).
-    assert_eq!(
-        ours.variable("CPHL").unwrap().attr("calibration_blank"),
-        Some(&AttrValue::Int64(vec![40]))
-    );
-    assert_eq!(
-        ours.variable("CPHL").unwrap().attr("calibration_scale"),
-        Some(&AttrValue::Double(vec![0.0123]))
-    );
-    assert_values(
-        &ours,
-        &g,
         &[
             (
                 "TIME",
@@ -190,6 +177,16 @@ fn test_push_transect_1sec_log() {
             ("CPHL", [0.9471, 0.3936, 0.9717], 38476),
             ("TURB", [7.818, 0.792, 1.428], 38476),
         ],
+    );
+    // The reference test: the counts were converted (CPHL:calibration_blank is there).
+    let cphl = ours.variable("CPHL").unwrap();
+    assert_eq!(
+        cphl.attr("calibration_blank"),
+        Some(&AttrValue::Int64(vec![40]))
+    );
+    assert_eq!(
+        cphl.attr("calibration_scale"),
+        Some(&AttrValue::Double(vec![0.0123]))
     );
 }
 
@@ -251,21 +248,13 @@ fn test_push_transect_1sec_netcdf() {
 
 #[test]
 fn test_push_transect_1sec_too_many_fields_zip() {
-    let nc = "IMOS_SOOP-TMV_TSUB_20131124T083416Z_VLST_FV00_transect-M2D_END-20131124T130724Z.nc";
-    let dir = tempfile::tempdir().unwrap();
-    let g = assert_one_second(
-        dir.path(),
+    // Lines of 11 fields are skipped, as the reference's reader does.
+    assert_one_second(
         "EPA_SOOP_TMV1_M2D_20131124083240.log.1SecRaw.log.zip",
         "EPA_SOOP_TMV1_M2D_20131124083240.log.1SecRaw.log",
         "transect",
         "2013",
-        nc,
-    );
-    // Lines of 11 fields are skipped, as the reference's reader does.
-    let (ours, _) = assert_same_product_header(&g, nc);
-    assert_values(
-        &ours,
-        &g,
+        "IMOS_SOOP-TMV_TSUB_20131124T083416Z_VLST_FV00_transect-M2D_END-20131124T130724Z.nc",
         &[
             (
                 "TIME",
@@ -281,20 +270,12 @@ fn test_push_transect_1sec_too_many_fields_zip() {
 
 #[test]
 fn test_push_good_1sec_zip() {
-    let nc = "IMOS_SOOP-TMV_TSUB_20190222T181411Z_VLST_FV00_mooring-DEV_END-20190222T220430Z.nc";
-    let dir = tempfile::tempdir().unwrap();
-    let g = assert_one_second(
-        dir.path(),
+    assert_one_second(
         "EPA_SOOP_TMV1_DEV_20190222181410.log.1SecRaw.zip",
         "EPA_SOOP_TMV1_DEV_20190222181410.log.1SecRaw.log",
         "mooring",
         "2019",
-        nc,
-    );
-    let (ours, _) = assert_same_product_header(&g, nc);
-    assert_values(
-        &ours,
-        &g,
+        "IMOS_SOOP-TMV_TSUB_20190222T181411Z_VLST_FV00_mooring-DEV_END-20190222T220430Z.nc",
         &[
             (
                 "TIME",
