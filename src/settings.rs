@@ -115,6 +115,11 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::WORK_DIR, global = true, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
 
+    /// The most bytes one job may put in its work folder (the upload and what it unpacks); an
+    /// upload that needs more is rejected [default: the size of the work folder's disk]
+    #[arg(long, env = vars::WORK_MAX_BYTES, global = true, value_name = "BYTES")]
+    pub work_max_bytes: Option<ByteSize>,
+
     /// How long a job's claim on an upload holds before another job may take it over, in seconds
     #[arg(
         long,
@@ -259,6 +264,8 @@ pub struct Settings {
     pub notify_from: String,
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
+    /// The most bytes one job may put in its work folder, when configured.
+    pub work_max_bytes: Option<u64>,
     pub lease: Duration,
     pub source_key_encoding: KeyEncoding,
     /// Where result events go, if anywhere.
@@ -381,6 +388,7 @@ impl Settings {
             notify_from: args.notify_from.clone(),
             ops_email,
             work_dir: args.work_dir.clone(),
+            work_max_bytes: args.work_max_bytes.map(|b| b.0),
             lease: Duration::from_secs(args.lease_seconds),
             pipelines: args.pipelines.clone(),
             home,

@@ -331,10 +331,16 @@ impl<'s> Initialised<'s> {
                 path.parent().map_or_else(PathBuf::new, Path::to_path_buf),
             ),
         };
+        let room = crate::resolve::unpack::WorkRoom::of(
+            acc.work.path(),
+            job.services.settings.work_max_bytes,
+            acc.upload.size,
+        );
         let ctx = crate::resolve::ResolveContext {
             pipeline: acc.pipeline,
             references,
             workdir: acc.work.path().join("resolved"),
+            room,
         };
         let resolved = crate::resolve::resolve(&ctx, &acc.upload)
             .await

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use super::unpack::{Budget, UnpackError, Unpacked, copy_bounded};
+use std::sync::atomic::Ordering;
+
+use super::unpack::{Budget, Counting, UnpackError, Unpacked, WorkRoom, copy_bounded};
 use crate::pipeline::UnpackLimits;
 
 /// The name of the file inside a gzip upload, or why there is none.
@@ -25,17 +27,26 @@ pub fn inner_name(upload: &str) -> Result<String, String> {
     Ok(stem.to_string())
 }
 
-/// Decompresses `src` (all gzip members, as `gunzip` does) into `dest`.
-pub fn gunzip(src: &Path, dest: &Path, limits: UnpackLimits) -> Result<Unpacked, UnpackError> {
+/// Decompresses `src` (all gzip members, as `gunzip` does) into `dest`, within the pipeline's
+/// `limits` and the work disk's `room`. The ratio divides by the bytes actually read (the size
+/// the gzip trailer declares is never used).
+pub fn gunzip(
+    src: &Path,
+    dest: &Path,
+    limits: UnpackLimits,
+    room: Option<WorkRoom>,
+) -> Result<Unpacked, UnpackError> {
     let file = std::fs::File::open(src)?;
-    let compressed = file.metadata()?.len();
-    let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file));
+    let upload_size = file.metadata()?.len();
+    let (counting, read) = Counting::new(file);
+    let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(counting));
     let label = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut budget = Budget::new(limits);
-    copy_bounded(&mut decoder, dest, &label, compressed, &mut budget).map_err(|e| match e {
+    let mut budget = Budget::new(limits, room, upload_size);
+    let consumed = || read.load(Ordering::Relaxed);
+    copy_bounded(&mut decoder, dest, &label, &consumed, &mut budget).map_err(|e| match e {
         UnpackError::Refused(r) if r.contains("cannot be unpacked") => {
             UnpackError::Refused(format!("not a valid gzip file: {r}"))
         }
@@ -71,19 +82,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("x.nc.gz");
         std::fs::write(&src, gz(b"hello")).unwrap();
-        let out = gunzip(&src, &dir.path().join("x.nc"), UnpackLimits::default()).unwrap();
+        let out = gunzip(
+            &src,
+            &dir.path().join("x.nc"),
+            UnpackLimits::default(),
+            None,
+        )
+        .unwrap();
         assert_eq!(out.size, 5);
         assert_eq!(std::fs::read(dir.path().join("x.nc")).unwrap(), b"hello");
 
         std::fs::write(&src, gz(&vec![0u8; 4 << 20])).unwrap();
-        let err = gunzip(&src, &dir.path().join("bomb"), UnpackLimits::default()).unwrap_err();
+        let err = gunzip(
+            &src,
+            &dir.path().join("bomb"),
+            UnpackLimits::default(),
+            None,
+        )
+        .unwrap_err();
         assert!(
             matches!(&err, UnpackError::Refused(r) if r.contains("expands more than 100:1")),
             "{err:?}"
         );
 
         std::fs::write(&src, b"not gzip at all").unwrap();
-        let err = gunzip(&src, &dir.path().join("bad"), UnpackLimits::default()).unwrap_err();
+        let err = gunzip(&src, &dir.path().join("bad"), UnpackLimits::default(), None).unwrap_err();
         assert!(
             matches!(&err, UnpackError::Refused(r) if r.contains("not a valid gzip file")),
             "{err:?}"

@@ -7,7 +7,7 @@
 pub mod gzip;
 pub mod manifest;
 pub mod paths;
-mod unpack;
+pub mod unpack;
 pub mod zip;
 
 use std::collections::BTreeSet;
@@ -50,6 +50,8 @@ pub struct ResolveContext<'a> {
     pub references: References,
     /// Where unpacked and fetched files go (inside the job's folder).
     pub workdir: PathBuf,
+    /// The room the work disk has for what the upload unpacks or names, when known.
+    pub room: Option<unpack::WorkRoom>,
 }
 
 /// The files of an upload, and notes for the report (what was skipped and why).
@@ -93,12 +95,13 @@ async fn blocking<T: Send + 'static>(
 }
 
 async fn resolve_zip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolution, JobError> {
-    let (archive, out, limits) = (
+    let (archive, out, limits, room) = (
         upload.local_path.to_path_buf(),
         ctx.workdir.join("unzipped"),
         ctx.pipeline.unpack,
+        ctx.room.clone(),
     );
-    let (members, notes) = blocking(move || zip::unpack(&archive, &out, limits))
+    let (members, notes) = blocking(move || zip::unpack(&archive, &out, limits, room))
         .await?
         .map_err(|e| e.into_job_error(&upload.name))?;
     let out = ctx.workdir.join("unzipped");
@@ -135,12 +138,13 @@ async fn resolve_gzip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resol
     paths::relative_path(&inner)
         .map_err(|reason| JobError::rejected(format!("{}: {reason}", upload.name)))?;
     let dest = ctx.workdir.join("gunzipped").join(&inner);
-    let (src, to, limits) = (
+    let (src, to, limits, room) = (
         upload.local_path.to_path_buf(),
         dest.clone(),
         ctx.pipeline.unpack,
+        ctx.room.clone(),
     );
-    let unpacked = blocking(move || gzip::gunzip(&src, &to, limits))
+    let unpacked = blocking(move || gzip::gunzip(&src, &to, limits, room))
         .await?
         .map_err(|e| e.into_job_error(&upload.name))?;
     let mut f = PipelineFile::addition(
@@ -266,7 +270,7 @@ async fn resolve_manifest(
 
     let fetched_root = ctx.workdir.join("referenced");
     let mut files = Vec::new();
-    let mut total = 0u64;
+    let mut budget = unpack::Budget::new(pipeline.unpack, ctx.room.clone(), upload.size);
     for plan in planned {
         let (at, key, dest) = match plan {
             Planned::Delete(mut f) => {
@@ -284,12 +288,8 @@ async fn resolve_manifest(
             ));
             continue;
         };
-        total += size;
-        if total > pipeline.unpack.max_bytes {
-            return Err(JobError::rejected(format!(
-                "{}: the files it names add up to more than {} bytes (the pipeline's max_unpacked_bytes) at {key}",
-                upload.name, pipeline.unpack.max_bytes
-            )));
+        if let Err(reason) = budget.take(size, key.as_str()) {
+            return Err(JobError::rejected(format!("{}: {reason}", upload.name)));
         }
         let mut f = PipelineFile::addition(
             key.file_name(),

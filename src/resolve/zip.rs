@@ -2,14 +2,20 @@
 //! folder under caps. Symbolic links, special files, encrypted members, paths that could escape
 //! and names that collide are refused, naming the entry. Archives inside the archive are not
 //! opened (as the reference): they are files like any other and need a rule that claims them.
+//!
+//! Nothing the archive says about itself is trusted: the entries are counted and their names
+//! compared by walking the central directory record by record (ZIP64 included), whatever count
+//! its end record declares, and every cap is judged on the bytes actually read and inflated
+//! ([`super::unpack`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use super::paths::relative_path;
-use super::unpack::{Budget, UnpackError, Unpacked, copy_bounded};
+use super::unpack::{Budget, Counting, UnpackError, Unpacked, WorkRoom, copy_bounded};
 use crate::pipeline::UnpackLimits;
 
 /// One regular file of the archive, unpacked.
@@ -28,37 +34,53 @@ const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 
-/// Unpacks every regular file of the archive at `archive` under `out`, in archive order.
-/// Skipped entries (folders, macOS metadata) are described in the returned notes.
+/// Unpacks every regular file of the archive at `archive` under `out`, in archive order, within
+/// the pipeline's `limits` and the work disk's `room`. Skipped entries (folders, macOS metadata)
+/// are described in the returned notes.
 pub fn unpack(
     archive: &Path,
     out: &Path,
     limits: UnpackLimits,
+    room: Option<WorkRoom>,
 ) -> Result<(Vec<ZipMember>, Vec<String>), UnpackError> {
     let refuse = |msg: String| Err(UnpackError::Refused(msg));
     let mut file = fs::File::open(archive)?;
-    let declared = declared_entries(&mut file)?;
-    let mut zip = match ::zip::ZipArchive::new(file) {
-        Ok(z) => z,
-        Err(e) => return refuse(format!("not a readable ZIP archive: {e}")),
+    let upload_size = file.metadata()?.len();
+    let names = match central_directory(&mut file, limits.max_entries) {
+        Ok(names) => names,
+        Err(reason) => return refuse(format!("not a readable ZIP archive: {reason}")),
     };
-    // The reader keeps one entry per name, so a repeated name would silently hide a member.
-    if let Some(declared) = declared
-        && declared != zip.len()
-    {
+    if names.len() > limits.max_entries {
         return refuse(format!(
-            "the archive lists {declared} entries but only {} distinct names: an entry name is repeated",
-            zip.len()
-        ));
-    }
-    if zip.len() > limits.max_entries {
-        return refuse(format!(
-            "the archive has {} entries, more than the pipeline's max_archive_entries ({})",
-            zip.len(),
+            "the archive has at least {} entries, more than the pipeline's max_archive_entries ({})",
+            names.len(),
             limits.max_entries
         ));
     }
-    let mut budget = Budget::new(limits);
+    // The reader keeps one entry per name, so a repeated name would silently hide a member.
+    let mut counts: BTreeMap<&[u8], usize> = BTreeMap::new();
+    for name in &names {
+        *counts.entry(name.as_slice()).or_default() += 1;
+    }
+    if let Some((name, n)) = counts.iter().find(|(_, n)| **n > 1) {
+        return refuse(format!(
+            "entry {:?} appears {n} times in the central directory: an entry name is repeated, which would hide a member",
+            String::from_utf8_lossy(name)
+        ));
+    }
+    let (counting, read) = Counting::new(file);
+    let mut zip = match ::zip::ZipArchive::new(counting) {
+        Ok(z) => z,
+        Err(e) => return refuse(format!("not a readable ZIP archive: {e}")),
+    };
+    if zip.len() != names.len() {
+        return refuse(format!(
+            "the central directory holds {} entries but the archive declares {}: an entry would be hidden",
+            names.len(),
+            zip.len()
+        ));
+    }
+    let mut budget = Budget::new(limits, room, upload_size);
     let mut members = Vec::new();
     let mut notes = Vec::new();
     let mut files: BTreeSet<String> = BTreeSet::new();
@@ -103,12 +125,14 @@ pub fn unpack(
             ));
         }
         let label = format!("entry {raw:?}");
-        let compressed = entry.compressed_size();
+        // The compressed bytes this member has really read, whatever its header claims.
+        let start = read.load(Ordering::Relaxed);
+        let consumed = || read.load(Ordering::Relaxed) - start;
         let unpacked = copy_bounded(
             &mut entry as &mut dyn Read,
             &out.join(&path),
             &label,
-            compressed,
+            &consumed,
             &mut budget,
         )
         .map_err(|e| match e {
@@ -146,24 +170,105 @@ pub fn unpack(
     Ok((members, notes))
 }
 
-/// The entry count the archive's end-of-central-directory record declares; `None` when it
-/// cannot tell (ZIP64 archives say 0xFFFF there, or the record is not found: the reader decides).
-fn declared_entries(file: &mut fs::File) -> std::io::Result<Option<usize>> {
-    let len = file.metadata()?.len();
-    // The record is 22 bytes plus a comment of up to 65 535 bytes, at the very end.
+const END_OF_DIRECTORY: u64 = 0x0605_4b50;
+const ZIP64_LOCATOR: u64 = 0x0706_4b50;
+const ZIP64_END_OF_DIRECTORY: u64 = 0x0606_4b50;
+const DIRECTORY_ENTRY: u64 = 0x0201_4b50;
+
+fn u16_at(b: &[u8], at: usize) -> u64 {
+    u16::from_le_bytes([b[at], b[at + 1]]) as u64
+}
+
+fn u32_at(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes")) as u64
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// The raw name of every entry of the central directory, found by walking its records one by one
+/// from where the end record (or the ZIP64 end record it points to) says the directory starts —
+/// never by the entry count either record declares, which a hostile archive forges. Stops after
+/// `limit + 1` entries: one more than the cap is enough to refuse.
+fn central_directory(file: &mut fs::File, limit: usize) -> Result<Vec<Vec<u8>>, String> {
+    let io = |e: std::io::Error| e.to_string();
+    let len = file.metadata().map_err(io)?.len();
+    // The end record is 22 bytes plus a comment of up to 65 535 bytes, at the very end.
     let tail_len = len.min(22 + 65_535);
-    file.seek(SeekFrom::Start(len - tail_len))?;
+    file.seek(SeekFrom::Start(len - tail_len)).map_err(io)?;
     let mut tail = vec![0u8; tail_len as usize];
-    file.read_exact(&mut tail)?;
-    file.seek(SeekFrom::Start(0))?;
-    let Some(at) = tail.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06]) else {
-        return Ok(None);
-    };
-    let Some(count) = tail.get(at + 10..at + 12) else {
-        return Ok(None);
-    };
-    let count = u16::from_le_bytes([count[0], count[1]]);
-    Ok((count != u16::MAX).then_some(count as usize))
+    file.read_exact(&mut tail).map_err(io)?;
+    let at = tail
+        .windows(4)
+        .rposition(|w| u32_at(w, 0) == END_OF_DIRECTORY)
+        .filter(|at| at + 22 <= tail.len())
+        .ok_or("no end-of-central-directory record")?;
+    let end_pos = len - tail_len + at as u64;
+    let end = &tail[at..at + 22];
+    let (mut size, mut offset, mut dir_end) = (u32_at(end, 12), u32_at(end, 16), end_pos);
+    // A ZIP64 locator sits just before the end record; its record holds the 64-bit fields.
+    if end_pos >= 20 {
+        let mut locator = [0u8; 20];
+        file.seek(SeekFrom::Start(end_pos - 20)).map_err(io)?;
+        file.read_exact(&mut locator).map_err(io)?;
+        if u32_at(&locator, 0) == ZIP64_LOCATOR {
+            let record_pos = u64_at(&locator, 8);
+            let mut record = [0u8; 56];
+            let found = record_pos
+                .checked_add(56)
+                .filter(|e| *e <= end_pos)
+                .is_some()
+                && file.seek(SeekFrom::Start(record_pos)).is_ok()
+                && file.read_exact(&mut record).is_ok()
+                && u32_at(&record, 0) == ZIP64_END_OF_DIRECTORY;
+            if !found {
+                return Err("the ZIP64 end record is not where its locator says".into());
+            }
+            (size, offset, dir_end) = (u64_at(&record, 40), u64_at(&record, 48), record_pos);
+        }
+    }
+    // Data prepended to the archive (a self-extractor) shifts every offset by the same amount.
+    let shift = dir_end.saturating_sub(size).saturating_sub(offset);
+    let mut start = offset;
+    for candidate in [offset, offset.saturating_add(shift)] {
+        let mut sig = [0u8; 4];
+        if candidate + 4 <= dir_end
+            && file.seek(SeekFrom::Start(candidate)).is_ok()
+            && file.read_exact(&mut sig).is_ok()
+            && u32_at(&sig, 0) == DIRECTORY_ENTRY
+        {
+            start = candidate;
+            break;
+        }
+    }
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut reader = BufReader::new((&mut *file).take(dir_end.saturating_sub(start)));
+    let mut names = Vec::new();
+    let mut header = [0u8; 46];
+    while names.len() <= limit {
+        match reader.read_exact(&mut header) {
+            Ok(()) if u32_at(&header, 0) == DIRECTORY_ENTRY => {}
+            _ => break,
+        }
+        let (name_len, extra_len, comment_len) = (
+            u16_at(&header, 28),
+            u16_at(&header, 30),
+            u16_at(&header, 32),
+        );
+        let mut name = vec![0u8; name_len as usize];
+        reader
+            .read_exact(&mut name)
+            .map_err(|_| "an entry of the central directory is cut short".to_string())?;
+        std::io::copy(
+            &mut (&mut reader).take(extra_len + comment_len),
+            &mut std::io::sink(),
+        )
+        .map_err(io)?;
+        names.push(name);
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    Ok(names)
 }
 
 #[cfg(test)]
@@ -192,7 +297,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("u.zip");
         std::fs::write(&path, bytes).unwrap();
-        match unpack(&path, &dir.path().join("out"), limits) {
+        match unpack(&path, &dir.path().join("out"), limits, None) {
             Ok((m, _)) => {
                 for member in &m {
                     assert_eq!(

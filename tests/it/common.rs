@@ -235,3 +235,55 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     }
     w.finish().unwrap().into_inner()
 }
+
+/// Puts an object into the local incoming store.
+pub fn put(env: &Env, key: &str, content: &[u8]) -> PathBuf {
+    let path = env.home().join("incoming").join(key);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+/// Uploads an object to incoming and ingests it.
+pub fn upload(env: &Env, key: &str, content: &[u8]) -> Run {
+    let path = put(env, key, content);
+    env.ingest(&path)
+}
+
+pub fn published(env: &Env, key: &str, content: &[u8]) -> Value {
+    let run = upload(env, key, content);
+    assert_eq!(run.code, 0, "{key}: {}\n{}", run.stdout, run.stderr);
+    run.report()
+}
+
+/// Asserts a rejection whose message has every `reason`, with the upload kept byte for byte in
+/// the error store and the public store and index untouched.
+pub fn rejected(env: &Env, key: &str, content: &[u8], reasons: &[&str]) -> Value {
+    let public = env.store("public");
+    let rows = env.index_rows();
+    let run = upload(env, key, content);
+    assert_eq!(run.code, 1, "{key}: {}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "rejected");
+    let message = report["error"]["message"].as_str().unwrap();
+    for reason in reasons {
+        assert!(
+            message.contains(reason),
+            "{key}: {reason:?} not in {message}"
+        );
+    }
+    let name = key.rsplit('/').next().unwrap();
+    let copy = format!(
+        "{}/{name}.{}",
+        report["pipeline"].as_str().unwrap(),
+        report["job_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        env.store("error").get(&copy).map(Vec::as_slice),
+        Some(content),
+        "{key}: the upload is kept in the error store as {copy}"
+    );
+    assert_eq!(env.store("public"), public, "{key}: nothing published");
+    assert_eq!(env.index_rows(), rows, "{key}: nothing harvested");
+    report
+}

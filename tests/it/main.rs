@@ -1,6 +1,7 @@
 //! The integration tests of ocean-ingest: one test binary, a module per subject.
 
 mod architecture;
+mod archives;
 mod check_cli;
 mod common;
 mod compliance_parity;

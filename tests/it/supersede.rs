@@ -32,13 +32,6 @@ fn version(created: &str) -> String {
     PROFILE.replace("_C-20160524T003914Z", &format!("_C-{created}"))
 }
 
-fn upload(env: &Env, key: &str, content: &[u8]) -> Run {
-    let path = env.home().join("incoming").join(key);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, content).unwrap();
-    env.ingest(&path)
-}
-
 fn profile() -> Vec<u8> {
     std::fs::read(data(PROFILE)).unwrap()
 }
