@@ -124,3 +124,48 @@ fn format_check(path: &Path, name: &str) -> CheckOutcome {
         CheckOutcome::pass("not empty (no format check for this kind of file)")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name)
+    }
+
+    fn params() -> CheckParams {
+        CheckParams {
+            suites: vec![crate::compliance::parse_suite("cf:1.6").unwrap()],
+            criteria: Criteria::Normal,
+            skip_checks: Vec::new(),
+            table_schema: None,
+        }
+    }
+
+    #[test]
+    fn a_netcdf4_file_with_an_enum_type_passes_the_format_check() {
+        let path = data("enum_type.nc");
+        let outcome = check_file(&path, "enum_type.nc", CheckType::Format, &params());
+        assert_eq!(outcome, CheckOutcome::pass("opens as NetCDF"));
+        // Its header reads whole but for the enum-typed attribute; compliance gets to judge it.
+        let summary = crate::netcdf::NcFile::open(&path)
+            .and_then(|nc| nc.summary())
+            .unwrap();
+        let cloud = summary.variable("primary_cloud").unwrap();
+        assert_eq!(cloud.dtype, crate::netcdf::NcType::Other("enum".into()));
+        assert_eq!(
+            summary.variable("temp").unwrap().attr_str("units"),
+            Some("degC")
+        );
+        let verdict = check_file(&path, "enum_type.nc", CheckType::NcCompliance, &params());
+        assert!(
+            !verdict
+                .log
+                .iter()
+                .any(|l| l.contains("reading the header failed")),
+            "{verdict:?}"
+        );
+    }
+}

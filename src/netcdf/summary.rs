@@ -297,17 +297,24 @@ fn nc_type(t: &netcdf::types::NcVariableType) -> NcType {
     }
 }
 
+/// The attributes the binding can read. An attribute of a user-defined type (a netCDF-4 enum,
+/// compound, opaque or vlen: typically the `_FillValue` of an enum variable) is left out, not
+/// failed on: the file is valid NetCDF, and no check or template reads such values.
 fn attributes<'a>(
     attrs: impl Iterator<Item = netcdf::Attribute<'a>>,
 ) -> Result<Vec<Attribute>, netcdf::Error> {
-    attrs
-        .map(|a| {
-            Ok(Attribute {
+    let mut out = Vec::new();
+    for a in attrs {
+        match a.value() {
+            Ok(value) => out.push(Attribute {
                 name: a.name().to_string(),
-                value: attr_value(a.value()?),
-            })
-        })
-        .collect()
+                value: attr_value(value),
+            }),
+            Err(netcdf::Error::TypeUnknown(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// The on-disk format, from the file's magic number.

@@ -85,8 +85,13 @@ impl Entry {
     }
 }
 
+/// The UTF-8 byte-order mark some editors (Notepad, Excel's "CSV UTF-8") put at the start of a
+/// file: not part of the first line.
+const BYTE_ORDER_MARK: char = '\u{feff}';
+
 /// Parses a manifest; every malformed line is reported with its place.
 pub fn parse(kind: ManifestKind, text: &str) -> Result<Vec<Entry>, Vec<String>> {
+    let text = text.strip_prefix(BYTE_ORDER_MARK).unwrap_or(text);
     let entries = match kind {
         ManifestKind::Paths => Ok(parse_paths(text)),
         ManifestKind::Map => parse_csv(text, 2, "local_path,dest_path", |at, cells| Entry::Add {
@@ -303,6 +308,29 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_make_the_first_line_a_missing_file() {
+        for (kind, text) in [
+            (ManifestKind::Paths, "a.nc\nb.nc\n"),
+            (ManifestKind::Map, "local_path,dest_path\na.nc,X/a.nc\n"),
+            (ManifestKind::Map, "a.nc,X/a.nc\n"),
+            (
+                ManifestKind::Json,
+                "{\"files\": [{\"local_path\": \"a.nc\"}]}",
+            ),
+            (ManifestKind::Rsync, ">f+++++++++ a.nc\n*deleting   b.nc\n"),
+            (ManifestKind::Delete, "dest_path\nX/a.nc\n"),
+            (ManifestKind::Delete, "X/a.nc\n"),
+        ] {
+            let plain = parse(kind, text).unwrap();
+            let marked = parse(kind, &format!("\u{feff}{text}"));
+            assert_eq!(marked, Ok(plain), "{kind:?}: {text:?}");
+        }
+        // Only at the very start: a mark elsewhere is part of the name it sits in.
+        let inner = parse(ManifestKind::Paths, "a.nc\n\u{feff}b.nc\n").unwrap();
+        assert!(matches!(&inner[1], Entry::Add { path, .. } if path == "\u{feff}b.nc"));
     }
 
     #[test]
