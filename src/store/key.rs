@@ -3,8 +3,8 @@
 use std::fmt;
 
 /// A relative, `/`-separated object key that is safe on every backend: no empty, `.` or `..`
-/// segments, no leading slash, no backslash or control characters, and nothing under the
-/// `.ingest/` prefix that local stores keep for their own bookkeeping.
+/// segments, none longer than 255 bytes, no leading slash, no backslash or control characters,
+/// and nothing under the `.ingest/` prefix that local stores keep for their own bookkeeping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Key(String);
@@ -16,6 +16,9 @@ pub struct InvalidKey {
     pub key: String,
     pub reason: &'static str,
 }
+
+/// The longest name one path segment may have, in bytes (a file system's limit).
+const MAX_SEGMENT: usize = 255;
 
 /// The prefix local stores reserve for temporary files and rollback copies.
 pub const RESERVED_PREFIX: &str = ".ingest";
@@ -48,6 +51,10 @@ impl Key {
             match segment {
                 "" => return fail("it has an empty path segment"),
                 "." | ".." => return fail("it has a '.' or '..' segment"),
+                // A file tree (a local store, the public mirror) holds no longer name.
+                s if s.len() > MAX_SEGMENT => {
+                    return fail("a name in it is longer than 255 bytes");
+                }
                 _ => {}
             }
         }
@@ -119,6 +126,12 @@ mod tests {
         assert!(
             Key::new("a/.ingest/b").is_ok(),
             "only the top-level prefix is reserved"
+        );
+        assert!(Key::new(format!("a/{}.nc", "x".repeat(252))).is_ok());
+        let too_long = Key::new(format!("a/{}.nc", "x".repeat(253))).unwrap_err();
+        assert!(
+            too_long.reason.contains("longer than 255 bytes"),
+            "{too_long}"
         );
     }
 }

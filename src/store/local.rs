@@ -131,7 +131,15 @@ impl LocalStore {
     fn walk(&self, dir: &Path, out: &mut Vec<ObjectInfo>, url: &str) -> Result<(), StoreError> {
         let entries = match fs::read_dir(dir) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            // Nothing is listed below a missing folder, or below a file.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                return Ok(());
+            }
             Err(e) => return Err(io_error(StoreOp::List, url, e)),
         };
         for entry in entries {
@@ -186,7 +194,15 @@ impl ObjectStore for LocalStore {
         blocking(move || match fs::metadata(store.path_of(&key)) {
             Ok(meta) if meta.is_file() => Ok(Some(store.info(&key, &meta))),
             Ok(_) => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            // A key below a stored file (`a.nc/b`) names nothing, as on S3.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(io_error(StoreOp::Head, &store.url_of(&key), e)),
         })
         .await

@@ -9,6 +9,7 @@ use super::{Guarantee, check_all, guarantees};
 /// Every guarantee of [`ObjectStore`], by name.
 pub const GUARANTEES: &[(&str, Guarantee<dyn ObjectStore>)] = guarantees![
     missing_objects_are_not_found,
+    a_key_below_a_stored_file_names_nothing,
     files_round_trip_streamed_with_their_sha256,
     listings_are_sorted_complete_and_by_prefix,
     undoing_an_overwrite_restores_the_previous_content,
@@ -67,6 +68,16 @@ pub async fn missing_objects_are_not_found(store: &dyn ObjectStore) {
         err.to_string().contains("missing/a/x.nc"),
         "errors name the object: {err}"
     );
+}
+
+/// Below a stored file (`a.nc/b`) there is no object and nothing to list, on every backend (a
+/// file tree cannot hold a folder there): looking is never an error.
+pub async fn a_key_below_a_stored_file_names_nothing(store: &dyn ObjectStore) {
+    put(store, "below/a.nc", b"a file").await;
+    assert_eq!(store.head(&key("below/a.nc/b.nc")).await.unwrap(), None);
+    assert_eq!(store.head(&key("below/a.nc/c/d.nc")).await.unwrap(), None);
+    assert!(store.list("below/a.nc/").await.unwrap().is_empty());
+    assert_eq!(keys(store.list("below/").await.unwrap()), ["below/a.nc"]);
 }
 
 /// A file put from disk comes back byte for byte, with its size, and the download gives the
