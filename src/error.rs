@@ -92,6 +92,9 @@ pub enum ErrorKind {
     Transient,
     /// Access denied, a missing bucket, an invalid request or URL: retrying will not help.
     Permanent,
+    /// The change would take over what another owner holds (a path another pipeline published):
+    /// refused as a whole, and no retry will change the owner.
+    Conflict,
 }
 
 impl ErrorKind {
@@ -219,6 +222,8 @@ impl<Op: Operation> Classify for BoundaryError<Op> {
             ErrorKind::Transient => Fault::Transient,
             // A missing object where one must exist, or a refused request, is not fixed by a retry.
             ErrorKind::NotFound | ErrorKind::Permanent => Fault::Internal,
+            // The upload asks to write what belongs to another pipeline: the input is at fault.
+            ErrorKind::Conflict => Fault::Input,
         }
     }
 }

@@ -3,10 +3,42 @@
 
 use crate::store::{InvalidKey, Key};
 
+/// The two stores whose paths pipelines own: the public store (with the index rows at the same
+/// destinations) and the archive (its per-file copies). A path in each belongs to one pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Area {
+    Public,
+    Archive,
+}
+
+impl Area {
+    pub const ALL: [Area; 2] = [Area::Public, Area::Archive];
+
+    /// The area as the index stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Public => "public",
+            Area::Archive => "archive",
+        }
+    }
+
+    /// The store's name in messages.
+    pub fn store(self) -> &'static str {
+        match self {
+            Area::Public => "the public store",
+            Area::Archive => "the archive",
+        }
+    }
+}
+
+/// Where the archive keeps the uploads themselves; no per-file archive path may lie under it.
+pub const UPLOADS_PREFIX: &str = "_uploads/";
+
 /// The archive copy of an accepted upload: `_uploads/<pipeline>/<name>.<job_id>`. The job id keeps
 /// every upload of the same name, so the archive only ever grows.
 pub fn archived_upload(pipeline: &str, name: &str, job_id: &str) -> Result<Key, InvalidKey> {
-    Key::new(format!("_uploads/{pipeline}/{name}.{job_id}"))
+    Key::new(format!("{UPLOADS_PREFIX}{pipeline}/{name}.{job_id}"))
 }
 
 /// The archive copy of one published file (publish types with the archive flag): its own path.

@@ -10,12 +10,13 @@ use crate::settings::SettingsArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum PipelinesCommand {
-    /// Validate a pipeline file without touching any store; report every problem with its line
+    /// Validate a pipeline file without touching any store; report every problem with its line,
+    /// overlapping writes of two pipelines included
     Validate {
         /// The file [default: --pipelines / INGEST_PIPELINES, ./pipelines.toml, else the built-in example]
         file: Option<PathBuf>,
     },
-    /// List the pipelines of a file: name, keys pattern, checks and rules
+    /// List the pipelines of a file: name, keys pattern, checks, where it writes and its rules
     List {
         /// The file [default: as for validate]
         file: Option<PathBuf>,
@@ -53,6 +54,16 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
                     if !checks.is_empty() {
                         println!("  checks: {} ({:?})", checks.join(", "), p.criteria);
                     }
+                    let how = if p.writes.declared {
+                        "declared"
+                    } else {
+                        "from its templates"
+                    };
+                    println!(
+                        "  writes: {} in the public store, {} in the archive ({how})",
+                        p.writes.describe(crate::layout::Area::Public),
+                        p.writes.describe(crate::layout::Area::Archive)
+                    );
                     for (i, r) in p.rules.iter().enumerate() {
                         let include = r
                             .include

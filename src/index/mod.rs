@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::error::ErrorKind;
 use crate::error::{BoundaryError, operations};
+use crate::layout::Area;
 use crate::location::UrlError;
 use crate::model::FileMetadata;
 
@@ -113,6 +114,25 @@ pub struct IndexedFile {
     pub deleted: bool,
 }
 
+/// A pipeline's claim on one path of the public store or the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ownership {
+    pub area: Area,
+    pub path: String,
+    pub pipeline: String,
+    /// The job that first wrote (or deleted) the path.
+    pub job_id: String,
+}
+
+/// A path's owner as read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    #[serde(flatten)]
+    pub ownership: Ownership,
+    /// When the path became the pipeline's.
+    pub since: DateTime<Utc>,
+}
+
 /// One change of a job's harvest.
 // A batch holds a handful of changes, so the size of the larger variant does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -122,6 +142,9 @@ pub enum IndexChange {
     Upsert(FileRecord),
     /// Mark the record at `dest_path` deleted (a no-op when there is none).
     MarkDeleted { dest_path: String, job_id: String },
+    /// The path is the pipeline's: recorded when it has no owner yet; the whole batch is refused
+    /// when another pipeline owns it.
+    Own(Ownership),
 }
 
 /// Everything one job writes to the index, applied in one transaction together with the ledger's
@@ -163,6 +186,10 @@ pub struct JobRow {
 /// - `claim` is atomic: of two jobs claiming one (source, version), exactly one gets `Claimed`
 ///   while the other's lease is live.
 /// - `commit` applies the whole batch and the ledger move in one transaction, or nothing.
+/// - Ownership: a path's first owner stays its owner. `commit` records the owner of each
+///   [`IndexChange::Own`] path that has none, and refuses the whole batch with
+///   [`ErrorKind::Conflict`] (applying nothing) when another pipeline owns one of them — so of
+///   two pipelines racing for one path, one wins and the other's publish is rolled back.
 /// - `list` returns rows whose destination starts with the prefix, sorted by destination.
 #[async_trait]
 pub trait Index: Send + Sync + std::fmt::Debug {
@@ -179,6 +206,9 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     async fn get(&self, dest_path: &str) -> Result<Option<IndexedFile>, IndexError>;
 
     async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError>;
+
+    /// The owners of those of `paths` (in `area`) that have one.
+    async fn owners(&self, area: Area, paths: &[String]) -> Result<Vec<Owner>, IndexError>;
 
     async fn ledger(
         &self,
@@ -199,6 +229,7 @@ operations! {
         Finish => "finish",
         Get => "get",
         List => "list",
+        Owners => "owners",
         Ledger => "ledger",
         Job => "job",
     }
@@ -254,6 +285,16 @@ pub async fn open(url: &IndexUrl) -> Result<Box<dyn Index>, IndexError> {
             postgres::PostgresIndex::connect(spec.as_ref().clone()).await?,
         )),
     }
+}
+
+/// The message of a refused [`IndexChange::Own`]: who owns the path and who asked for it.
+pub(crate) fn owned_elsewhere(own: &Ownership, owner: &str) -> String {
+    format!(
+        "{} in {} belongs to pipeline {owner}; pipeline {} may not write or delete it",
+        own.path,
+        own.area.store(),
+        own.pipeline
+    )
 }
 
 /// Timestamps are stored as RFC 3339 text with milliseconds, in UTC, so they sort as text.

@@ -10,12 +10,15 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
     Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState, parse_ts, ts,
+    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState, Owner, Ownership,
+    owned_elsewhere, parse_ts, ts,
 };
+use crate::layout::Area;
 use crate::model::FileMetadata;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE indexed_file (
     dest_path     TEXT PRIMARY KEY,
     pipeline      TEXT NOT NULL,
@@ -57,7 +60,21 @@ CREATE TABLE job (
     finished_at    TEXT NOT NULL,
     report_url     TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE owned_path (
+    area     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    job_id   TEXT NOT NULL,
+    since    TEXT NOT NULL,
+    PRIMARY KEY (area, path)
+);
+-- Harvested files already say which pipeline published them.
+INSERT INTO owned_path (area, path, pipeline, job_id, since)
+    SELECT 'public', dest_path, pipeline, job_id, first_indexed FROM indexed_file;
+"#,
+];
 
 #[derive(Debug, Clone)]
 pub struct SqliteIndex {
@@ -231,11 +248,35 @@ impl Index for SqliteIndex {
 
     async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
         let b = batch.clone();
-        self.with(IndexOp::Commit, move |conn| {
+        let refused = self.with(IndexOp::Commit, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = ts(&b.now);
+            // Ownership first: a path another pipeline owns refuses the batch before any change.
+            let mut refused = Vec::new();
+            for change in &b.changes {
+                if let IndexChange::Own(own) = change {
+                    tx.execute(
+                        "INSERT INTO owned_path (area, path, pipeline, job_id, since) VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (area, path) DO NOTHING",
+                        params![own.area.as_str(), own.path, own.pipeline, own.job_id, now],
+                    )?;
+                    let owner: String = tx.query_row(
+                        "SELECT pipeline FROM owned_path WHERE area = ?1 AND path = ?2",
+                        params![own.area.as_str(), own.path],
+                        |r| r.get(0),
+                    )?;
+                    if owner != own.pipeline {
+                        refused.push(owned_elsewhere(own, &owner));
+                    }
+                }
+            }
+            if !refused.is_empty() {
+                // Dropping the transaction rolls every statement of it back.
+                return Ok(refused);
+            }
             for change in &b.changes {
                 match change {
+                    IndexChange::Own(_) => {}
                     IndexChange::Upsert(f) => {
                         let m = &f.metadata;
                         tx.execute(
@@ -280,9 +321,20 @@ impl Index for SqliteIndex {
                 "UPDATE ingest_ledger SET state = 'published', updated_at = ?4 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
                 params![b.source, b.source_version, b.job_id, now],
             )?;
-            tx.commit()
+            tx.commit()?;
+            Ok(Vec::new())
         })
-        .await
+        .await?;
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(IndexError::new(
+                IndexOp::Commit,
+                self.location(),
+                ErrorKind::Conflict,
+                refused.join("; "),
+            ))
+        }
     }
 
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
@@ -331,6 +383,40 @@ impl Index for SqliteIndex {
                 "SELECT {FILE_COLUMNS} FROM indexed_file WHERE substr(dest_path, 1, length(?1)) = ?1 ORDER BY dest_path"
             ))?;
             stmt.query_map([prefix], file_row)?.collect()
+        })
+        .await
+    }
+
+    async fn owners(&self, area: Area, paths: &[String]) -> Result<Vec<Owner>, IndexError> {
+        let paths = paths.to_vec();
+        self.with(IndexOp::Owners, move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT pipeline, job_id, since FROM owned_path WHERE area = ?1 AND path = ?2",
+            )?;
+            let mut out = Vec::new();
+            for path in paths {
+                let found = stmt
+                    .query_row(params![area.as_str(), path], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    })
+                    .optional()?;
+                if let Some((pipeline, job_id, since)) = found {
+                    out.push(Owner {
+                        ownership: Ownership {
+                            area,
+                            path,
+                            pipeline,
+                            job_id,
+                        },
+                        since: parse_ts(&since),
+                    });
+                }
+            }
+            Ok(out)
         })
         .await
     }

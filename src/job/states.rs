@@ -384,20 +384,15 @@ impl<'s> Preprocessed<'s> {
 }
 
 impl<'s> Checked<'s> {
-    /// Places every file (destination and archive paths, validated), refuses deletions of
-    /// another pipeline's files, finds what each new file supersedes, then runs the handler's hook.
+    /// Places every file (destination and archive paths, validated), finds what each new file
+    /// supersedes, refuses any path outside the pipeline's writes or owned by another pipeline
+    /// and any destination that would turn a published file into a folder or back, then runs the
+    /// handler's hook. Nothing is written before this step is done.
     async fn process(self, job: &mut Job<'s>) -> Result<Processed<'s>, Failed<'s>> {
         let Checked { acc, mut files } = self;
         let services = job.services;
         let placed = crate::process::assign_paths(acc.pipeline, &acc.upload.key, files.files_mut());
-        let (acc, files, ()) = acc.then(job, files, placed)?;
-        let owned = crate::process::ownership::check_deletions(
-            services.index.as_ref(),
-            acc.pipeline,
-            files.files(),
-        )
-        .await;
-        let (acc, mut files, ()) = acc.then(job, files, owned)?;
+        let (acc, mut files, ()) = acc.then(job, files, placed)?;
         let superseded = crate::process::supersede::find_superseded(
             services.index.as_ref(),
             services.public.as_ref(),
@@ -405,7 +400,18 @@ impl<'s> Checked<'s> {
             files.files_mut(),
         )
         .await;
-        let (acc, mut files, ()) = acc.then(job, files, superseded)?;
+        let (acc, files, ()) = acc.then(job, files, superseded)?;
+        let owned =
+            crate::process::ownership::check(services.index.as_ref(), acc.pipeline, files.files())
+                .await;
+        let (acc, files, ()) = acc.then(job, files, owned)?;
+        let fits = crate::process::placement::check(
+            services.public.as_ref(),
+            services.archive.as_ref(),
+            files.files(),
+        )
+        .await;
+        let (acc, mut files, ()) = acc.then(job, files, fits)?;
         let hooked = acc
             .pipeline
             .handler

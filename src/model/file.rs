@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::{CheckType, PublishType};
+use crate::layout::Area;
 use crate::model::FileMetadata;
 
 /// Where a file of the collection came from.
@@ -138,6 +139,36 @@ impl PipelineFile {
     /// A deletion that waits until the additions are published (old versions).
     pub fn is_late_deletion(&self) -> bool {
         matches!(self.origin, FileOrigin::Superseded { .. })
+    }
+
+    /// The paths publishing this file writes or deletes, each with its area: the destination of
+    /// a deletion, or of an addition that is stored or harvested, and the archive path of an
+    /// addition that is archived.
+    pub fn touches(&self) -> Vec<(Area, &str)> {
+        let t = self.publish_type;
+        let mut out = Vec::new();
+        if let Some(dest) = self.dest_path.as_deref()
+            && t != PublishType::NoAction
+            && (self.is_deletion() || t.store() || t.harvest())
+        {
+            out.push((Area::Public, dest));
+        }
+        if let Some(archive) = self.archive_path.as_deref()
+            && !self.is_deletion()
+            && t.archive()
+        {
+            out.push((Area::Archive, archive));
+        }
+        out
+    }
+
+    /// What publishing does to the file's paths, as a verb for messages.
+    pub fn touch_verb(&self) -> &'static str {
+        match self.origin {
+            FileOrigin::Deletion { .. } => "delete",
+            FileOrigin::Superseded { .. } => "supersede",
+            FileOrigin::Upload | FileOrigin::Member { .. } => "overwrite",
+        }
     }
 
     /// Whether every publish action its type asks for has happened.

@@ -9,8 +9,10 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::writes::{PathPattern, Writes, regex_prefixes, template_prefix};
 use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
 use crate::check::TableSchema;
+use crate::layout::Area;
 use crate::model::{CheckType, PublishType, parse_named};
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +47,8 @@ struct RawPipeline {
     max_unpacked_bytes: Option<Spanned<i64>>,
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
+    #[serde(default)]
+    writes: Vec<Spanned<String>>,
     #[serde(default)]
     files: Vec<RawRule>,
 }
@@ -126,6 +130,17 @@ struct Problems<'a> {
     list: Vec<ConfigProblem>,
     /// The table schemas the file names, loaded after validation.
     schemas: Vec<SchemaRef>,
+    /// Where each pipeline may write, with what says so: compared once every pipeline is read.
+    writes: Vec<WriteRef>,
+}
+
+/// One pattern of a pipeline's writes and the field it comes from.
+struct WriteRef {
+    pipeline: String,
+    area: Area,
+    pattern: PathPattern,
+    field: String,
+    span: std::ops::Range<usize>,
 }
 
 /// A table schema named in the pipeline file, and where its schema goes once loaded.
@@ -204,6 +219,7 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
         text,
         list: Vec::new(),
         schemas: Vec::new(),
+        writes: Vec::new(),
     };
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
@@ -221,7 +237,122 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
             pipelines.push(p);
         }
     }
+    report_overlapping_writes(&mut problems);
     Ok((pipelines, problems))
+}
+
+/// Two pipelines whose writes overlap could publish, overwrite or delete one path each: every
+/// such pair is a problem at the later pipeline's pattern, naming the other pipeline and its line.
+fn report_overlapping_writes(problems: &mut Problems) {
+    let writes = std::mem::take(&mut problems.writes);
+    for (i, later) in writes.iter().enumerate() {
+        for earlier in &writes[..i] {
+            if earlier.pipeline == later.pipeline
+                || earlier.area != later.area
+                || !earlier.pattern.overlaps(&later.pattern)
+            {
+                continue;
+            }
+            let (line, _) = line_col(problems.text, earlier.span.start);
+            let message = format!(
+                "may write {} in {}, where pipeline {:?} may also write ({}, its {} at line {line}): one path could be published by both; declare writes = [...] for each so that they do not overlap",
+                later.pattern,
+                later.area.store(),
+                earlier.pipeline,
+                earlier.pattern,
+                earlier.field,
+            );
+            problems.at(
+                later.span.clone(),
+                Some(&later.pipeline),
+                later.field.clone(),
+                message,
+            );
+        }
+    }
+}
+
+/// Where a pipeline may write: its declared `writes` (both areas), else what its rules' templates
+/// and `allowed_dest` patterns start with. Every pattern joins the overlap check.
+fn pipeline_writes(
+    problems: &mut Problems,
+    pipeline: &str,
+    declared: &[Spanned<String>],
+    derived: Vec<(Area, PathPattern, String, std::ops::Range<usize>)>,
+) -> Writes {
+    let mut writes = Writes {
+        declared: !declared.is_empty(),
+        ..Writes::default()
+    };
+    let refs: Vec<(Area, PathPattern, String, std::ops::Range<usize>)> = if declared.is_empty() {
+        derived
+    } else {
+        let mut refs = Vec::new();
+        for (i, w) in declared.iter().enumerate() {
+            match PathPattern::parse(w.get_ref()) {
+                Ok(pattern) => {
+                    for area in Area::ALL {
+                        refs.push((area, pattern.clone(), format!("writes[{i}]"), w.span()));
+                    }
+                }
+                Err(e) => problems.at(w.span(), Some(pipeline), format!("writes[{i}]"), e),
+            }
+        }
+        refs
+    };
+    for (area, pattern, field, span) in refs {
+        match area {
+            Area::Public => writes.public.push(pattern.clone()),
+            Area::Archive => writes.archive.push(pattern.clone()),
+        }
+        problems.writes.push(WriteRef {
+            pipeline: pipeline.to_string(),
+            area,
+            pattern,
+            field,
+            span,
+        });
+    }
+    writes
+}
+
+/// What a rule writes, from the literal start of its templates and `allowed_dest` patterns: the
+/// destination (and the allowed ones) in the public store, the archive path in the archive.
+fn derived_writes(
+    rule: &FileRule,
+    raw: &RawRule,
+    i: usize,
+) -> Vec<(Area, PathPattern, String, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    if let (Some(dest), Some(span)) = (&rule.dest, raw.dest.as_ref().map(Spanned::span)) {
+        let prefix = PathPattern::literal(&template_prefix(dest));
+        out.push((Area::Public, prefix, format!("files[{i}].dest"), span));
+    }
+    for (j, (re, raw_re)) in rule.allowed_dest.iter().zip(&raw.allowed_dest).enumerate() {
+        for prefix in regex_prefixes(re) {
+            out.push((
+                Area::Public,
+                PathPattern::literal(&prefix),
+                format!("files[{i}].allowed_dest[{j}]"),
+                raw_re.span(),
+            ));
+        }
+    }
+    if rule.publish.archive() {
+        let archive = match (&rule.archive, &raw.archive) {
+            (Some(t), Some(raw)) => Some((t, "archive", raw.span())),
+            _ => rule
+                .dest
+                .as_ref()
+                .zip(raw.dest.as_ref())
+                .map(|(t, raw)| (t, "dest", raw.span())),
+        };
+        if let Some((t, field, span)) = archive {
+            let prefix = PathPattern::literal(&template_prefix(t));
+            out.push((Area::Archive, prefix, format!("files[{i}].{field}"), span));
+        }
+    }
+    out
 }
 
 /// The step that reads files: each table schema the pipeline file names, put where it was named
@@ -487,15 +618,18 @@ fn validate_pipeline(
         ),
     };
     let mut rules = Vec::new();
+    let mut derived = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
         let declared = Declared {
             checks: !checks.is_empty(),
             schema: rp.table_schema.is_some(),
         };
-        if let Some(rule) = validate_rule(rr, i, (index, rules.len()), &name, declared, problems) {
+        if let Some(rule) = validate_rule(&rr, i, (index, rules.len()), &name, declared, problems) {
+            derived.extend(derived_writes(&rule, &rr, i));
             rules.push(rule);
         }
     }
+    let writes = pipeline_writes(problems, &name, &rp.writes, derived);
     (problems.list.len() == before).then_some(Pipeline {
         name,
         keys: keys?,
@@ -512,6 +646,7 @@ fn validate_pipeline(
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
         unpack,
+        writes,
     })
 }
 
@@ -527,7 +662,7 @@ struct Declared {
 /// Validates the `i`-th rule of a pipeline; `target` is where it will sit in the set (pipeline,
 /// rule) if nothing is wrong.
 fn validate_rule(
-    rr: RawRule,
+    rr: &RawRule,
     i: usize,
     target: (usize, usize),
     pipeline: &str,

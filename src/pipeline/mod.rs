@@ -5,6 +5,7 @@ mod config;
 pub mod handler;
 pub mod imos_name;
 pub mod template;
+pub mod writes;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
 pub use imos_name::ImosName;
 pub use template::{Template, TemplateContext, TimeCoverage};
+pub use writes::{PathPattern, Writes};
 
 use crate::check::TableSchema;
 use crate::compliance::Suite;
@@ -124,6 +126,8 @@ pub struct Pipeline {
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
     pub unpack: UnpackLimits,
+    /// Where the pipeline may add, delete and supersede files.
+    pub writes: Writes,
 }
 
 impl Pipeline {

@@ -144,6 +144,11 @@ impl Template {
         })
     }
 
+    /// The template as written in the pipeline file.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Renders the template, explaining a missing value by name (e.g. "the file has no global
     /// attribute site_code") rather than minijinja's generic "undefined value".
     pub fn render(&self, ctx: &TemplateContext) -> Result<String, String> {

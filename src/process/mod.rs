@@ -1,14 +1,17 @@
 //! The built-in process step: harvest metadata from each NetCDF file, and destination and archive
-//! paths from the rule's templates, validated (allowed, unique) before anything is written; that
-//! deletions touch only the pipeline's own files ([`ownership`]); then the older versions each new
-//! file supersedes ([`supersede`]).
+//! paths from the rule's templates, validated (allowed, unique, no file below another) before
+//! anything is written; the older versions each new file supersedes ([`supersede`]); that every
+//! path touched is the pipeline's own ([`ownership`]); that no published file becomes a folder or
+//! back ([`placement`]).
 
 pub mod ownership;
+pub mod placement;
 pub mod supersede;
 
 use std::collections::BTreeMap;
 
 use crate::error::JobError;
+use crate::layout;
 use crate::model::{FileCollection, PipelineFile};
 use crate::pipeline::{Pipeline, TemplateContext, TimeCoverage};
 use crate::store::Key;
@@ -137,6 +140,13 @@ pub fn assign_paths(
                 problems.push(format!("{}: {e}", file.name));
                 continue;
             }
+            if is_archive && path.starts_with(layout::UPLOADS_PREFIX) {
+                problems.push(format!(
+                    "{}: the archive path {path} is under {}, where the archive keeps the uploads themselves",
+                    file.name,
+                    layout::UPLOADS_PREFIX
+                ));
+            }
             if !is_archive
                 && let Some(rule) = rule.filter(|r| !r.allowed_dest.is_empty())
                 && !rule.allowed_dest.iter().any(|r| r.is_match(path))
@@ -152,6 +162,28 @@ pub fn assign_paths(
                     file.name
                 ));
             }
+        }
+    }
+    // One file the upload adds may not sit below another: a path cannot be a file and a folder.
+    let added: BTreeMap<(bool, String), String> = files
+        .iter()
+        .filter(|f| !f.is_deletion())
+        .flat_map(|f| {
+            [(false, &f.dest_path), (true, &f.archive_path)]
+                .into_iter()
+                .filter_map(|(a, p)| p.clone().map(|p| ((a, p), f.name.clone())))
+        })
+        .collect();
+    for ((is_archive, path), name) in &added {
+        let folder = format!("{path}/");
+        if let Some(((_, below), other)) = added
+            .range((*is_archive, folder.clone())..)
+            .next()
+            .filter(|((a, p), _)| a == is_archive && p.starts_with(&folder))
+        {
+            problems.push(format!(
+                "{other} would be published at {below}, below {name} at {path}: a path cannot be both a file and a folder"
+            ));
         }
     }
     for file in files.iter_mut() {

@@ -5,12 +5,14 @@
 //! undone: the archive only grows. Every other write leaves a receipt; if any later step fails,
 //! the receipts are undone in reverse order, so the public store and the index are exactly as
 //! before the job (and a per-file archive copy that replaced an older one is put back). Only after
-//! the index commit are the receipts settled.
+//! the index commit are the receipts settled. The commit also records the pipeline as the owner
+//! of every path written or deleted; a path another pipeline took since the process step checked
+//! it refuses the commit, and the job is rolled back and rejected.
 
 use std::path::Path;
 
 use crate::error::{Fault, JobError};
-use crate::index::{FileRecord, HarvestBatch, Index, IndexChange};
+use crate::index::{FileRecord, HarvestBatch, Index, IndexChange, Ownership};
 use crate::layout;
 use crate::model::{FileCollection, Upload};
 use crate::pipeline::Pipeline;
@@ -249,8 +251,19 @@ async fn write_public_and_index(
     }
     // Late deletions: older versions, removed only once their replacements are stored.
     delete_public(s, files, receipts, true).await?;
-    // Harvest: one transaction for every index change and the ledger's move to published.
+    // Harvest: one transaction for every index change and the ledger's move to published, with
+    // the owner of every path written or deleted (refused whole if another pipeline took one).
     let mut changes = Vec::new();
+    for f in files.iter() {
+        for (area, path) in f.touches() {
+            changes.push(IndexChange::Own(Ownership {
+                area,
+                path: path.to_string(),
+                pipeline: req.pipeline.name.clone(),
+                job_id: req.job_id.to_string(),
+            }));
+        }
+    }
     for f in files.iter() {
         let Some(dest) = f.dest_path.clone() else {
             continue;

@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use ocean_ingest::index::{
     Claim, ClaimOutcome, HarvestBatch, Index, IndexError, IndexOp, IndexedFile, JobEnd, JobRow,
-    LedgerEntry,
+    LedgerEntry, Owner,
 };
 use ocean_ingest::job::{JobReport, JobRequest, Services};
+use ocean_ingest::layout::Area;
 use ocean_ingest::logging::LogFormat;
 use ocean_ingest::pipeline::PipelineSet;
 use ocean_ingest::settings::{Settings, SettingsArgs};
@@ -174,6 +175,9 @@ impl Index for FailingIndex {
     }
     async fn list(&self, prefix: &str) -> Result<Vec<IndexedFile>, IndexError> {
         self.inner.list(prefix).await
+    }
+    async fn owners(&self, area: Area, paths: &[String]) -> Result<Vec<Owner>, IndexError> {
+        self.inner.owners(area, paths).await
     }
     async fn ledger(
         &self,

@@ -12,6 +12,7 @@ mod faults;
 mod harvest;
 mod job_logs;
 mod notify;
+mod ownership;
 mod pipelines_cli;
 mod postgres_index;
 mod production;

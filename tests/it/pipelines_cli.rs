@@ -115,3 +115,74 @@ fn list_shows_each_pipeline_and_rule() {
     assert!(run.stdout.contains("anmn_nrs\n  keys:"), "{}", run.stdout);
     assert!(run.stdout.contains("→ upload_only"), "{}", run.stdout);
 }
+
+#[test]
+fn overlapping_writes_are_reported_with_both_pipelines_and_their_lines() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        r#"[[pipeline]]
+name = "profiles"
+keys = '^P/'
+
+[[pipeline.files]]
+include = '.*'
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/{{ name }}"
+
+[[pipeline]]
+name = "series"
+keys = '^S/'
+
+[[pipeline.files]]
+include = '.*'
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/Temperature/{{ name }}"
+
+[[pipeline]]
+name = "chosen"
+keys = '^C/'
+writes = ["IMOS/ANMN/*/NRSMAI/", "OTHER/"]
+
+[[pipeline.files]]
+include = '.*'
+publish = "archive_only"
+archive = "ARCHIVED/{{ name }}"
+
+[[pipeline]]
+name = "apart"
+keys = '^A/'
+writes = ["IMOS/ANMN/NRS/*/Biogeochem_profiles/", "bad//pattern/"]
+
+[[pipeline.files]]
+include = '.*'
+dest = "IMOS/ANMN/NRS/{{ attrs.site_code }}/Biogeochem_profiles/{{ name }}"
+"#,
+    );
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = run.stderr;
+    let origin = path.display().to_string();
+    for expected in [
+        // Derived from the templates: both write IMOS/ANMN/NRS/…
+        format!(
+            "{origin}:15:8: pipeline \"series\", files[0].dest: may write IMOS/ANMN/NRS/ in the public store, where pipeline \"profiles\" may also write (IMOS/ANMN/NRS/, its files[0].dest at line 7)"
+        ),
+        // Declared: a wildcard folder meets a literal one, in each store.
+        format!(
+            "{origin}:20:11: pipeline \"chosen\", writes[0]: may write IMOS/ANMN/*/NRSMAI/ in the public store, where pipeline \"profiles\""
+        ),
+        format!(
+            "{origin}:20:11: pipeline \"chosen\", writes[0]: may write IMOS/ANMN/*/NRSMAI/ in the public store, where pipeline \"series\""
+        ),
+        format!("{origin}:30:51: pipeline \"apart\", writes[1]: a pattern has no empty segments"),
+        format!(
+            "{origin}:30:11: pipeline \"apart\", writes[0]: may write IMOS/ANMN/NRS/*/Biogeochem_profiles/ in the public store, where pipeline \"profiles\""
+        ),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+    // Kept apart: a folder nobody else writes, and an archive only one pipeline writes in.
+    assert!(!out.contains("may write OTHER/"), "{out}");
+    assert!(
+        !out.contains("in the archive, where pipeline \"profiles\""),
+        "{out}"
+    );
+}

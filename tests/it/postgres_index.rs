@@ -20,12 +20,15 @@ async fn postgres_index_conforms() {
     let again = PostgresIndex::open(&db.url).await.unwrap();
     assert!(again.get("IMOS/A/a.nc").await.unwrap().is_some());
     let client = db.client().await;
-    let versions: i64 = client
-        .query_one("SELECT count(*) FROM ocean_ingest_schema", &[])
+    let (versions, last): (i64, i32) = client
+        .query_one(
+            "SELECT count(*), MAX(version) FROM ocean_ingest_schema",
+            &[],
+        )
         .await
-        .unwrap()
-        .get(0);
-    assert_eq!(versions, 1);
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(versions, last as i64, "each migration recorded once");
 }
 
 #[tokio::test]

@@ -18,12 +18,15 @@ use connect::{Pool, error};
 
 use super::{
     Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState,
+    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState, Owner, Ownership,
+    owned_elsewhere,
 };
+use crate::layout::Area;
 use crate::model::FileMetadata;
 
 /// Schema migrations, applied in order; `ocean_ingest_schema` records those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE indexed_file (
     dest_path     TEXT PRIMARY KEY,
     pipeline      TEXT NOT NULL,
@@ -67,7 +70,21 @@ CREATE TABLE job (
     finished_at    TIMESTAMPTZ NOT NULL,
     report_url     TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE owned_path (
+    area     TEXT NOT NULL,
+    path     TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    job_id   TEXT NOT NULL,
+    since    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (area, path)
+);
+-- Harvested files already say which pipeline published them.
+INSERT INTO owned_path (area, path, pipeline, job_id, since)
+    SELECT 'public', dest_path, pipeline, job_id, first_indexed FROM indexed_file;
+"#,
+];
 
 /// The advisory lock key migrations hold (any constant unique to this application).
 const MIGRATION_LOCK: i64 = 0x6f63_6561_6e5f_6931; // "ocean_i1"
@@ -263,12 +280,41 @@ impl Index for PostgresIndex {
     }
 
     async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
-        self.retrying(IndexOp::Commit, |client| {
+        let refused = self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
+                // Ownership first: a path another pipeline owns refuses the batch before any
+                // change. The insert takes the row's lock, so of two racing pipelines the second
+                // waits for the first to commit, then reads its owner.
+                let mut refused = Vec::new();
+                for change in &b.changes {
+                    if let IndexChange::Own(own) = change {
+                        tx.execute(
+                            "INSERT INTO owned_path (area, path, pipeline, job_id, since) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (area, path) DO NOTHING",
+                            &[&own.area.as_str(), &own.path, &own.pipeline, &own.job_id, &b.now],
+                        )
+                        .await?;
+                        let owner: String = tx
+                            .query_one(
+                                "SELECT pipeline FROM owned_path WHERE area = $1 AND path = $2",
+                                &[&own.area.as_str(), &own.path],
+                            )
+                            .await?
+                            .get(0);
+                        if owner != own.pipeline {
+                            refused.push(owned_elsewhere(own, &owner));
+                        }
+                    }
+                }
+                if !refused.is_empty() {
+                    tx.rollback().await?;
+                    return Ok(refused);
+                }
                 for change in &b.changes {
                     match change {
+                        IndexChange::Own(_) => {}
                         IndexChange::Upsert(f) => {
                             let m = &f.metadata;
                             let variables = serde_json::to_value(&m.variables).unwrap_or_default();
@@ -319,10 +365,21 @@ impl Index for PostgresIndex {
                     &[&b.source, &b.source_version, &b.job_id, &b.now],
                 )
                 .await?;
-                tx.commit().await
+                tx.commit().await?;
+                Ok(Vec::new())
             })
         })
-        .await
+        .await?;
+        if refused.is_empty() {
+            Ok(())
+        } else {
+            Err(IndexError::new(
+                IndexOp::Commit,
+                self.location(),
+                ErrorKind::Conflict,
+                refused.join("; "),
+            ))
+        }
     }
 
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
@@ -383,6 +440,34 @@ impl Index for PostgresIndex {
                     )
                     .await?;
                 Ok(rows.iter().map(file_row).collect())
+            })
+        })
+        .await
+    }
+
+    async fn owners(&self, area: Area, paths: &[String]) -> Result<Vec<Owner>, IndexError> {
+        self.retrying(IndexOp::Owners, |client| {
+            let paths = paths.to_vec();
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        "SELECT path, pipeline, job_id, since FROM owned_path
+                         WHERE area = $1 AND path = ANY($2) ORDER BY path COLLATE \"C\"",
+                        &[&area.as_str(), &paths],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| Owner {
+                        ownership: Ownership {
+                            area,
+                            path: r.get(0),
+                            pipeline: r.get(1),
+                            job_id: r.get(2),
+                        },
+                        since: r.get(3),
+                    })
+                    .collect())
             })
         })
         .await

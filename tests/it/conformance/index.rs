@@ -4,9 +4,10 @@
 
 use chrono::{Duration, Utc};
 use ocean_ingest::index::{
-    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, JobEnd, LedgerState,
-    sqlite::SqliteIndex,
+    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, JobEnd,
+    LedgerState, Ownership, sqlite::SqliteIndex,
 };
+use ocean_ingest::layout::Area;
 use ocean_ingest::model::FileMetadata;
 
 use super::{Guarantee, check_all, guarantees};
@@ -22,6 +23,8 @@ pub const GUARANTEES: &[(&str, Guarantee<dyn Index>)] = guarantees![
     marking_a_missing_row_deleted_is_a_no_op,
     listings_take_the_prefix_literally_and_sort,
     concurrent_claims_have_one_winner,
+    the_first_owner_of_a_path_is_recorded_in_the_commit_and_kept,
+    a_commit_touching_another_pipelines_path_applies_nothing,
 ];
 
 /// Runs every guarantee against an empty index.
@@ -155,6 +158,128 @@ pub async fn a_commit_harvests_every_change_and_publishes_the_upload(index: &dyn
         }
         other => panic!("expected AlreadyDone, got {other:?}"),
     }
+}
+
+fn own(area: Area, path: &str, pipeline: &str, job: &str) -> IndexChange {
+    IndexChange::Own(Ownership {
+        area,
+        path: path.into(),
+        pipeline: pipeline.into(),
+        job_id: job.into(),
+    })
+}
+
+/// The owners of `paths`, as (path, pipeline).
+async fn owners(index: &dyn Index, area: Area, paths: &[&str]) -> Vec<(String, String)> {
+    let paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+    let mut out: Vec<(String, String)> = index
+        .owners(area, &paths)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.ownership.path, o.ownership.pipeline))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A commit records the owner of every path it names — harvested or not, in the public store or
+/// the archive — and the same pipeline committing again keeps it; the areas are apart.
+pub async fn the_first_owner_of_a_path_is_recorded_in_the_commit_and_kept(index: &dyn Index) {
+    index.claim(&claim("O1", "own-v1", 600)).await.unwrap();
+    index
+        .commit(&batch(
+            "O1",
+            "own-v1",
+            vec![
+                IndexChange::Upsert(record("OWN/harvested.nc", "O1")),
+                own(Area::Public, "OWN/harvested.nc", "anmn", "O1"),
+                own(Area::Public, "OWN/upload_only.nc", "anmn", "O1"),
+                own(Area::Archive, "OWN/archive_only.nc", "anmn", "O1"),
+            ],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        owners(
+            index,
+            Area::Public,
+            &["OWN/harvested.nc", "OWN/upload_only.nc", "OWN/none.nc"]
+        )
+        .await,
+        [
+            ("OWN/harvested.nc".to_string(), "anmn".to_string()),
+            ("OWN/upload_only.nc".to_string(), "anmn".to_string())
+        ]
+    );
+    assert_eq!(
+        owners(
+            index,
+            Area::Archive,
+            &["OWN/archive_only.nc", "OWN/upload_only.nc"]
+        )
+        .await,
+        [("OWN/archive_only.nc".to_string(), "anmn".to_string())]
+    );
+    index.claim(&claim("O2", "own-v2", 600)).await.unwrap();
+    index
+        .commit(&batch(
+            "O2",
+            "own-v2",
+            vec![own(Area::Public, "OWN/upload_only.nc", "anmn", "O2")],
+        ))
+        .await
+        .unwrap();
+    let first = index
+        .owners(Area::Public, &["OWN/upload_only.nc".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        first[0].ownership.job_id, "O1",
+        "the first owner's job stays"
+    );
+}
+
+/// A commit naming a path another pipeline owns is refused as a conflict that names both
+/// pipelines, and applies nothing: no row, no owner, the ledger not moved.
+pub async fn a_commit_touching_another_pipelines_path_applies_nothing(index: &dyn Index) {
+    index.claim(&claim("P1", "taken-v1", 600)).await.unwrap();
+    index
+        .commit(&batch(
+            "P1",
+            "taken-v1",
+            vec![own(Area::Public, "TAKEN/theirs.nc", "first", "P1")],
+        ))
+        .await
+        .unwrap();
+    index.claim(&claim("P2", "taken-v2", 600)).await.unwrap();
+    let err = index
+        .commit(&batch(
+            "P2",
+            "taken-v2",
+            vec![
+                IndexChange::Upsert(record("TAKEN/mine.nc", "P2")),
+                own(Area::Public, "TAKEN/mine.nc", "second", "P2"),
+                IndexChange::Upsert(record("TAKEN/theirs.nc", "P2")),
+                own(Area::Public, "TAKEN/theirs.nc", "second", "P2"),
+            ],
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Conflict, "{err}");
+    assert!(
+        err.to_string().contains(
+            "TAKEN/theirs.nc in the public store belongs to pipeline first; pipeline second may not"
+        ),
+        "{err}"
+    );
+    assert!(index.get("TAKEN/mine.nc").await.unwrap().is_none());
+    assert!(index.get("TAKEN/theirs.nc").await.unwrap().is_none());
+    assert_eq!(
+        owners(index, Area::Public, &["TAKEN/mine.nc", "TAKEN/theirs.nc"]).await,
+        [("TAKEN/theirs.nc".to_string(), "first".to_string())]
+    );
+    assert_eq!(ledger_state(index, "taken-v2").await, LedgerState::Running);
 }
 
 /// Finishing records the job and its final state; a failure after publication keeps the upload
