@@ -2,7 +2,8 @@
 # Runs every check of ocean-ingest, from a fresh clone on a fresh Debian machine: installs what is
 # missing (Debian packages, a Python venv with the test servers), starts real S3/SQS (moto),
 # PostgreSQL and SMTP servers on 127.0.0.1, then runs formatting, lints and all tests, and stops
-# the servers whatever happens. Extra arguments go to the test runner (e.g. a test name filter).
+# the servers whatever happens; a whole run (no arguments) also fuzzes the parsers for a short
+# budget (scripts/fuzz.sh). Extra arguments go to the test runner (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/setup.sh
@@ -31,6 +32,11 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo test --locked --doc
 else
     cargo test --locked --no-fail-fast "$@"
+fi
+if [ "$#" -eq 0 ]; then
+    # The whole run also fuzzes every parser of provider input for a short, fixed budget.
+    log "fuzz (${INGEST_FUZZ_SECONDS:-8} s per target)"
+    scripts/fuzz.sh "${INGEST_FUZZ_SECONDS:-8}"
 fi
 if [ -x scripts/check-infra.sh ]; then
     log "infrastructure checks"
