@@ -104,10 +104,22 @@ fn format_check(path: &Path, name: &str) -> CheckOutcome {
             Err(e) => CheckOutcome::fail(e.to_string()),
         }
     } else if lower.ends_with(".csv") {
-        let reader = csv::ReaderBuilder::new().flexible(false).from_path(path);
-        match reader.map(|mut r| r.records().try_for_each(|rec| rec.map(|_| ()))) {
+        // The header is row 1: rows are counted here, as the reader's own positions can lag.
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(false)
+            .from_path(path);
+        let parsed = reader.map(|mut r| {
+            r.records()
+                .enumerate()
+                .try_for_each(|(i, rec)| rec.map(|_| ()).map_err(|e| (i + 1, e)))
+        });
+        match parsed {
             Ok(Ok(())) => CheckOutcome::pass("parses as CSV"),
-            Ok(Err(e)) | Err(e) => CheckOutcome::fail(format!("not valid CSV: {e}")),
+            Ok(Err((row, e))) => {
+                CheckOutcome::fail(format!("row {row}: {}", table_schema::csv_problem(&e)))
+            }
+            Err(e) => CheckOutcome::fail(table_schema::csv_problem(&e)),
         }
     } else if lower.ends_with(".json") {
         let parsed = std::fs::File::open(path)
@@ -142,6 +154,23 @@ mod tests {
             skip_checks: Vec::new(),
             table_schema: None,
         }
+    }
+
+    #[test]
+    fn the_csv_format_check_reads_a_byte_order_mark_and_names_another_encoding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, "\u{feff}site,depth\nNRSMAI,10\n").unwrap();
+        let outcome = check_file(&path, "t.csv", CheckType::Format, &params());
+        assert_eq!(outcome, CheckOutcome::pass("parses as CSV"));
+        std::fs::write(&path, b"site,depth\nS\xe3o Tom\xe9,10\n").unwrap();
+        let outcome = check_file(&path, "t.csv", CheckType::Format, &params());
+        assert!(!outcome.passed);
+        assert!(
+            outcome.log[0].starts_with("row 2: column 1 is not UTF-8 text")
+                && outcome.log[0].contains("save it as UTF-8"),
+            "{outcome:?}"
+        );
     }
 
     #[test]

@@ -256,8 +256,18 @@ impl TableSchema {
     }
 
     /// Checks a CSV file. `Ok(errors)` lists the first [`MAX_LISTED_ERRORS`] problems and counts
-    /// all of them; `Err` means the file could not be read at all.
+    /// all of them; `Err` means the file could not be read at all. A UTF-8 byte-order mark is no
+    /// part of the first column's name (the reader drops it); text in another encoding is named
+    /// as such, with the fix.
     pub fn check_csv(&self, path: &Path) -> Result<TableErrors, String> {
+        let mut start = [0u8; 2];
+        let read = std::fs::File::open(path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut start))
+            .map_err(|e| format!("cannot read the CSV file: {e}"))?;
+        // Excel's "Unicode Text" and Windows tools write UTF-16 with its byte-order mark.
+        if read == 2 && (start == [0xff, 0xfe] || start == [0xfe, 0xff]) {
+            return Err(format!("the file is UTF-16 text; {SAVE_AS_UTF8}"));
+        }
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -270,7 +280,7 @@ impl TableSchema {
                 errors.push("the file has no header row".into());
                 return Ok(errors);
             }
-            Some(Err(e)) => return Err(format!("not valid CSV: {e}")),
+            Some(Err(e)) => return Err(format!("row 1 (header): {}", csv_problem(&e))),
             Some(Ok(h)) => h,
         };
         let found: Vec<&str> = header.iter().map(str::trim).collect();
@@ -290,7 +300,7 @@ impl TableSchema {
             let record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    errors.push(format!("row {row}: not valid CSV: {e}"));
+                    errors.push(format!("row {row}: {}", csv_problem(&e)));
                     continue;
                 }
             };
@@ -513,6 +523,22 @@ fn parse_field(v: &Value) -> Result<Field, String> {
     Ok(field)
 }
 
+/// The fix for a CSV file in another encoding.
+const SAVE_AS_UTF8: &str =
+    "save it as UTF-8 (in Excel: \"CSV UTF-8\"; elsewhere: encoding UTF-8) and upload it again";
+
+/// What is wrong with a row the reader could not read.
+pub(crate) fn csv_problem(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Utf8 { err, .. } => format!(
+            "column {} is not UTF-8 text (a byte at {} is not; Latin-1 or Windows-1252 perhaps): {SAVE_AS_UTF8}",
+            err.field() + 1,
+            err.valid_up_to()
+        ),
+        _ => format!("not valid CSV: {e}"),
+    }
+}
+
 /// The problems found in one CSV file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableErrors {
@@ -559,6 +585,41 @@ mod tests {
     }
 
     const HEADER: &str = "station,depth,count,ok,day,at,kind\n";
+
+    #[test]
+    fn encodings_are_read_or_named_with_the_fix() {
+        // A UTF-8 byte-order mark (Excel's "CSV UTF-8") is not part of the first column's name.
+        let row = "ABC1,10,3,true,2020-01-02,2020-01-02T03:04:05Z,ctd\n";
+        let e = check(&format!("\u{feff}{HEADER}{row}"));
+        assert_eq!((e.total, e.rows), (0, 1), "{:?}", e.listed);
+        // Latin-1 in a cell: that row, that column, and how to fix it.
+        let schema = TableSchema::from_json(SCHEMA, "s.json").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        let mut latin1 = format!("{HEADER}{row}").into_bytes();
+        latin1.extend_from_slice(b"ABC2,10,3,true,2020-01-02,2020-01-02T03:04:05Z,ctd\n");
+        latin1.extend_from_slice(b"ABC3,10,3,true,2020-01-02,2020-01-02T03:04:05Z,c\xe9d\n");
+        std::fs::write(&path, &latin1).unwrap();
+        let e = schema.check_csv(&path).unwrap();
+        assert_eq!(e.total, 1, "{:?}", e.listed);
+        assert!(
+            e.listed[0].starts_with("row 4: column 7 is not UTF-8 text")
+                && e.listed[0].contains("save it as UTF-8"),
+            "{:?}",
+            e.listed
+        );
+        // UTF-16 (Excel's "Unicode Text"): one clear refusal.
+        let utf16: Vec<u8> = [0xff, 0xfe]
+            .into_iter()
+            .chain(HEADER.encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        std::fs::write(&path, utf16).unwrap();
+        let err = schema.check_csv(&path).unwrap_err();
+        assert!(
+            err.starts_with("the file is UTF-16 text; save it as UTF-8"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_conforming_table_passes() {
