@@ -398,12 +398,20 @@ fn imos_file_names_round_trip_and_nothing_else_panics() {
         prop::option::of("[A-Za-z0-9]{2,8}"),
         "[A-Z]{1,9}",
         date,
-        // A platform spelled like a file version (FV01) is read as the version: not a name.
-        prop::option::of("[A-Z0-9-]{2,10}".prop_filter("not FVnn", |p| {
-            !(p.len() == 4 && p.starts_with("FV") && p[2..].bytes().all(|b| b.is_ascii_digit()))
+        // A platform spelled like a file version (FV01), or starting with the markers of the
+        // end and creation dates (END-, C-), is read as that field: not a name.
+        prop::option::of("[A-Z0-9-]{2,10}".prop_filter("not FVnn, END- or C-", |p| {
+            let version =
+                p.len() == 4 && p.starts_with("FV") && p[2..].bytes().all(|b| b.is_ascii_digit());
+            !(version || p.starts_with("C-") || p.starts_with("END-"))
         })),
         "[0-9]{2}",
-        prop::option::of("[A-Za-z0-9-]{1,12}"),
+        // Likewise a product starting with the markers of the later fields.
+        prop::option::of(
+            "[A-Za-z0-9-]{1,12}".prop_filter("not END-, C- or PART", |p| {
+                !(p.starts_with("C-") || p.starts_with("END-") || p.starts_with("PART"))
+            }),
+        ),
         prop::option::of(date),
         prop::option::of(date),
         prop::sample::select(&["nc", "csv", "png", "nc.gz"][..]),
@@ -444,8 +452,15 @@ fn imos_file_names_round_trip_and_nothing_else_panics() {
             prop_assert_eq!(&parsed.platform, &platform);
             prop_assert_eq!(&parsed.product, &product);
             if created.is_some() {
+                // The identity is the same name without its creation date.
                 let identity = ImosName::product_identity(&name).unwrap();
-                prop_assert!(!identity.contains("_C-"), "{identity}");
+                let again = ImosName::parse(&identity);
+                prop_assert!(again.is_some(), "{identity} does not parse");
+                let again = again.unwrap();
+                prop_assert_eq!(again.created, None);
+                prop_assert_eq!(again.product, product);
+                prop_assert_eq!(again.platform, platform);
+                prop_assert_eq!(again.end, end);
             }
             Ok(())
         },

@@ -74,7 +74,10 @@ impl ImosName {
     pub fn product_identity(name: &str) -> Option<String> {
         let parsed = ImosName::parse(name)?;
         let created = parsed.created?;
-        Some(name.replacen(&format!("_C-{created}"), "", 1))
+        // The last occurrence: the creation date follows every other field.
+        let marker = format!("_C-{created}");
+        let at = name.rfind(&marker)?;
+        Some(format!("{}{}", &name[..at], &name[at + marker.len()..]))
     }
 }
 
@@ -132,6 +135,12 @@ mod tests {
         assert_ne!(
             ImosName::product_identity(a),
             ImosName::product_identity(&a.replace("FV01", "FV02"))
+        );
+        // A product field spelled like a creation date stays: only the last one is the date.
+        let odd = "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_C-20200313_C-20200313.nc";
+        assert_eq!(
+            ImosName::product_identity(odd).as_deref(),
+            Some("IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_C-20200313.nc")
         );
     }
 }
