@@ -256,6 +256,22 @@ pub fn published(env: &Env, key: &str, content: &[u8]) -> Value {
     run.report()
 }
 
+/// Asserts that the rejected upload `key` is kept byte for byte in the error store, where the
+/// rejection's `report` says.
+pub fn kept_in_error_store(env: &Env, key: &str, content: &[u8], report: &Value) {
+    let name = key.rsplit('/').next().unwrap();
+    let copy = format!(
+        "{}/{name}.{}",
+        report["pipeline"].as_str().unwrap(),
+        report["job_id"].as_str().unwrap()
+    );
+    assert_eq!(
+        env.store("error").get(&copy).map(Vec::as_slice),
+        Some(content),
+        "{key}: the upload is kept in the error store as {copy}"
+    );
+}
+
 /// Asserts a rejection whose message has every `reason`, with the upload kept byte for byte in
 /// the error store and the public store and index untouched.
 pub fn rejected(env: &Env, key: &str, content: &[u8], reasons: &[&str]) -> Value {
@@ -272,17 +288,7 @@ pub fn rejected(env: &Env, key: &str, content: &[u8], reasons: &[&str]) -> Value
             "{key}: {reason:?} not in {message}"
         );
     }
-    let name = key.rsplit('/').next().unwrap();
-    let copy = format!(
-        "{}/{name}.{}",
-        report["pipeline"].as_str().unwrap(),
-        report["job_id"].as_str().unwrap()
-    );
-    assert_eq!(
-        env.store("error").get(&copy).map(Vec::as_slice),
-        Some(content),
-        "{key}: the upload is kept in the error store as {copy}"
-    );
+    kept_in_error_store(env, key, content, &report);
     assert_eq!(env.store("public"), public, "{key}: nothing published");
     assert_eq!(env.index_rows(), rows, "{key}: nothing harvested");
     report

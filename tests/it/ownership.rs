@@ -67,8 +67,8 @@ impl Backend {
     }
 }
 
-/// Runs an upload that must be rejected with every reason, leaving the public store and the
-/// archive's published files exactly as they were.
+/// Runs an upload that must be rejected with every reason, kept in the error store, leaving the
+/// public store and the archive's published files exactly as they were.
 fn refused(env: &Env, backend: &Backend, key: &str, content: &[u8], reasons: &[&str]) -> Value {
     let (public, archive) = (env.store("public"), published_archive(env));
     let run = upload(env, key, content);
@@ -87,6 +87,7 @@ fn refused(env: &Env, backend: &Backend, key: &str, content: &[u8], reasons: &[&
             backend.name
         );
     }
+    kept_in_error_store(env, key, content, &report);
     assert_eq!(
         env.store("public"),
         public,
