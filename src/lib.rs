@@ -7,6 +7,7 @@ pub mod aws;
 pub mod check;
 pub mod cli;
 pub mod compliance;
+pub mod deadline;
 pub mod digest;
 pub mod error;
 pub mod events;

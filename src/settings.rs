@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
 
+use crate::deadline::Timeouts;
 use crate::index::IndexUrl;
 use crate::location::UrlError;
 use crate::logging::LogFormat;
@@ -20,10 +21,20 @@ use crate::vars;
 pub const DEFAULT_HOME: &str = "./var";
 /// The sender of notifications.
 pub const DEFAULT_NOTIFY_FROM: &str = "ocean-ingest <noreply@localhost>";
-/// The limit on connecting to the SMTP server, in seconds.
+/// The limit on one whole notification delivery (connecting, sending and its retries), in seconds.
 pub const DEFAULT_SMTP_TIMEOUT_SECONDS: u64 = 30;
-/// How long a job's claim on an upload holds, in seconds.
-pub const DEFAULT_LEASE_SECONDS: u64 = 3600;
+/// How long a job's claim on an upload holds without renewal, in seconds. A heartbeat renews it
+/// while the job runs, so a killed job's claim lapses within this.
+pub const DEFAULT_LEASE_SECONDS: u64 = 120;
+/// The limit on connecting to S3, SQS or PostgreSQL, in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
+/// The limit on one attempt of one request to S3, SQS or PostgreSQL, in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+/// How long an S3 transfer may move no data before it counts as stalled, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 20;
+/// The whole job's deadline, in seconds: below the default Batch attempt timeout of an hour by
+/// the few minutes a rollback and the report need.
+pub const DEFAULT_JOB_DEADLINE_SECONDS: u64 = 3300;
 /// The pipeline file read from the current folder when none is named.
 pub const DEFAULT_PIPELINES_FILE: &str = "pipelines.toml";
 
@@ -91,7 +102,7 @@ pub struct SettingsArgs {
     )]
     pub smtp_password: Option<Secret>,
 
-    /// How long connecting to the SMTP server may take, in seconds; a whole delivery may take twice this
+    /// How long one notification may take to deliver (connecting, sending, retries), in seconds
     #[arg(
         long,
         env = vars::SMTP_TIMEOUT_SECONDS,
@@ -115,7 +126,8 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::WORK_DIR, global = true, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
 
-    /// How long a job's claim on an upload holds before another job may take it over, in seconds
+    /// How long a job's claim on an upload holds unless renewed (a heartbeat renews it while the
+    /// job runs); a killed job's upload can be taken over this long after its last renewal
     #[arg(
         long,
         env = vars::LEASE_SECONDS,
@@ -124,6 +136,48 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub lease_seconds: u64,
+
+    /// How long connecting to S3, SQS or PostgreSQL may take, in seconds
+    #[arg(
+        long,
+        env = vars::CONNECT_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub connect_timeout_seconds: u64,
+
+    /// How long one attempt of one request to S3, SQS or PostgreSQL may take, in seconds; a call
+    /// with its retries takes at most twice this
+    #[arg(
+        long,
+        env = vars::REQUEST_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub request_timeout_seconds: u64,
+
+    /// How long an S3 upload or download may move no data before it counts as stalled, in seconds
+    #[arg(
+        long,
+        env = vars::IDLE_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_IDLE_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// The whole job's deadline, in seconds: past it a job that has not published stops, one that
+    /// is publishing rolls back, and it exits 75. Keep it a few minutes below Batch's attempt timeout
+    #[arg(
+        long,
+        env = vars::JOB_DEADLINE_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_JOB_DEADLINE_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub job_deadline_seconds: u64,
 
     /// Log format on stderr: auto (text on a terminal, JSON otherwise), text or json
     #[arg(
@@ -260,6 +314,10 @@ pub struct Settings {
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
     pub lease: Duration,
+    /// The limits on every call to S3, SQS and PostgreSQL.
+    pub timeouts: Timeouts,
+    /// How long a whole job may run before it stops and exits 75.
+    pub job_deadline: Duration,
     pub source_key_encoding: KeyEncoding,
     /// Where result events go, if anywhere.
     pub results: Option<QueueUrl>,
@@ -351,13 +409,7 @@ impl Settings {
                 SettingError::new(vars::OPS_EMAIL, a, format!("not an email address ({e})"))
             })?;
         }
-        if args.lease_seconds == 0 {
-            return Err(SettingError::new(
-                vars::LEASE_SECONDS,
-                "0",
-                "a claim must last at least one second",
-            ));
-        }
+        let timeouts = timeouts(args)?;
         // Result events stay beside the other local boundaries in the embedded default; where
         // uploads come from S3 they go only to a queue that is named.
         let results = url(
@@ -382,6 +434,8 @@ impl Settings {
             ops_email,
             work_dir: args.work_dir.clone(),
             lease: Duration::from_secs(args.lease_seconds),
+            timeouts,
+            job_deadline: Duration::from_secs(args.job_deadline_seconds),
             pipelines: args.pipelines.clone(),
             home,
             source_key_encoding: args.source_key_encoding,
@@ -465,6 +519,44 @@ fn notifier(args: &SettingsArgs) -> Result<(NotifyUrl, SmtpSettings), SettingErr
         .check_credentials(&smtp)
         .map_err(|e| fail(e.reason))?;
     Ok((notify, smtp))
+}
+
+/// The network deadlines, the lease and the job's deadline, checked against each other: a job
+/// that holds a live claim must always have time for one more call before its lease could lapse.
+fn timeouts(args: &SettingsArgs) -> Result<Timeouts, SettingError> {
+    for (var, value) in [
+        (vars::CONNECT_TIMEOUT_SECONDS, args.connect_timeout_seconds),
+        (vars::REQUEST_TIMEOUT_SECONDS, args.request_timeout_seconds),
+        (vars::IDLE_TIMEOUT_SECONDS, args.idle_timeout_seconds),
+        (vars::JOB_DEADLINE_SECONDS, args.job_deadline_seconds),
+        (vars::LEASE_SECONDS, args.lease_seconds),
+    ] {
+        if value == 0 {
+            return Err(SettingError::new(var, "0", "it must be at least one second"));
+        }
+    }
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(args.connect_timeout_seconds),
+        request: Duration::from_secs(args.request_timeout_seconds),
+        idle: Duration::from_secs(args.idle_timeout_seconds),
+    };
+    let lease = Duration::from_secs(args.lease_seconds);
+    let margin = crate::deadline::lease_margin(&timeouts);
+    // Renewed every quarter lease, a live claim has three quarters of it ahead: enough to start
+    // a call only if that outlasts the margin a call needs.
+    if lease * 3 / 4 <= margin {
+        return Err(SettingError::new(
+            vars::LEASE_SECONDS,
+            args.lease_seconds.to_string(),
+            format!(
+                "a lease must outlast a call to S3 or PostgreSQL with its retries by a third: with {}={} it must be more than {} s",
+                vars::REQUEST_TIMEOUT_SECONDS,
+                args.request_timeout_seconds,
+                (margin * 4 / 3).as_secs()
+            ),
+        ));
+    }
+    Ok(timeouts)
 }
 
 /// The S3 transfer sizes, checked against S3's limits on parts.

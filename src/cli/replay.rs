@@ -75,7 +75,7 @@ async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobErr
         )));
     }
     let aws = match settings.needs_aws() || queue_url.as_ref().is_some_and(QueueUrl::is_sqs) {
-        true => Some(Aws::from_env().await?),
+        true => Some(Aws::from_env(&settings.timeouts).await?),
         false => None,
     };
     let incoming = crate::store::open(&settings.incoming, aws.as_ref(), settings.transfer)

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::Timeouts;
 pub use crate::error::ErrorKind;
 use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
@@ -246,12 +247,13 @@ impl std::fmt::Display for IndexUrl {
     }
 }
 
-/// Opens the index a URL names, applying migrations.
-pub async fn open(url: &IndexUrl) -> Result<Box<dyn Index>, IndexError> {
+/// Opens the index a URL names, applying migrations; every call to a database server is bounded
+/// by `timeouts`.
+pub async fn open(url: &IndexUrl, timeouts: &Timeouts) -> Result<Box<dyn Index>, IndexError> {
     match url {
         IndexUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
         IndexUrl::Postgres(spec) => Ok(Box::new(
-            postgres::PostgresIndex::connect(spec.as_ref().clone()).await?,
+            postgres::PostgresIndex::connect(spec.as_ref().clone(), timeouts).await?,
         )),
     }
 }

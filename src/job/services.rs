@@ -32,7 +32,7 @@ impl Services {
     /// Opens every boundary the settings name. Fails before any job starts if one is unusable.
     pub async fn build(settings: Settings, pipelines: PipelineSet) -> Result<Services, JobError> {
         let aws = match settings.needs_aws() {
-            true => Some(crate::aws::Aws::from_env().await?),
+            true => Some(crate::aws::Aws::from_env(&settings.timeouts).await?),
             false => None,
         };
         let store = |name: &'static str, url: &StoreUrl| {
@@ -61,7 +61,7 @@ impl Services {
             public: store("public", &settings.public).await?,
             error: store("error", &settings.error).await?,
             reports: store("reports", &settings.reports).await?,
-            index: crate::index::open(&settings.index)
+            index: crate::index::open(&settings.index, &settings.timeouts)
                 .await
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the index", e))?,

@@ -16,6 +16,8 @@ use tokio_postgres::{Client, Row};
 pub use connect::{ConnectSpec, is_transient, redact};
 use connect::{Pool, error};
 
+use crate::deadline::Timeouts;
+
 use super::{
     Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
     IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState,
@@ -82,18 +84,18 @@ pub struct PostgresIndex {
 }
 
 impl PostgresIndex {
-    /// Connects and applies any pending migrations.
-    pub async fn open(url: &str) -> Result<PostgresIndex, IndexError> {
+    /// Connects and applies any pending migrations, every call bounded by `timeouts`.
+    pub async fn open(url: &str, timeouts: &Timeouts) -> Result<PostgresIndex, IndexError> {
         let spec = ConnectSpec::parse(url).map_err(|e| {
             IndexError::new(IndexOp::Open, redact(url), ErrorKind::Permanent, e.reason)
         })?;
-        PostgresIndex::connect(spec).await
+        PostgresIndex::connect(spec, timeouts).await
     }
 
     /// Connects to a parsed URL and applies any pending migrations.
-    pub async fn connect(spec: ConnectSpec) -> Result<PostgresIndex, IndexError> {
+    pub async fn connect(spec: ConnectSpec, timeouts: &Timeouts) -> Result<PostgresIndex, IndexError> {
         let index = PostgresIndex {
-            pool: Arc::new(Pool::new(spec)?),
+            pool: Arc::new(Pool::new(spec, *timeouts)?),
         };
         index.migrate().await?;
         Ok(index)
@@ -136,6 +138,8 @@ impl PostgresIndex {
 
     /// Runs `f` on a pooled connection, again on a fresh one when the failure is transient
     /// (every operation here is idempotent, so a retry after a lost acknowledgement is safe).
+    /// Each attempt has the request limit and the whole call twice that: a server that stops
+    /// answering ends the call as a transient failure, its connection closed.
     async fn retrying<T, F>(&self, op: IndexOp, f: F) -> Result<T, IndexError>
     where
         T: Send,
@@ -144,10 +148,27 @@ impl PostgresIndex {
             + Sync,
     {
         tracing::debug!(op = %op, index = %self.location(), "postgres");
+        let timeouts = *self.pool.timeouts();
+        let deadline = tokio::time::Instant::now() + timeouts.call();
         let mut attempt = 1;
         loop {
-            let mut conn = self.pool.get(op).await?;
-            match f(&mut conn).await {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut conn = match tokio::time::timeout(left, self.pool.get(op)).await {
+                Ok(conn) => conn?,
+                Err(_) => return Err(self.timed_out(op, &timeouts)),
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let answered = tokio::time::timeout(left.min(timeouts.request), f(&mut conn)).await;
+            let Ok(answered) = answered else {
+                conn.discard();
+                if attempt < ATTEMPTS && tokio::time::Instant::now() < deadline {
+                    tracing::warn!(index = %self.location(), op = %op, attempt, "index operation timed out; retrying on a new connection");
+                    attempt += 1;
+                    continue;
+                }
+                return Err(self.timed_out(op, &timeouts));
+            };
+            match answered {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                     tracing::warn!(index = %self.location(), op = %op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
@@ -158,6 +179,19 @@ impl PostgresIndex {
                 Err(e) => return Err(error(op, self.pool.location(), e)),
             }
         }
+    }
+
+    fn timed_out(&self, op: IndexOp, t: &Timeouts) -> IndexError {
+        IndexError::new(
+            op,
+            self.location(),
+            ErrorKind::Transient,
+            format!(
+                "the database did not answer within {} s (INGEST_REQUEST_TIMEOUT_SECONDS={} per attempt)",
+                t.call().as_secs(),
+                t.request.as_secs()
+            ),
+        )
     }
 }
 
