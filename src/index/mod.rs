@@ -136,6 +136,38 @@ pub struct HarvestBatch {
     pub now: DateTime<Utc>,
 }
 
+/// A publish journal: the reversible writes a job is about to make, recorded on the ledger row of
+/// the upload it holds before it makes any of them, and cleared once they are settled or undone.
+/// What an entry says is the publish step's business; the index keeps it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    /// The job that wrote it (and whose stashes it names).
+    pub job_id: String,
+    pub entries: serde_json::Value,
+}
+
+/// A ledger row holding the journal of a job that no longer holds a live lease: a publish that
+/// job did not live to finish or undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abandoned {
+    pub source: String,
+    pub source_version: String,
+    pub pipeline: String,
+    pub state: LedgerState,
+    pub journal: Journal,
+}
+
+/// What the ledger knows of a job that owns a stash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// It holds a live lease: it may still need its stashes.
+    Live,
+    /// It is gone but its journal is still on a ledger row: whoever recovers that row uses them.
+    Journaled,
+    /// It is gone and nothing refers to its stashes.
+    Gone,
+}
+
 /// A ledger row as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LedgerEntry {
@@ -163,7 +195,14 @@ pub struct JobRow {
 /// The index. Guarantees every backend honours:
 /// - `claim` is atomic: of two jobs claiming one (source, version), exactly one gets `Claimed`
 ///   while the other's lease is live.
-/// - `commit` applies the whole batch and the ledger move in one transaction, or nothing.
+/// - `renew` extends only a lease that is still live and still the job's: once lapsed, a claim is
+///   lost for good, even if nobody took it over yet.
+/// - `record_journal` writes only while the job holds a live claim; `commit` applies the whole
+///   batch and the ledger move in one transaction, or nothing, and only while the job holds the
+///   claim (`false` otherwise): a job whose upload was taken over can neither begin nor finish a
+///   publish.
+/// - `committed` tells whether a job's commit took effect, after any of its transactions still on
+///   the way has ended.
 /// - `list` returns rows whose destination starts with the prefix, sorted by destination.
 #[async_trait]
 pub trait Index: Send + Sync + std::fmt::Debug {
@@ -172,7 +211,59 @@ pub trait Index: Send + Sync + std::fmt::Debug {
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError>;
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError>;
+    /// Harvests the batch and moves the ledger to published, if the batch's job still holds the
+    /// claim (`false`, and nothing applied, when it does not). A journal on the row stays, for
+    /// the job to settle and clear.
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError>;
+
+    /// Extends the job's lease to `claim.lease_until` if it still holds a live one at `claim.now`.
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError>;
+
+    /// The journal on an upload's ledger row, if any.
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError>;
+
+    /// Records the job's journal on the row it claims, if it still holds a live claim.
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError>;
+
+    /// Removes the journal of job `of_job` from an upload's row (a later journal stays).
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError>;
+
+    /// Whether `job_id`'s commit of this upload took effect.
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError>;
+
+    /// The pipeline's rows holding a journal whose lease lapsed before `now`.
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError>;
+
+    /// Ends the claim `job_id` holds on a row it took over only to recover it: the state given,
+    /// the journal cleared. Nothing happens if another job holds the row.
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError>;
+
+    /// Whether the job owning a stash may still need it.
+    async fn owner(&self, job_id: &str, now: DateTime<Utc>) -> Result<Owner, IndexError>;
 
     /// Records how a job ended: the ledger state (unless already published) and the job history.
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError>;
@@ -197,6 +288,12 @@ operations! {
         Migrate => "migrate",
         Claim => "claim",
         Commit => "commit",
+        Renew => "renew",
+        Journal => "journal",
+        Committed => "committed",
+        Abandoned => "abandoned",
+        Release => "release",
+        Owner => "owner",
         Finish => "finish",
         Get => "get",
         List => "list",

@@ -19,8 +19,8 @@ use connect::{Pool, error};
 use crate::deadline::Timeouts;
 
 use super::{
-    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState,
+    Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobRow, Journal, LedgerEntry, LedgerState, Owner,
 };
 use crate::model::FileMetadata;
 
@@ -69,6 +69,11 @@ CREATE TABLE job (
     finished_at    TIMESTAMPTZ NOT NULL,
     report_url     TEXT
 );
+"#, r#"
+ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
+ALTER TABLE ingest_ledger ADD COLUMN journal JSONB;
+CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
+CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job) WHERE journal_job IS NOT NULL;
 "#];
 
 /// The advisory lock key migrations hold (any constant unique to this application).
@@ -226,6 +231,14 @@ fn file_row(r: &Row) -> IndexedFile {
     }
 }
 
+/// A journal from its two columns, when both are there.
+fn journal_of(job: Option<String>, entries: Option<serde_json::Value>) -> Option<Journal> {
+    Some(Journal {
+        job_id: job?,
+        entries: entries?,
+    })
+}
+
 /// A LIKE pattern matching every text that starts with `prefix` literally.
 fn like_prefix(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 1);
@@ -296,11 +309,23 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
         self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
+                // The row first, locked: a job that no longer holds the claim harvests nothing,
+                // and whoever asks whether this commit happened waits for it to end.
+                let held = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&b.source, &b.source_version],
+                    )
+                    .await?;
+                if held.is_none_or(|r| r.get::<_, &str>(0) != b.job_id || r.get::<_, &str>(1) != "running") {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
                 for change in &b.changes {
                     match change {
                         IndexChange::Upsert(f) => {
@@ -353,7 +378,167 @@ impl Index for PostgresIndex {
                     &[&b.source, &b.source_version, &b.job_id, &b.now],
                 )
                 .await?;
-                tx.commit().await
+                tx.commit().await.map(|()| true)
+            })
+        })
+        .await
+    }
+
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Renew, |client| {
+            let c = claim.clone();
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET lease_until = $4
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND lease_until > $5",
+                        &[&c.source, &c.source_version, &c.job_id, &c.lease_until, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn journal(&self, source: &str, source_version: &str) -> Result<Option<Journal>, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v) = (source.to_string(), source_version.to_string());
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        "SELECT journal_job, journal FROM ingest_ledger WHERE source = $1 AND source_version = $2",
+                        &[&s, &v],
+                    )
+                    .await?;
+                Ok(row.and_then(|r| journal_of(r.get(0), r.get(1))))
+            })
+        })
+        .await
+    }
+
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (c, j) = (claim.clone(), journal.clone());
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = $4, journal = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND state = 'running' AND lease_until > $6",
+                        &[&c.source, &c.source_version, &c.job_id, &j.job_id, &j.entries, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn clear_journal(&self, source: &str, source_version: &str, of_job: &str) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), of_job.to_string());
+            Box::pin(async move {
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = NULL, journal = NULL
+                         WHERE source = $1 AND source_version = $2 AND journal_job = $3",
+                        &[&s, &v, &j],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn committed(&self, source: &str, source_version: &str, job_id: &str) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Committed, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                // Locking the row waits for a commit of this job still on the way (it locked the
+                // row first) to end one way or the other, so the answer stays true.
+                let tx = client.transaction().await?;
+                let row = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&s, &v],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(row.is_some_and(|r| {
+                    r.get::<_, &str>(0) == j
+                        && LedgerState::parse(r.get(1)).is_some_and(LedgerState::is_done)
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn abandoned(&self, pipeline: &str, now: DateTime<Utc>) -> Result<Vec<Abandoned>, IndexError> {
+        self.retrying(IndexOp::Abandoned, |client| {
+            let p = pipeline.to_string();
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
+                         WHERE journal_job IS NOT NULL AND pipeline = $1 AND lease_until < $2
+                         ORDER BY source, source_version",
+                        &[&p, &now],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some(Abandoned {
+                            source: r.get(0),
+                            source_version: r.get(1),
+                            pipeline: r.get(2),
+                            state: LedgerState::parse(r.get(3)).unwrap_or(LedgerState::Failed),
+                            journal: journal_of(r.get(4), r.get(5))?,
+                        })
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
+    async fn release(&self, source: &str, source_version: &str, job_id: &str, state: LedgerState) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Release, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                let now = Utc::now();
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET state = $4, journal_job = NULL, journal = NULL, lease_until = $5, updated_at = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3",
+                        &[&s, &v, &j, &state.as_str(), &now],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn owner(&self, job_id: &str, now: DateTime<Utc>) -> Result<Owner, IndexError> {
+        self.retrying(IndexOp::Owner, |client| {
+            let j = job_id.to_string();
+            Box::pin(async move {
+                let row = client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM ingest_ledger WHERE job_id = $1 AND lease_until > $2),
+                                EXISTS (SELECT 1 FROM ingest_ledger WHERE journal_job = $1)",
+                        &[&j, &now],
+                    )
+                    .await?;
+                Ok(if row.get(0) {
+                    Owner::Live
+                } else if row.get(1) {
+                    Owner::Journaled
+                } else {
+                    Owner::Gone
+                })
             })
         })
         .await
