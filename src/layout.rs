@@ -87,7 +87,11 @@ mod tests {
         assert!(public_file("../etc/passwd").is_err());
         let stash = stash_name("0192-ab", 7);
         assert_eq!(stash_owner(&stash), Some("0192-ab"));
-        assert_eq!(stash_owner("0123456789abcdef"), None, "an older, unowned name");
+        assert_eq!(
+            stash_owner("0123456789abcdef"),
+            None,
+            "an older, unowned name"
+        );
         assert_eq!(stash_owner("job.x"), None);
     }
 }

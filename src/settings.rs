@@ -532,7 +532,11 @@ fn timeouts(args: &SettingsArgs) -> Result<Timeouts, SettingError> {
         (vars::LEASE_SECONDS, args.lease_seconds),
     ] {
         if value == 0 {
-            return Err(SettingError::new(var, "0", "it must be at least one second"));
+            return Err(SettingError::new(
+                var,
+                "0",
+                "it must be at least one second",
+            ));
         }
     }
     let timeouts = Timeouts {
@@ -735,6 +739,36 @@ mod tests {
         assert_eq!(args.incoming_url, None);
         let settings = Settings::resolve(&args).unwrap();
         assert_eq!(settings.transfer, Transfer::default());
+    }
+
+    #[test]
+    fn leases_must_outlast_a_call() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.lease, Duration::from_secs(DEFAULT_LEASE_SECONDS));
+        assert_eq!(
+            s.timeouts.request,
+            Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS)
+        );
+        assert_eq!(
+            s.job_deadline,
+            Duration::from_secs(DEFAULT_JOB_DEADLINE_SECONDS)
+        );
+        let short =
+            resolve(&["--lease-seconds", "60", "--request-timeout-seconds", "30"]).unwrap_err();
+        assert_eq!(short.setting, "INGEST_LEASE_SECONDS");
+        assert!(
+            short.reason.contains("INGEST_REQUEST_TIMEOUT_SECONDS=30"),
+            "{short}"
+        );
+        assert!(resolve(&["--lease-seconds", "12", "--request-timeout-seconds", "3"]).is_ok());
+        for zero in [
+            "--connect-timeout-seconds",
+            "--idle-timeout-seconds",
+            "--job-deadline-seconds",
+            "--lease-seconds",
+        ] {
+            assert!(resolve(&[zero, "0"]).is_err(), "{zero} 0");
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ use super::{
 use crate::model::FileMetadata;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE indexed_file (
     dest_path     TEXT PRIMARY KEY,
     pipeline      TEXT NOT NULL,
@@ -58,12 +59,14 @@ CREATE TABLE job (
     finished_at    TEXT NOT NULL,
     report_url     TEXT
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
 ALTER TABLE ingest_ledger ADD COLUMN journal TEXT;
 CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
 CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job);
-"#];
+"#,
+];
 
 #[derive(Debug, Clone)]
 pub struct SqliteIndex {
@@ -321,7 +324,11 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn journal(&self, source: &str, source_version: &str) -> Result<Option<Journal>, IndexError> {
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError> {
         let (s, v) = (source.to_string(), source_version.to_string());
         self.with(IndexOp::Journal, move |conn| {
             let row: Option<(Option<String>, Option<String>)> = conn
@@ -350,8 +357,17 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn clear_journal(&self, source: &str, source_version: &str, of_job: &str) -> Result<(), IndexError> {
-        let (s, v, j) = (source.to_string(), source_version.to_string(), of_job.to_string());
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            of_job.to_string(),
+        );
         self.with(IndexOp::Journal, move |conn| {
             conn.execute(
                 "UPDATE ingest_ledger SET journal_job = NULL, journal = NULL WHERE source = ?1 AND source_version = ?2 AND journal_job = ?3",
@@ -362,8 +378,17 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn committed(&self, source: &str, source_version: &str, job_id: &str) -> Result<bool, IndexError> {
-        let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            job_id.to_string(),
+        );
         self.with(IndexOp::Committed, move |conn| {
             let row: Option<(String, String)> = conn
                 .query_row(
@@ -379,7 +404,11 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn abandoned(&self, pipeline: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<Abandoned>, IndexError> {
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
         let (p, now) = (pipeline.to_string(), ts(&now));
         self.with(IndexOp::Abandoned, move |conn| {
             let mut stmt = conn.prepare(
@@ -414,8 +443,18 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn release(&self, source: &str, source_version: &str, job_id: &str, state: LedgerState) -> Result<(), IndexError> {
-        let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            job_id.to_string(),
+        );
         let now = ts(&chrono::Utc::now());
         self.with(IndexOp::Release, move |conn| {
             conn.execute(
@@ -428,7 +467,11 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn owner(&self, job_id: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Owner, IndexError> {
+    async fn owner(
+        &self,
+        job_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Owner, IndexError> {
         let (j, now) = (job_id.to_string(), ts(&now));
         self.with(IndexOp::Owner, move |conn| {
             let (live, journaled): (i64, i64) = conn.query_row(

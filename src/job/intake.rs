@@ -198,11 +198,10 @@ pub(super) async fn claim(
     loop {
         let made = tokio::time::Instant::now();
         let claim = ask(Utc::now());
-        let outcome = services
-            .index
-            .claim(&claim)
-            .await
-            .map_err(|e| JobError::from_boundary("claiming the upload in the ledger failed", e))?;
+        let outcome =
+            services.index.claim(&claim).await.map_err(|e| {
+                JobError::from_boundary("claiming the upload in the ledger failed", e)
+            })?;
         match outcome {
             ClaimOutcome::Claimed { took_over } => {
                 if let Some(previous) = took_over {
@@ -226,7 +225,10 @@ pub(super) async fn claim(
                 let renewed = seen.is_some_and(|s| until > s);
                 // A lease longer than ours belongs to a job configured otherwise: not worth
                 // waiting for. One that was renewed is held by a live job.
-                if renewed || left > length + Duration::from_secs(1) || waited.elapsed() > length * 2 {
+                if renewed
+                    || left > length + Duration::from_secs(1)
+                    || waited.elapsed() > length * 2
+                {
                     job.note(format!(
                         "job {job_id} is ingesting this upload (its claim holds until {until}); retry later"
                     ));

@@ -52,7 +52,12 @@ impl Drop for Heartbeat {
 
 impl Heartbeat {
     /// Starts renewing the lease on `folder` (and later the claim) every quarter lease.
-    pub fn start(index: Arc<dyn Index>, folder: &Path, length: Duration, margin: Duration) -> Heartbeat {
+    pub fn start(
+        index: Arc<dyn Index>,
+        folder: &Path,
+        length: Duration,
+        margin: Duration,
+    ) -> Heartbeat {
         let lease = Lease(Arc::new(Shared {
             length,
             margin,
@@ -81,7 +86,11 @@ impl Heartbeat {
 async fn renew(shared: &Shared, index: &dyn Index) {
     let now = Utc::now();
     write_folder_lease(&shared.folder, now + shared.length);
-    let claim = shared.claim.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let claim = shared
+        .claim
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let Some(mut claim) = claim else { return };
     if shared.lost.load(Ordering::SeqCst) {
         return;
@@ -90,26 +99,81 @@ async fn renew(shared: &Shared, index: &dyn Index) {
     claim.now = now;
     claim.lease_until = now + chrono::Duration::from_std(shared.length).unwrap_or_default();
     match index.renew(&claim).await {
-        Ok(true) => *shared.valid_until.lock().unwrap_or_else(|p| p.into_inner()) = started + shared.length,
+        Ok(true) => {
+            *shared.valid_until.lock().unwrap_or_else(|p| p.into_inner()) = started + shared.length
+        }
         Ok(false) => {
-            tracing::error!("the claim on the upload lapsed or was taken over: the job stops before writing more");
+            tracing::error!(
+                "the claim on the upload lapsed or was taken over: the job stops before writing more"
+            );
             shared.lost.store(true, Ordering::SeqCst);
         }
-        Err(e) => tracing::warn!(error = %e, "renewing the claim failed; trying again at the next beat"),
+        Err(e) => {
+            tracing::warn!(error = %e, "renewing the claim failed; trying again at the next beat")
+        }
     }
 }
 
-/// Writes until when the folder's job holds it (read by [`folder_lease`]).
+/// Writes until when the folder's job holds it, and which process it is (read by
+/// [`folder_owner_gone`]).
 fn write_folder_lease(folder: &Path, until: DateTime<Utc>) {
-    let _ = std::fs::write(folder.join(FOLDER_LEASE), until.to_rfc3339());
+    let text = format!("{}\n{}\n{}\n", until.to_rfc3339(), host(), process::id());
+    let _ = std::fs::write(folder.join(FOLDER_LEASE), text);
 }
 
-/// Until when the job owning a work folder holds it, as its heartbeat last wrote.
-pub(super) fn folder_lease(folder: &Path) -> Option<DateTime<Utc>> {
+/// Whether the job that owns a work folder is provably gone: its process no longer runs on this
+/// machine, or its lease lapsed before `now`. `None` when the folder says nothing (no lease file).
+pub(super) fn folder_owner_gone(folder: &Path, now: DateTime<Utc>) -> Option<bool> {
     let text = std::fs::read_to_string(folder.join(FOLDER_LEASE)).ok()?;
-    DateTime::parse_from_rfc3339(text.trim())
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    let mut lines = text.lines();
+    let until = DateTime::parse_from_rfc3339(lines.next()?.trim()).ok()?;
+    if until.with_timezone(&Utc) < now {
+        return Some(true);
+    }
+    let (owner_host, pid) = (lines.next(), lines.next());
+    Some(match (owner_host, pid) {
+        (Some(h), Some(pid)) if h == host() => !process::same(pid.trim()),
+        _ => false,
+    })
+}
+
+/// This machine's name (a container's own), so a process id is only read where it means something.
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+mod process {
+    /// This process's id, with its start time, so a reused id is not mistaken for it.
+    pub fn id() -> String {
+        let pid = std::process::id();
+        format!("{pid} {}", start_time(pid).unwrap_or_default())
+    }
+
+    /// Whether the process `pid` written by [`id`] (`"<pid> <start>"`) still runs.
+    pub fn runs(pid: u32) -> bool {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    }
+
+    fn start_time(pid: u32) -> Option<String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // Field 22, counted after the command name in parentheses (which may hold spaces).
+        let rest = &stat[stat.rfind(')')? + 2..];
+        rest.split(' ').nth(19).map(str::to_string)
+    }
+
+    pub fn same(written: &str) -> bool {
+        let mut parts = written.split(' ');
+        let (Some(pid), start) = (
+            parts.next().and_then(|p| p.parse::<u32>().ok()),
+            parts.next(),
+        ) else {
+            return false;
+        };
+        runs(pid) && start.is_none_or(|s| start_time(pid).as_deref() == Some(s))
+    }
 }
 
 impl Lease {
@@ -131,7 +195,13 @@ impl Lease {
         if self.0.lost.load(Ordering::SeqCst) {
             return stop("the claim on this upload lapsed or was taken over by another job; the upload will be retried".into());
         }
-        if self.0.claim.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+        if self
+            .0
+            .claim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
             return Ok(());
         }
         let valid_until = *self.0.valid_until.lock().unwrap_or_else(|p| p.into_inner());

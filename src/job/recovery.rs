@@ -54,11 +54,17 @@ pub(super) async fn settle_published(job: &mut Job<'_>, source: &str, version: &
     let outcome = match index.journal(source, version).await {
         Ok(Some(j)) => journal::recover(targets(job), source, version, &j, true).await,
         Ok(None) => return,
-        Err(e) => Err(JobError::from_boundary("reading the publish journal failed", e)),
+        Err(e) => Err(JobError::from_boundary(
+            "reading the publish journal failed",
+            e,
+        )),
     };
     match outcome {
         Ok(note) => job.note(note),
-        Err(e) => job.note(format!("could not settle a finished publish: {}", e.detail())),
+        Err(e) => job.note(format!(
+            "could not settle a finished publish: {}",
+            e.detail()
+        )),
     }
 }
 
@@ -69,10 +75,19 @@ pub(super) async fn sweep(job: &mut Job<'_>, pipeline: &Pipeline) {
     orphaned_stashes(job).await;
     let services = job.services;
     let older_than = services.settings.lease;
-    for store in [&services.public, &services.archive, &services.error, &services.reports, &services.incoming] {
+    for store in [
+        &services.public,
+        &services.archive,
+        &services.error,
+        &services.reports,
+        &services.incoming,
+    ] {
         match store.sweep(older_than).await {
             Ok(0) => {}
-            Ok(n) => job.note(format!("removed {n} unfinished temporary files of {}", store.location())),
+            Ok(n) => job.note(format!(
+                "removed {n} unfinished temporary files of {}",
+                store.location()
+            )),
             Err(e) => job.note(format!("could not clean {}: {e}", store.location())),
         }
     }
@@ -90,10 +105,24 @@ async fn abandoned_journals(job: &mut Job<'_>, pipeline: &Pipeline) {
     };
     for row in rows {
         let result = if row.state.is_done() {
-            journal::recover(targets(job), &row.source, &row.source_version, &row.journal, true).await
+            journal::recover(
+                targets(job),
+                &row.source,
+                &row.source_version,
+                &row.journal,
+                true,
+            )
+            .await
         } else {
-            adopt_and_undo(job, &row.source, &row.source_version, &row.pipeline, row.state, &row.journal)
-                .await
+            adopt_and_undo(
+                job,
+                &row.source,
+                &row.source_version,
+                &row.pipeline,
+                row.state,
+                &row.journal,
+            )
+            .await
         };
         match result {
             Ok(note) if note.is_empty() => {}
@@ -121,13 +150,19 @@ async fn adopt_and_undo(
         job_id: job.id.clone(),
         pipeline: pipeline.to_string(),
         now,
-        lease_until: now + chrono::Duration::from_std(job.services.settings.lease).unwrap_or_default(),
+        lease_until: now
+            + chrono::Duration::from_std(job.services.settings.lease).unwrap_or_default(),
     };
     match index.claim(&claim).await {
         Ok(ClaimOutcome::Claimed { .. }) => {}
         // Someone else recovers it, or it was just published: not ours to touch.
         Ok(_) => return Ok(String::new()),
-        Err(e) => return Err(JobError::from_boundary("taking over an abandoned publish failed", e)),
+        Err(e) => {
+            return Err(JobError::from_boundary(
+                "taking over an abandoned publish failed",
+                e,
+            ));
+        }
     }
     let current = index
         .journal(source, version)
@@ -138,7 +173,11 @@ async fn adopt_and_undo(
         Some(j) => journal::recover(targets(job), source, version, &j, false).await?,
         None => String::new(),
     };
-    let back = if state == LedgerState::Running { LedgerState::Failed } else { state };
+    let back = if state == LedgerState::Running {
+        LedgerState::Failed
+    } else {
+        state
+    };
     index
         .release(source, version, &job.id, back)
         .await
@@ -157,7 +196,10 @@ async fn orphaned_stashes(job: &mut Job<'_>) {
         let names = match store.stashes().await {
             Ok(names) => names,
             Err(e) => {
-                job.note(format!("could not list the stashes of {}: {e}", store.location()));
+                job.note(format!(
+                    "could not list the stashes of {}: {e}",
+                    store.location()
+                ));
                 continue;
             }
         };
@@ -182,7 +224,9 @@ async fn orphaned_stashes(job: &mut Job<'_>) {
                 }
             }
             for stash in stashes {
-                let restore = Restore::Stash { stash: stash.clone() };
+                let restore = Restore::Stash {
+                    stash: stash.clone(),
+                };
                 if store.settle(&restore).await.is_ok() {
                     removed += 1;
                 }
@@ -218,11 +262,15 @@ fn work_folders(job: &mut Job<'_>) {
             continue;
         }
         // A folder whose heartbeat never wrote is judged by its age.
-        let until = lease::folder_lease(&path).or_else(|| {
-            let modified = entry.metadata().and_then(|m| m.modified()).ok()?;
-            Some(chrono::DateTime::<Utc>::from(modified) + chrono::Duration::from_std(lease).ok()?)
+        let gone = lease::folder_owner_gone(&path, now).unwrap_or_else(|| {
+            entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > lease)
         });
-        if until.is_some_and(|until| until < now) && std::fs::remove_dir_all(&path).is_ok() {
+        if gone && std::fs::remove_dir_all(&path).is_ok() {
             removed += 1;
         }
     }

@@ -23,6 +23,8 @@ use super::checking::{self, CheckedFiles};
 use super::context::{Job, Known};
 use super::finish;
 use super::intake::{self, Claimed, Fetched, LedgerAnswer, WorkDir};
+use super::lease::JobPermit;
+use super::recovery;
 use super::telling;
 use crate::error::{Fault, JobError};
 use crate::index::LedgerState;
@@ -31,8 +33,6 @@ use crate::model::{FileCollection, Upload};
 use crate::pipeline::Pipeline;
 use crate::pipeline::handler::HookContext;
 use crate::publish::Publication;
-use super::lease::JobPermit;
-use super::recovery;
 use crate::report::{JobReport, Locations, NotificationReport, Outcome, PlotReport};
 use crate::source::Source;
 
@@ -288,8 +288,12 @@ impl Initial {
             Err(e) => return Err(failed(job, e, upload, None, work)),
         };
         tracing::Span::current().record("pipeline", pipeline.name.as_str());
-        recovery::sweep(job, pipeline).await;
-        let claim = match intake::claim(job, &upload, pipeline, &work).await {
+        let claimed = intake::claim(job, &upload, pipeline, &work).await;
+        // After the claim: a job this one waited for and took over from is provably gone now.
+        if claimed.is_ok() {
+            recovery::sweep(job, pipeline).await;
+        }
+        let claim = match claimed {
             Ok(LedgerAnswer::Claimed(claim)) => claim,
             Ok(LedgerAnswer::AlreadyDone { job_id }) => {
                 recovery::settle_published(job, &upload.source, &upload.version).await;
@@ -584,10 +588,8 @@ impl<'s> Failed<'s> {
             && failed.error.fault != Fault::Transient
             && matches!(job.request.source, Source::Incoming(_))
         {
-            let final_error = std::mem::replace(
-                &mut failed.error,
-                JobError::internal(String::new()),
-            );
+            let final_error =
+                std::mem::replace(&mut failed.error, JobError::internal(String::new()));
             failed.error = JobError {
                 fault: Fault::Transient,
                 message: format!(
@@ -597,10 +599,7 @@ impl<'s> Failed<'s> {
                 source: final_error.source,
             };
         }
-        Kept {
-            failed,
-            error_copy,
-        }
+        Kept { failed, error_copy }
     }
 }
 
@@ -675,7 +674,8 @@ impl<'s> State<'s> {
         }
         let acc = match self {
             State::Initialised(Initialised(acc)) => acc,
-            State::Resolved(Resolved { acc, .. }) | State::Preprocessed(Preprocessed { acc, .. }) => acc,
+            State::Resolved(Resolved { acc, .. })
+            | State::Preprocessed(Preprocessed { acc, .. }) => acc,
             State::Checked(Checked { acc, .. }) | State::Processed(Processed { acc, .. }) => acc,
             _ => return None,
         };

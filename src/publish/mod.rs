@@ -135,7 +135,10 @@ pub async fn publish(
     }
     Ok(Publication {
         upload_archive_url: s.archive.url_of(&upload_key),
-        warnings: warnings.into_iter().map(|w| format!("settling: {w}")).collect(),
+        warnings: warnings
+            .into_iter()
+            .map(|w| format!("settling: {w}"))
+            .collect(),
     })
 }
 
@@ -175,28 +178,22 @@ struct Planned {
 }
 
 enum Change {
-    Put {
-        local: PathBuf,
-        opts: PutOptions,
-    },
-    Delete {
-        late: bool,
-    },
+    Put { local: PathBuf, opts: PutOptions },
+    Delete { late: bool },
 }
 
 /// Every reversible write, in order: per-file archive copies, early deletions, the new files,
 /// late deletions (older versions, removed only once their replacements are stored).
 fn plan(files: &FileCollection) -> Result<Vec<Planned>, JobError> {
     let mut plan = Vec::new();
-    let content = |f: &PipelineFile, path: Option<&String>, what: &str| {
-        match (path, f.local_path.clone()) {
+    let content =
+        |f: &PipelineFile, path: Option<&String>, what: &str| match (path, f.local_path.clone()) {
             (Some(path), Some(local)) => Ok((path.clone(), local)),
             _ => Err(JobError::internal(format!(
                 "{}: {what} path or content missing at publish",
                 f.name
             ))),
-        }
-    };
+        };
     let put = |f: &PipelineFile, local: PathBuf| Change::Put {
         local,
         opts: PutOptions {
@@ -220,7 +217,9 @@ fn plan(files: &FileCollection) -> Result<Vec<Planned>, JobError> {
             if f.is_deletion() && f.is_late_deletion() == late && f.publish_type.delete() {
                 plan.push(Planned {
                     place: Place::Public,
-                    key: valid(layout::public_file(f.dest_path.as_deref().unwrap_or_default()))?,
+                    key: valid(layout::public_file(
+                        f.dest_path.as_deref().unwrap_or_default(),
+                    ))?,
                     file: i,
                     change: Change::Delete { late },
                 });
@@ -255,7 +254,9 @@ async fn prepare(req: &PublishRequest<'_>, plan: &[Planned]) -> Result<Vec<Entry
                 .store(p.place)
                 .prepare(&p.key, &layout::stash_name(req.job_id, n))
                 .await
-                .map_err(|e| JobError::from_boundary(format!("preparing to change {} failed", p.key), e)),
+                .map_err(|e| {
+                    JobError::from_boundary(format!("preparing to change {} failed", p.key), e)
+                }),
             Err(e) => Err(e),
         };
         let restore = match prepared {
@@ -334,7 +335,11 @@ async fn apply(
         let f = &mut files[p.file];
         match &p.change {
             Change::Put { local, opts } => {
-                let what = if p.place == Place::Archive { "archiving" } else { "storing" };
+                let what = if p.place == Place::Archive {
+                    "archiving"
+                } else {
+                    "storing"
+                };
                 store
                     .put_file(&p.key, local, opts)
                     .await
@@ -351,13 +356,16 @@ async fn apply(
                 // Deleting what is not there changes nothing (and in a versioned bucket would
                 // only add a delete marker).
                 if entry.restore != Restore::Absent {
-                    store
-                        .delete(&p.key)
-                        .await
-                        .map_err(|e| JobError::from_boundary(format!("deleting {} failed", p.key), e))?;
+                    store.delete(&p.key).await.map_err(|e| {
+                        JobError::from_boundary(format!("deleting {} failed", p.key), e)
+                    })?;
                 }
                 f.deleted = true;
-                let what = if *late { "deleted superseded" } else { "deleted" };
+                let what = if *late {
+                    "deleted superseded"
+                } else {
+                    "deleted"
+                };
                 f.record("Published", format!("{what} {url}"));
             }
         }

@@ -259,8 +259,10 @@ impl ObjectStore for LocalStore {
     async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         let store = self.clone();
         let key = key.clone();
-        blocking(move || store.remove_object(&store.path_of(&key), &store.url_of(&key), StoreOp::Delete))
-            .await
+        blocking(move || {
+            store.remove_object(&store.path_of(&key), &store.url_of(&key), StoreOp::Delete)
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {

@@ -99,15 +99,23 @@ impl Env {
         path
     }
 
-    /// Runs `ocean-ingest ARGS` in the env's folder, with only our variables set.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// `ocean-ingest ARGS` ready to run in the env's folder, with only our variables set, its
+    /// output captured.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean-ingest"));
         cmd.args(args).current_dir(self.dir.path());
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("INGEST_")) {
             cmd.env_remove(k);
         }
-        cmd.envs(&self.vars);
-        let out = cmd.output().expect("the binary runs");
+        cmd.envs(&self.vars)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// Runs `ocean-ingest ARGS` in the env's folder, with only our variables set.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("the binary runs");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use ocean_ingest::index::{
-    Claim, ClaimOutcome, HarvestBatch, Index, IndexError, IndexOp, IndexedFile, JobEnd, JobRow,
-    LedgerEntry,
+    Abandoned, Claim, ClaimOutcome, HarvestBatch, Index, IndexError, IndexOp, IndexedFile, JobEnd,
+    JobRow, Journal, LedgerEntry, LedgerState, Owner,
 };
 use ocean_ingest::job::{JobReport, JobRequest, Services};
 use ocean_ingest::logging::LogFormat;
@@ -24,7 +24,7 @@ use ocean_ingest::pipeline::PipelineSet;
 use ocean_ingest::settings::{Settings, SettingsArgs};
 use ocean_ingest::source::Source;
 use ocean_ingest::store::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, StoreError, StoreOp, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, Restore, StoreError, StoreOp, Written,
 };
 
 use crate::common::*;
@@ -113,20 +113,38 @@ impl ObjectStore for FailingStore {
         self.check(StoreOp::Put, key)?;
         self.inner.put_bytes(key, bytes, opts).await
     }
-    async fn delete(&self, key: &Key) -> Result<Written, StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.check(StoreOp::Delete, key)?;
         self.inner.delete(key).await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.inner.list(prefix).await
     }
-    async fn undo(&self, written: &Written) -> Result<(), StoreError> {
-        self.check(StoreOp::Undo, &written.key)?;
-        self.inner.undo(written).await
+    async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError> {
+        self.check(StoreOp::Prepare, key)?;
+        self.inner.prepare(key, stash).await
     }
-    async fn settle(&self, written: &Written) -> Result<(), StoreError> {
-        self.check(StoreOp::Settle, &written.key)?;
-        self.inner.settle(written).await
+    async fn undo(&self, key: &Key, restore: &Restore) -> Result<(), StoreError> {
+        self.check(StoreOp::Undo, key)?;
+        self.inner.undo(key, restore).await
+    }
+    async fn settle(&self, restore: &Restore) -> Result<(), StoreError> {
+        let what = Key::new(format!(
+            "stash-of/{}",
+            serde_json::to_string(restore).unwrap().len()
+        ))
+        .unwrap();
+        self.check(StoreOp::Settle, &what)?;
+        self.inner.settle(restore).await
+    }
+    async fn stashes(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.stashes().await
+    }
+    async fn sweep(&self, older_than: std::time::Duration) -> Result<usize, StoreError> {
+        self.inner.sweep(older_than).await
+    }
+    async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        self.inner.sha256(key).await
     }
 }
 
@@ -161,9 +179,61 @@ impl Index for FailingIndex {
         self.check(IndexOp::Claim)?;
         self.inner.claim(claim).await
     }
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
         self.check(IndexOp::Commit)?;
         self.inner.commit(batch).await
+    }
+    // Renewals come with time, not with the job's steps: never counted.
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {
+        self.inner.renew(claim).await
+    }
+    async fn journal(&self, source: &str, version: &str) -> Result<Option<Journal>, IndexError> {
+        self.inner.journal(source, version).await
+    }
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError> {
+        self.check(IndexOp::Journal)?;
+        self.inner.record_journal(claim, journal).await
+    }
+    async fn clear_journal(
+        &self,
+        source: &str,
+        version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
+        self.check(IndexOp::Journal)?;
+        self.inner.clear_journal(source, version, of_job).await
+    }
+    async fn committed(
+        &self,
+        source: &str,
+        version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
+        self.inner.committed(source, version, job_id).await
+    }
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
+        self.inner.abandoned(pipeline, now).await
+    }
+    async fn release(
+        &self,
+        source: &str,
+        version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
+        self.check(IndexOp::Release)?;
+        self.inner.release(source, version, job_id, state).await
+    }
+    async fn owner(
+        &self,
+        job_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Owner, IndexError> {
+        self.inner.owner(job_id, now).await
     }
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
         self.check(IndexOp::Finish)?;

@@ -25,7 +25,8 @@ use super::{
 use crate::model::FileMetadata;
 
 /// Schema migrations, applied in order; `ocean_ingest_schema` records those applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE indexed_file (
     dest_path     TEXT PRIMARY KEY,
     pipeline      TEXT NOT NULL,
@@ -69,12 +70,14 @@ CREATE TABLE job (
     finished_at    TIMESTAMPTZ NOT NULL,
     report_url     TEXT
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
 ALTER TABLE ingest_ledger ADD COLUMN journal JSONB;
 CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
 CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job) WHERE journal_job IS NOT NULL;
-"#];
+"#,
+];
 
 /// The advisory lock key migrations hold (any constant unique to this application).
 const MIGRATION_LOCK: i64 = 0x6f63_6561_6e5f_6931; // "ocean_i1"
@@ -98,7 +101,10 @@ impl PostgresIndex {
     }
 
     /// Connects to a parsed URL and applies any pending migrations.
-    pub async fn connect(spec: ConnectSpec, timeouts: &Timeouts) -> Result<PostgresIndex, IndexError> {
+    pub async fn connect(
+        spec: ConnectSpec,
+        timeouts: &Timeouts,
+    ) -> Result<PostgresIndex, IndexError> {
         let index = PostgresIndex {
             pool: Arc::new(Pool::new(spec, *timeouts)?),
         };
@@ -401,7 +407,11 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn journal(&self, source: &str, source_version: &str) -> Result<Option<Journal>, IndexError> {
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError> {
         self.retrying(IndexOp::Journal, |client| {
             let (s, v) = (source.to_string(), source_version.to_string());
             Box::pin(async move {
@@ -434,9 +444,18 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn clear_journal(&self, source: &str, source_version: &str, of_job: &str) -> Result<(), IndexError> {
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
         self.retrying(IndexOp::Journal, |client| {
-            let (s, v, j) = (source.to_string(), source_version.to_string(), of_job.to_string());
+            let (s, v, j) = (
+                source.to_string(),
+                source_version.to_string(),
+                of_job.to_string(),
+            );
             Box::pin(async move {
                 client
                     .execute(
@@ -451,7 +470,12 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn committed(&self, source: &str, source_version: &str, job_id: &str) -> Result<bool, IndexError> {
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
         self.retrying(IndexOp::Committed, |client| {
             let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
             Box::pin(async move {
@@ -474,7 +498,11 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn abandoned(&self, pipeline: &str, now: DateTime<Utc>) -> Result<Vec<Abandoned>, IndexError> {
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
         self.retrying(IndexOp::Abandoned, |client| {
             let p = pipeline.to_string();
             Box::pin(async move {
@@ -503,7 +531,13 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn release(&self, source: &str, source_version: &str, job_id: &str, state: LedgerState) -> Result<(), IndexError> {
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
         self.retrying(IndexOp::Release, |client| {
             let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
             Box::pin(async move {

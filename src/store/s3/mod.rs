@@ -211,7 +211,8 @@ impl S3Store {
             content_type: opts.content_type.as_deref(),
             sha256: &sha256,
         };
-        let version = transfer::upload(&self.target(&full, &url), body, &meta, &self.transfer).await?;
+        let version =
+            transfer::upload(&self.target(&full, &url), body, &meta, &self.transfer).await?;
         Ok(Written {
             key: key.clone(),
             version,
@@ -499,7 +500,9 @@ impl S3Store {
             StoreOp::Undo,
             url,
             ErrorKind::Permanent,
-            format!("more than {MAX_UNDONE_VERSIONS} versions were written since the change was prepared: refusing to remove more"),
+            format!(
+                "more than {MAX_UNDONE_VERSIONS} versions were written since the change was prepared: refusing to remove more"
+            ),
         )
     }
 }
