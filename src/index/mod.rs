@@ -245,7 +245,8 @@ pub trait Index: Send + Sync + std::fmt::Debug {
         job_id: &str,
     ) -> Result<bool, IndexError>;
 
-    /// The pipeline's rows holding a journal whose lease lapsed before `now`.
+    /// The pipeline's rows holding a journal that its job left: its lease lapsed before `now`, or
+    /// its publish is committed (settling that needs nobody's leave).
     async fn abandoned(
         &self,
         pipeline: &str,

@@ -413,7 +413,9 @@ impl Index for SqliteIndex {
         self.with(IndexOp::Abandoned, move |conn| {
             let mut stmt = conn.prepare(
                 "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
-                 WHERE journal_job IS NOT NULL AND pipeline = ?1 AND lease_until < ?2 ORDER BY source, source_version",
+                 WHERE journal_job IS NOT NULL AND pipeline = ?1
+                   AND (lease_until < ?2 OR state IN ('published', 'succeeded'))
+                 ORDER BY source, source_version",
             )?;
             let rows = stmt.query_map(params![p, now], |r| {
                 Ok((

@@ -263,6 +263,15 @@ impl Initial {
         let upload = match intake::fetch(job, &work).await {
             Ok(Fetched::Upload(upload)) => upload,
             Ok(Fetched::Gone) => {
+                // Nothing to ingest, but the pipeline's debris is as much this job's to clear.
+                let services = job.services;
+                let routed = match &job.request.source {
+                    Source::Incoming(key) => services.pipelines.route(key.as_str()),
+                    Source::LocalFile(_) => None,
+                };
+                if let Some(pipeline) = routed {
+                    recovery::sweep(job, pipeline).await;
+                }
                 let gone = job.source.clone();
                 job.note(format!(
                     "{gone} is no longer in the incoming store: it was already processed or removed; nothing to do"

@@ -203,7 +203,8 @@ fn scan(state: &State, window: &mut Vec<u8>, chunk: &[u8]) -> (usize, Option<Fau
         return (chunk.len(), None);
     };
     if state.fault.lock().unwrap().is_some() {
-        return (0, None);
+        // Fired already: everything goes through the fault.
+        return (chunk.len(), None);
     }
     let mut countdown = state.countdown.lock().unwrap();
     if let Some(left) = *countdown {
@@ -281,8 +282,10 @@ async fn forward<W: AsyncWriteExt + Unpin>(
             Some(Fault::Stall) => tokio::time::sleep(Duration::from_millis(50)).await,
             Some(Fault::Reset) => return false,
             Some(Fault::Slow(rate)) => {
-                for piece in bytes.chunks(rate.max(1) / 10 + 1) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                let rate = rate.max(1);
+                for piece in bytes.chunks(rate / 10 + 1) {
+                    let pause = Duration::from_secs_f64(piece.len() as f64 / rate as f64);
+                    tokio::time::sleep(pause).await;
                     if out.write_all(piece).await.is_err() {
                         return false;
                     }

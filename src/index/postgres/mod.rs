@@ -509,7 +509,8 @@ impl Index for PostgresIndex {
                 let rows = client
                     .query(
                         "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
-                         WHERE journal_job IS NOT NULL AND pipeline = $1 AND lease_until < $2
+                         WHERE journal_job IS NOT NULL AND pipeline = $1
+                           AND (lease_until < $2 OR state IN ('published', 'succeeded'))
                          ORDER BY source, source_version",
                         &[&p, &now],
                     )
