@@ -328,7 +328,7 @@ fn archive_put() -> Trigger {
 
 fn public_put() -> Trigger {
     // Well into the body of the first new file's upload.
-    Trigger::after(&[&format!("PUT /r-public-")], 3000)
+    Trigger::after(&["PUT /r-public-"], 3000)
 }
 
 const BEFORE_COMMIT: &str = "UPDATE ingest_ledger SET state = 'published'";
