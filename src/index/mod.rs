@@ -168,6 +168,17 @@ pub enum Owner {
     Gone,
 }
 
+impl Owner {
+    /// The owner's standing from what the ledger says: a live lease, a journal on some row.
+    pub fn of(live: bool, journaled: bool) -> Owner {
+        match (live, journaled) {
+            (true, _) => Owner::Live,
+            (false, true) => Owner::Journaled,
+            (false, false) => Owner::Gone,
+        }
+    }
+}
+
 /// A ledger row as read back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LedgerEntry {

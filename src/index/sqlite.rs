@@ -482,13 +482,7 @@ impl Index for SqliteIndex {
                 params![j, now],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok(if live != 0 {
-                Owner::Live
-            } else if journaled != 0 {
-                Owner::Journaled
-            } else {
-                Owner::Gone
-            })
+            Ok(Owner::of(live != 0, journaled != 0))
         })
         .await
     }

@@ -567,13 +567,7 @@ impl Index for PostgresIndex {
                         &[&j, &now],
                     )
                     .await?;
-                Ok(if row.get(0) {
-                    Owner::Live
-                } else if row.get(1) {
-                    Owner::Journaled
-                } else {
-                    Owner::Gone
-                })
+                Ok(Owner::of(row.get(0), row.get(1)))
             })
         })
         .await
