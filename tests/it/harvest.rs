@@ -1075,15 +1075,20 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
     let store = ocean_ingest::store::local::LocalStore::open(&dir.path().join("public")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let (a, b) = (nsw(), nrs());
+    let mut n = 0;
+    let mut stash_as = move || {
+        n += 1;
+        ocean_ingest::layout::stash_name("parquet-test", n)
+    };
     for f in [&a, &b] {
         pg_harvest(&mut client, &c, f).await;
-        let written = harvest::parquet::write(&store, &c, f, work.path())
+        let written = harvest::parquet::write(&store, &c, f, work.path(), &mut stash_as)
             .await
             .unwrap();
         assert_eq!(written.len(), 1, "one object per file");
     }
     // A rerun replaces the object, never adds one.
-    harvest::parquet::write(&store, &c, &b, work.path())
+    harvest::parquet::write(&store, &c, &b, work.path(), &mut stash_as)
         .await
         .unwrap();
     let root = dir.path().join("public/anmn_ts/measurement");
@@ -1148,7 +1153,7 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
     }
 
     // A deletion removes the file's object.
-    let removed = harvest::parquet::remove(&store, &c, &a.dest_path)
+    let removed = harvest::parquet::remove(&store, &c, &a.dest_path, &mut stash_as)
         .await
         .unwrap();
     assert_eq!(removed.len(), 1);
