@@ -232,4 +232,8 @@ impl crate::publish::Permit for JobPermit {
         }
         self.lease.check()
     }
+
+    fn may_undo(&self) -> Result<(), JobError> {
+        self.lease.check()
+    }
 }

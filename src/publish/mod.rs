@@ -36,6 +36,13 @@ pub trait Permit: Send + Sync {
     /// `Err` (transient) when the job must stop writing: its deadline passed, or it cannot prove
     /// its claim for long enough that no other job could take the upload over mid-write.
     fn check(&self) -> Result<(), JobError>;
+
+    /// `Err` (transient) when the job may not even undo what it wrote: it cannot prove its claim.
+    /// A passed deadline still lets it undo, so a publish stopped at the deadline leaves nothing
+    /// half done (the grace after the deadline bounds the undo).
+    fn may_undo(&self) -> Result<(), JobError> {
+        self.check()
+    }
 }
 
 /// Who is publishing what, and where.
@@ -394,7 +401,7 @@ async fn roll_back(
     }
     // A job that may have lost its claim leaves the undo to whoever takes the upload over, so
     // two jobs never undo and write the same keys at once.
-    if let Err(stop) = req.permit.check() {
+    if let Err(stop) = req.permit.may_undo() {
         return JobError {
             fault: Fault::Transient,
             message: format!(
