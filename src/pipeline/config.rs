@@ -2,14 +2,16 @@
 //! [`super::PipelineSet`], and the one step that reads files: loading the table schemas it names.
 //! Validation does no I/O; both report every problem with its line.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
+use super::{
+    Criteria, FileRule, Pipeline, PipelineSet, ReadOptions, Supersede, Template, UnpackLimits,
+};
 use crate::check::TableSchema;
 use crate::model::{CheckType, PublishType, parse_named};
 
@@ -126,6 +128,8 @@ struct Problems<'a> {
     list: Vec<ConfigProblem>,
     /// The table schemas the file names, loaded after validation.
     schemas: Vec<SchemaRef>,
+    /// Whether a pipeline that claims every key is accepted.
+    allow_catch_all: bool,
 }
 
 /// A table schema named in the pipeline file, and where its schema goes once loaded.
@@ -167,10 +171,10 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Parses and validates a pipeline file, then loads the table schemas it names (relative
-/// paths under `base`, the pipeline file's folder). Every problem of both steps is reported.
-pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
-    let (mut pipelines, mut problems) = validate(text, origin)?;
-    load_table_schemas(&mut pipelines, &mut problems, base);
+/// paths under `opts.base`, the pipeline file's folder). Every problem of both steps is reported.
+pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
+    let (mut pipelines, mut problems) = validate(text, origin, opts.allow_catch_all)?;
+    load_table_schemas(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
@@ -186,7 +190,11 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, Confi
 
 /// Parses and validates a pipeline file without any I/O: the pipelines that are valid, and the
 /// problems found (with the table schemas still to load).
-fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<'t>), ConfigError> {
+fn validate<'t>(
+    text: &'t str,
+    origin: &str,
+    allow_catch_all: bool,
+) -> Result<(Vec<Pipeline>, Problems<'t>), ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
         ConfigError {
@@ -204,6 +212,7 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
         text,
         list: Vec::new(),
         schemas: Vec::new(),
+        allow_catch_all,
     };
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
@@ -227,10 +236,11 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
 /// The step that reads files: each table schema the pipeline file names, put where it was named
 /// (a pipeline's default, or one rule's own). A schema that cannot be read or is not a schema is
 /// a problem at its line.
-fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base: &Path) {
+fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
     for named in std::mem::take(&mut problems.schemas) {
         let rel = named.path.get_ref();
-        match TableSchema::load(&base.join(rel), rel) {
+        let loaded = side_file(base, rel).and_then(|path| TableSchema::load(&path, rel));
+        match loaded {
             Ok(schema) => {
                 let schema = Some(Arc::new(schema));
                 match named.target {
@@ -248,6 +258,20 @@ fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base:
             }
             Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
         }
+    }
+}
+
+/// Where a file the pipeline file names (a table schema) is read from: beside the pipeline file,
+/// or, for a pipeline file with no folder of its own (fetched from an object store), only at an
+/// absolute path.
+fn side_file(base: Option<&Path>, rel: &str) -> Result<PathBuf, String> {
+    match base {
+        Some(base) => Ok(base.join(rel)),
+        None if Path::new(rel).is_absolute() => Ok(PathBuf::from(rel)),
+        None => Err(format!(
+            "{rel:?} is relative, but this pipeline file was fetched from an object store and has \
+             no folder beside it: name the file by an absolute path (e.g. one in the image)"
+        )),
     }
 }
 
@@ -403,6 +427,22 @@ fn validate_pipeline(
         } else {
             allowed_extensions.push(e.to_ascii_lowercase());
         }
+    }
+    if let Some(keys) = keys.as_ref().filter(|_| !problems.allow_catch_all)
+        && let Some(catch_all) = super::catch_all::catch_all(keys, &allowed_extensions)
+    {
+        problems.at(
+            rp.keys.span(),
+            Some(&name),
+            "keys",
+            format!(
+                "a catch-all route: the pattern {catch_all}, so any upload no other pipeline \
+                 claims would be published through this pipeline. Anchor it to the stream's \
+                 folder (e.g. '^ANMN/NRS/'), or allow it explicitly with {}=true \
+                 (--allow-catch-all)",
+                crate::vars::PIPELINES_ALLOW_CATCH_ALL
+            ),
+        );
     }
     let allowed_regexes: Vec<Regex> = rp
         .allowed_regexes

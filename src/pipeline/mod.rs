@@ -1,6 +1,7 @@
 //! Pipelines as data: which uploads a pipeline owns, which files it accepts, how each is checked
 //! and where it is published. Loaded from TOML and validated before any job starts.
 
+pub mod catch_all;
 mod config;
 pub mod handler;
 pub mod imos_name;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
+pub use catch_all::CatchAll;
 pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
 pub use imos_name::ImosName;
@@ -20,8 +22,29 @@ use crate::check::TableSchema;
 use crate::compliance::Suite;
 use crate::model::{CheckType, PublishType};
 
-/// The example pipeline file, compiled in: used when no pipeline file is given or found.
+/// The example pipeline file, compiled in: with [`DEMO_CATCH_ALL`], what the embedded default
+/// runs when no pipeline file is named or found.
 pub const EXAMPLE: &str = include_str!("../../examples/pipelines.toml");
+
+/// The embedded default's demo pipeline, `unittest`: it claims every `.nc` no facility claims and
+/// publishes it under `UNITTEST/`, so any NetCDF file can be tried on a laptop. A catch-all route,
+/// kept out of `examples/pipelines.toml` so that a copy of that file never carries one.
+pub const DEMO_CATCH_ALL: &str = include_str!("../../examples/demo-catch-all.toml");
+
+/// How the compiled-in example names itself in messages.
+pub const EXAMPLE_ORIGIN: &str = "<embedded example pipelines>";
+
+/// How a pipeline file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions<'a> {
+    /// The folder the files it names by relative paths (table schemas) are read from; `None` for
+    /// a file with no folder of its own (fetched from an object store), which may name such
+    /// files only by absolute paths.
+    pub base: Option<&'a Path>,
+    /// Whether a pipeline whose `keys` claims every key ([`catch_all`]) is accepted; when not,
+    /// each one is a problem at its `keys`.
+    pub allow_catch_all: bool,
+}
 
 /// How strictly compliance results count, as the reference's compliance-checker.
 #[derive(
@@ -166,6 +189,11 @@ impl Pipeline {
             .or_else(|| self.table_schema.clone())
     }
 
+    /// Whether the pipeline's `keys` claims every key (of some extension): a catch-all route.
+    pub fn catch_all(&self) -> Option<CatchAll> {
+        catch_all::catch_all(&self.keys, &self.allowed_extensions)
+    }
+
     /// Refuses an upload whose name the pipeline does not accept, saying why.
     pub fn accepts_upload(&self, name: &str) -> Result<(), String> {
         let lower = name.to_ascii_lowercase();
@@ -201,21 +229,40 @@ pub struct PipelineSet {
 impl PipelineSet {
     /// Parses and validates pipeline TOML (no I/O), then loads the table schemas it names.
     /// `origin` names it in messages. Relative `table_schema` paths are read from the current
-    /// folder.
+    /// folder. Catch-all routes are accepted: a process reads its pipeline file through
+    /// `crate::pipeline_file`, which applies the opt-in.
     pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, Path::new(""))
+        PipelineSet::parse_at(text, origin, Path::new(""))
     }
 
     /// As [`PipelineSet::parse`], with relative `table_schema` paths under `base` (the pipeline
     /// file's folder).
     pub fn parse_at(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, base)
+        PipelineSet::read(
+            text,
+            origin,
+            ReadOptions {
+                base: Some(base),
+                allow_catch_all: true,
+            },
+        )
+    }
+
+    /// Parses and validates pipeline TOML as `opts` say, then loads the table schemas it names.
+    pub fn read(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
+        config::parse(text, origin, opts)
+    }
+
+    /// The compiled-in example with the demo's catch-all pipeline: the embedded default's
+    /// pipelines.
+    pub fn example() -> Result<PipelineSet, ConfigError> {
+        PipelineSet::parse(&format!("{EXAMPLE}\n{DEMO_CATCH_ALL}"), EXAMPLE_ORIGIN)
     }
 
     /// Loads a pipeline file, or the compiled-in example when `path` is `None`.
     pub fn load(path: Option<&Path>) -> Result<PipelineSet, ConfigError> {
         match path {
-            None => PipelineSet::parse(EXAMPLE, "<embedded example pipelines>"),
+            None => PipelineSet::example(),
             Some(p) => {
                 let origin = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| ConfigError {
