@@ -22,6 +22,7 @@ pub mod model;
 pub mod netcdf;
 pub mod notify;
 pub mod pipeline;
+pub mod pipeline_file;
 pub mod plot;
 pub mod process;
 pub mod publish;

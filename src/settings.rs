@@ -14,7 +14,7 @@ use crate::logging::LogFormat;
 use crate::notify::{NotifyUrl, SmtpSettings};
 use crate::queue::QueueUrl;
 use crate::secret::{Secret, redact_userinfo};
-use crate::store::{PART_SIZES, StoreUrl, Transfer};
+use crate::store::{Key, PART_SIZES, StoreUrl, Transfer};
 use crate::vars;
 
 /// The root of the embedded default.
@@ -37,18 +37,33 @@ pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 20;
 pub const DEFAULT_JOB_DEADLINE_SECONDS: u64 = 3300;
 /// The pipeline file read from the current folder when none is named.
 pub const DEFAULT_PIPELINES_FILE: &str = "pipelines.toml";
+/// The base of the wait before exiting 75 on an attempt Batch will retry, in seconds.
+pub const DEFAULT_RETRY_BACKOFF_SECONDS: u64 = 60;
+/// The heading the settings shared by every command appear under in `--help`, after the
+/// command's own options.
+pub const HELP_HEADING: &str = "Ingest settings";
 
 /// Global settings shared by every subcommand. Each has a flag and an `INGEST_*` variable; every
 /// URL defaults to a place under the home folder, so no settings at all gives a working local setup.
+/// `--help` lists them under their own heading, after the command's own options, and never shows
+/// the value of a variable that can carry a credential ([`vars::SECRETS`]).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = HELP_HEADING)]
 pub struct SettingsArgs {
     /// Local root of the embedded default: every store, the index and the outbox live under it
     #[arg(long, env = vars::HOME, default_value = DEFAULT_HOME, global = true, value_name = "DIR")]
     pub home: PathBuf,
 
-    /// Pipeline file [default: ./pipelines.toml if present, else the example compiled in]
+    /// Pipeline file: a path, or s3://bucket/key (fetched and validated at start) [default:
+    /// ./pipelines.toml if present; else, only when every store, the index and the notifier are
+    /// local, the example compiled in]
     #[arg(long, env = vars::PIPELINES, global = true, value_name = "FILE")]
     pub pipelines: Option<PathBuf>,
+
+    /// Accept a pipeline whose keys pattern claims every key (a catch-all route, which would
+    /// publish any upload no other pipeline claims); without it such a pipeline file is refused
+    #[arg(long, env = vars::PIPELINES_ALLOW_CATCH_ALL, global = true)]
+    pub allow_catch_all: bool,
 
     /// Incoming store: uploads arrive here and are removed once kept safe [default: <home>/incoming]
     #[arg(long, env = vars::INCOMING_URL, global = true, value_name = "URL")]
@@ -71,11 +86,23 @@ pub struct SettingsArgs {
     pub reports_url: Option<String>,
 
     /// Index (harvest target and job ledger): sqlite://PATH or postgres://… [default: sqlite://<home>/index.sqlite]
-    #[arg(long, env = vars::INDEX_URL, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = vars::INDEX_URL,
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub index_url: Option<String>,
 
     /// Notifications: a directory or file:// outbox, or smtp://host:port [default: <home>/outbox]
-    #[arg(long, env = vars::NOTIFY_URL, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = vars::NOTIFY_URL,
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub notify_url: Option<String>,
 
     /// Sender address of notification emails
@@ -89,7 +116,13 @@ pub struct SettingsArgs {
     pub notify_from: String,
 
     /// User name for the SMTP server (also accepted as the user of an smtp:// URL)
-    #[arg(long, env = vars::SMTP_USERNAME, global = true, value_name = "USER")]
+    #[arg(
+        long,
+        env = vars::SMTP_USERNAME,
+        global = true,
+        value_name = "USER",
+        hide_env_values = true
+    )]
     pub smtp_username: Option<String>,
 
     /// Password for the SMTP server; prefer the variable to the flag (never logged or printed)
@@ -212,6 +245,18 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::MAX_ATTEMPTS, global = true, value_name = "N")]
     pub max_attempts: Option<u32>,
 
+    /// Base of the wait before exiting 75 on an attempt Batch will retry (Batch itself retries at
+    /// once): base × 2^(attempt − 1), ±25 % at random, at most 300 s and never past the job
+    /// deadline; 0 for none
+    #[arg(
+        long,
+        env = vars::RETRY_BACKOFF_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_RETRY_BACKOFF_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub retry_backoff_seconds: u64,
+
     /// Which attempt this is, as AWS Batch sets it (1 for the first)
     #[arg(
         long,
@@ -300,7 +345,10 @@ impl std::fmt::Display for ByteSize {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub home: PathBuf,
-    pub pipelines: Option<PathBuf>,
+    /// The pipeline file named by flag or variable, if any.
+    pub pipelines: Option<PipelineFile>,
+    /// Whether a pipeline that claims every key is accepted.
+    pub allow_catch_all: bool,
     pub incoming: StoreUrl,
     pub archive: StoreUrl,
     pub public: StoreUrl,
@@ -324,6 +372,66 @@ pub struct Settings {
     pub transfer: Transfer,
     /// This attempt and the last one Batch will make, when both are known.
     pub attempt: Option<Attempt>,
+    /// The base of the wait before exiting 75 on an attempt Batch will retry.
+    pub retry_backoff: Duration,
+}
+
+/// Where the pipeline file is read from, as `--pipelines` / `INGEST_PIPELINES` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineFile {
+    /// A local file: a path in the image, or on a laptop.
+    Path(PathBuf),
+    /// An object, `s3://bucket/key`, fetched when the process starts.
+    Object { store: StoreUrl, key: Key },
+}
+
+impl PipelineFile {
+    /// Reads the setting's value: a path or `file://` URL, or `s3://bucket/key`. No I/O.
+    pub fn parse(value: &Path) -> Result<PipelineFile, SettingError> {
+        let Some(text) = value.to_str() else {
+            // Not UTF-8: no URL, so a local path.
+            return Ok(PipelineFile::Path(value.to_path_buf()));
+        };
+        let fail = |reason: &str| SettingError::new(vars::PIPELINES, text, reason);
+        if text.trim().is_empty() {
+            return Err(fail("empty: name the pipeline file, a path or s3://bucket/key"));
+        }
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(fail("an s3:// pipeline file needs a bucket: s3://bucket/key"));
+            }
+            if key.is_empty() || key.ends_with('/') {
+                return Err(fail(
+                    "names a bucket or folder, not the pipeline file's object: s3://bucket/key",
+                ));
+            }
+            let key = Key::new(key).map_err(|e| fail(&e.to_string()))?;
+            return Ok(PipelineFile::Object {
+                store: StoreUrl::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: String::new(),
+                },
+                key,
+            });
+        }
+        match crate::location::local_path(text) {
+            Some(Ok(path)) => Ok(PipelineFile::Path(path)),
+            Some(Err(e)) => Err(fail(&e.reason)),
+            None => Err(fail(
+                &crate::location::unknown_scheme(text, "a path, file:// or s3://bucket/key").reason,
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for PipelineFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineFile::Path(path) => write!(f, "{}", path.display()),
+            PipelineFile::Object { store, key } => write!(f, "{store}/{key}"),
+        }
+    }
 }
 
 /// Where a job stands in Batch's retries.
@@ -436,7 +544,12 @@ impl Settings {
             lease: Duration::from_secs(args.lease_seconds),
             timeouts,
             job_deadline: Duration::from_secs(args.job_deadline_seconds),
-            pipelines: args.pipelines.clone(),
+            pipelines: args
+                .pipelines
+                .as_deref()
+                .map(PipelineFile::parse)
+                .transpose()?,
+            allow_catch_all: args.allow_catch_all,
             home,
             source_key_encoding: args.source_key_encoding,
             results,
@@ -447,16 +560,44 @@ impl Settings {
                 _ => None,
             },
             transfer: transfer(args)?,
+            retry_backoff: Duration::from_secs(args.retry_backoff_seconds),
         })
-    }
-
-    /// The pipeline file to load: the flag or variable, else `./pipelines.toml` when it exists.
-    pub fn pipelines_file(&self) -> Option<PathBuf> {
-        pipelines_file(self.pipelines.clone())
     }
 
     /// Whether any boundary lives in AWS, so the SDK's clients are worth building.
     pub fn needs_aws(&self) -> bool {
+        self.stores().iter().any(|url| url.is_s3())
+            || self.results.as_ref().is_some_and(QueueUrl::is_sqs)
+    }
+
+    /// The first setting that names something other than the embedded default (a bucket, a
+    /// PostgreSQL index, an SMTP server, an SQS queue), as `VARIABLE (value)`; `None` when every
+    /// store is a local folder, the index SQLite, the notifier an outbox and result events (if
+    /// any) a local folder. Only then may the example pipelines stand in for a pipeline file.
+    pub fn remote_setting(&self) -> Option<String> {
+        let stores = [
+            (vars::INCOMING_URL, &self.incoming),
+            (vars::ARCHIVE_URL, &self.archive),
+            (vars::PUBLIC_URL, &self.public),
+            (vars::ERROR_URL, &self.error),
+            (vars::REPORTS_URL, &self.reports),
+        ];
+        if let Some((var, url)) = stores.iter().find(|(_, url)| url.is_s3()) {
+            return Some(format!("{var} ({url})"));
+        }
+        if !matches!(self.index, IndexUrl::Sqlite(_)) {
+            return Some(format!("{} (PostgreSQL)", vars::INDEX_URL));
+        }
+        if !matches!(self.notify, NotifyUrl::Outbox(_)) {
+            return Some(format!("{} ({})", vars::NOTIFY_URL, self.notify));
+        }
+        match &self.results {
+            Some(q @ QueueUrl::Sqs(_)) => Some(format!("{} ({q})", vars::RESULTS_QUEUE_URL)),
+            _ => None,
+        }
+    }
+
+    fn stores(&self) -> [&StoreUrl; 5] {
         [
             &self.incoming,
             &self.archive,
@@ -464,18 +605,13 @@ impl Settings {
             &self.error,
             &self.reports,
         ]
-        .iter()
-        .any(|url| url.is_s3())
-            || self.results.as_ref().is_some_and(QueueUrl::is_sqs)
     }
 }
 
-/// The pipeline file named (by flag or variable), else `./pipelines.toml` when it exists.
-pub fn pipelines_file(named: Option<PathBuf>) -> Option<PathBuf> {
-    named.or_else(|| {
-        let default = Path::new(DEFAULT_PIPELINES_FILE);
-        default.is_file().then(|| default.to_path_buf())
-    })
+/// The pipeline file `./pipelines.toml`, when the current folder has one: used when none is named.
+pub fn pipelines_file_here() -> Option<PathBuf> {
+    let default = Path::new(DEFAULT_PIPELINES_FILE);
+    default.is_file().then(|| default.to_path_buf())
 }
 
 /// The notifier's URL and SMTP settings. The credentials of an smtp:// URL move into the SMTP

@@ -1,7 +1,9 @@
 //! The command line: subcommands, their help, and the mapping of every outcome to an exit code.
 
+mod backoff;
 mod check;
 mod event;
+mod format;
 mod pipelines;
 mod replay;
 mod run;
@@ -18,7 +20,8 @@ Exit codes (a contract with AWS Batch's retry strategy):
   1   input rejected (data problem); provider notified; input kept in the error store
   2   usage or configuration error
   70  internal error (bug): do not retry, raise an alarm
-  75  transient failure (storage, database or network): retry with backoff
+  75  transient failure (storage, database or network): Batch retries; on an attempt that is not
+      the last, the job first waits INGEST_RETRY_BACKOFF_SECONDS × 2^(attempt − 1), ±25 %
 
 With no settings at all everything is local under ./var: the stores are folders, the index is
 SQLite and notifications land in an outbox folder. Try:
@@ -58,10 +61,16 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => match Settings::resolve(&cli.settings) {
             Ok(settings) => runtime().block_on(async {
                 crate::shutdown::listen();
-                match args.event.clone() {
+                let backoff = backoff::Backoff::of(&settings);
+                let code = match args.event.clone() {
                     Some(path) => event::main(settings, args, &path).await,
                     None => run::main(settings, args).await,
+                };
+                // Every job has ended (claims released, reports stored) before the wait.
+                if code == ExitCode::Transient {
+                    backoff.wait().await;
                 }
+                code
             }),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
+use super::format::Format;
 use crate::error::ExitCode;
 use crate::pipeline::PipelineSet;
 use crate::settings::SettingsArgs;
@@ -12,22 +13,27 @@ use crate::settings::SettingsArgs;
 pub enum PipelinesCommand {
     /// Validate a pipeline file without touching any store; report every problem with its line
     Validate {
-        /// The file [default: --pipelines / INGEST_PIPELINES, ./pipelines.toml, else the built-in example]
+        /// The file, a path or s3://bucket/key [default: --pipelines / INGEST_PIPELINES,
+        /// ./pipelines.toml, else (everything local) the built-in example]
         file: Option<PathBuf>,
     },
     /// List the pipelines of a file: name, keys pattern, checks and rules
     List {
         /// The file [default: as for validate]
         file: Option<PathBuf>,
+        /// What to print: lines for a person, or one JSON document
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }
 
 fn load(settings: &SettingsArgs, file: Option<PathBuf>) -> Result<PipelineSet, ExitCode> {
-    let path = crate::settings::pipelines_file(file.or_else(|| settings.pipelines.clone()));
-    PipelineSet::load(path.as_deref()).map_err(|e| {
-        eprintln!("{e}");
-        ExitCode::Usage
-    })
+    super::runtime()
+        .block_on(crate::pipeline_file::load_for_command(
+            settings,
+            file.as_deref(),
+        ))
+        .map_err(|e| super::usage_error(&e))
 }
 
 pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
@@ -44,7 +50,11 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
             }
             Err(code) => code,
         },
-        PipelinesCommand::List { file } => match load(settings, file) {
+        PipelinesCommand::List { file, format } => match load(settings, file) {
+            Ok(set) if format == Format::Json => {
+                println!("{}", list_json(&set));
+                ExitCode::Ok
+            }
             Ok(set) => {
                 for p in &set.pipelines {
                     let checks: Vec<String> = p.checks.iter().map(ToString::to_string).collect();
@@ -67,4 +77,39 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
             Err(code) => code,
         },
     }
+}
+
+/// `pipelines list --format json`: each pipeline with what it claims and how each rule publishes.
+fn list_json(set: &PipelineSet) -> String {
+    let pipelines: Vec<serde_json::Value> = set
+        .pipelines
+        .iter()
+        .map(|p| {
+            let rules: Vec<serde_json::Value> = p
+                .rules
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "include": r.include.as_str().trim_start_matches("^(?:").trim_end_matches(')'),
+                        "exclude": r.exclude.as_ref().map(|e| e.as_str().trim_start_matches("^(?:").trim_end_matches(')')),
+                        "check": r.check.map(|c| c.to_string()),
+                        "publish": r.publish.to_string(),
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "name": p.name,
+                "keys": p.keys.as_str(),
+                "catch_all": p.catch_all().map(|c| c.to_string()),
+                "allowed_extensions": p.allowed_extensions,
+                "checks": p.checks.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "criteria": (!p.checks.is_empty()).then_some(p.criteria),
+                "owners": p.owners,
+                "notify_success": p.notify_success,
+                "rules": rules,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({"origin": set.origin, "pipelines": pipelines});
+    serde_json::to_string_pretty(&doc).expect("json serialises")
 }

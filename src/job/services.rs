@@ -35,6 +35,16 @@ impl Services {
             true => Some(crate::aws::Aws::from_env(&settings.timeouts).await?),
             false => None,
         };
+        Services::build_on(settings, pipelines, aws).await
+    }
+
+    /// As [`Services::build`], on AWS clients the process already built (to fetch its pipeline
+    /// file): one set of clients per process.
+    pub async fn build_on(
+        settings: Settings,
+        pipelines: PipelineSet,
+        aws: Option<crate::aws::Aws>,
+    ) -> Result<Services, JobError> {
         let store = |name: &'static str, url: &StoreUrl| {
             let (aws, transfer) = (aws.as_ref(), settings.transfer);
             let url = url.clone();
