@@ -166,8 +166,8 @@ fn read_path(path: &Path, allow_catch_all: bool) -> Result<PipelineSet, JobError
     PipelineSet::read(&text, &origin, opts).map_err(|e| JobError::usage(e.to_string()))
 }
 
-/// Fetches the pipeline file's object through the object store code (the SHA-256 recorded with
-/// it checked), and returns its text.
+/// Fetches the pipeline file's object through the object store code, and returns its text. Its
+/// size is looked up first, so a data file named by mistake is refused without downloading it.
 async fn fetch(
     store_url: &StoreUrl,
     key: &Key,
@@ -198,14 +198,32 @@ async fn fetch(
             ),
         )
     })?;
+    let too_big = |size: u64| {
+        JobError::usage(format!(
+            "{url}: {size} bytes is not a pipeline file (at most {MAX_BYTES} bytes): check {}",
+            vars::PIPELINES
+        ))
+    };
+    match store.head(key).await.map_err(failed)? {
+        None => {
+            return Err(fetch_error(
+                &url,
+                StoreError::new(
+                    crate::store::StoreOp::Head,
+                    url.clone(),
+                    ErrorKind::NotFound,
+                    "no such object",
+                ),
+            ));
+        }
+        Some(info) if info.size > MAX_BYTES => return Err(too_big(info.size)),
+        Some(_) => {}
+    }
     let local = folder.path().join("pipelines.toml");
     let info = store.get_to_file(key, &local).await.map_err(failed)?;
+    // Replaced between the two requests: the size that counts is the one downloaded.
     if info.size > MAX_BYTES {
-        return Err(JobError::usage(format!(
-            "{url}: {} bytes is not a pipeline file (at most {MAX_BYTES} bytes): check {}",
-            info.size,
-            vars::PIPELINES
-        )));
+        return Err(too_big(info.size));
     }
     let bytes = std::fs::read(&local).map_err(|e| {
         JobError::internal(format!("cannot read back the pipeline file {url}: {e}"))
@@ -226,8 +244,10 @@ fn fetch_error(url: &str, err: StoreError) -> JobError {
             vars::PIPELINES
         ),
         ErrorKind::Permanent => format!(
-            "{url}: the pipeline file cannot be read (the job's role needs s3:GetObject on it, \
-             and kms:Decrypt if its bucket uses a KMS key)"
+            "{url}: the pipeline file cannot be read: check that the object exists (S3 denies \
+             access to a missing object when the role may not list its bucket), the bucket's \
+             name, and that the job's role may s3:GetObject it (and kms:Decrypt, if its bucket \
+             uses a KMS key)"
         ),
     };
     JobError {

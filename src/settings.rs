@@ -394,12 +394,16 @@ impl PipelineFile {
         };
         let fail = |reason: &str| SettingError::new(vars::PIPELINES, text, reason);
         if text.trim().is_empty() {
-            return Err(fail("empty: name the pipeline file, a path or s3://bucket/key"));
+            return Err(fail(
+                "empty: name the pipeline file, a path or s3://bucket/key",
+            ));
         }
         if let Some(rest) = text.strip_prefix("s3://") {
             let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
-                return Err(fail("an s3:// pipeline file needs a bucket: s3://bucket/key"));
+                return Err(fail(
+                    "an s3:// pipeline file needs a bucket: s3://bucket/key",
+                ));
             }
             if key.is_empty() || key.ends_with('/') {
                 return Err(fail(

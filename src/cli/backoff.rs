@@ -106,8 +106,14 @@ mod tests {
             let mid = b.delay(now, 0.5).unwrap().as_secs_f64();
             let high = b.delay(now, 0.999_999).unwrap().as_secs_f64();
             assert_eq!(mid, expected, "attempt {attempt}");
-            assert!((low - expected * 0.75).abs() < 1e-6, "attempt {attempt}: {low}");
-            assert!((high - expected * 1.25).abs() < 1e-3, "attempt {attempt}: {high}");
+            assert!(
+                (low - expected * 0.75).abs() < 1e-6,
+                "attempt {attempt}: {low}"
+            );
+            assert!(
+                (high - expected * 1.25).abs() < 1e-3,
+                "attempt {attempt}: {high}"
+            );
         }
     }
 
@@ -129,8 +135,16 @@ mod tests {
     fn the_wait_is_capped_and_ends_before_the_deadline() {
         let now = Instant::now();
         assert_eq!(backoff(9, 10, 60).delay(now, 0.999), Some(MAX));
-        assert_eq!(backoff(40, 50, 60).delay(now, 0.5), Some(MAX), "no overflow");
-        assert_eq!(backoff(2, 3, u64::MAX).delay(now, 0.5), Some(MAX), "no overflow");
+        assert_eq!(
+            backoff(40, 50, 60).delay(now, 0.5),
+            Some(MAX),
+            "no overflow"
+        );
+        assert_eq!(
+            backoff(2, 3, u64::MAX).delay(now, 0.5),
+            Some(MAX),
+            "no overflow"
+        );
         let mut b = backoff(2, 3, 60);
         b.deadline = Some(now + Duration::from_secs(30));
         assert_eq!(b.delay(now, 0.5), Some(Duration::from_secs(30)));

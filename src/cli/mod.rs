@@ -97,3 +97,38 @@ fn usage_error(err: &JobError) -> ExitCode {
     eprintln!("error: {}", err.detail());
     err.fault.exit_code()
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+    use crate::vars::SECRETS;
+
+    #[test]
+    fn every_setting_that_reads_a_secret_hides_its_value_in_help() {
+        let root = Cli::command();
+        let mut commands = vec![&root];
+        let mut secret_args = Vec::new();
+        while let Some(cmd) = commands.pop() {
+            commands.extend(cmd.get_subcommands());
+            for arg in cmd.get_arguments() {
+                let Some(var) = arg.get_env().and_then(|v| v.to_str()) else {
+                    continue;
+                };
+                if SECRETS.contains(&var) {
+                    assert!(
+                        arg.is_hide_env_values_set(),
+                        "{} --{:?} shows the value of {var}",
+                        cmd.get_name(),
+                        arg.get_long()
+                    );
+                    secret_args.push(var);
+                }
+            }
+        }
+        for var in SECRETS {
+            assert!(secret_args.contains(var), "no setting reads {var}");
+        }
+    }
+}

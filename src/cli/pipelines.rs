@@ -6,7 +6,7 @@ use clap::Subcommand;
 
 use super::format::Format;
 use crate::error::ExitCode;
-use crate::pipeline::PipelineSet;
+use crate::pipeline::{PipelineSet, written_pattern};
 use crate::settings::SettingsArgs;
 
 #[derive(Debug, Subcommand)]
@@ -64,11 +64,7 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
                         println!("  checks: {} ({:?})", checks.join(", "), p.criteria);
                     }
                     for (i, r) in p.rules.iter().enumerate() {
-                        let include = r
-                            .include
-                            .as_str()
-                            .trim_start_matches("^(?:")
-                            .trim_end_matches(')');
+                        let include = written_pattern(&r.include);
                         println!("  files[{i}]: {include} → {}", r.publish);
                     }
                 }
@@ -90,8 +86,8 @@ fn list_json(set: &PipelineSet) -> String {
                 .iter()
                 .map(|r| {
                     serde_json::json!({
-                        "include": r.include.as_str().trim_start_matches("^(?:").trim_end_matches(')'),
-                        "exclude": r.exclude.as_ref().map(|e| e.as_str().trim_start_matches("^(?:").trim_end_matches(')')),
+                        "include": written_pattern(&r.include),
+                        "exclude": r.exclude.as_ref().map(written_pattern),
                         "check": r.check.map(|c| c.to_string()),
                         "publish": r.publish.to_string(),
                     })

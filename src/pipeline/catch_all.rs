@@ -137,7 +137,11 @@ mod tests {
     fn patterns_that_claim_every_key_are_catch_alls() {
         for every in ["", ".*", "^.*$", "(?s).", "^", "$", "[^/]*$", "(?i)^(.*)$"] {
             let v = verdict(every, &[]).unwrap_or_else(|| panic!("{every:?} claims every key"));
-            assert_eq!((v.extension, v.scope), (None, Scope::Everywhere), "{every:?}");
+            assert_eq!(
+                (v.extension, v.scope),
+                (None, Scope::Everywhere),
+                "{every:?}"
+            );
         }
         // Every key in a folder is every key a deployment routes; every name at the root is
         // every local file run by path.

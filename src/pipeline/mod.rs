@@ -92,6 +92,15 @@ pub struct FileRule {
     pub table_schema: Option<Arc<TableSchema>>,
 }
 
+/// A rule pattern as the pipeline file wrote it: `include` and `exclude` are compiled anchored
+/// at the start of the name, `^(?:…)`.
+pub fn written_pattern(anchored: &Regex) -> &str {
+    let s = anchored.as_str();
+    s.strip_prefix("^(?:")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or(s)
+}
+
 /// Caps on what unpacking an archive (ZIP, gzip) or a manifest may produce, against zip bombs
 /// and runaway uploads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

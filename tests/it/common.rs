@@ -99,6 +99,16 @@ impl Env {
         path
     }
 
+    /// Points INGEST_PIPELINES at the example pipeline file (no catch-all): what a deployment
+    /// with remote boundaries needs, since the example compiled in stands in only for the
+    /// embedded default.
+    pub fn example_pipelines(&mut self) -> &mut Self {
+        self.set(
+            "INGEST_PIPELINES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pipelines.toml"),
+        )
+    }
+
     /// `ocean-ingest ARGS` ready to run in the env's folder, with only our variables set, its
     /// output captured.
     pub fn command(&self, args: &[&str]) -> Command {

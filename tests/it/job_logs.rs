@@ -137,7 +137,8 @@ async fn two_jobs_at_once_on_s3_and_postgres_each_log_line_names_its_own_job() {
     }
     let mut env = Env::new();
     moto.configure(&mut env);
-    env.set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
+    env.example_pipelines()
+        .set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
         .set("INGEST_ARCHIVE_URL", format!("s3://{stores}/archive"))
         .set("INGEST_PUBLIC_URL", format!("s3://{stores}/public"))
         .set("INGEST_ERROR_URL", format!("s3://{stores}/error"))

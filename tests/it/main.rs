@@ -1,6 +1,7 @@
 //! The integration tests of ocean-ingest: one test binary, a module per subject.
 
 mod architecture;
+mod backoff;
 mod check_cli;
 mod common;
 mod compliance_parity;
@@ -10,8 +11,10 @@ mod events_cli;
 mod fault_proxy;
 mod faults;
 mod harvest;
+mod help_cli;
 mod job_logs;
 mod notify;
+mod pipeline_file;
 mod pipelines_cli;
 mod postgres_index;
 mod production;
