@@ -29,7 +29,7 @@ pub const EXAMPLE: &str = include_str!("../../examples/pipelines.toml");
 /// The embedded default's demo pipeline, `unittest`: it claims every `.nc` no facility claims and
 /// publishes it under `UNITTEST/`, so any NetCDF file can be tried on a laptop. A catch-all route,
 /// kept out of `examples/pipelines.toml` so that a copy of that file never carries one.
-pub const DEMO_CATCH_ALL: &str = include_str!("../../examples/demo-catch-all.toml");
+pub const DEMO_CATCH_ALL: &str = include_str!("demo-catch-all.toml");
 
 /// How the compiled-in example names itself in messages.
 pub const EXAMPLE_ORIGIN: &str = "<embedded example pipelines>";

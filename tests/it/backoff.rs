@@ -79,16 +79,12 @@ fn an_early_attempt_waits_before_exit_75_and_the_last_does_not() {
 #[test]
 fn a_stop_signal_cuts_the_wait_short() {
     let env = outage(Some(1), 250);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean-ingest"));
-    cmd.args(["run", data(PROFILE).to_str().unwrap()])
-        .current_dir(env.dir.path())
+    let mut child = env
+        .command(&["run", data(PROFILE).to_str().unwrap()])
         .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("INGEST_")) {
-        cmd.env_remove(k);
-    }
-    cmd.envs(&env.vars);
-    let mut child = cmd.spawn().unwrap();
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut seen = String::new();
     let mut line = String::new();

@@ -108,14 +108,6 @@ async fn a_missing_unreadable_or_invalid_object_is_a_configuration_error_naming_
                 "s3://{bucket}/catch-all.toml:4:8: pipeline \"nrs_from_s3\", keys: a catch-all route"
             ),
         ),
-        (
-            format!("s3://{bucket}"),
-            "names a bucket or folder, not the pipeline file's object".to_string(),
-        ),
-        (
-            format!("s3://{bucket}/folder/"),
-            "names a bucket or folder, not the pipeline file's object".to_string(),
-        ),
     ] {
         env.set("INGEST_PIPELINES", &url);
         let run = env.run(&["run", "--format", "json", data(PROFILE).to_str().unwrap()]);
@@ -131,6 +123,26 @@ async fn a_missing_unreadable_or_invalid_object_is_a_configuration_error_naming_
         let run = env.run(&["pipelines", "validate"]);
         assert_eq!(run.code, 2, "{url}: {}", run.stderr);
         assert!(run.stderr.contains(&expected), "{url}: {}", run.stderr);
+    }
+
+    // A setting that names no object is refused as it is read, before anything is fetched.
+    for url in [format!("s3://{bucket}"), format!("s3://{bucket}/folder/")] {
+        env.set("INGEST_PIPELINES", &url);
+        for args in [
+            &["run", data(PROFILE).to_str().unwrap()][..],
+            &["pipelines", "validate"],
+        ] {
+            let run = env.run(args);
+            assert_eq!(run.code, 2, "{url} {args:?}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(&format!(
+                    "INGEST_PIPELINES: names a bucket or folder, not the pipeline file's object: \
+                     s3://bucket/key (got \"{url}\")"
+                )),
+                "{url} {args:?}: {}",
+                run.stderr
+            );
+        }
     }
 
     // A binary object (a data file named by mistake) is no pipeline file.
@@ -215,8 +227,11 @@ fn the_example_file_has_no_catch_all_and_the_demo_one_needs_the_opt_in() {
         "a copy of the example deploys as it is: {}",
         run.stderr
     );
-    let demo = format!("{examples}/demo-catch-all.toml");
-    let run = env.run(&["pipelines", "validate", &demo]);
+    let demo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/pipeline/demo-catch-all.toml"
+    );
+    let run = env.run(&["pipelines", "validate", demo]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr
