@@ -626,7 +626,7 @@ fn a_rejection_the_error_store_cannot_keep_is_retried() {
     };
     let mut env = Env::new();
     moto.configure(&mut env);
-    env.set(
+    env.example_pipelines().set(
         "INGEST_ERROR_URL",
         format!("s3://{}", crate::servers::unique("no-such-bucket")),
     );
