@@ -111,7 +111,10 @@ pub async fn load_for_command(
         None => choose(&Settings::resolve(args).map_err(usage)?)?,
     };
     let aws = match chosen.needs_aws() {
-        true => Some(Aws::from_env().await?),
+        true => {
+            let timeouts = crate::settings::timeouts(args).map_err(usage)?;
+            Some(Aws::from_env(&timeouts).await?)
+        }
         false => None,
     };
     match &chosen {

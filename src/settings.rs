@@ -663,7 +663,7 @@ fn notifier(args: &SettingsArgs) -> Result<(NotifyUrl, SmtpSettings), SettingErr
 
 /// The network deadlines, the lease and the job's deadline, checked against each other: a job
 /// that holds a live claim must always have time for one more call before its lease could lapse.
-fn timeouts(args: &SettingsArgs) -> Result<Timeouts, SettingError> {
+pub fn timeouts(args: &SettingsArgs) -> Result<Timeouts, SettingError> {
     for (var, value) in [
         (vars::CONNECT_TIMEOUT_SECONDS, args.connect_timeout_seconds),
         (vars::REQUEST_TIMEOUT_SECONDS, args.request_timeout_seconds),

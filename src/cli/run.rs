@@ -122,7 +122,9 @@ pub(super) async fn load_pipelines(
 ) -> Result<(PipelineSet, Option<Aws>), JobError> {
     let chosen = crate::pipeline_file::choose(settings)?;
     let aws = match aws {
-        None if settings.needs_aws() || chosen.needs_aws() => Some(Aws::from_env().await?),
+        None if settings.needs_aws() || chosen.needs_aws() => {
+            Some(Aws::from_env(&settings.timeouts).await?)
+        }
         given => given,
     };
     let pipelines = crate::pipeline_file::load(&chosen, settings, aws.as_ref()).await?;
