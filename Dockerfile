@@ -76,6 +76,9 @@ RUN apt-get update \
         --home-dir /nonexistent --shell /usr/sbin/nologin ingest \
     && install -d -o 10001 -g 10001 -m 0700 /var/lib/ocean-ingest \
     && install -d -m 0755 /etc/ocean-ingest
+# ADD, not COPY: the default source is a URL, which only ADD fetches (hadolint cannot see that
+# through the build argument).
+# hadolint ignore=DL3020
 ADD --chmod=0444 ${DB_CA_BUNDLE} /etc/ocean-ingest/rds-ca-bundle.pem
 # The binary carries the DejaVu Sans font; its licence travels with it.
 COPY assets/fonts/LICENSE-DejaVu.txt /usr/share/doc/ocean-ingest/LICENSE-DejaVu.txt
