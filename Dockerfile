@@ -9,8 +9,8 @@
 #                                                     # package target/release/ocean-ingest built on
 #                                                     # the host with --features static-netcdf
 #
-# Stages: build (Rust toolchain, make, perl and cmake; libnetcdf, HDF5, curl and OpenSSL built
-# from source and linked statically) -> runtime-base (slim Debian with CA certificates, the RDS CA
+# Stages: build (Rust toolchain, make, perl and cmake; libnetcdf, HDF5 and zlib built from
+# source and linked statically) -> runtime-base (slim Debian with CA certificates, the RDS CA
 # bundle and the work volume: the binary needs nothing but libc) -> runtime-prebuilt (a static
 # binary from the context) and runtime (the binary from build; the default, so it comes last).
 #
@@ -33,9 +33,10 @@ FROM ${RUST_IMAGE} AS build
 # fixes, and a pinned version disappears from the mirror when that happens.
 # libnetcdf and HDF5 are compiled from source and linked statically (feature static-netcdf): the
 # binary starts in half the time, which is most of a compliance check's cost. Their build needs
-# cmake >= 3.26, newer than bookworm's, so it comes from PyPI in a venv of its own; cmake drives
-# make, and OpenSSL's own Configure (openssl-src, for curl inside libnetcdf) is a perl script.
-# The slim Rust image has gcc and libc6-dev but neither make nor perl.
+# cmake >= 3.26, newer than bookworm's, so it comes from PyPI in a venv of its own. The slim Rust
+# image has gcc and libc6-dev but no make, which cmake's generator runs (without it the static
+# build, and so `docker build` of the default target, fails), and only perl-base, not the perl
+# HDF5's CMake looks for.
 ARG CMAKE_VERSION=3.31.10
 # hadolint ignore=DL3008
 RUN apt-get update \

@@ -103,8 +103,8 @@ fn image_build_stage_has_every_file_the_crate_includes() {
     }
 }
 
-/// The build stage has what compiling libnetcdf, HDF5, curl and OpenSSL from source runs: make
-/// (cmake's generator) and perl (OpenSSL's Configure). The slim Rust image has neither, which is
+/// The build stage has what compiling libnetcdf and HDF5 from source runs: make (cmake's
+/// generator) and perl (HDF5's CMake looks for it). The slim Rust image has no make, which is
 /// why `docker build` of the default target failed.
 #[test]
 fn image_build_stage_installs_make_and_perl_for_the_static_libraries() {
