@@ -9,7 +9,7 @@
 #                                                     # package target/release/ocean-ingest built on
 #                                                     # the host with --features static-netcdf
 #
-# Stages: build (Rust toolchain, make, perl and cmake; libnetcdf, HDF5 and zlib built from
+# Stages: toolchain (Rust, make, perl, cmake) -> build (libnetcdf, HDF5 and zlib built from
 # source and linked statically) -> runtime-base (slim Debian with CA certificates, the RDS CA
 # bundle and the work volume: the binary needs nothing but libc) -> runtime-prebuilt (a static
 # binary from the context) and runtime (the binary from build; the default, so it comes last).
@@ -28,7 +28,7 @@
 ARG RUST_IMAGE=rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082
 ARG RUNTIME_IMAGE=debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42ebe6441b7ea838a042bbd5acbfca6ec875818
 
-FROM ${RUST_IMAGE} AS build
+FROM ${RUST_IMAGE} AS toolchain
 # Debian package versions are not pinned: bookworm only ever moves them forward with security
 # fixes, and a pinned version disappears from the mirror when that happens.
 # libnetcdf and HDF5 are compiled from source and linked statically (feature static-netcdf): the
@@ -45,6 +45,8 @@ RUN apt-get update \
     && python3 -m venv /opt/cmake \
     && /opt/cmake/bin/pip install --no-cache-dir "cmake==${CMAKE_VERSION}"
 WORKDIR /src
+
+FROM toolchain AS build
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 # Compiled into the binary with include_str!/include_bytes!: the email templates, the example

@@ -18,6 +18,11 @@
 #                      target folder under target/ keeps the compile incremental between builds.
 #   runtime-prebuilt   packages a static release binary built on the host (OCEAN_INGEST_BINARY, or
 #                      cargo build --release --features static-netcdf first).
+#   toolchain          the cheaper check CI runs on every change: the Dockerfile's toolchain stage
+#                      (every step of the build stage before the crate is compiled), then, in it,
+#                      the C libraries the static binary links (cargo build --release --locked
+#                      -p netcdf-src: HDF5 and netCDF-C through cmake and make), then the
+#                      runtime-base stage. It leaves no image behind.
 #
 #   scripts/image-build.sh                                   # --target runtime
 #   scripts/image-build.sh --target runtime-prebuilt
@@ -71,7 +76,8 @@ while [[ $# -gt 0 ]]; do
         *) fail "unknown argument $1 (see --help)" ;;
     esac
 done
-[[ "$target" == runtime || "$target" == runtime-prebuilt ]] || fail "--target must be runtime or runtime-prebuilt"
+[[ "$target" == runtime || "$target" == runtime-prebuilt || "$target" == toolchain ]] \
+    || fail "--target must be runtime, runtime-prebuilt or toolchain"
 [[ -z "$db_ca" || -f "$db_ca" ]] || fail "--db-ca $db_ca: no such file"
 [[ -z "$pipelines" || -f "$pipelines" ]] || fail "--pipelines $pipelines: no such file"
 
@@ -272,7 +278,7 @@ case "$target" in
         cp "$binary" "$context/target/release/ocean-ingest"
         version="$("$binary" --version 2>/dev/null | awk '{print $2}')"
         ;;
-    runtime)
+    runtime | toolchain)
         ensure_rust_base
         # The crates the build stage compiles, fetched by the host's cargo (which holds the
         # registry's lock), so the stage finds every one of them in the mounted cache.
@@ -281,8 +287,7 @@ case "$target" in
         (cd "$root" && cargo fetch --locked >&2) || fail "cargo fetch failed: is the crate registry reachable?"
         image_target="${OCEAN_INGEST_IMAGE_TARGET_DIR:-$root/target/image-build}"
         mkdir -p "$image_target"
-        build_args+=(--build-arg "RUST_IMAGE=$rust_base"
-            --volume "$cargo_home/registry:/usr/local/cargo/registry:rw"
+        volumes=(--volume "$cargo_home/registry:/usr/local/cargo/registry:rw"
             --volume "$image_target:/src/target:rw")
         # pip (cmake from PyPI) trusts the host's CA bundle, through a pip.conf mounted for the
         # RUN steps only.
@@ -291,23 +296,44 @@ case "$target" in
             aux="$(mktemp -d /tmp/ocean-ingest-image-aux.XXXXXX)"
             cp "$build_ca" "$aux/ca-bundle.crt"
             printf '[global]\ncert = /run/ocean-ingest-build/ca-bundle.crt\n' >"$aux/pip.conf"
-            build_args+=(--volume "$aux:/run/ocean-ingest-build:ro"
-                --volume "$aux/pip.conf:/etc/pip.conf:ro")
+            volumes+=(--volume "$aux:/run/ocean-ingest-build:ro" --volume "$aux/pip.conf:/etc/pip.conf:ro")
         fi
+        build_args+=(--build-arg "RUST_IMAGE=$rust_base" "${volumes[@]}")
         version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)"
         ;;
 esac
 
+bud() {
+    bh bud --isolation chroot --pull=never --network host \
+        "${build_args[@]}" \
+        --build-arg "VERSION=${version:-dev}" \
+        --build-arg "REVISION=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        "$@" "$context" >"$log" 2>&1 \
+        || { tail -40 "$log" >&2; fail "buildah bud failed (whole log: $log)"; }
+}
+log="/tmp/ocean-ingest-image-build.log"
+
+if [[ "$target" == toolchain ]]; then
+    start=$SECONDS
+    say "building the Dockerfile's toolchain stage (base $rust_base)"
+    bud --target toolchain --tag localhost/ocean-ingest-toolchain:check
+    say "compiling the static C libraries in it: cargo build --release --locked -p netcdf-src"
+    derived="$(bh from --pull=never localhost/ocean-ingest-toolchain:check)"
+    # The build stage's sources, as its COPY steps lay them out, and the same cache mounts.
+    bh run --isolation chroot --network host --volume "$context:/src:rw" "${volumes[@]}" "$derived" -- \
+        sh -c 'cd /src && CMAKE=/opt/cmake/bin/cmake cargo build --release --locked -p netcdf-src' >"$log.c" 2>&1 \
+        || { tail -40 "$log.c" >&2; fail "the static C libraries do not build in the toolchain stage (whole log: $log.c)"; }
+    say "building the Dockerfile's runtime-base stage"
+    bud --target runtime-base --tag localhost/ocean-ingest-runtime-base:check
+    bh rmi localhost/ocean-ingest-toolchain:check localhost/ocean-ingest-runtime-base:check >/dev/null 2>&1 || true
+    say "toolchain check passed in $((SECONDS - start)) s"
+    exit 0
+fi
+
 say "building $image (target $target, bases $base and, for the build stage, $rust_base)"
 previous="$(bh inspect --type image --format '{{.FromImageID}}' "$image" 2>/dev/null || true)"
 start=$SECONDS
-log="/tmp/ocean-ingest-image-build.log"
-bh bud --isolation chroot --pull=never --network host \
-    "${build_args[@]}" \
-    --build-arg "VERSION=${version:-dev}" \
-    --build-arg "REVISION=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --target "$target" --tag "$image" "$context" >"$log" 2>&1 \
-    || { tail -40 "$log" >&2; fail "buildah bud failed (whole log: $log)"; }
+bud --target "$target" --tag "$image"
 elapsed=$((SECONDS - start))
 # vfs stores every image as a full copy: drop the one this build replaced, unless still tagged.
 if [[ -n "$previous" && "$previous" != "$(bh inspect --type image --format '{{.FromImageID}}' "$image")" ]]; then

@@ -103,16 +103,21 @@ fn image_build_stage_has_every_file_the_crate_includes() {
     }
 }
 
-/// The build stage has what compiling libnetcdf and HDF5 from source runs: make (cmake's
-/// generator) and perl (HDF5's CMake looks for it). The slim Rust image has no make, which is
-/// why `docker build` of the default target failed.
+/// The build stage (on its toolchain stage) has what compiling libnetcdf and HDF5 from source
+/// runs: make (cmake's generator) and perl (HDF5's CMake looks for it). The slim Rust image has
+/// no make, which is why `docker build` of the default target failed.
 #[test]
 fn image_build_stage_installs_make_and_perl_for_the_static_libraries() {
     let dockerfile = fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    let toolchain = stage(&dockerfile, "toolchain");
     let build = stage(&dockerfile, "build");
+    assert!(
+        build.starts_with("toolchain AS build"),
+        "the build stage is not built on the toolchain stage"
+    );
     let installs = Regex::new(r"apt-get install[^&]*").unwrap();
     let packages: BTreeSet<&str> = installs
-        .find_iter(build)
+        .find_iter(toolchain)
         .flat_map(|m| m.as_str().split_whitespace())
         .collect();
     for needed in ["make", "perl", "pkg-config"] {
@@ -164,7 +169,7 @@ fn base_images_are_pinned_by_digest() {
     for line in dockerfile.lines().filter(|l| l.starts_with("FROM ")) {
         let from = line.split_whitespace().nth(1).unwrap();
         assert!(
-            from.starts_with("${") || ["build", "runtime-base"].contains(&from),
+            from.starts_with("${") || ["toolchain", "build", "runtime-base"].contains(&from),
             "{line}: a base image outside the pinned build arguments"
         );
     }
