@@ -34,13 +34,13 @@ FROM ${RUST_IMAGE} AS toolchain
 # libnetcdf and HDF5 are compiled from source and linked statically (feature static-netcdf): the
 # binary starts in half the time, which is most of a compliance check's cost. Their build needs
 # cmake >= 3.26, newer than bookworm's, so it comes from PyPI in a venv of its own. The slim Rust
-# image has gcc and libc6-dev but no make, which cmake's generator runs (without it the static
-# build, and so `docker build` of the default target, fails), and only perl-base, not the perl
-# HDF5's CMake looks for.
+# image has gcc and libc6-dev but no make, which cmake's generator runs, and no C++ compiler,
+# which netCDF-C's CMake project requires (without either the static build, and so `docker build`
+# of the default target, fails); and only perl-base, not the perl HDF5's CMake looks for.
 ARG CMAKE_VERSION=3.31.10
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends make perl pkg-config python3-venv \
+    && apt-get install -y --no-install-recommends g++ make perl pkg-config python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/cmake \
     && /opt/cmake/bin/pip install --no-cache-dir "cmake==${CMAKE_VERSION}"

@@ -104,10 +104,11 @@ fn image_build_stage_has_every_file_the_crate_includes() {
 }
 
 /// The build stage (on its toolchain stage) has what compiling libnetcdf and HDF5 from source
-/// runs: make (cmake's generator) and perl (HDF5's CMake looks for it). The slim Rust image has
-/// no make, which is why `docker build` of the default target failed.
+/// runs: make (cmake's generator), a C++ compiler (netCDF-C's CMake project declares C++) and
+/// perl (HDF5's CMake looks for it). The slim Rust image has gcc but neither make nor g++, which
+/// is why `docker build` of the default target failed.
 #[test]
-fn image_build_stage_installs_make_and_perl_for_the_static_libraries() {
+fn image_build_stage_installs_what_the_static_libraries_need() {
     let dockerfile = fs::read_to_string(repo().join("Dockerfile")).unwrap();
     let toolchain = stage(&dockerfile, "toolchain");
     let build = stage(&dockerfile, "build");
@@ -120,7 +121,7 @@ fn image_build_stage_installs_make_and_perl_for_the_static_libraries() {
         .find_iter(toolchain)
         .flat_map(|m| m.as_str().split_whitespace())
         .collect();
-    for needed in ["make", "perl", "pkg-config"] {
+    for needed in ["g++", "make", "perl", "pkg-config"] {
         assert!(
             packages.contains(needed),
             "the build stage does not install {needed}: {packages:?}"
