@@ -94,8 +94,8 @@ bh inspect --type image "$image" >/dev/null 2>&1 || fail "no image $image: run w
 
 # --- the container as Fargate runs it -------------------------------------------------------------
 
-config="$(bh inspect --type image --format '{{json .OCIv1.Config}}' "$image")"
-image_field() { python3 -c 'import json,sys; c=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$config" "$1"; }
+config="$(bh inspect --type image "$image")"
+image_field() { python3 -c 'import json,sys; c=json.loads(sys.argv[1])["OCIv1"]["config"]; print(eval(sys.argv[2]))' "$config" "$1"; }
 user="$(image_field 'c.get("User","")')"
 workdir="$(image_field 'c.get("WorkingDir","") or "/"')"
 entrypoint="$(image_field '" ".join(c.get("Entrypoint") or [])')"
