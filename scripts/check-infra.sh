@@ -11,10 +11,11 @@
 #   5. the image, as INGEST_TEST_IMAGE (or --image=...) says:
 #        full       scripts/image-build.sh (the Dockerfile's default target, runtime, built with
 #                   buildah from local bases) and scripts/image-smoke.sh on the result (jobs run
-#                   as Fargate runs them); about NN minutes on 2 idle cores, from cold
+#                   as Fargate runs them); the longest check (docs/DEPLOY.md has the figures)
 #        toolchain  scripts/image-build.sh --target toolchain: every step of the Dockerfile's
-#                   build stage before the crate's own compile, the static C libraries compiled
-#                   in it, and the runtime-base stage; about NN minutes from cold
+#                   build stage before the crate's own compile, then its cargo command as
+#                   `cargo check` (the static C libraries compiled, the Rust type-checked), and
+#                   the runtime-base stage; about 11 min of CPU from cold
 #        none       nothing (the default outside CI; CI's default is toolchain)
 #      They need root, buildah and debootstrap (installed by image-build.sh) and Debian's mirror.
 #

@@ -20,9 +20,10 @@
 #                      cargo build --release --features static-netcdf first).
 #   toolchain          the cheaper check CI runs on every change: the Dockerfile's toolchain stage
 #                      (every step of the build stage before the crate is compiled), then, in it,
-#                      the C libraries the static binary links (cargo build --release --locked
-#                      -p netcdf-src: HDF5 and netCDF-C through cmake and make), then the
-#                      runtime-base stage. It leaves no image behind.
+#                      the build stage's cargo command as `cargo check` (build scripts run, so
+#                      HDF5 and netCDF-C are compiled through cmake and make; Rust code is
+#                      type-checked, not compiled), then the runtime-base stage. It leaves no
+#                      image behind.
 #
 #   scripts/image-build.sh                                   # --target runtime
 #   scripts/image-build.sh --target runtime-prebuilt
@@ -317,11 +318,11 @@ if [[ "$target" == toolchain ]]; then
     start=$SECONDS
     say "building the Dockerfile's toolchain stage (base $rust_base)"
     bud --target toolchain --tag localhost/ocean-ingest-toolchain:check
-    say "compiling the static C libraries in it: cargo build --release --locked -p netcdf-src"
+    say "in it: cargo check --release --locked --features static-netcdf (compiles the static C libraries)"
     derived="$(bh from --pull=never localhost/ocean-ingest-toolchain:check)"
     # The build stage's sources, as its COPY steps lay them out, and the same cache mounts.
     bh run --isolation chroot --network host --volume "$context:/src:rw" "${volumes[@]}" "$derived" -- \
-        sh -c 'cd /src && CMAKE=/opt/cmake/bin/cmake cargo build --release --locked -p netcdf-src' >"$log.c" 2>&1 \
+        sh -c 'cd /src && CMAKE=/opt/cmake/bin/cmake cargo check --release --locked --features static-netcdf --bin ocean-ingest' >"$log.c" 2>&1 \
         || { tail -40 "$log.c" >&2; fail "the static C libraries do not build in the toolchain stage (whole log: $log.c)"; }
     say "building the Dockerfile's runtime-base stage"
     bud --target runtime-base --tag localhost/ocean-ingest-runtime-base:check
