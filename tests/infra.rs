@@ -33,7 +33,12 @@ fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
 fn stage<'a>(dockerfile: &'a str, name: &str) -> &'a str {
     dockerfile
         .split("\nFROM ")
-        .find(|stage| stage.lines().next().is_some_and(|l| l.ends_with(&format!(" AS {name}"))))
+        .find(|stage| {
+            stage
+                .lines()
+                .next()
+                .is_some_and(|l| l.ends_with(&format!(" AS {name}")))
+        })
         .unwrap_or_else(|| panic!("the Dockerfile has no stage {name}"))
 }
 
