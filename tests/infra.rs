@@ -145,8 +145,7 @@ fn the_default_target_is_runtime() {
     let dockerfile = fs::read_to_string(repo().join("Dockerfile")).unwrap();
     let last = dockerfile
         .lines()
-        .filter(|l| l.starts_with("FROM "))
-        .last()
+        .rfind(|l| l.starts_with("FROM "))
         .expect("a FROM line");
     assert_eq!(last, "FROM runtime-base AS runtime");
     assert!(
