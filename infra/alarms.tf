@@ -63,29 +63,25 @@ resource "aws_cloudwatch_metric_alarm" "pipeline_dlq" {
   tags                = merge(local.tags, { "pipeline" = each.key })
 }
 
-resource "aws_cloudwatch_metric_alarm" "unrouted" {
-  alarm_name          = "${var.name}-unrouted-uploads"
-  alarm_description   = "Uploads outside every stream prefix are in the incoming bucket and no job will ever take them; their events wait in ${aws_sqs_queue.unrouted.name}. Move each under its stream's prefix, add a stream, or delete it (docs/DEPLOY.md)."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.unrouted.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  threshold           = 1
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-  tags                = local.tags
-}
+# Queues whose first message needs an engineer: result events their consumer failed on, and
+# uploads outside every stream prefix (queues.tf).
+resource "aws_cloudwatch_metric_alarm" "queue_depth" {
+  for_each = {
+    "results-dead-letters" = {
+      queue       = aws_sqs_queue.results_dlq.name
+      description = "Result events that their consumer failed to process are waiting in ${aws_sqs_queue.results_dlq.name}."
+    }
+    "unrouted-uploads" = {
+      queue       = aws_sqs_queue.unrouted.name
+      description = "Uploads outside every stream prefix are in the incoming bucket and no job will ever take them; their events wait in ${aws_sqs_queue.unrouted.name}. Move each under its stream's prefix, add a stream, or delete it (docs/DEPLOY.md)."
+    }
+  }
 
-resource "aws_cloudwatch_metric_alarm" "results_dlq" {
-  alarm_name          = "${var.name}-results-dead-letters"
-  alarm_description   = "Result events that their consumer failed to process are waiting in ${aws_sqs_queue.results_dlq.name}."
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.results_dlq.name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1

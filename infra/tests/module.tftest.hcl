@@ -778,7 +778,7 @@ run "every_queue_has_its_own_dead_letter_queue_with_an_alarm" {
     condition = (
       jsondecode(aws_sqs_queue.results.redrive_policy).deadLetterTargetArn == "arn:aws:sqs:ap-southeast-2:111122223333:ocean-ingest-results-dlq"
       && jsondecode(aws_sqs_queue_redrive_allow_policy.results_dlq.redrive_allow_policy).sourceQueueArns == ["arn:aws:sqs:ap-southeast-2:111122223333:ocean-ingest-results"]
-      && aws_cloudwatch_metric_alarm.results_dlq.dimensions == tomap({ QueueName = "ocean-ingest-results-dlq" })
+      && aws_cloudwatch_metric_alarm.queue_depth["results-dead-letters"].dimensions == tomap({ QueueName = "ocean-ingest-results-dlq" })
     )
     error_message = "The results queue has its own alarmed dead-letter queue."
   }
@@ -825,10 +825,10 @@ run "uploads_outside_every_stream_prefix_raise_an_alarm" {
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.unrouted.dimensions == tomap({ QueueName = "ocean-ingest-unrouted" })
-      && aws_cloudwatch_metric_alarm.unrouted.threshold == 1
-      && aws_cloudwatch_metric_alarm.unrouted.comparison_operator == "GreaterThanOrEqualToThreshold"
-      && aws_cloudwatch_metric_alarm.unrouted.alarm_actions == toset(["arn:aws:sns:ap-southeast-2:111122223333:ocean-ingest-alarms"])
+      aws_cloudwatch_metric_alarm.queue_depth["unrouted-uploads"].dimensions == tomap({ QueueName = "ocean-ingest-unrouted" })
+      && aws_cloudwatch_metric_alarm.queue_depth["unrouted-uploads"].threshold == 1
+      && aws_cloudwatch_metric_alarm.queue_depth["unrouted-uploads"].comparison_operator == "GreaterThanOrEqualToThreshold"
+      && aws_cloudwatch_metric_alarm.queue_depth["unrouted-uploads"].alarm_actions == toset(["arn:aws:sns:ap-southeast-2:111122223333:ocean-ingest-alarms"])
     )
     error_message = "The first unrouted upload must raise the alarm."
   }
