@@ -184,10 +184,11 @@ resource "aws_batch_job_definition" "pipeline" {
     volumes                = [{ name = "work" }]
     mountPoints            = [{ sourceVolume = "work", containerPath = local.work_dir, readOnly = false }]
 
-    # The ledger claim lasts as long as the job may run: a live job keeps its upload, and a job
-    # killed without a word frees it for the retry once its time is up.
+    # The job ends itself (exit 75, publish rolled back) before the attempt timeout. The upload's
+    # claim keeps the binary's short lease, renewed by its heartbeat, so a job killed without a
+    # word frees its upload for the retry within minutes whatever the stream's timeout.
     environment = [
-      for name, value in merge(local.job_environment, { INGEST_LEASE_SECONDS = tostring(local.attempt_timeout_seconds[each.key]) }) :
+      for name, value in merge(local.job_environment, { INGEST_JOB_DEADLINE_SECONDS = tostring(local.job_deadline_seconds[each.key]) }) :
       { name = name, value = value }
     ]
     secrets = [for name, arn in local.job_secrets : { name = name, valueFrom = arn }]

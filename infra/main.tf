@@ -69,6 +69,14 @@ locals {
     )
   }
 
+  # The job's own deadline (INGEST_JOB_DEADLINE_SECONDS) ends it with exit 75 before Batch's attempt
+  # timeout does: Batch never retries an attempt it stopped for its timeout. After its deadline a
+  # job may need up to 4.5 minutes (eight request timeouts and an SMTP delivery) to roll back and
+  # report, so the deadline sits 300 s below the attempt timeout, and at half of very short ones.
+  job_deadline_seconds = {
+    for name, t in local.attempt_timeout_seconds : name => max(t - 300, ceil(t / 2))
+  }
+
   tags = merge({ "app" = "ocean-ingest", "deployment" = var.name }, var.tags)
 }
 

@@ -69,7 +69,7 @@ output "compute_environment_arns" {
 }
 
 output "attempt_timeout_seconds" {
-  description = "Attempt timeout of each stream's jobs, as derived from largest_file_mib or given (also the upload's lease, INGEST_LEASE_SECONDS)."
+  description = "Attempt timeout of each stream's jobs, as derived from largest_file_mib or given (the job's own deadline, INGEST_JOB_DEADLINE_SECONDS, is 300 s less, or half of a short timeout)."
   value       = local.attempt_timeout_seconds
 }
 

@@ -458,28 +458,28 @@ run "job_definitions_run_the_ingest_command_as_fargate_allows" {
 
   assert {
     condition = alltrue([
-      for name, lease in { anmn_nrs = "556", srs_altimetry = "1324", acorn = "900" } :
+      for name, deadline in { anmn_nrs = "278", srs_altimetry = "1024", acorn = "600" } :
       { for e in jsondecode(aws_batch_job_definition.pipeline[name].container_properties).environment : e.name => e.value } == {
-        INGEST_INCOMING_URL        = "s3://ocean-ingest-111122223333-incoming"
-        INGEST_ARCHIVE_URL         = "s3://ocean-ingest-111122223333-archive"
-        INGEST_PUBLIC_URL          = "s3://ocean-ingest-111122223333-public"
-        INGEST_ERROR_URL           = "s3://ocean-ingest-111122223333-error/errors"
-        INGEST_REPORTS_URL         = "s3://ocean-ingest-111122223333-error/reports"
-        INGEST_NOTIFY_URL          = "smtp://email-smtp.ap-southeast-2.amazonaws.com:587"
-        INGEST_NOTIFY_FROM         = "ingest@example.org"
-        INGEST_OPS_EMAIL           = "data-team@example.org"
-        INGEST_RESULTS_QUEUE_URL   = "https://sqs.ap-southeast-2.amazonaws.com/111122223333/ocean-ingest-results"
-        INGEST_PIPELINES           = "/etc/ocean-ingest/pipelines.toml"
-        INGEST_LOG_FORMAT          = "json"
-        INGEST_WORK_DIR            = "/var/lib/ocean-ingest"
-        TMPDIR                     = "/var/lib/ocean-ingest"
-        INGEST_SOURCE_KEY_ENCODING = "url"
-        INGEST_MAX_ATTEMPTS        = "3"
-        INGEST_LEASE_SECONDS       = lease
-        RUST_LOG                   = "ocean_ingest=info"
+        INGEST_INCOMING_URL         = "s3://ocean-ingest-111122223333-incoming"
+        INGEST_ARCHIVE_URL          = "s3://ocean-ingest-111122223333-archive"
+        INGEST_PUBLIC_URL           = "s3://ocean-ingest-111122223333-public"
+        INGEST_ERROR_URL            = "s3://ocean-ingest-111122223333-error/errors"
+        INGEST_REPORTS_URL          = "s3://ocean-ingest-111122223333-error/reports"
+        INGEST_NOTIFY_URL           = "smtp://email-smtp.ap-southeast-2.amazonaws.com:587"
+        INGEST_NOTIFY_FROM          = "ingest@example.org"
+        INGEST_OPS_EMAIL            = "data-team@example.org"
+        INGEST_RESULTS_QUEUE_URL    = "https://sqs.ap-southeast-2.amazonaws.com/111122223333/ocean-ingest-results"
+        INGEST_PIPELINES            = "/etc/ocean-ingest/pipelines.toml"
+        INGEST_LOG_FORMAT           = "json"
+        INGEST_WORK_DIR             = "/var/lib/ocean-ingest"
+        TMPDIR                      = "/var/lib/ocean-ingest"
+        INGEST_SOURCE_KEY_ENCODING  = "url"
+        INGEST_MAX_ATTEMPTS         = "3"
+        INGEST_JOB_DEADLINE_SECONDS = deadline
+        RUST_LOG                    = "ocean_ingest=info"
       }
     ])
-    error_message = "The job environment must be exactly what the binary reads (docs/DEPLOY.md), the lease as long as the attempt may run."
+    error_message = "The job environment must be exactly what the binary reads (docs/DEPLOY.md), the job deadline 300 s below the attempt timeout (half of a short one)."
   }
 
   assert {
