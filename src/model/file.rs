@@ -51,6 +51,10 @@ pub struct PipelineFile {
     pub check_log: Vec<String>,
     #[serde(skip)]
     pub metadata: Option<FileMetadata>,
+    /// The NetCDF header as pipeline templates read it (typed attributes, variables in file
+    /// order with their attributes, dimensions); for the job only, never stored.
+    #[serde(skip)]
+    pub header: Option<std::sync::Arc<serde_json::Value>>,
     pub archived: bool,
     pub stored: bool,
     pub harvested: bool,
@@ -119,6 +123,7 @@ impl PipelineFile {
             check_passed: None,
             check_log: Vec::new(),
             metadata: None,
+            header: None,
             archived: false,
             stored: false,
             harvested: false,

@@ -375,9 +375,17 @@ async fn fetch(
     }
 }
 
-/// Gives every file its rule and types. All unclaimed files are named in one rejection.
-pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(), JobError> {
+/// Gives every file its rule and types, and refuses, before any check, the files whose rule
+/// refuses them by name (`reject`, `require` that read no content). All unclaimed and refused
+/// files are named in one rejection.
+pub fn assign_rules(
+    pipeline: &Pipeline,
+    key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    files: &mut FileCollection,
+) -> Result<(), JobError> {
     let mut unclaimed = Vec::new();
+    let mut refused = Vec::new();
     for file in files.iter_mut() {
         match pipeline.rule_for(&file.name) {
             None => unclaimed.push(file.name.clone()),
@@ -388,6 +396,11 @@ pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(
                 } else {
                     file.publish_type = rule.publish;
                     file.check_type = pipeline.check_for(rule, &file.name);
+                    let ctx = pipeline.context(rule, &file.name, key, now);
+                    let reasons = rule.refusals(&ctx, false);
+                    if !reasons.is_empty() {
+                        refused.push(format!("{}: {}", file.name, reasons.join("; ")));
+                    }
                 }
                 let (check, publish) = (file.check_type, file.publish_type);
                 file.record(
@@ -397,13 +410,18 @@ pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(
             }
         }
     }
-    if unclaimed.is_empty() {
-        Ok(())
-    } else {
-        Err(JobError::rejected(format!(
+    let mut problems = Vec::new();
+    if !unclaimed.is_empty() {
+        problems.push(format!(
             "no rule of pipeline {} claims {}: each file must match a files.include pattern",
             pipeline.name,
             unclaimed.join(", ")
-        )))
+        ));
+    }
+    problems.extend(refused);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(JobError::rejected(problems.join("; ")))
     }
 }
