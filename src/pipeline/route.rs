@@ -115,7 +115,8 @@ fn place(
         let coverage = templates
             .iter()
             .flatten()
-            .chain(rule.reject.as_ref())
+            .copied()
+            .chain(rule.reject.iter())
             .any(|t| t.reads().contains("time_coverage"));
         if coverage {
             let meta = crate::netcdf::extract_metadata(&nc, &summary).map_err(|e| e.to_string())?;

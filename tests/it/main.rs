@@ -9,6 +9,7 @@ mod conformance;
 mod events_cli;
 mod faults;
 mod harvest;
+mod imos_cases;
 mod job_logs;
 mod notify;
 mod pipelines_cli;

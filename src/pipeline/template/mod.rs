@@ -154,11 +154,11 @@ impl TemplateContext {
         let part = |k: &str| header.and_then(|h| h.get(k)).unwrap_or(&empty);
         ctx.insert(
             "attrs",
-            Lookup::from_json("attrs", MissStyle::GlobalAttribute, part("attrs"), |_| None),
+            Lookup::from_json("attrs", MissStyle::GlobalAttribute, part("attrs"), &|_| None),
         );
         ctx.insert(
             "vars",
-            Lookup::from_json("vars", MissStyle::Variable, part("vars"), |v| {
+            Lookup::from_json("vars", MissStyle::Variable, part("vars"), &|v| {
                 Some((format!("vars.{v}"), MissStyle::VariableAttribute(v.to_string())))
             }),
         );
@@ -199,7 +199,8 @@ pub fn environment() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(false);
     env.set_formatter(|out, state, value| {
-        if let Some(x) = value.as_f64().filter(|_| value.kind() == minijinja::value::ValueKind::Number && !value.is_integer()) {
+        let float = value.kind() == minijinja::value::ValueKind::Number && !value.is_integer();
+        if let Some(x) = float.then(|| f64::try_from(value.clone()).ok()).flatten() {
             return out
                 .write_str(&values::python_float(x))
                 .map_err(|_| Error::new(ErrorKind::WriteFailure, "cannot write the output"));

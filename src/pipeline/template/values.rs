@@ -170,7 +170,7 @@ impl Lookup {
         name: &str,
         style: MissStyle,
         json: &serde_json::Value,
-        nest: impl Fn(&str) -> Option<(String, MissStyle)>,
+        nest: &dyn Fn(&str) -> Option<(String, MissStyle)>,
     ) -> Value {
         let entries = json
             .as_object()
@@ -178,7 +178,7 @@ impl Lookup {
                 o.iter()
                     .map(|(k, v)| {
                         let value = match (v.is_object(), nest(k)) {
-                            (true, Some((n, s))) => Lookup::from_json(&n, s, v, |_| None),
+                            (true, Some((n, s))) => Lookup::from_json(&n, s, v, &|_| None),
                             _ => Value::from_serialize(v),
                         };
                         (k.clone(), value)
