@@ -47,7 +47,9 @@ const UTCZONE: &[&str] = &["UTC", "GMT", "Z", "z"];
 
 fn index_of(table: &[&[&str]], name: &str) -> Option<usize> {
     let lower = name.to_lowercase();
-    table.iter().position(|names| names.contains(&lower.as_str()))
+    table
+        .iter()
+        .position(|names| names.contains(&lower.as_str()))
 }
 
 fn jump(name: &str) -> bool {
@@ -342,14 +344,21 @@ impl Ymd {
         if (n == known.len() && n > 0) || (n == 3 && known.len() == 2) {
             let mut known = known;
             if n == 3 && known.len() == 2 {
-                let missing = (0..3).find(|x| !known.iter().any(|(_, v)| v == x)).ok_or(())?;
+                let missing = (0..3)
+                    .find(|x| !known.iter().any(|(_, v)| v == x))
+                    .ok_or(())?;
                 let key = ['y', 'm', 'd']
                     .into_iter()
                     .find(|k| !known.iter().any(|(c, _)| c == k))
                     .ok_or(())?;
                 known.push((key, missing));
             }
-            let get = |k: char| known.iter().find(|(c, _)| *c == k).map(|(_, i)| self.values[*i]);
+            let get = |k: char| {
+                known
+                    .iter()
+                    .find(|(c, _)| *c == k)
+                    .map(|(_, i)| self.values[*i])
+            };
             return Ok((get('y'), get('m'), get('d')));
         }
         let v = &self.values;
@@ -419,7 +428,11 @@ impl Ymd {
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
-    let (y, m) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    let (y, m) = if month == 12 {
+        (year + 1, 1)
+    } else {
+        (year, month + 1)
+    };
     NaiveDate::from_ymd_opt(y as i32, m as u32, 1)
         .and_then(|d| d.pred_opt())
         .map_or(31, |d| d.day() as i64)
@@ -464,8 +477,7 @@ fn find_hms_idx(idx: usize, tokens: &[String]) -> Option<usize> {
         Some(idx + 2)
     } else if idx > 0 && hms(&tokens[idx - 1]).is_some() {
         Some(idx - 1)
-    } else if 1 < idx && idx == n - 1 && tokens[idx - 1] == " " && hms(&tokens[idx - 2]).is_some()
-    {
+    } else if 1 < idx && idx == n - 1 && tokens[idx - 1] == " " && hms(&tokens[idx - 2]).is_some() {
         Some(idx - 2)
     } else {
         None
@@ -478,7 +490,12 @@ fn min_sec(value: Dec) -> (i64, Option<i64>) {
 }
 
 /// `_parse_numeric_token`: returns the index of the last token it used.
-fn numeric_token(tokens: &[String], mut idx: usize, ymd: &mut Ymd, res: &mut Res) -> Result<usize, Fail> {
+fn numeric_token(
+    tokens: &[String],
+    mut idx: usize,
+    ymd: &mut Ymd,
+    res: &mut Res,
+) -> Result<usize, Fail> {
     let repr = tokens[idx].as_str();
     let value = Dec::parse(repr)?;
     let fvalue = repr.parse::<f64>().map_err(|_| ())?;
@@ -670,7 +687,11 @@ fn parse_fields(s: &str) -> Option<Res> {
                 res.tzoffset = if utczone(&tok) { Some(0) } else { None };
                 res.tzname = Some(tok.clone());
                 if i + 1 < l.len() && (l[i + 1] == "+" || l[i + 1] == "-") {
-                    l[i + 1] = if l[i + 1] == "+" { "-".into() } else { "+".into() };
+                    l[i + 1] = if l[i + 1] == "+" {
+                        "-".into()
+                    } else {
+                        "+".into()
+                    };
                     res.tzoffset = None;
                     if utczone(&tok) {
                         res.tzname = None;
@@ -681,7 +702,10 @@ fn parse_fields(s: &str) -> Option<Res> {
                 let next = l.get(i + 1).ok_or(())?.clone();
                 let len_li = next.chars().count();
                 let (h, m) = if len_li == 4 {
-                    (next[..2].parse::<i64>().map_err(|_| ())?, next[2..].parse::<i64>().map_err(|_| ())?)
+                    (
+                        next[..2].parse::<i64>().map_err(|_| ())?,
+                        next[2..].parse::<i64>().map_err(|_| ())?,
+                    )
                 } else if i + 2 < l.len() && l[i + 2] == ":" {
                     let m = l.get(i + 3).ok_or(())?.parse::<i64>().map_err(|_| ())?;
                     let h = next.parse::<i64>().map_err(|_| ())?;
@@ -725,7 +749,11 @@ fn parse_fields(s: &str) -> Option<Res> {
         if y < 0 {
             return None;
         }
-        res.year = Some(convert_year(y, res.century_specified, chrono::Utc::now().year() as i64));
+        res.year = Some(convert_year(
+            y,
+            res.century_specified,
+            chrono::Utc::now().year() as i64,
+        ));
     }
     Some(res)
 }
@@ -819,7 +847,10 @@ mod tests {
             ("25 09 03", "2003-09-25 00:00:00.000000"),
             ("03 25 Sep", "2003-09-25 00:00:00.000000"),
             ("25 03 Sep", "2025-09-03 00:00:00.000000"),
-            ("  July   4 ,  1976   12:01:02   am  ", "1976-07-04 00:01:02.000000"),
+            (
+                "  July   4 ,  1976   12:01:02   am  ",
+                "1976-07-04 00:01:02.000000",
+            ),
             ("Wed, July 10, '96", "1996-07-10 00:00:00.000000"),
             ("1996.July.10 AD 12:08 PM", "1996-07-10 12:08:00.000000"),
             ("July 4, 1976", "1976-07-04 00:00:00.000000"),
@@ -849,7 +880,10 @@ mod tests {
             ("Sep", "2003-09-25 00:00:00.000000"),
             ("2003", "2003-09-25 00:00:00.000000"),
             ("10:36:28", "2003-09-25 10:36:28.000000"),
-            ("Thu Sep 25 10:36:28 BRST 2003", "2003-09-25 10:36:28.000000"),
+            (
+                "Thu Sep 25 10:36:28 BRST 2003",
+                "2003-09-25 10:36:28.000000",
+            ),
             ("2003-09-25T10:49:41.5-03:00", "2003-09-25 10:49:41.500000"),
             ("Monday", "2003-09-29 00:00:00.000000"),
             ("10th Jan 1969", "1969-01-10 00:00:00.000000"),
@@ -861,8 +895,19 @@ mod tests {
     #[test]
     fn what_dateutil_refuses() {
         for s in [
-            "", "invalid", "a", "2003-13-01", "31/02/2003", "Feb 30, 2007", "13:44 AM", "1:61",
-            "2003-09-25 10:49:41 foo", "nan", "inf", "1.5.6.7", "17:00 PM",
+            "",
+            "invalid",
+            "a",
+            "2003-13-01",
+            "31/02/2003",
+            "Feb 30, 2007",
+            "13:44 AM",
+            "1:61",
+            "2003-09-25 10:49:41 foo",
+            "nan",
+            "inf",
+            "1.5.6.7",
+            "17:00 PM",
         ] {
             assert_eq!(at(s), None, "{s:?}");
         }

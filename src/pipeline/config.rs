@@ -244,19 +244,30 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
     for v in raw.vocabulary {
         let name = v.name.get_ref().clone();
         let ok = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !name.starts_with(|c: char| c.is_ascii_digit());
         if !ok {
             problems.at(v.name.span(), None, "vocabulary.name", "use letters, digits and '_', starting with a letter (templates write vocab.<name>)");
         } else if !problems.vocab_names.insert(name) {
-            problems.at(v.name.span(), None, "vocabulary.name", "another vocabulary already has this name");
+            problems.at(
+                v.name.span(),
+                None,
+                "vocabulary.name",
+                "another vocabulary already has this name",
+            );
         }
         if let Some(f) = &v.format
             && parse_named::<Format>("vocabulary format", f.get_ref()).is_err()
         {
-            problems.at(f.span(), None, "vocabulary.format", format!("unknown vocabulary format {:?}; use csv or json", f.get_ref()));
+            problems.at(
+                f.span(),
+                None,
+                "vocabulary.format",
+                format!(
+                    "unknown vocabulary format {:?}; use csv or json",
+                    f.get_ref()
+                ),
+            );
         }
         problems.vocabularies.push(v);
     }
@@ -323,7 +334,13 @@ fn load_vocabularies(
             None if rel.ends_with(".json") => Format::Json,
             None => Format::Csv,
         };
-        match Vocabulary::load(v.name.get_ref(), &base.join(rel), rel, format, v.date.get_ref()) {
+        match Vocabulary::load(
+            v.name.get_ref(),
+            &base.join(rel),
+            rel,
+            format,
+            v.date.get_ref(),
+        ) {
             Ok(vocab) => loaded.push(vocab),
             Err(e) => problems.at(v.file.span(), None, "vocabulary.file", e),
         }
@@ -817,10 +834,16 @@ fn validate_rule(
         dest_known: rr.dest.is_some(),
         ..scope.clone()
     };
-    let archive = rr
-        .archive
-        .as_ref()
-        .and_then(|v| template(problems, v, pipeline, &field("archive"), &archive_scope, false));
+    let archive = rr.archive.as_ref().and_then(|v| {
+        template(
+            problems,
+            v,
+            pipeline,
+            &field("archive"),
+            &archive_scope,
+            false,
+        )
+    });
     if let (Some(r), Some(_)) = (&rr.reject, &rr.dest) {
         problems.at(
             r.span(),
@@ -830,7 +853,6 @@ fn validate_rule(
         );
     }
     if let Some(publish) = publish.filter(|_| rr.reject.is_none()) {
-
         if (publish.store() || publish.harvest()) && rr.dest.is_none() {
             problems.at(
                 rr.include.span(),

@@ -122,9 +122,9 @@ impl FileRule {
         let mut map = std::collections::BTreeMap::new();
         if let Some(caps) = self.include.captures(name) {
             for (i, group) in self.include.capture_names().enumerate() {
-                let v = caps
-                    .get(i)
-                    .map_or(minijinja::Value::from(()), |m| minijinja::Value::from(m.as_str()));
+                let v = caps.get(i).map_or(minijinja::Value::from(()), |m| {
+                    minijinja::Value::from(m.as_str())
+                });
                 map.insert(minijinja::Value::from(i), v.clone());
                 if let Some(n) = group {
                     map.insert(minijinja::Value::from(n), v);
@@ -148,7 +148,11 @@ impl FileRule {
     /// empty when it accepts the file. With `content` false, only what the name decides.
     pub fn refusals(&self, ctx: &TemplateContext, content: bool) -> Vec<String> {
         let mut out = Vec::new();
-        if let Some(r) = self.reject.as_ref().filter(|t| content || !t.reads_content()) {
+        if let Some(r) = self
+            .reject
+            .as_ref()
+            .filter(|t| content || !t.reads_content())
+        {
             out.push(r.render(ctx).unwrap_or_else(|e| e));
         }
         for req in &self.require {

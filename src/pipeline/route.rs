@@ -105,8 +105,8 @@ fn place(
         return Err(refusals.join("; "));
     }
     let templates = [rule.dest.as_ref(), rule.archive.as_ref()];
-    let content = rule.refusal_reads_content()
-        || templates.iter().flatten().any(|t| t.reads_content());
+    let content =
+        rule.refusal_reads_content() || templates.iter().flatten().any(|t| t.reads_content());
     if content && name.to_ascii_lowercase().ends_with(".nc") {
         let path = file.ok_or("its rule reads the file's content: give the file")?;
         let nc = crate::netcdf::NcFile::open(path).map_err(|e| e.to_string())?;
@@ -131,7 +131,10 @@ fn place(
         return Err(refusals.join("; "));
     }
     let publish = rule.publish;
-    let dest = match (&rule.dest, publish.store() || publish.harvest() || publish.archive()) {
+    let dest = match (
+        &rule.dest,
+        publish.store() || publish.harvest() || publish.archive(),
+    ) {
         (Some(t), true) => Some(t.render(&ctx)?),
         _ => None,
     };

@@ -108,9 +108,17 @@ mod tests {
 
     #[test]
     fn csv_and_json_vocabularies() {
-        let v = parse(b"callsign,name\nVLHJ,Southern-Surveyor\n9V2768,RTM-Wakmatha\n", Format::Csv).unwrap();
+        let v = parse(
+            b"callsign,name\nVLHJ,Southern-Surveyor\n9V2768,RTM-Wakmatha\n",
+            Format::Csv,
+        )
+        .unwrap();
         assert_eq!(v["VLHJ"], "Southern-Surveyor");
-        assert!(parse(b"k,v\na,1\na,2\n", Format::Csv).unwrap_err().contains("twice"));
+        assert!(
+            parse(b"k,v\na,1\na,2\n", Format::Csv)
+                .unwrap_err()
+                .contains("twice")
+        );
         let v = parse(br#"{"BOM": "BOM", "DOT-WA": "WA-DOT"}"#, Format::Json).unwrap();
         assert_eq!(v["DOT-WA"], "WA-DOT");
         assert!(parse(b"[1]", Format::Json).is_err());

@@ -396,11 +396,12 @@ pub fn assign_rules(
                 } else {
                     file.publish_type = rule.publish;
                     file.check_type = pipeline.check_for(rule, &file.name);
-                    let ctx = pipeline.context(rule, &file.name, key, now);
-                    let reasons = rule.refusals(&ctx, false);
-                    if !reasons.is_empty() {
-                        refused.push(format!("{}: {}", file.name, reasons.join("; ")));
-                    }
+                }
+                // A rule that refuses a name refuses its deletion too.
+                let ctx = pipeline.context(rule, &file.name, key, now);
+                let reasons = rule.refusals(&ctx, false);
+                if !reasons.is_empty() {
+                    refused.push(format!("{}: {}", file.name, reasons.join("; ")));
                 }
                 let (check, publish) = (file.check_type, file.publish_type);
                 file.record(

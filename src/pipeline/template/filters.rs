@@ -199,7 +199,12 @@ mod tests {
             "IMOS_ANMN_Z_20170201T000000Z_NRSDAR_FV01.nc"
         );
         assert_eq!(
-            regex_replace("a.31e4cadf90ba8824645001ea07b74814.nc".into(), r"\.[0-9a-z]{32}\.nc$".into(), ".nc".into()).unwrap(),
+            regex_replace(
+                "a.31e4cadf90ba8824645001ea07b74814.nc".into(),
+                r"\.[0-9a-z]{32}\.nc$".into(),
+                ".nc".into()
+            )
+            .unwrap(),
             "a.nc"
         );
         assert_eq!(
@@ -214,7 +219,11 @@ mod tests {
         let v = regex_search("xCARS2009_W.nc".into(), r"CARS(?P<year>\d+)_".into()).unwrap();
         assert_eq!(v.get_attr("year").unwrap().to_string(), "2009");
         assert_eq!(v.get_item(&Value::from(1)).unwrap().to_string(), "2009");
-        assert!(regex_match("xCARS2009_W.nc".into(), r"CARS(\d+)_".into()).unwrap().is_none());
+        assert!(
+            regex_match("xCARS2009_W.nc".into(), r"CARS(\d+)_".into())
+                .unwrap()
+                .is_none()
+        );
         let v = regex_match("ab".into(), r"a(x)?".into()).unwrap();
         assert!(v.get_item(&Value::from(1)).unwrap().is_none());
         assert!(matching("TEMP_quality_control".into(), ".*_quality_control$".into()).unwrap());

@@ -253,9 +253,10 @@ impl Linter<'_> {
     fn args(&mut self, args: &[CallArg<'_>], defined: &Defined) {
         for a in args {
             match a {
-                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => {
-                    self.expr(e, defined)
-                }
+                CallArg::Pos(e)
+                | CallArg::Kwarg(_, e)
+                | CallArg::PosSplat(e)
+                | CallArg::KwargSplat(e) => self.expr(e, defined),
             }
         }
     }
@@ -396,7 +397,9 @@ impl Linter<'_> {
         if DEST_NAMES.contains(&id) && !self.scope.dest_known {
             self.at(
                 line,
-                format!("{id} is known only in archive templates (after the destination is rendered)"),
+                format!(
+                    "{id} is known only in archive templates (after the destination is rendered)"
+                ),
             );
             return;
         }
@@ -499,16 +502,34 @@ mod tests {
         let p = problems("{% if name %}\n{% set x = 1 %}\n{% endif %}\n{{ x }}");
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].line, 4);
-        assert!(p[0].message.contains("set only in one branch of the {% if %} at line 1"), "{p:?}");
+        assert!(
+            p[0].message
+                .contains("set only in one branch of the {% if %} at line 1"),
+            "{p:?}"
+        );
         let p = problems("{% if name == 'a' %}{{ attrs.x }}{% else %}\n{{ m.yaer }}{% endif %}");
         assert_eq!(p[0].line, 2);
         assert!(p[0].message.contains("no group named yaer"), "{p:?}");
-        let p = problems("{{ name | nofilter }}{{ name is nottest }}{{ name.split('_') }}{{ foo }}");
+        let p =
+            problems("{{ name | nofilter }}{{ name is nottest }}{{ name.split('_') }}{{ foo }}");
         let all: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
-        assert!(all.iter().any(|m| m.contains("unknown filter nofilter")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("unknown test nottest")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("method calls such as .split()")), "{all:?}");
-        assert!(all.iter().any(|m| m.contains("unknown name foo")), "{all:?}");
+        assert!(
+            all.iter().any(|m| m.contains("unknown filter nofilter")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("unknown test nottest")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|m| m.contains("method calls such as .split()")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter().any(|m| m.contains("unknown name foo")),
+            "{all:?}"
+        );
         let p = problems("{{ name | regex_replace('(', '') }}{{ dest }}");
         assert!(p[0].message.contains("invalid regular expression"), "{p:?}");
         assert!(p[1].message.contains("only in archive templates"), "{p:?}");

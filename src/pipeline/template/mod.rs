@@ -154,12 +154,17 @@ impl TemplateContext {
         let part = |k: &str| header.and_then(|h| h.get(k)).unwrap_or(&empty);
         ctx.insert(
             "attrs",
-            Lookup::from_json("attrs", MissStyle::GlobalAttribute, part("attrs"), &|_| None),
+            Lookup::from_json("attrs", MissStyle::GlobalAttribute, part("attrs"), &|_| {
+                None
+            }),
         );
         ctx.insert(
             "vars",
             Lookup::from_json("vars", MissStyle::Variable, part("vars"), &|v| {
-                Some((format!("vars.{v}"), MissStyle::VariableAttribute(v.to_string())))
+                Some((
+                    format!("vars.{v}"),
+                    MissStyle::VariableAttribute(v.to_string()),
+                ))
             }),
         );
         ctx.insert(
@@ -352,8 +357,10 @@ impl Template {
             .to_string();
         if e.kind() == ErrorKind::UndefinedError {
             if let Some(miss) = values::last_miss() {
+                // minijinja's range may cover only the failing part (`.vessels['X']`).
                 let root = miss.map.split('.').next().unwrap_or(&miss.map);
-                if expr.contains(root) {
+                let last = miss.map.rsplit('.').next().unwrap_or(&miss.map);
+                if expr.contains(root) || expr.contains(last) || expr.contains(&miss.key) {
                     return miss.message;
                 }
             }
@@ -397,7 +404,10 @@ mod tests {
             "k",
             "acorn",
         );
-        with_header(&mut ctx, serde_json::json!({"attrs": {"site_code": "BONC"}}));
+        with_header(
+            &mut ctx,
+            serde_json::json!({"attrs": {"site_code": "BONC"}}),
+        );
         let env = env_with(
             "IMOS/ACORN/vector/{{ imos.platform }}/{{ imos.start | strftime('%Y/%m/%d') }}/{{ name }}",
         );
@@ -445,10 +455,15 @@ mod tests {
                 "vars": {"DEPTH": {"long_name": "actual depth", "sensor_depth": 1.0}},
             }),
         );
-        let t = env_with("{{ variables | join(',') }} {{ vars.DEPTH.long_name }}@{{ vars.DEPTH.sensor_depth }}m");
+        let t = env_with(
+            "{{ variables | join(',') }} {{ vars.DEPTH.long_name }}@{{ vars.DEPTH.sensor_depth }}m",
+        );
         assert_eq!(t.render(&ctx).unwrap(), "TIME,DEPTH actual depth@1.0m");
         let t = env_with("{{ vars.DEPTH.units }}");
-        assert_eq!(t.render(&ctx).unwrap_err(), "variable DEPTH has no attribute units");
+        assert_eq!(
+            t.render(&ctx).unwrap_err(),
+            "variable DEPTH has no attribute units"
+        );
         let t = env_with("{{ vars.TEMP.units }}");
         assert_eq!(t.render(&ctx).unwrap_err(), "the file has no variable TEMP");
     }
@@ -476,7 +491,8 @@ mod tests {
     fn conditions_evaluate() {
         let mut ctx = TemplateContext::new("x.nc", "x.nc", "p");
         with_header(&mut ctx, serde_json::json!({"attrs": {"a": "b"}}));
-        let c = Template::compile_condition("attrs.a is defined and name is startingwith('x')").unwrap();
+        let c = Template::compile_condition("attrs.a is defined and name is startingwith('x')")
+            .unwrap();
         assert!(c.evaluate(&ctx).unwrap());
         let c = Template::compile_condition("attrs.zz is defined").unwrap();
         assert!(!c.evaluate(&ctx).unwrap());

@@ -22,7 +22,8 @@ fn write(hir: &Hir, out: &mut String) -> Option<()> {
         HirKind::Empty => {}
         HirKind::Literal(l) => out.push_str(std::str::from_utf8(&l.0).ok()?),
         HirKind::Class(Class::Unicode(c)) => {
-            let ranges: Vec<(char, char)> = c.ranges().iter().map(|r| (r.start(), r.end())).collect();
+            let ranges: Vec<(char, char)> =
+                c.ranges().iter().map(|r| (r.start(), r.end())).collect();
             out.push(pick(&ranges)?);
         }
         HirKind::Class(Class::Bytes(c)) => {

@@ -157,7 +157,11 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    pub fn value(name: impl Into<String>, style: MissStyle, entries: BTreeMap<String, Value>) -> Value {
+    pub fn value(
+        name: impl Into<String>,
+        style: MissStyle,
+        entries: BTreeMap<String, Value>,
+    ) -> Value {
         Value::from_object(Lookup {
             name: name.into(),
             style,
@@ -221,7 +225,12 @@ impl Object for Lookup {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.entries.keys().map(|k| Value::from(k.as_str())).collect())
+        Enumerator::Values(
+            self.entries
+                .keys()
+                .map(|k| Value::from(k.as_str()))
+                .collect(),
+        )
     }
 
     fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
