@@ -58,6 +58,9 @@ pub fn context_for(
         None => TemplateContext::new(&file.name, key, &pipeline.name),
     };
     ctx.header = file.header.clone();
+    if let Some(p) = &file.path {
+        ctx.path = p.clone();
+    }
     if let Some(m) = &file.metadata {
         ctx.time_coverage = TimeCoverage {
             start: m.time_start.clone(),

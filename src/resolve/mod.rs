@@ -115,6 +115,7 @@ async fn resolve_zip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolu
                 m.unpacked.size,
             );
             f.sha256 = Some(m.unpacked.sha256);
+            f.path = Some(m.path.clone());
             f.record(
                 "Resolved",
                 format!("unpacked from {} ({})", upload.name, m.path),
@@ -153,6 +154,7 @@ async fn resolve_gzip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resol
         unpacked.size,
     );
     f.sha256 = Some(unpacked.sha256);
+    f.path = Some(inner.clone());
     f.record("Resolved", format!("decompressed from {}", upload.name));
     Ok(Resolution {
         files: FileCollection::new(vec![f]),
@@ -250,6 +252,7 @@ async fn resolve_manifest(
                     let mut f = PipelineFile::deletion(paths::file_name(&p), &upload.name);
                     // The rule's dest template gives its destination (see process::assign_paths).
                     f.dest_path = None;
+                    f.path = Some(p);
                     planned.push(Planned::Delete(Box::new(f)));
                 }
                 Err(reason) => problems.push(format!("{at}: {path:?}: {reason}")),
@@ -301,6 +304,7 @@ async fn resolve_manifest(
             size,
         );
         f.sha256 = Some(sha256);
+        f.path = Some(scope.relative(&key).to_string());
         f.record(
             "Resolved",
             format!("named by {} ({at}): {key}", upload.name),
@@ -398,7 +402,10 @@ pub fn assign_rules(
                     file.check_type = pipeline.check_for(rule, &file.name);
                 }
                 // A rule that refuses a name refuses its deletion too.
-                let ctx = pipeline.context(rule, &file.name, key, now);
+                let mut ctx = pipeline.context(rule, &file.name, key, now);
+                if let Some(p) = &file.path {
+                    ctx.path = p.clone();
+                }
                 let reasons = rule.refusals(&ctx, false);
                 if !reasons.is_empty() {
                     refused.push(format!("{}: {}", file.name, reasons.join("; ")));

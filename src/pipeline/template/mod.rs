@@ -28,6 +28,9 @@ pub struct TemplateContext {
     pub stem: String,
     /// The last extension with its dot (`.nc`), or empty.
     pub extension: String,
+    /// Where the file is within its upload: the path a manifest names (relative to the
+    /// manifest's folder) or a member's path inside an archive; the name for the upload itself.
+    pub path: String,
     /// The upload's key in the incoming store (or its file name for a local upload).
     pub key: String,
     pub pipeline: String,
@@ -86,6 +89,7 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "name",
     "stem",
     "extension",
+    "path",
     "key",
     "pipeline",
     "upload",
@@ -118,6 +122,7 @@ impl TemplateContext {
             name: name.to_string(),
             stem,
             extension,
+            path: name.to_string(),
             key: key.to_string(),
             pipeline: pipeline.to_string(),
             imos: ImosName::parse(name),
@@ -137,6 +142,7 @@ impl TemplateContext {
         ctx.insert("name", Value::from(self.name.as_str()));
         ctx.insert("stem", Value::from(self.stem.as_str()));
         ctx.insert("extension", Value::from(self.extension.as_str()));
+        ctx.insert("path", Value::from(self.path.as_str()));
         ctx.insert("key", Value::from(self.key.as_str()));
         ctx.insert("pipeline", Value::from(self.pipeline.as_str()));
         let upload = self.key.rsplit('/').next().unwrap_or(&self.key);
@@ -485,6 +491,18 @@ mod tests {
         assert_eq!(t.render(&ctx).unwrap_err(), "`ZZZ` is not in vocab.vessels");
         let t = env_with("{{ vocab.vessels['VLHJ'] }}");
         assert_eq!(t.render(&ctx).unwrap(), "Southern-Surveyor");
+    }
+
+    #[test]
+    fn path_is_where_the_file_is_in_its_upload() {
+        let mut ctx = TemplateContext::new("D1_001.nc", "Argo/dac/x.rsync_manifest", "argo");
+        let t = env_with("IMOS/Argo/dac/{{ path }}");
+        assert_eq!(t.render(&ctx).unwrap(), "IMOS/Argo/dac/D1_001.nc");
+        ctx.path = "csiro/1/profiles/D1_001.nc".into();
+        assert_eq!(
+            t.render(&ctx).unwrap(),
+            "IMOS/Argo/dac/csiro/1/profiles/D1_001.nc"
+        );
     }
 
     #[test]
