@@ -285,6 +285,9 @@ enum YmdVal<'a> {
 
 type Fail = ();
 
+/// Year, month and day, each when the string gives it.
+type YearMonthDay = (Option<i64>, Option<i64>, Option<i64>);
+
 impl Ymd {
     fn len(&self) -> usize {
         self.values.len()
@@ -335,7 +338,7 @@ impl Ymd {
         Ok(())
     }
 
-    fn resolve(&self) -> Result<(Option<i64>, Option<i64>, Option<i64>), Fail> {
+    fn resolve(&self) -> Result<YearMonthDay, Fail> {
         let n = self.len();
         let known: Vec<(char, usize)> = [('y', self.y), ('m', self.m), ('d', self.d)]
             .into_iter()

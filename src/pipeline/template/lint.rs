@@ -73,12 +73,10 @@ pub fn lint(source: &str, condition: bool, scope: &Scope) -> Vec<Problem> {
             }),
         }
     } else {
-        match parse(
-            source,
-            "template",
-            SyntaxConfig::default(),
-            WhitespaceConfig::default(),
-        ) {
+        // SyntaxConfig is a unit struct only while minijinja's custom_syntax feature is off.
+        #[allow(clippy::default_constructed_unit_structs)]
+        let syntax = SyntaxConfig::default();
+        match parse(source, "template", syntax, WhitespaceConfig::default()) {
             Ok(stmt) => l.stmt(&stmt, &mut defined),
             Err(e) => l.problems.push(Problem {
                 line: e.line().unwrap_or(1),
