@@ -1,6 +1,7 @@
 //! The check step for one file, by check type: non-empty, format, NetCDF compliance, table schema.
 //! Pure with respect to the stores: it reads the job-local copy and returns a verdict with a log.
 
+mod dateutil;
 pub mod table_schema;
 
 use std::path::Path;

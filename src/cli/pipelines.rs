@@ -1,4 +1,5 @@
-//! `ocean-ingest pipelines`: validate a pipeline file and show what it routes where.
+//! `ocean-ingest pipelines`: validate a pipeline file, show what it routes where, and say where
+//! one upload would go.
 
 use std::path::PathBuf;
 
@@ -6,12 +7,14 @@ use clap::Subcommand;
 
 use super::format::Format;
 use crate::error::ExitCode;
+use crate::pipeline::route::{Routed, route, sample_problems};
 use crate::pipeline::{PipelineSet, written_pattern};
 use crate::settings::SettingsArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum PipelinesCommand {
-    /// Validate a pipeline file without touching any store; report every problem with its line
+    /// Validate a pipeline file without touching any store: every problem with its line,
+    /// templates included (checked in every branch, and rendered on a sample name of each rule)
     Validate {
         /// The file, a path or s3://bucket/key [default: --pipelines / INGEST_PIPELINES,
         /// ./pipelines.toml, else (everything local) the built-in example]
@@ -24,6 +27,17 @@ pub enum PipelinesCommand {
         /// What to print: lines for a person, or one JSON document
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+    /// Where would an upload go: its pipeline, rule, check and publish types, destination and
+    /// archive path, or why it would be refused (a dry run: no store is touched)
+    Route {
+        /// The upload's key in the incoming store, e.g. SRS/IMOS_SRSALT_…nc
+        key: String,
+        /// The file itself, for rules whose templates read its content (attributes, variables)
+        file: Option<PathBuf>,
+        /// The pipeline file [default: as for validate]
+        #[arg(long)]
+        pipelines: Option<PathBuf>,
     },
 }
 
@@ -40,11 +54,27 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
     match cmd {
         PipelinesCommand::Validate { file } => match load(settings, file) {
             Ok(set) => {
+                let mut problems = Vec::new();
+                for p in &set.pipelines {
+                    for (i, r) in p.rules.iter().enumerate() {
+                        for e in sample_problems(p, r) {
+                            problems.push(format!("pipeline {:?}, files[{i}]: {e}", p.name));
+                        }
+                    }
+                }
+                if !problems.is_empty() {
+                    eprintln!("{}: {} problem(s)", set.origin, problems.len());
+                    for p in problems {
+                        eprintln!("  {}: {p}", set.origin);
+                    }
+                    return ExitCode::Usage;
+                }
                 let rules: usize = set.pipelines.iter().map(|p| p.rules.len()).sum();
                 println!(
-                    "{}: ok ({} pipelines, {rules} file rules)",
+                    "{}: ok ({} pipelines, {rules} file rules, {} vocabularies)",
                     set.origin,
-                    set.pipelines.len()
+                    set.pipelines.len(),
+                    set.vocabularies.len()
                 );
                 ExitCode::Ok
             }
@@ -65,10 +95,37 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
                     }
                     for (i, r) in p.rules.iter().enumerate() {
                         let include = written_pattern(&r.include);
-                        println!("  files[{i}]: {include} → {}", r.publish);
+                        match &r.reject {
+                            Some(_) => println!("  files[{i}]: {include} → rejected"),
+                            None => println!("  files[{i}]: {include} → {}", r.publish),
+                        }
                     }
                 }
+                for v in &set.vocabularies {
+                    println!(
+                        "vocabulary {}: {} entries from {} ({})",
+                        v.name,
+                        v.entries.len(),
+                        v.file,
+                        v.date
+                    );
+                }
                 ExitCode::Ok
+            }
+            Err(code) => code,
+        },
+        PipelinesCommand::Route {
+            key,
+            file,
+            pipelines,
+        } => match load(settings, pipelines) {
+            Ok(set) => {
+                let routed = route(&set, &key, file.as_deref(), chrono::Utc::now());
+                print!("{routed}");
+                match routed {
+                    Routed::Placed(_) => ExitCode::Ok,
+                    Routed::Refused { .. } => ExitCode::Rejected,
+                }
             }
             Err(code) => code,
         },
@@ -90,6 +147,7 @@ fn list_json(set: &PipelineSet) -> String {
                         "exclude": r.exclude.as_ref().map(written_pattern),
                         "check": r.check.map(|c| c.to_string()),
                         "publish": r.publish.to_string(),
+                        "rejected": r.reject.is_some(),
                     })
                 })
                 .collect();

@@ -120,6 +120,11 @@ impl<'s> Job<'s> {
         }
     }
 
+    /// When the job started: templates see it as `now`.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
     pub fn elapsed_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
     }

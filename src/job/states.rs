@@ -356,7 +356,10 @@ impl<'s> Initialised<'s> {
         };
         let resolved = crate::resolve::resolve(&ctx, &acc.upload)
             .await
-            .and_then(|mut r| crate::resolve::assign_rules(acc.pipeline, &mut r.files).map(|()| r));
+            .and_then(|mut r| {
+                let (key, now) = (&acc.upload.key, job.started_at());
+                crate::resolve::assign_rules(acc.pipeline, key, now, &mut r.files).map(|()| r)
+            });
         let (acc, _, resolution) = acc.then(job, FileCollection::default(), resolved)?;
         job.notes.extend(resolution.notes);
         job.enter("Resolved", acc.name());
@@ -401,7 +404,12 @@ impl<'s> Checked<'s> {
     async fn process(self, job: &mut Job<'s>) -> Result<Processed<'s>, Failed<'s>> {
         let Checked { acc, mut files } = self;
         let services = job.services;
-        let placed = crate::process::assign_paths(acc.pipeline, &acc.upload.key, files.files_mut());
+        let placed = crate::process::assign_paths(
+            acc.pipeline,
+            &acc.upload.key,
+            job.started_at(),
+            files.files_mut(),
+        );
         let (acc, files, ()) = acc.then(job, files, placed)?;
         let owned = crate::process::ownership::check_deletions(
             services.index.as_ref(),

@@ -2,6 +2,7 @@
 //! [`super::PipelineSet`], and the one step that reads files: loading the table schemas it names.
 //! Validation does no I/O; both report every problem with its line.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -9,8 +10,11 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::template::{Globals, lint};
+use super::vocabulary::{Format, Vocabulary};
 use super::{
-    Criteria, FileRule, Pipeline, PipelineSet, ReadOptions, Supersede, Template, UnpackLimits,
+    Criteria, FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template,
+    UnpackLimits,
 };
 use crate::check::TableSchema;
 use crate::model::{CheckType, PublishType, parse_named};
@@ -20,6 +24,24 @@ use crate::model::{CheckType, PublishType, parse_named};
 struct RawFile {
     #[serde(default)]
     pipeline: Vec<RawPipeline>,
+    #[serde(default)]
+    vocabulary: Vec<RawVocabulary>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVocabulary {
+    name: Spanned<String>,
+    file: Spanned<String>,
+    format: Option<Spanned<String>>,
+    date: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequire {
+    that: Spanned<String>,
+    reason: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -48,6 +70,8 @@ struct RawPipeline {
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
     #[serde(default)]
+    constants: toml::Table,
+    #[serde(default)]
     files: Vec<RawRule>,
 }
 
@@ -65,6 +89,9 @@ struct RawRule {
     allowed_dest: Vec<Spanned<String>>,
     supersede: Option<Spanned<String>>,
     table_schema: Option<Spanned<String>>,
+    reject: Option<Spanned<String>>,
+    #[serde(default)]
+    require: Vec<RawRequire>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -130,6 +157,10 @@ struct Problems<'a> {
     schemas: Vec<SchemaRef>,
     /// Whether a pipeline that claims every key is accepted.
     allow_catch_all: bool,
+    /// The vocabularies the file declares, loaded after validation.
+    vocabularies: Vec<RawVocabulary>,
+    /// Their names, which templates may use as `vocab.<name>`.
+    vocab_names: BTreeSet<String>,
 }
 
 /// A table schema named in the pipeline file, and where its schema goes once loaded.
@@ -175,10 +206,12 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
     let (mut pipelines, mut problems) = validate(text, origin, opts.allow_catch_all)?;
     load_table_schemas(&mut pipelines, &mut problems, opts.base);
+    let vocabularies = load_vocabularies(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
             pipelines,
+            vocabularies,
         })
     } else {
         Err(ConfigError {
@@ -213,7 +246,39 @@ fn validate<'t>(
         list: Vec::new(),
         schemas: Vec::new(),
         allow_catch_all,
+        vocabularies: Vec::new(),
+        vocab_names: BTreeSet::new(),
     };
+    for v in raw.vocabulary {
+        let name = v.name.get_ref().clone();
+        let ok = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !ok {
+            problems.at(v.name.span(), None, "vocabulary.name", "use letters, digits and '_', starting with a letter (templates write vocab.<name>)");
+        } else if !problems.vocab_names.insert(name) {
+            problems.at(
+                v.name.span(),
+                None,
+                "vocabulary.name",
+                "another vocabulary already has this name",
+            );
+        }
+        if let Some(f) = &v.format
+            && parse_named::<Format>("vocabulary format", f.get_ref()).is_err()
+        {
+            problems.at(
+                f.span(),
+                None,
+                "vocabulary.format",
+                format!(
+                    "unknown vocabulary format {:?}; use csv or json",
+                    f.get_ref()
+                ),
+            );
+        }
+        problems.vocabularies.push(v);
+    }
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
         problems.list.push(ConfigProblem {
@@ -261,7 +326,7 @@ fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base:
     }
 }
 
-/// Where a file the pipeline file names (a table schema) is read from: beside the pipeline file,
+/// Where a file the pipeline file names (a table schema, a vocabulary) is read from: beside the pipeline file,
 /// or, for a pipeline file with no folder of its own (fetched from an object store), only at an
 /// absolute path.
 fn side_file(base: Option<&Path>, rel: &str) -> Result<PathBuf, String> {
@@ -273,6 +338,47 @@ fn side_file(base: Option<&Path>, rel: &str) -> Result<PathBuf, String> {
              no folder beside it: name the file by an absolute path (e.g. one in the image)"
         )),
     }
+}
+
+/// The step that reads the vocabularies the file declares, then gives every pipeline's templates
+/// `vocab`. A vocabulary that cannot be read is a problem at its line.
+fn load_vocabularies(
+    pipelines: &mut [Pipeline],
+    problems: &mut Problems,
+    base: Option<&Path>,
+) -> Vec<Vocabulary> {
+    let mut loaded = Vec::new();
+    for v in std::mem::take(&mut problems.vocabularies) {
+        let rel = v.file.get_ref();
+        let format = match v.format.as_ref().map(|f| f.get_ref().as_str()) {
+            Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(_) => continue,
+            None if rel.ends_with(".json") => Format::Json,
+            None => Format::Csv,
+        };
+        let path = match side_file(base, rel) {
+            Ok(path) => path,
+            Err(e) => {
+                problems.at(v.file.span(), None, "vocabulary.file", e);
+                continue;
+            }
+        };
+        match Vocabulary::load(v.name.get_ref(), &path, rel, format, v.date.get_ref()) {
+            Ok(vocab) => loaded.push(vocab),
+            Err(e) => problems.at(v.file.span(), None, "vocabulary.file", e),
+        }
+    }
+    let vocab = minijinja::Value::from(
+        loaded
+            .iter()
+            .map(|v| (v.name.clone(), v.value()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    );
+    for p in pipelines {
+        p.globals.vocab = vocab.clone();
+    }
+    loaded
 }
 
 /// A name the pipeline file gives an enum (criteria, check or publish type, supersede rule),
@@ -526,13 +632,28 @@ fn validate_pipeline(
             defaults.max_ratio,
         ),
     };
+    let (constants, constant_names) = constants_value(&rp.constants);
     let mut rules = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
         let declared = Declared {
             checks: !checks.is_empty(),
             schema: rp.table_schema.is_some(),
         };
-        if let Some(rule) = validate_rule(rr, i, (index, rules.len()), &name, declared, problems) {
+        let scope = lint::Scope {
+            groups: BTreeSet::new(),
+            constants: constant_names.clone(),
+            vocabularies: problems.vocab_names.clone(),
+            dest_known: false,
+        };
+        if let Some(rule) = validate_rule(
+            rr,
+            i,
+            (index, rules.len()),
+            &name,
+            declared,
+            scope,
+            problems,
+        ) {
             rules.push(rule);
         }
     }
@@ -552,7 +673,84 @@ fn validate_pipeline(
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
         unpack,
+        globals: Globals {
+            constants,
+            // Set after validation, by `load_vocabularies`.
+            vocab: Globals::default().vocab,
+        },
     })
+}
+
+/// `[pipeline.constants]` as templates see them (`const.<NAME>`; a table is a map whose misses
+/// name it), and their names.
+fn constants_value(table: &toml::Table) -> (minijinja::Value, BTreeSet<String>) {
+    use super::template::values::{Lookup, MissStyle};
+    let map: std::collections::BTreeMap<String, minijinja::Value> = table
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::Table(t) => Lookup::value(
+                    format!("const.{k}"),
+                    MissStyle::Entry,
+                    t.iter()
+                        .map(|(k, v)| (k.clone(), minijinja::Value::from_serialize(v)))
+                        .collect(),
+                ),
+                other => minijinja::Value::from_serialize(other),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    let names = map.keys().cloned().collect();
+    (minijinja::Value::from(map), names)
+}
+
+/// Compiles a template (or a condition) and checks it for what would fail only at run time
+/// (see [`lint`]); each problem is reported at its own line of the pipeline file.
+fn template(
+    problems: &mut Problems,
+    value: &Spanned<String>,
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+    condition: bool,
+) -> Option<Template> {
+    let compiled = if condition {
+        Template::compile_condition(value.get_ref())
+    } else {
+        Template::compile(value.get_ref())
+    };
+    let t = match compiled {
+        Ok(t) => t,
+        Err(e) => {
+            problems.at(value.span(), Some(pipeline), field, e);
+            return None;
+        }
+    };
+    let found = lint::lint(value.get_ref(), condition, scope);
+    if found.is_empty() {
+        return Some(t);
+    }
+    // The template's first line: the line of its opening quote, or the next one when a
+    // multi-line string starts with a newline (TOML drops it).
+    let start = value.span().start;
+    let rest = &problems.text[start.min(problems.text.len())..];
+    let skip = usize::from(
+        ["\"\"\"\n", "'''\n", "\"\"\"\r\n", "'''\r\n"]
+            .iter()
+            .any(|q| rest.starts_with(q)),
+    );
+    let (line, _) = line_col(problems.text, start);
+    for p in found {
+        problems.list.push(ConfigProblem {
+            line: Some(line + skip + p.line - 1),
+            column: None,
+            pipeline: Some(pipeline.to_string()),
+            field: Some(field.to_string()),
+            message: p.message,
+        });
+    }
+    None
 }
 
 /// What a pipeline declares that its rules' validation depends on.
@@ -572,11 +770,15 @@ fn validate_rule(
     target: (usize, usize),
     pipeline: &str,
     declared: Declared,
+    mut scope: lint::Scope,
     problems: &mut Problems,
 ) -> Option<FileRule> {
     let before = problems.list.len();
     let field = |f: &str| format!("files[{i}].{f}");
     let include = regex(problems, &rr.include, pipeline, &field("include"), true);
+    if let Some(re) = &include {
+        scope.groups = re.capture_names().flatten().map(str::to_string).collect();
+    }
     let exclude = rr
         .exclude
         .as_ref()
@@ -651,19 +853,46 @@ fn validate_rule(
             }
         }
     };
-    let mut compile = |value: &Option<Spanned<String>>, kind: &str| -> Option<Template> {
-        let v = value.as_ref()?;
-        match Template::compile(v.get_ref()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                problems.at(v.span(), Some(pipeline), field(kind), e);
-                None
-            }
+    let dest = rr
+        .dest
+        .as_ref()
+        .and_then(|v| template(problems, v, pipeline, &field("dest"), &scope, false));
+    let reject = rr
+        .reject
+        .as_ref()
+        .and_then(|v| template(problems, v, pipeline, &field("reject"), &scope, false));
+    let mut require = Vec::new();
+    for (j, r) in rr.require.iter().enumerate() {
+        let at = |f: &str| field(&format!("require[{j}].{f}"));
+        let that = template(problems, &r.that, pipeline, &at("that"), &scope, true);
+        let reason = template(problems, &r.reason, pipeline, &at("reason"), &scope, false);
+        if let (Some(that), Some(reason)) = (that, reason) {
+            require.push(Requirement { that, reason });
         }
+    }
+    let archive_scope = lint::Scope {
+        dest_known: rr.dest.is_some(),
+        ..scope.clone()
     };
-    let dest = compile(&rr.dest, "dest");
-    let archive = compile(&rr.archive, "archive");
-    if let Some(publish) = publish {
+    let archive = rr.archive.as_ref().and_then(|v| {
+        template(
+            problems,
+            v,
+            pipeline,
+            &field("archive"),
+            &archive_scope,
+            false,
+        )
+    });
+    if let (Some(r), Some(_)) = (&rr.reject, &rr.dest) {
+        problems.at(
+            r.span(),
+            Some(pipeline),
+            field("reject"),
+            "a rule that rejects its files publishes nothing: remove its dest",
+        );
+    }
+    if let Some(publish) = publish.filter(|_| rr.reject.is_none()) {
         if (publish.store() || publish.harvest()) && rr.dest.is_none() {
             problems.at(
                 rr.include.span(),
@@ -712,5 +941,7 @@ fn validate_rule(
         supersede,
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
+        reject,
+        require,
     })
 }

@@ -5,7 +5,9 @@ pub mod catch_all;
 mod config;
 pub mod handler;
 pub mod imos_name;
+pub mod route;
 pub mod template;
+pub mod vocabulary;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,7 +18,8 @@ pub use catch_all::CatchAll;
 pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
 pub use imos_name::ImosName;
-pub use template::{Template, TemplateContext, TimeCoverage};
+pub use template::{Globals, Template, TemplateContext, TimeCoverage};
+pub use vocabulary::Vocabulary;
 
 use crate::check::TableSchema;
 use crate::compliance::Suite;
@@ -90,6 +93,19 @@ pub struct FileRule {
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
     pub table_schema: Option<Arc<TableSchema>>,
+    /// A rule that claims files only to refuse them, with this reason.
+    pub reject: Option<Template>,
+    /// Conditions every file of the rule must meet, each with the reason it is refused.
+    pub require: Vec<Requirement>,
+}
+
+/// A condition a rule's files must meet (`[[pipeline.files.require]]`).
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// A minijinja expression; false refuses the file.
+    pub that: Template,
+    /// Why, as a template.
+    pub reason: Template,
 }
 
 /// A rule pattern as the pipeline file wrote it: `include` and `exclude` are compiled anchored
@@ -131,6 +147,58 @@ impl FileRule {
     pub fn claims(&self, name: &str) -> bool {
         self.include.is_match(name) && !self.exclude.as_ref().is_some_and(|e| e.is_match(name))
     }
+
+    /// The groups of the include pattern's match on `name` as templates see them (`m`): every
+    /// named group by name and every group by number; a group that took no part is `none`.
+    pub fn groups(&self, name: &str) -> minijinja::Value {
+        let mut map = std::collections::BTreeMap::new();
+        if let Some(caps) = self.include.captures(name) {
+            for (i, group) in self.include.capture_names().enumerate() {
+                let v = caps.get(i).map_or(minijinja::Value::from(()), |m| {
+                    minijinja::Value::from(m.as_str())
+                });
+                map.insert(minijinja::Value::from(i), v.clone());
+                if let Some(n) = group {
+                    map.insert(minijinja::Value::from(n), v);
+                }
+            }
+        }
+        minijinja::Value::from(map)
+    }
+
+    /// Whether deciding to refuse a file needs its content (its header or coverage), or only its
+    /// name: name-only refusals are made when the file is claimed, before any check.
+    pub fn refusal_reads_content(&self) -> bool {
+        self.reject.as_ref().is_some_and(Template::reads_content)
+            || self
+                .require
+                .iter()
+                .any(|r| r.that.reads_content() || r.reason.reads_content())
+    }
+
+    /// Why the rule refuses a file (its `reject`, its failed `require`s), every reason at once;
+    /// empty when it accepts the file. With `content` false, only what the name decides.
+    pub fn refusals(&self, ctx: &TemplateContext, content: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = self
+            .reject
+            .as_ref()
+            .filter(|t| content || !t.reads_content())
+        {
+            out.push(r.render(ctx).unwrap_or_else(|e| e));
+        }
+        for req in &self.require {
+            if !content && (req.that.reads_content() || req.reason.reads_content()) {
+                continue;
+            }
+            match req.that.evaluate(ctx) {
+                Ok(true) => {}
+                Ok(false) => out.push(req.reason.render(ctx).unwrap_or_else(|e| e)),
+                Err(e) => out.push(e),
+            }
+        }
+        out
+    }
 }
 
 /// A validated pipeline.
@@ -156,9 +224,27 @@ pub struct Pipeline {
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
     pub unpack: UnpackLimits,
+    /// What every template of the pipeline sees: its constants and the file's vocabularies.
+    pub globals: Globals,
 }
 
 impl Pipeline {
+    /// The template context of a file `rule` claims, before its content is known: its name and
+    /// the rule's groups, the upload's key, the job's start, the pipeline's globals.
+    pub fn context(
+        &self,
+        rule: &FileRule,
+        name: &str,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> TemplateContext {
+        let mut ctx = TemplateContext::new(name, key, &self.name);
+        ctx.groups = rule.groups(name);
+        ctx.now = now;
+        ctx.globals = self.globals.clone();
+        ctx
+    }
+
     /// The first rule claiming `name`, with its index.
     pub fn rule_for(&self, name: &str) -> Option<(usize, &FileRule)> {
         self.rules.iter().enumerate().find(|(_, r)| r.claims(name))
@@ -233,6 +319,8 @@ pub struct PipelineSet {
     /// Where the set came from, for messages.
     pub origin: String,
     pub pipelines: Vec<Pipeline>,
+    /// The vocabularies the file declares, as loaded.
+    pub vocabularies: Vec<Vocabulary>,
 }
 
 impl PipelineSet {

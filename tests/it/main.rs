@@ -12,6 +12,7 @@ mod fault_proxy;
 mod faults;
 mod harvest;
 mod help_cli;
+mod imos_cases;
 mod job_logs;
 mod notify;
 mod pipeline_file;
