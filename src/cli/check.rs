@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::compliance::{self, FileReport, Priority};
+use crate::compliance::{self, Criteria, FileReport, Priority};
 use crate::error::ExitCode;
-use crate::pipeline::Criteria;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

@@ -4,8 +4,6 @@
 
 use serde::Serialize;
 
-use crate::pipeline::Criteria;
-
 /// How much a result matters. The numbers are the reference's weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -23,6 +21,19 @@ impl Priority {
             Priority::Low => "low",
         }
     }
+}
+
+/// How strictly compliance results count, as the reference's compliance-checker: pipelines name
+/// it, `check --criteria` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Criteria {
+    /// Every failed check counts.
+    Strict,
+    /// High and medium priority failures count.
+    Normal,
+    /// Only high priority failures count.
+    Lenient,
 }
 
 impl Criteria {

@@ -9,8 +9,9 @@ use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
+use super::{FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
 use crate::check::TableSchema;
+use crate::compliance::Criteria;
 use crate::model::{CheckType, PublishType, parse_named};
 
 #[derive(Debug, Deserialize)]

@@ -17,25 +17,11 @@ pub use imos_name::ImosName;
 pub use template::{Template, TemplateContext, TimeCoverage};
 
 use crate::check::TableSchema;
-use crate::compliance::Suite;
+use crate::compliance::{Criteria, Suite};
 use crate::model::{CheckType, PublishType};
 
 /// The example pipeline file, compiled in: used when no pipeline file is given or found.
 pub const EXAMPLE: &str = include_str!("../../examples/pipelines.toml");
-
-/// How strictly compliance results count, as the reference's compliance-checker.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Criteria {
-    /// Every failed check counts.
-    Strict,
-    /// High and medium priority failures count.
-    Normal,
-    /// Only high priority failures count.
-    Lenient,
-}
 
 /// How a new file replaces what is already published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use ocean_ingest::compliance::{self, FileReport, Priority};
-use ocean_ingest::pipeline::Criteria;
+use ocean_ingest::compliance::{self, Criteria, FileReport, Priority};
 
 /// (file as in verdicts.tsv, suite, why ours differs): each is explained in docs/PARITY.md.
 const KNOWN: &[(&str, &str, &str)] = &[];
