@@ -132,7 +132,7 @@ impl<'a> VarIndex<'a> {
                     .or_default()
                     .push(v);
                 if NAMING_ATTRIBUTES.contains(&a.name.as_str()) {
-                    let mut named: Vec<&str> = text.split_whitespace().collect();
+                    let mut named: Vec<&str> = text.split(' ').filter(|n| !n.is_empty()).collect();
                     named.sort_unstable();
                     named.dedup();
                     for n in named {
@@ -174,7 +174,7 @@ impl<'a> VarIndex<'a> {
     }
 
     /// The variables whose `attribute` (one of [`NAMING_ATTRIBUTES`]) lists `name` among its
-    /// blank-separated words, in file order.
+    /// words split on single spaces (the reference's `str.split(' ')`), in file order, each once.
     pub fn naming(&self, attribute: &str, name: &str) -> &[&'a Variable] {
         debug_assert!(
             NAMING_ATTRIBUTES.contains(&attribute),
