@@ -221,7 +221,7 @@ pub fn run_suite(
         if skip == Some(Priority::High) {
             continue;
         }
-        match catch_unwind(AssertUnwindSafe(|| apply(&id, rule, ds))) {
+        match catch_unwind(AssertUnwindSafe(|| (rule.run)(ds))) {
             Ok(Ok(r)) => results.extend(
                 r.into_iter()
                     .filter(|r| skip.is_none_or(|s| r.priority > s)),
@@ -238,17 +238,4 @@ pub fn run_suite(
         }
     }
     SuiteReport::from_results(&id, results, errors, criteria)
-}
-
-/// Runs one rule of suite `suite` over a dataset. In unit tests,
-/// `INGEST_TEST_NEUTER_RULE=<suite>/<rule>` makes that one rule find nothing, as if its body were
-/// deleted: `scripts/neuter-rules.sh` runs the rule tests once per rule that way and requires a
-/// failing test each time, so no rule goes untested.
-#[cfg_attr(not(test), allow(unused_variables))]
-pub fn apply(suite: &str, rule: &Rule, ds: &Dataset) -> Result<Vec<CheckResult>, String> {
-    #[cfg(test)]
-    if testing::neutered(suite, rule.id) {
-        return Ok(Vec::new());
-    }
-    (rule.run)(ds)
 }

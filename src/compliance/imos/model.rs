@@ -15,15 +15,13 @@ pub struct Model<'a> {
     pub summary: &'a NcSummary,
     /// Variables named after their only dimension, in dimension order.
     pub coordinates: Vec<&'a Variable>,
-    /// Variables some variable lists in `ancillary_variables`.
-    pub ancillary: Vec<&'a Variable>,
     /// Variables that hold data: not coordinates, auxiliary coordinates or ancillary variables;
     /// numeric with at least one dimension; no flags; not a ragged-array count or index.
     pub data: Vec<&'a Variable>,
     /// Quality-control variables, by name, standard name, long name or conventions attribute.
     pub quality_control: Vec<&'a Variable>,
-    /// The ancillary variables, as a set.
-    ancillary_set: Members,
+    /// Variables some variable lists in `ancillary_variables`, as a set.
+    ancillary: Members,
 }
 
 /// A set of variables of one file, compared as the reference compares variable objects (by
@@ -32,6 +30,7 @@ pub struct Model<'a> {
 pub struct Members(HashSet<*const Variable>);
 
 impl Members {
+    /// The set of these variables.
     pub fn of<'v>(vars: impl IntoIterator<Item = &'v Variable>) -> Members {
         Members(vars.into_iter().map(|v| v as *const Variable).collect())
     }
@@ -56,7 +55,7 @@ impl<'a> Model<'a> {
         let (coordinate_set, auxiliary_set, ancillary_set) = (
             Members::of(coordinates.iter().copied()),
             Members::of(auxiliary),
-            Members::of(ancillary.iter().copied()),
+            Members::of(ancillary),
         );
         let data = summary
             .variables
@@ -76,16 +75,15 @@ impl<'a> Model<'a> {
         Ok(Model {
             summary,
             coordinates,
-            ancillary,
             data,
             quality_control,
-            ancillary_set,
+            ancillary: ancillary_set,
         })
     }
 
     /// Whether `var` is an ancillary variable (listed in some `ancillary_variables`).
     pub fn is_ancillary(&self, var: &Variable) -> bool {
-        self.ancillary_set.contains(var)
+        self.ancillary.contains(var)
     }
 }
 

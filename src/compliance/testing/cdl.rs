@@ -345,22 +345,6 @@ fn attr_value(values: &[Lit], declared: Option<&NcType>, context: &str) -> AttrV
     }
 }
 
-/// netCDF's default fill value of a numeric type (`NC_FILL_*`), as a double.
-fn default_fill(ty: &NcType) -> f64 {
-    match ty {
-        NcType::Byte => -127.0,
-        NcType::UByte => 255.0,
-        NcType::Short => -32767.0,
-        NcType::UShort => 65535.0,
-        NcType::Int => -2147483647.0,
-        NcType::UInt => 4294967295.0,
-        NcType::Int64 => -9223372036854775806.0,
-        NcType::UInt64 => 18446744073709551614.0,
-        NcType::Float => 9.969_209_968_386_869e36_f32 as f64,
-        _ => 9.969_209_968_386_869e36,
-    }
-}
-
 /// A number as read back from a variable of `ty` (libnetcdf converts it to double).
 fn stored(x: f64, ty: &NcType, context: &str) -> f64 {
     match convert(&[x], ty, context).as_f64s() {
@@ -741,7 +725,8 @@ fn build(
                 let context = format!("data of {}", v.name);
                 let fill = match v.attributes.iter().find(|a| a.name == "_FillValue") {
                     Some(a) => a.value.as_f64().expect("a numeric fill value"),
-                    None => default_fill(ty),
+                    // netCDF's default fill of the type (`NC_FILL_*`); NC_FILL_DOUBLE else.
+                    None => crate::netcdf::default_fill(ty).unwrap_or(9.969_209_968_386_869e36),
                 };
                 assert!(
                     given.len() <= size,

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use super::{
     CheckResult, Criteria, Dataset, FileReport, Group, Priority, SuiteImpl, SuiteReport,
-    ValueSource, apply, check_dataset, check_file, parse_suite,
+    ValueSource, check_dataset, check_file, parse_suite,
 };
 use crate::netcdf::NcFile;
 
@@ -25,8 +25,9 @@ fn compare_with_ncgen() -> bool {
 }
 
 /// A NetCDF-4 file made from CDL by `ncgen` under the file name `name` (kept alive by the returned
-/// folder): only for comparing the in-memory reading with the real thing.
-fn ncgen(cdl: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+/// folder): for comparing the in-memory reading with the real thing, and for tests of code that
+/// opens files itself (the facility handlers). Rule tests use [`from_cdl`], which needs no ncgen.
+pub fn nc_from_cdl_named(cdl: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let cdl_path = dir.path().join("test.cdl");
     let nc_path = dir.path().join(name);
@@ -36,7 +37,7 @@ fn ncgen(cdl: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
         .arg(&nc_path)
         .arg(&cdl_path)
         .output()
-        .expect("ncgen runs (INGEST_TEST_CDL_NCGEN=1 needs netcdf-bin)");
+        .expect("ncgen runs (apt-get install netcdf-bin)");
     assert!(
         out.status.success(),
         "ncgen refused the CDL: {}",
@@ -52,7 +53,7 @@ fn assert_same_as_ncgen(
     name: &str,
     file: &CdlFile,
 ) -> (tempfile::TempDir, PathBuf, NcFile) {
-    let (dir, path) = ncgen(cdl, name);
+    let (dir, path) = nc_from_cdl_named(cdl, name);
     let nc = NcFile::open(&path).expect("ncgen's file opens");
     let summary = nc.summary().expect("its header reads");
     assert_eq!(
@@ -127,11 +128,6 @@ pub fn check_cdl_suites(
     report
 }
 
-/// Whether `INGEST_TEST_NEUTER_RULE` names this rule of this suite (see [`super::apply`]).
-pub fn neutered(suite: &str, rule: &str) -> bool {
-    std::env::var("INGEST_TEST_NEUTER_RULE").is_ok_and(|v| v.split_once('/') == Some((suite, rule)))
-}
-
 /// One rule of a suite, by id, on a file made from CDL (named `t.nc`).
 pub fn run_rule_on_cdl(
     suite: &dyn SuiteImpl,
@@ -145,13 +141,13 @@ pub fn run_rule_on_cdl(
         .unwrap_or_else(|| panic!("{} has no rule {rule}", suite.id()));
     let file = cdl::parse(cdl);
     let ds = Dataset::new("t.nc", &file.summary, &file.values);
-    let got = apply(suite.id(), rule, &ds);
+    let got = (rule.run)(&ds);
     if compare_with_ncgen() {
         let (_dir, _path, nc) = assert_same_as_ncgen(cdl, "t.nc", &file);
         let summary = nc.summary().expect("its header reads");
         let real = Dataset::new("t.nc", &summary, &nc);
         assert_eq!(
-            apply(suite.id(), rule, &real),
+            (rule.run)(&real),
             got,
             "rule {} judges ncgen's file and the in-memory reading differently:\n{cdl}",
             rule.id
