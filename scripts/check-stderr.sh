@@ -50,20 +50,6 @@ if [ -d "$corpus" ]; then
 else
     say "no IMOS corpus at $corpus: the project's files only"
 fi
-cat >"$work/pipelines.toml" <<'EOF'
-[[pipeline]]
-name = "any"
-keys = '\.nc$'
-allowed_extensions = [".nc"]
-checks = ["cf:1.6"]
-criteria = "lenient"
-owners = ["data@example.org"]
-
-[[pipeline.files]]
-include = '.*\.nc$'
-publish = "harvest_upload"
-dest = "TEST/{{ name }}"
-EOF
 
 # lines, not-JSON lines and HDF5-DIAG lines of a stderr file.
 count() {
@@ -86,7 +72,7 @@ status=0
 printf '%-40s %-8s %10s %10s %10s\n' binary command lines not_json hdf5_diag
 for bin in "${bins[@]}"; do
     home="$work/home-$(basename "$bin")"
-    export INGEST_HOME="$home" INGEST_WORK_DIR="$work" INGEST_PIPELINES="$work/pipelines.toml"
+    export INGEST_HOME="$home" INGEST_WORK_DIR="$work" INGEST_PIPELINES="$root/tests/data/pipelines/any-nc-cf-lenient.toml"
     mkdir -p "$home"
     "$bin" --log-format json check --suite cf:1.6 --suite imos:1.4 --format json "${files[@]}" >/dev/null 2>"$work/check.err" || true
     : >"$work/run.err"

@@ -7,7 +7,7 @@
 //! strict report. Known, documented differences (docs/PARITY.md) are listed in KNOWN.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ocean_ingest::compliance::{self, Criteria, FileReport, Priority};
 

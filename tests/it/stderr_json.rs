@@ -13,20 +13,8 @@ use crate::common::*;
 
 /// Every `.nc` file routes to one pipeline that checks CF leniently, so that most files go on to
 /// metadata, quick looks and publishing (the reads on worker threads) and some are rejected.
-const PIPELINE: &str = r#"
-[[pipeline]]
-name = "any"
-keys = '\.nc$'
-allowed_extensions = [".nc"]
-checks = ["cf:1.6"]
-criteria = "lenient"
-owners = ["data@example.org"]
-
-[[pipeline.files]]
-include = '.*\.nc$'
-publish = "harvest_upload"
-dest = "TEST/{{ name }}"
-"#;
+/// `scripts/check-stderr.sh` uses the same file.
+const PIPELINE: &str = include_str!("../data/pipelines/any-nc-cf-lenient.toml");
 
 /// The project's NetCDF fixtures, plus a netCDF-4 file cut short (HDF5 cannot open it).
 fn project_files(dir: &Path) -> Vec<PathBuf> {
@@ -89,30 +77,14 @@ fn json_lines(what: &str, stderr: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `run` of each file in its own process (a job per file): every line JSON, every line with the
-/// job's id; and the job's own report names the same id.
+/// `run` of each file in its own process (a job per file), one after the other on the same
+/// embedded home: every line JSON, every line with the job's id; and the job's own report names
+/// the same id.
 fn run_each(env: &Env, files: &[PathBuf]) {
-    let runs: Vec<(String, Run)> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(files.len().div_ceil(4).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|f| {
-                            let f = f.to_str().unwrap();
-                            let run =
-                                env.run(&["--log-format", "json", "run", "--output", "json", f]);
-                            (f.to_string(), run)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
+    let runs = files.iter().map(|f| {
+        let f = f.to_str().unwrap();
+        let run = env.run(&["--log-format", "json", "run", "--output", "json", f]);
+        (f.to_string(), run)
     });
     for (file, run) in runs {
         let what = format!("run {file}");
