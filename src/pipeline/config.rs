@@ -13,10 +13,10 @@ use toml::Spanned;
 use super::template::{Globals, lint};
 use super::vocabulary::{Format, Vocabulary};
 use super::{
-    Criteria, FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template,
-    UnpackLimits,
+    FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template, UnpackLimits,
 };
 use crate::check::TableSchema;
+use crate::compliance::Criteria;
 use crate::model::{CheckType, PublishType, parse_named};
 
 #[derive(Debug, Deserialize)]

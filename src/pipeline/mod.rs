@@ -22,7 +22,7 @@ pub use template::{Globals, Template, TemplateContext, TimeCoverage};
 pub use vocabulary::Vocabulary;
 
 use crate::check::TableSchema;
-use crate::compliance::Suite;
+use crate::compliance::{Criteria, Suite};
 use crate::model::{CheckType, PublishType};
 
 /// The example pipeline file, compiled in: with [`DEMO_CATCH_ALL`], what the embedded default
@@ -47,20 +47,6 @@ pub struct ReadOptions<'a> {
     /// Whether a pipeline whose `keys` claims every key ([`catch_all`]) is accepted; when not,
     /// each one is a problem at its `keys`.
     pub allow_catch_all: bool,
-}
-
-/// How strictly compliance results count, as the reference's compliance-checker.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Criteria {
-    /// Every failed check counts.
-    Strict,
-    /// High and medium priority failures count.
-    Normal,
-    /// Only high priority failures count.
-    Lenient,
 }
 
 /// How a new file replaces what is already published.

@@ -25,6 +25,27 @@ pub const SRS_ALT: &str = "IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m
 pub const ACORN: &str = "IMOS_ACORN_V_20101201T050000Z_BONC_FV00_sea-state.nc";
 pub const FISHSOOP: &str = "IMOS_SOOP-FishSOOP_TP_20240310T094642Z_FV00_786.nc";
 
+/// The shared IMOS corpus (../shared/imos-corpus beside the checkout, or INGEST_CORPUS_DIR).
+/// Missing: the test fails when the run requires it (INGEST_TEST_REQUIRE_CORPUS=1, as CI sets),
+/// else it is skipped with a message saying where it was looked for.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("INGEST_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/imos-corpus"));
+    if dir.join("reference/verdicts.tsv").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("INGEST_TEST_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!(
+            "corpus not found at {} and INGEST_TEST_REQUIRE_CORPUS=1: put the IMOS corpus beside \
+             the checkout (../shared/imos-corpus) or set INGEST_CORPUS_DIR",
+            dir.display()
+        );
+    }
+    eprintln!("SKIPPED: corpus not found at {}", dir.display());
+    None
+}
+
 /// A real server the test needs, from the variable scripts/test.sh exports. Missing: the test
 /// fails when the run requires servers (INGEST_TEST_REQUIRE_SERVERS=1, as scripts/test.sh sets),
 /// else it is skipped with a message saying how to run it.

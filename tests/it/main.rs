@@ -25,5 +25,6 @@ mod s3_faults;
 mod s3_store;
 mod servers;
 mod spine;
+mod stderr_json;
 mod supersede;
 mod uploads;
