@@ -45,6 +45,7 @@ struct RawPipeline {
     max_unpacked_bytes: Option<Spanned<i64>>,
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
+    harvest: Option<Spanned<toml::Value>>,
     #[serde(default)]
     files: Vec<RawRule>,
 }
@@ -63,6 +64,7 @@ struct RawRule {
     allowed_dest: Vec<Spanned<String>>,
     supersede: Option<Spanned<String>>,
     table_schema: Option<Spanned<String>>,
+    harvest: Option<Spanned<toml::Value>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -126,9 +128,12 @@ struct Problems<'a> {
     list: Vec<ConfigProblem>,
     /// The table schemas the file names, loaded after validation.
     schemas: Vec<SchemaRef>,
+    /// The harvest declaration files the file names, loaded after validation.
+    harvests: Vec<SchemaRef>,
 }
 
-/// A table schema named in the pipeline file, and where its schema goes once loaded.
+/// A table schema (or harvest declaration) named in the pipeline file, and where it goes once
+/// loaded.
 struct SchemaRef {
     path: Spanned<String>,
     pipeline: String,
@@ -171,6 +176,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
     let (mut pipelines, mut problems) = validate(text, origin)?;
     load_table_schemas(&mut pipelines, &mut problems, base);
+    load_harvests(&mut pipelines, &mut problems, base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
@@ -204,6 +210,7 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
         text,
         list: Vec::new(),
         schemas: Vec::new(),
+        harvests: Vec::new(),
     };
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
@@ -247,6 +254,72 @@ fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base:
                 }
             }
             Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
+        }
+    }
+}
+
+/// The step that reads harvest declaration files: each one the pipeline file names, validated and
+/// put where it was named. A problem names the declaration file and its field, at the line of the
+/// pipeline file that names it.
+fn load_harvests(pipelines: &mut [Pipeline], problems: &mut Problems, base: &Path) {
+    for named in std::mem::take(&mut problems.harvests) {
+        match super::harvest::load(base, named.path.get_ref()) {
+            Ok(c) => match named.target {
+                (p, None) => {
+                    if let Some(p) = pipelines.get_mut(p) {
+                        p.harvest = Some(c);
+                    }
+                }
+                (p, Some(r)) => {
+                    if let Some(rule) = pipelines.get_mut(p).and_then(|p| p.rules.get_mut(r)) {
+                        rule.harvest = Some(c);
+                    }
+                }
+            },
+            Err(list) => {
+                for (_, message) in list {
+                    problems.at(
+                        named.path.span(),
+                        Some(&named.pipeline),
+                        named.field.clone(),
+                        message,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads a `harvest` field of a pipeline or rule: a declaration in place is validated now (each
+/// problem named by its field below `harvest`); a path is noted to load after validation.
+fn harvest_field(
+    problems: &mut Problems,
+    value: &Spanned<toml::Value>,
+    pipeline: &str,
+    field: &str,
+    target: (usize, Option<usize>),
+) -> Option<Arc<crate::harvest::Collection>> {
+    match super::harvest::read(value.get_ref()) {
+        Ok(super::harvest::Written::Inline(c)) => Some(c),
+        Ok(super::harvest::Written::File(path)) => {
+            problems.harvests.push(SchemaRef {
+                path: Spanned::new(value.span(), path),
+                pipeline: pipeline.to_string(),
+                field: field.to_string(),
+                target,
+            });
+            None
+        }
+        Err(list) => {
+            for (sub, message) in list {
+                let at = if sub.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{field}.{sub}")
+                };
+                problems.at(value.span(), Some(pipeline), at, message);
+            }
+            None
         }
     }
 }
@@ -462,6 +535,10 @@ fn validate_pipeline(
     if let Some(t) = &rp.table_schema {
         name_schema(problems, t, &name, "table_schema", (index, None));
     }
+    let harvest = rp
+        .harvest
+        .as_ref()
+        .and_then(|h| harvest_field(problems, h, &name, "harvest", (index, None)));
     let defaults = UnpackLimits::default();
     let unpack = UnpackLimits {
         max_bytes: positive(
@@ -512,6 +589,7 @@ fn validate_pipeline(
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
         unpack,
+        harvest,
     })
 }
 
@@ -655,6 +733,25 @@ fn validate_rule(
             )
         })
         .collect();
+    let harvest = rr.harvest.as_ref().and_then(|h| {
+        harvest_field(
+            problems,
+            h,
+            pipeline,
+            &field("harvest"),
+            (target.0, Some(target.1)),
+        )
+    });
+    if let (Some(h), Some(publish)) = (&rr.harvest, publish)
+        && !publish.harvest()
+    {
+        problems.at(
+            h.span(),
+            Some(pipeline),
+            field("harvest"),
+            format!("publish type {publish} does not harvest: publish with harvest_upload (or another harvesting type), or remove the harvest"),
+        );
+    }
     let supersede = match &rr.supersede {
         None => Supersede::Overwrite,
         Some(s) => named(problems, s, pipeline, &field("supersede"), "supersede rule")
@@ -672,5 +769,6 @@ fn validate_rule(
         supersede,
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
+        harvest,
     })
 }

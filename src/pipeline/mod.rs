@@ -3,6 +3,7 @@
 
 mod config;
 pub mod handler;
+mod harvest;
 pub mod imos_name;
 pub mod template;
 
@@ -18,6 +19,7 @@ pub use template::{Template, TemplateContext, TimeCoverage};
 
 use crate::check::TableSchema;
 use crate::compliance::Suite;
+use crate::harvest::Collection;
 use crate::model::{CheckType, PublishType};
 
 /// The example pipeline file, compiled in: used when no pipeline file is given or found.
@@ -67,6 +69,8 @@ pub struct FileRule {
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
     pub table_schema: Option<Arc<TableSchema>>,
+    /// The collection this rule's files are harvested into (overrides the pipeline's).
+    pub harvest: Option<Arc<Collection>>,
 }
 
 /// Caps on what unpacking an archive (ZIP, gzip) or a manifest may produce, against zip bombs
@@ -124,6 +128,8 @@ pub struct Pipeline {
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
     pub unpack: UnpackLimits,
+    /// The collection the files of rules that name none are harvested into.
+    pub harvest: Option<Arc<Collection>>,
 }
 
 impl Pipeline {
@@ -164,6 +170,14 @@ impl Pipeline {
         rule.table_schema
             .clone()
             .or_else(|| self.table_schema.clone())
+    }
+
+    /// The collection a file claimed by the `rule`-th rule (or by none) is harvested into, if
+    /// any: the rule's own, else the pipeline's.
+    pub fn harvest_for(&self, rule: Option<usize>) -> Option<Arc<Collection>> {
+        rule.and_then(|i| self.rules.get(i))
+            .and_then(|r| r.harvest.clone())
+            .or_else(|| self.harvest.clone())
     }
 
     /// Refuses an upload whose name the pipeline does not accept, saying why.

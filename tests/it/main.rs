@@ -10,6 +10,7 @@ mod events_cli;
 mod fault_proxy;
 mod faults;
 mod harvest;
+mod harvest_publish;
 mod job_logs;
 mod notify;
 mod pipelines_cli;
