@@ -174,8 +174,8 @@ columns = ["TIME"]
         format!(
             "{origin}:15:11: pipeline \"moorings\", files[1].harvest: publish type upload_only does not harvest"
         ),
-        format!("pipeline \"inline\", harvest.schema: \"Upper\": use lower case"),
-        format!("pipeline \"inline\", harvest.tables[0].rows: unknown value \"sideways\""),
+        "pipeline \"inline\", harvest.schema: \"Upper\": use lower case".to_string(),
+        "pipeline \"inline\", harvest.tables[0].rows: unknown value \"sideways\"".to_string(),
     ] {
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }
