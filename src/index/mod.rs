@@ -5,9 +5,11 @@ pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::Timeouts;
@@ -134,6 +136,38 @@ pub struct HarvestBatch {
     pub source_version: String,
     pub changes: Vec<IndexChange>,
     pub now: DateTime<Utc>,
+    /// Work done in the same transaction before the ledger moves (a publish's collection rows):
+    /// it commits with the index rows or not at all, in this order.
+    pub in_commit: Vec<Arc<dyn InCommit>>,
+}
+
+/// Work a commit does inside its transaction besides the index's own rows. The index defines
+/// the seam; the layers above fill it (`harvest` loads and removes collection rows with it).
+pub trait InCommit: Send + Sync + std::fmt::Debug {
+    /// Runs inside a PostgreSQL index's commit.
+    fn postgres<'a>(
+        &'a self,
+        tx: &'a tokio_postgres::Transaction<'_>,
+    ) -> BoxFuture<'a, Result<(), InCommitError>>;
+
+    /// Runs inside a SQLite index's commit.
+    fn sqlite(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), InCommitError>;
+}
+
+/// A failure of work inside a commit: the commit rolls back and fails with this as its source.
+#[derive(Debug)]
+pub struct InCommitError {
+    pub kind: ErrorKind,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl InCommitError {
+    /// The commit's error: the operation and index, the work's kind, its error as the source.
+    pub(crate) fn into_index_error(self, op: IndexOp, location: String) -> IndexError {
+        let mut e = IndexError::new(op, location, self.kind, "rolled back");
+        e.source = Some(self.source);
+        e
+    }
 }
 
 /// A publish journal: the reversible writes a job is about to make, recorded on the ledger row of

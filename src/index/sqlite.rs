@@ -259,7 +259,7 @@ impl Index for SqliteIndex {
                 )
                 .optional()?;
             if held.is_none_or(|(job, state)| job != b.job_id || state != "running") {
-                return Ok(false);
+                return Ok(Ok(false));
             }
             for change in &b.changes {
                 match change {
@@ -303,13 +303,21 @@ impl Index for SqliteIndex {
                     }
                 }
             }
+            // A failure of the work in the commit rolls the transaction back (dropping it) and
+            // comes out as the inner error.
+            for work in &b.in_commit {
+                if let Err(e) = work.sqlite(&tx) {
+                    return Ok(Err(e));
+                }
+            }
             tx.execute(
                 "UPDATE ingest_ledger SET state = 'published', updated_at = ?4 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
                 params![b.source, b.source_version, b.job_id, now],
             )?;
-            tx.commit().map(|()| true)
+            tx.commit().map(|()| Ok(true))
         })
-        .await
+        .await?
+        .map_err(|e| e.into_index_error(IndexOp::Commit, self.location()))
     }
 
     async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {

@@ -69,6 +69,7 @@ struct RawPipeline {
     max_unpacked_bytes: Option<Spanned<i64>>,
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
+    harvest: Option<Spanned<toml::Value>>,
     #[serde(default)]
     constants: toml::Table,
     #[serde(default)]
@@ -92,6 +93,7 @@ struct RawRule {
     reject: Option<Spanned<String>>,
     #[serde(default)]
     require: Vec<RawRequire>,
+    harvest: Option<Spanned<toml::Value>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -161,9 +163,12 @@ struct Problems<'a> {
     vocabularies: Vec<RawVocabulary>,
     /// Their names, which templates may use as `vocab.<name>`.
     vocab_names: BTreeSet<String>,
+    /// The harvest declaration files the file names, loaded after validation.
+    harvests: Vec<SchemaRef>,
 }
 
-/// A table schema named in the pipeline file, and where its schema goes once loaded.
+/// A table schema (or harvest declaration) named in the pipeline file, and where it goes once
+/// loaded.
 struct SchemaRef {
     path: Spanned<String>,
     pipeline: String,
@@ -207,6 +212,7 @@ pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet,
     let (mut pipelines, mut problems) = validate(text, origin, opts.allow_catch_all)?;
     load_table_schemas(&mut pipelines, &mut problems, opts.base);
     let vocabularies = load_vocabularies(&mut pipelines, &mut problems, opts.base);
+    load_harvests(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
@@ -248,6 +254,7 @@ fn validate<'t>(
         allow_catch_all,
         vocabularies: Vec::new(),
         vocab_names: BTreeSet::new(),
+        harvests: Vec::new(),
     };
     for v in raw.vocabulary {
         let name = v.name.get_ref().clone();
@@ -379,6 +386,84 @@ fn load_vocabularies(
         p.globals.vocab = vocab.clone();
     }
     loaded
+}
+
+/// The step that reads harvest declaration files: each one the pipeline file names, validated and
+/// put where it was named. A problem names the declaration file and its field, at the line of the
+/// pipeline file that names it.
+fn load_harvests(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
+    for named in std::mem::take(&mut problems.harvests) {
+        let path = match side_file(base, named.path.get_ref()) {
+            Ok(path) => path,
+            Err(e) => {
+                problems.at(
+                    named.path.span(),
+                    Some(&named.pipeline),
+                    named.field.clone(),
+                    e,
+                );
+                continue;
+            }
+        };
+        match super::harvest::load(&path, named.path.get_ref()) {
+            Ok(c) => match named.target {
+                (p, None) => {
+                    if let Some(p) = pipelines.get_mut(p) {
+                        p.harvest = Some(c);
+                    }
+                }
+                (p, Some(r)) => {
+                    if let Some(rule) = pipelines.get_mut(p).and_then(|p| p.rules.get_mut(r)) {
+                        rule.harvest = Some(c);
+                    }
+                }
+            },
+            Err(list) => {
+                for (_, message) in list {
+                    problems.at(
+                        named.path.span(),
+                        Some(&named.pipeline),
+                        named.field.clone(),
+                        message,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads a `harvest` field of a pipeline or rule: a declaration in place is validated now (each
+/// problem named by its field below `harvest`); a path is noted to load after validation.
+fn harvest_field(
+    problems: &mut Problems,
+    value: &Spanned<toml::Value>,
+    pipeline: &str,
+    field: &str,
+    target: (usize, Option<usize>),
+) -> Option<Arc<crate::harvest::Collection>> {
+    match super::harvest::read(value.get_ref()) {
+        Ok(super::harvest::Written::Inline(c)) => Some(c),
+        Ok(super::harvest::Written::File(path)) => {
+            problems.harvests.push(SchemaRef {
+                path: Spanned::new(value.span(), path),
+                pipeline: pipeline.to_string(),
+                field: field.to_string(),
+                target,
+            });
+            None
+        }
+        Err(list) => {
+            for (sub, message) in list {
+                let at = if sub.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{field}.{sub}")
+                };
+                problems.at(value.span(), Some(pipeline), at, message);
+            }
+            None
+        }
+    }
 }
 
 /// A name the pipeline file gives an enum (criteria, check or publish type, supersede rule),
@@ -608,6 +693,10 @@ fn validate_pipeline(
     if let Some(t) = &rp.table_schema {
         name_schema(problems, t, &name, "table_schema", (index, None));
     }
+    let harvest = rp
+        .harvest
+        .as_ref()
+        .and_then(|h| harvest_field(problems, h, &name, "harvest", (index, None)));
     let defaults = UnpackLimits::default();
     let unpack = UnpackLimits {
         max_bytes: positive(
@@ -678,6 +767,7 @@ fn validate_pipeline(
             // Set after validation, by `load_vocabularies`.
             vocab: Globals::default().vocab,
         },
+        harvest,
     })
 }
 
@@ -924,6 +1014,25 @@ fn validate_rule(
             )
         })
         .collect();
+    let harvest = rr.harvest.as_ref().and_then(|h| {
+        harvest_field(
+            problems,
+            h,
+            pipeline,
+            &field("harvest"),
+            (target.0, Some(target.1)),
+        )
+    });
+    if let (Some(h), Some(publish)) = (&rr.harvest, publish)
+        && !publish.harvest()
+    {
+        problems.at(
+            h.span(),
+            Some(pipeline),
+            field("harvest"),
+            format!("publish type {publish} does not harvest: publish with harvest_upload (or another harvesting type), or remove the harvest"),
+        );
+    }
     let supersede = match &rr.supersede {
         None => Supersede::Overwrite,
         Some(s) => named(problems, s, pipeline, &field("supersede"), "supersede rule")
@@ -943,5 +1052,6 @@ fn validate_rule(
         table_schema: None,
         reject,
         require,
+        harvest,
     })
 }

@@ -4,6 +4,7 @@
 pub mod catch_all;
 mod config;
 pub mod handler;
+mod harvest;
 pub mod imos_name;
 pub mod route;
 pub mod template;
@@ -23,6 +24,7 @@ pub use vocabulary::Vocabulary;
 
 use crate::check::TableSchema;
 use crate::compliance::{Criteria, Suite};
+use crate::harvest::Collection;
 use crate::model::{CheckType, PublishType};
 
 /// The example pipeline file, compiled in: with [`DEMO_CATCH_ALL`], what the embedded default
@@ -79,6 +81,8 @@ pub struct FileRule {
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
     pub table_schema: Option<Arc<TableSchema>>,
+    /// The collection this rule's files are harvested into (overrides the pipeline's).
+    pub harvest: Option<Arc<Collection>>,
     /// A rule that claims files only to refuse them, with this reason.
     pub reject: Option<Template>,
     /// Conditions every file of the rule must meet, each with the reason it is refused.
@@ -212,6 +216,8 @@ pub struct Pipeline {
     pub unpack: UnpackLimits,
     /// What every template of the pipeline sees: its constants and the file's vocabularies.
     pub globals: Globals,
+    /// The collection the files of rules that name none are harvested into.
+    pub harvest: Option<Arc<Collection>>,
 }
 
 impl Pipeline {
@@ -273,6 +279,14 @@ impl Pipeline {
     /// Whether the pipeline's `keys` claims every key (of some extension): a catch-all route.
     pub fn catch_all(&self) -> Option<CatchAll> {
         catch_all::catch_all(&self.keys, &self.allowed_extensions)
+    }
+
+    /// The collection a file claimed by the `rule`-th rule (or by none) is harvested into, if
+    /// any: the rule's own, else the pipeline's.
+    pub fn harvest_for(&self, rule: Option<usize>) -> Option<Arc<Collection>> {
+        rule.and_then(|i| self.rules.get(i))
+            .and_then(|r| r.harvest.clone())
+            .or_else(|| self.harvest.clone())
     }
 
     /// Refuses an upload whose name the pipeline does not accept, saying why.

@@ -11,6 +11,7 @@
 //! stashes are dropped and the journal cleared. A job that dies anywhere in between leaves the
 //! journal, and the next job to find it finishes or undoes the publish.
 
+mod collections;
 pub mod journal;
 
 use std::path::{Path, PathBuf};
@@ -94,11 +95,13 @@ pub async fn publish(
     req.permit.check()?;
     let upload_key = archive_upload(req).await?;
     let plan = plan(files)?;
+    let harvests = collections::changes(req.pipeline, files)?;
     let entries = prepare(req, &plan).await?;
     if let Err(e) = apply(req, files, &plan, &entries).await {
         return Err(roll_back(req, files, &entries, e).await);
     }
-    let batch = harvest_batch(req, files);
+    let mut batch = harvest_batch(req, files);
+    batch.in_commit = collections::in_commit(&harvests);
     let committed = match s.index.commit(&batch).await {
         Ok(true) => true,
         Ok(false) => {
@@ -108,7 +111,7 @@ pub async fn publish(
             )));
         }
         Err(e) => {
-            let err = JobError::from_boundary("harvesting into the index failed", e);
+            let err = collections::commit_failed(e);
             // The commit may have happened with only its answer lost: ask, after any of it
             // still on the way has ended.
             match s
@@ -132,6 +135,7 @@ pub async fn publish(
     };
     debug_assert!(committed);
     mark_harvested(files);
+    collections::record(req.pipeline, files);
     let mut warnings = journal::settle_all(s, &entries).await;
     if let Err(e) = s
         .index
@@ -465,6 +469,7 @@ fn harvest_batch(req: &PublishRequest<'_>, files: &FileCollection) -> HarvestBat
         source_version: req.upload.version.clone(),
         changes,
         now: chrono::Utc::now(),
+        in_commit: Vec::new(),
     }
 }
 

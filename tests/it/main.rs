@@ -11,6 +11,7 @@ mod events_cli;
 mod fault_proxy;
 mod faults;
 mod harvest;
+mod harvest_publish;
 mod help_cli;
 mod imos_cases;
 mod job_logs;

@@ -242,3 +242,100 @@ fn route_says_where_an_upload_would_go_or_why_not() {
         run.stdout
     );
 }
+
+#[test]
+fn harvest_declarations_are_validated_naming_the_file_and_the_field() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        r#"[[pipeline]]
+name = "moorings"
+keys = '^A/'
+harvest = "harvest/broken.toml"
+
+[[pipeline.files]]
+include = 'x'
+dest = "X/{{ name }}"
+harvest = "harvest/missing.toml"
+
+[[pipeline.files]]
+include = 'y'
+publish = "upload_only"
+dest = "Y/{{ name }}"
+harvest = "harvest/broken.toml"
+
+[[pipeline]]
+name = "inline"
+keys = '^B/'
+
+[[pipeline.files]]
+include = 'z'
+dest = "Z/{{ name }}"
+
+[pipeline.harvest]
+schema = "Upper"
+
+[[pipeline.harvest.tables]]
+name = "measurement"
+rows = "sideways"
+columns = ["TIME"]
+"#,
+    );
+    let dir = path.parent().unwrap().join("harvest");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("broken.toml"),
+        "schema = \"anmn_ts\"\n[[tables]]\nname = \"measurement\"\nrows = \"samples\"\ncolumns = [{ name = \"TEMP\", type = \"decimal\" }]\n",
+    )
+    .unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = run.stderr;
+    let origin = path.display().to_string();
+    for expected in [
+        format!(
+            "{origin}:4:11: pipeline \"moorings\", harvest: harvest/broken.toml: tables[0].columns[0].type:"
+        ),
+        format!(
+            "{origin}:9:11: pipeline \"moorings\", files[0].harvest: cannot read harvest/missing.toml"
+        ),
+        format!(
+            "{origin}:15:11: pipeline \"moorings\", files[1].harvest: publish type upload_only does not harvest"
+        ),
+        "pipeline \"inline\", harvest.schema: \"Upper\": use lower case".to_string(),
+        "pipeline \"inline\", harvest.tables[0].rows: unknown value \"sideways\"".to_string(),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+
+    // Fixed, the same file validates, and the example declaration loads by path; with its
+    // Parquet copy, which a publish does not write, it is refused.
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/harvest/anmn_ts.toml"),
+        dir.join("missing.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.toml"),
+        crate::harvest_publish::anmn_ts_tables(),
+    )
+    .unwrap();
+    let fixed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("publish = \"upload_only\"\n", "")
+        .replace("schema = \"Upper\"", "schema = \"inline_ts\"")
+        .replace("\"sideways\"", "\"samples\"\ndimensions = [\"TIME\"]");
+    std::fs::write(&path, fixed).unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let refused = format!(
+        "{origin}:9:11: pipeline \"moorings\", files[0].harvest: harvest/missing.toml: parquet: a publish does not write the Parquet copy yet"
+    );
+    assert!(
+        run.stderr.contains(&refused),
+        "missing {refused:?} in:\n{}",
+        run.stderr
+    );
+    std::fs::copy(dir.join("broken.toml"), dir.join("missing.toml")).unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

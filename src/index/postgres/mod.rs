@@ -316,6 +316,8 @@ impl Index for PostgresIndex {
     }
 
     async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
+        // A failure of the work in the commit rolls the transaction back (dropping it) and comes
+        // out as the inner error: it is not the connection's, so `retrying` must not retry it.
         self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
@@ -330,7 +332,7 @@ impl Index for PostgresIndex {
                     .await?;
                 if held.is_none_or(|r| r.get::<_, &str>(0) != b.job_id || r.get::<_, &str>(1) != "running") {
                     tx.rollback().await?;
-                    return Ok(false);
+                    return Ok(Ok(false));
                 }
                 for change in &b.changes {
                     match change {
@@ -378,16 +380,22 @@ impl Index for PostgresIndex {
                         }
                     }
                 }
+                for work in &b.in_commit {
+                    if let Err(e) = work.postgres(&tx).await {
+                        return Ok(Err(e));
+                    }
+                }
                 tx.execute(
                     "UPDATE ingest_ledger SET state = 'published', updated_at = $4
                      WHERE source = $1 AND source_version = $2 AND job_id = $3",
                     &[&b.source, &b.source_version, &b.job_id, &b.now],
                 )
                 .await?;
-                tx.commit().await.map(|()| true)
+                tx.commit().await.map(|()| Ok(true))
             })
         })
-        .await
+        .await?
+        .map_err(|e| e.into_index_error(IndexOp::Commit, self.location()))
     }
 
     async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {

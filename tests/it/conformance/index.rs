@@ -80,6 +80,7 @@ fn batch(job: &str, version: &str, changes: Vec<IndexChange>) -> HarvestBatch {
         source_version: version.into(),
         changes,
         now: Utc::now(),
+        in_commit: Vec::new(),
     }
 }
 
