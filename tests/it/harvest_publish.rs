@@ -236,7 +236,8 @@ async fn the_example_pipeline_harvests_anmn_ts_into_postgis() {
     };
     let client = postgis(&db).await;
     let mut env = Env::new();
-    env.set("INGEST_INDEX_URL", db.url.clone());
+    env.example_pipelines()
+        .set("INGEST_INDEX_URL", db.url.clone());
     let run = env.ingest(&data(TEMPERATURE));
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let t = Postgres(client, tokio::runtime::Handle::current());

@@ -179,6 +179,8 @@ fn check_all(env: &Env, files: &[PathBuf]) {
 fn stderr_is_json_with_job_ids_on_the_project_test_data() {
     let mut env = Env::new();
     env.pipelines(PIPELINE);
+    // It claims every .nc file on purpose: a catch-all route, opted into.
+    env.set("INGEST_PIPELINES_ALLOW_CATCH_ALL", "true");
     let files = project_files(env.dir.path());
     check_all(&env, &files);
     run_each(&env, &files);
@@ -192,6 +194,8 @@ fn stderr_is_json_with_job_ids_on_the_imos_corpus() {
     };
     let mut env = Env::new();
     env.pipelines(PIPELINE);
+    // It claims every .nc file on purpose: a catch-all route, opted into.
+    env.set("INGEST_PIPELINES_ALLOW_CATCH_ALL", "true");
     check_all(&env, &files);
     run_each(&env, &files);
     replay_all(&env, &files, "corpus/");
