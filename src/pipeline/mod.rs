@@ -326,8 +326,8 @@ pub struct PipelineSet {
 impl PipelineSet {
     /// Parses and validates pipeline TOML (no I/O), then loads the table schemas it names.
     /// `origin` names it in messages. Relative `table_schema` paths are read from the current
-    /// folder. Catch-all routes are accepted: a process reads its pipeline file through
-    /// `crate::pipeline_file`, which applies the opt-in.
+    /// folder. Catch-all routes are accepted here: the loader of a process's pipeline file, one
+    /// layer above, applies the opt-in.
     pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
         PipelineSet::parse_at(text, origin, Path::new(""))
     }

@@ -111,8 +111,8 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
 
     /// Readies a reversible change of `key`: finds what is there and, where the backend would
-    /// keep nothing of it once overwritten or deleted, puts a copy aside as `stash` (a name from
-    /// [`crate::layout::stash_name`], which says the job it belongs to).
+    /// keep nothing of it once overwritten or deleted, puts a copy aside as `stash` (a name the
+    /// caller makes, saying which job it belongs to; the store keeps it opaque).
     async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError>;
 
     /// Puts `key` back as `prepare` found it.
