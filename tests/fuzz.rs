@@ -676,7 +676,9 @@ fn a_template_never_renders_outside_its_literal_start() {
             let template = Template::compile(source).unwrap();
             let prefix = ocean_ingest::pipeline::writes::template_prefix(&template);
             let mut ctx = TemplateContext::new(&name, "key", "p");
-            ctx.attrs = serde_json::json!({"site_code": site});
+            ctx.header = Some(std::sync::Arc::new(
+                serde_json::json!({"attrs": {"site_code": site}}),
+            ));
             match template.render(&ctx) {
                 Ok(rendered) => {
                     // A rendered destination is used only as a valid key, and then lies in the

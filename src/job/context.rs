@@ -28,6 +28,8 @@ pub(super) struct Job<'s> {
     states: Vec<StateRecord>,
     /// Plain-language notes for the report (why a duplicate was skipped, what cleanup failed).
     pub notes: Vec<String>,
+    /// Past it, the job stops taking new steps.
+    pub deadline: crate::deadline::Deadline,
 }
 
 /// What a report says beyond the job's log book: whatever the state that writes it knows.
@@ -58,6 +60,7 @@ impl<'s> Job<'s> {
             started_at: Utc::now(),
             states: Vec::new(),
             notes: Vec::new(),
+            deadline: crate::deadline::Deadline::after(services.settings.job_deadline),
         }
     }
 
@@ -115,6 +118,11 @@ impl<'s> Job<'s> {
             notification: known.notification.cloned(),
             plots: known.plots.to_vec(),
         }
+    }
+
+    /// When the job started: templates see it as `now`.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
     }
 
     pub fn elapsed_ms(&self) -> u64 {

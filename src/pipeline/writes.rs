@@ -112,6 +112,12 @@ impl PathPattern {
         }
     }
 
+    /// Whether the pattern holds every path: a template with no literal start, `allowed_dest`
+    /// that may start anyhow, or a declared `*`.
+    pub fn is_anywhere(&self) -> bool {
+        self.segments.is_empty() && self.partial.is_empty()
+    }
+
     /// Whether `path` lies in the pattern.
     pub fn covers(&self, path: &str) -> bool {
         let parts: Vec<&str> = path.split('/').collect();
@@ -249,6 +255,7 @@ mod tests {
         assert!(p("A/*").covers("A/x") && !p("A/*").covers("B/x"));
         let anywhere = PathPattern::literal("");
         assert!(anywhere.covers("x") && anywhere.covers("a/b/c"));
+        assert!(anywhere.is_anywhere() && p("*").is_anywhere() && !p("A/").is_anywhere());
         assert_eq!(anywhere.to_string(), "anywhere");
         assert!(PathPattern::literal("A/fixed.nc").covers("A/fixed.nc"));
     }

@@ -28,7 +28,7 @@ pub async fn check(
     let mut owners: BTreeMap<(Area, String), String> = BTreeMap::new();
     for (area, paths) in paths {
         let paths: Vec<String> = paths.into_iter().collect();
-        let found = index.owners(area, &paths).await.map_err(|e| {
+        let found = index.path_owners(area, &paths).await.map_err(|e| {
             JobError::from_boundary(
                 format!("looking up who owns the paths in {}", area.store()),
                 e,

@@ -54,7 +54,7 @@ impl Backend {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", env.home().join("index.sqlite").display()),
         };
-        ocean_ingest::index::open(&IndexUrl::parse(&url).unwrap())
+        ocean_ingest::index::open(&IndexUrl::parse(&url).unwrap(), &crate::servers::timeouts())
             .await
             .unwrap()
     }
@@ -62,7 +62,7 @@ impl Backend {
     /// The pipeline that owns `path` in `area`, if any.
     async fn owner(&self, env: &Env, area: Area, path: &str) -> Option<String> {
         let index = self.index(env).await;
-        let found = index.owners(area, &[path.to_string()]).await.unwrap();
+        let found = index.path_owners(area, &[path.to_string()]).await.unwrap();
         found.into_iter().next().map(|o| o.ownership.pipeline)
     }
 }
@@ -421,24 +421,46 @@ async fn a_destination_that_turns_a_published_file_into_a_folder_is_a_rejection_
     }
 }
 
-/// A harvested row, as a job before ownership wrote it (no owner recorded).
-fn harvested(dest: &str) -> ocean_ingest::index::HarvestBatch {
-    use ocean_ingest::index::{FileRecord, HarvestBatch, IndexChange};
-    HarvestBatch {
-        job_id: "J0".into(),
-        source: "s3://incoming/h.nc".into(),
-        source_version: "v0".into(),
-        changes: vec![IndexChange::Upsert(FileRecord {
-            dest_path: dest.into(),
-            pipeline: "anmn".into(),
-            source: "s3://incoming/h.nc".into(),
-            size: 1,
-            sha256: "00".repeat(32),
+/// Harvests one row as a job before ownership did: claimed, committed, no owner recorded.
+async fn harvest_unowned(index: &dyn Index, dest: &str) {
+    use ocean_ingest::index::{Claim, ClaimOutcome, FileRecord, HarvestBatch, IndexChange};
+    let now = chrono::Utc::now();
+    let (source, version) = ("s3://incoming/h.nc", "v0");
+    let claimed = index
+        .claim(&Claim {
+            source: source.into(),
+            source_version: version.into(),
             job_id: "J0".into(),
-            metadata: Default::default(),
-        })],
-        now: chrono::Utc::now(),
-    }
+            pipeline: "anmn".into(),
+            now,
+            lease_until: now + chrono::Duration::seconds(600),
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(claimed, ClaimOutcome::Claimed { .. }),
+        "{claimed:?}"
+    );
+    let committed = index
+        .commit(&HarvestBatch {
+            job_id: "J0".into(),
+            source: source.into(),
+            source_version: version.into(),
+            changes: vec![IndexChange::Upsert(FileRecord {
+                dest_path: dest.into(),
+                pipeline: "anmn".into(),
+                source: source.into(),
+                size: 1,
+                sha256: "00".repeat(32),
+                job_id: "J0".into(),
+                metadata: Default::default(),
+            })],
+            now,
+            in_commit: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert!(committed, "the job holds its claim");
 }
 
 #[tokio::test]
@@ -446,7 +468,7 @@ async fn harvested_files_from_before_ownership_keep_their_pipeline_as_owner() {
     use ocean_ingest::index::{postgres::PostgresIndex, sqlite::SqliteIndex};
     let owner = |index: Box<dyn Index>| async move {
         let found = index
-            .owners(Area::Public, &["OLD/h.nc".to_string()])
+            .path_owners(Area::Public, &["OLD/h.nc".to_string()])
             .await
             .unwrap();
         found.into_iter().next().map(|o| o.ownership.pipeline)
@@ -454,12 +476,7 @@ async fn harvested_files_from_before_ownership_keep_their_pipeline_as_owner() {
     // SQLite: the schema rolled back to before the ownership migration, then opened again.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index.sqlite");
-    SqliteIndex::open(&path)
-        .await
-        .unwrap()
-        .commit(&harvested("OLD/h.nc"))
-        .await
-        .unwrap();
+    harvest_unowned(&SqliteIndex::open(&path).await.unwrap(), "OLD/h.nc").await;
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -474,12 +491,13 @@ async fn harvested_files_from_before_ownership_keep_their_pipeline_as_owner() {
     assert_eq!(owner(reopened).await.as_deref(), Some("anmn"), "sqlite");
     // PostgreSQL, the same way.
     let Some(db) = pg().await else { return };
-    PostgresIndex::open(&db.url)
-        .await
-        .unwrap()
-        .commit(&harvested("OLD/h.nc"))
-        .await
-        .unwrap();
+    harvest_unowned(
+        &PostgresIndex::open(&db.url, &crate::servers::timeouts())
+            .await
+            .unwrap(),
+        "OLD/h.nc",
+    )
+    .await;
     db.client()
         .await
         .batch_execute(
@@ -488,6 +506,10 @@ async fn harvested_files_from_before_ownership_keep_their_pipeline_as_owner() {
         )
         .await
         .unwrap();
-    let reopened = Box::new(PostgresIndex::open(&db.url).await.unwrap());
+    let reopened = Box::new(
+        PostgresIndex::open(&db.url, &crate::servers::timeouts())
+            .await
+            .unwrap(),
+    );
     assert_eq!(owner(reopened).await.as_deref(), Some("anmn"), "postgres");
 }

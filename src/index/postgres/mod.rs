@@ -16,10 +16,12 @@ use tokio_postgres::{Client, Row};
 pub use connect::{ConnectSpec, is_transient, redact};
 use connect::{Pool, error};
 
+use crate::deadline::Timeouts;
+
 use super::{
-    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobRow, LedgerEntry, LedgerState, Owner, Ownership,
-    owned_elsewhere,
+    Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobRow, Journal, LedgerEntry, LedgerState, Owner,
+    Ownership, PathOwner, Refusal, owned_elsewhere,
 };
 use crate::layout::Area;
 use crate::model::FileMetadata;
@@ -72,6 +74,12 @@ CREATE TABLE job (
 );
 "#,
     r#"
+ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
+ALTER TABLE ingest_ledger ADD COLUMN journal JSONB;
+CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
+CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job) WHERE journal_job IS NOT NULL;
+"#,
+    r#"
 CREATE TABLE owned_path (
     area     TEXT NOT NULL,
     path     TEXT NOT NULL,
@@ -99,18 +107,21 @@ pub struct PostgresIndex {
 }
 
 impl PostgresIndex {
-    /// Connects and applies any pending migrations.
-    pub async fn open(url: &str) -> Result<PostgresIndex, IndexError> {
+    /// Connects and applies any pending migrations, every call bounded by `timeouts`.
+    pub async fn open(url: &str, timeouts: &Timeouts) -> Result<PostgresIndex, IndexError> {
         let spec = ConnectSpec::parse(url).map_err(|e| {
             IndexError::new(IndexOp::Open, redact(url), ErrorKind::Permanent, e.reason)
         })?;
-        PostgresIndex::connect(spec).await
+        PostgresIndex::connect(spec, timeouts).await
     }
 
     /// Connects to a parsed URL and applies any pending migrations.
-    pub async fn connect(spec: ConnectSpec) -> Result<PostgresIndex, IndexError> {
+    pub async fn connect(
+        spec: ConnectSpec,
+        timeouts: &Timeouts,
+    ) -> Result<PostgresIndex, IndexError> {
         let index = PostgresIndex {
-            pool: Arc::new(Pool::new(spec)?),
+            pool: Arc::new(Pool::new(spec, *timeouts)?),
         };
         index.migrate().await?;
         Ok(index)
@@ -153,6 +164,8 @@ impl PostgresIndex {
 
     /// Runs `f` on a pooled connection, again on a fresh one when the failure is transient
     /// (every operation here is idempotent, so a retry after a lost acknowledgement is safe).
+    /// Each attempt has the request limit and the whole call twice that: a server that stops
+    /// answering ends the call as a transient failure, its connection closed.
     async fn retrying<T, F>(&self, op: IndexOp, f: F) -> Result<T, IndexError>
     where
         T: Send,
@@ -161,10 +174,27 @@ impl PostgresIndex {
             + Sync,
     {
         tracing::debug!(op = %op, index = %self.location(), "postgres");
+        let timeouts = *self.pool.timeouts();
+        let deadline = tokio::time::Instant::now() + timeouts.call();
         let mut attempt = 1;
         loop {
-            let mut conn = self.pool.get(op).await?;
-            match f(&mut conn).await {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut conn = match tokio::time::timeout(left, self.pool.get(op)).await {
+                Ok(conn) => conn?,
+                Err(_) => return Err(self.timed_out(op, &timeouts)),
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let answered = tokio::time::timeout(left.min(timeouts.request), f(&mut conn)).await;
+            let Ok(answered) = answered else {
+                conn.discard();
+                if attempt < ATTEMPTS && tokio::time::Instant::now() < deadline {
+                    tracing::warn!(index = %self.location(), op = %op, attempt, "index operation timed out; retrying on a new connection");
+                    attempt += 1;
+                    continue;
+                }
+                return Err(self.timed_out(op, &timeouts));
+            };
+            match answered {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                     tracing::warn!(index = %self.location(), op = %op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
@@ -175,6 +205,19 @@ impl PostgresIndex {
                 Err(e) => return Err(error(op, self.pool.location(), e)),
             }
         }
+    }
+
+    fn timed_out(&self, op: IndexOp, t: &Timeouts) -> IndexError {
+        IndexError::new(
+            op,
+            self.location(),
+            ErrorKind::Transient,
+            format!(
+                "the database did not answer within {} s (INGEST_REQUEST_TIMEOUT_SECONDS={} per attempt)",
+                t.call().as_secs(),
+                t.request.as_secs()
+            ),
+        )
     }
 }
 
@@ -207,6 +250,14 @@ fn file_row(r: &Row) -> IndexedFile {
         last_indexed: r.get(7),
         deleted: r.get(8),
     }
+}
+
+/// A journal from its two columns, when both are there.
+fn journal_of(job: Option<String>, entries: Option<serde_json::Value>) -> Option<Journal> {
+    Some(Journal {
+        job_id: job?,
+        entries: entries?,
+    })
 }
 
 /// A LIKE pattern matching every text that starts with `prefix` literally.
@@ -279,12 +330,27 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
-        let refused = self.retrying(IndexOp::Commit, |client| {
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
+        // A refusal (a path another pipeline owns, a failure of the work in the commit) rolls the
+        // transaction back and comes out as the inner error: it is not the connection's, so
+        // `retrying` must not retry it.
+        self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
-                // Ownership first: a path another pipeline owns refuses the batch before any
+                // The row first, locked: a job that no longer holds the claim harvests nothing,
+                // and whoever asks whether this commit happened waits for it to end.
+                let held = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&b.source, &b.source_version],
+                    )
+                    .await?;
+                if held.is_none_or(|r| r.get::<_, &str>(0) != b.job_id || r.get::<_, &str>(1) != "running") {
+                    tx.rollback().await?;
+                    return Ok(Ok(false));
+                }
+                // Ownership next: a path another pipeline owns refuses the batch before any
                 // change. The insert takes the row's lock, so of two racing pipelines the second
                 // waits for the first to commit, then reads its owner.
                 let mut refused = Vec::new();
@@ -310,7 +376,7 @@ impl Index for PostgresIndex {
                 }
                 if !refused.is_empty() {
                     tx.rollback().await?;
-                    return Ok(refused);
+                    return Ok(Err(Refusal::Owned(refused)));
                 }
                 for change in &b.changes {
                     match change {
@@ -359,27 +425,205 @@ impl Index for PostgresIndex {
                         }
                     }
                 }
+                for work in &b.in_commit {
+                    if let Err(e) = work.postgres(&tx).await {
+                        return Ok(Err(Refusal::Work(e)));
+                    }
+                }
                 tx.execute(
                     "UPDATE ingest_ledger SET state = 'published', updated_at = $4
                      WHERE source = $1 AND source_version = $2 AND job_id = $3",
                     &[&b.source, &b.source_version, &b.job_id, &b.now],
                 )
                 .await?;
-                tx.commit().await?;
-                Ok(Vec::new())
+                tx.commit().await.map(|()| Ok(true))
             })
         })
-        .await?;
-        if refused.is_empty() {
-            Ok(())
-        } else {
-            Err(IndexError::new(
-                IndexOp::Commit,
-                self.location(),
-                ErrorKind::Conflict,
-                refused.join("; "),
-            ))
-        }
+        .await?
+        .map_err(|e| e.into_index_error(IndexOp::Commit, self.location()))
+    }
+
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Renew, |client| {
+            let c = claim.clone();
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET lease_until = $4
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND lease_until > $5",
+                        &[&c.source, &c.source_version, &c.job_id, &c.lease_until, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v) = (source.to_string(), source_version.to_string());
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        "SELECT journal_job, journal FROM ingest_ledger WHERE source = $1 AND source_version = $2",
+                        &[&s, &v],
+                    )
+                    .await?;
+                Ok(row.and_then(|r| journal_of(r.get(0), r.get(1))))
+            })
+        })
+        .await
+    }
+
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (c, j) = (claim.clone(), journal.clone());
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = $4, journal = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND state = 'running' AND lease_until > $6",
+                        &[&c.source, &c.source_version, &c.job_id, &j.job_id, &j.entries, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v, j) = (
+                source.to_string(),
+                source_version.to_string(),
+                of_job.to_string(),
+            );
+            Box::pin(async move {
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = NULL, journal = NULL
+                         WHERE source = $1 AND source_version = $2 AND journal_job = $3",
+                        &[&s, &v, &j],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Committed, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                // Locking the row waits for a commit of this job still on the way (it locked the
+                // row first) to end one way or the other, so the answer stays true.
+                let tx = client.transaction().await?;
+                let row = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&s, &v],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(row.is_some_and(|r| {
+                    r.get::<_, &str>(0) == j
+                        && LedgerState::parse(r.get(1)).is_some_and(LedgerState::is_done)
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
+        self.retrying(IndexOp::Abandoned, |client| {
+            let p = pipeline.to_string();
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
+                         WHERE journal_job IS NOT NULL AND pipeline = $1
+                           AND (lease_until < $2 OR state IN ('published', 'succeeded'))
+                         ORDER BY source, source_version",
+                        &[&p, &now],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some(Abandoned {
+                            source: r.get(0),
+                            source_version: r.get(1),
+                            pipeline: r.get(2),
+                            state: LedgerState::parse(r.get(3)).unwrap_or(LedgerState::Failed),
+                            journal: journal_of(r.get(4), r.get(5))?,
+                        })
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Release, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                let now = Utc::now();
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET state = $4, journal_job = NULL, journal = NULL, lease_until = $5, updated_at = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3",
+                        &[&s, &v, &j, &state.as_str(), &now],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn owner(&self, job_id: &str, now: DateTime<Utc>) -> Result<Owner, IndexError> {
+        self.retrying(IndexOp::Owner, |client| {
+            let j = job_id.to_string();
+            Box::pin(async move {
+                let row = client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM ingest_ledger WHERE job_id = $1 AND lease_until > $2),
+                                EXISTS (SELECT 1 FROM ingest_ledger WHERE journal_job = $1)",
+                        &[&j, &now],
+                    )
+                    .await?;
+                Ok(Owner::of(row.get(0), row.get(1)))
+            })
+        })
+        .await
     }
 
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError> {
@@ -445,8 +689,12 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn owners(&self, area: Area, paths: &[String]) -> Result<Vec<Owner>, IndexError> {
-        self.retrying(IndexOp::Owners, |client| {
+    async fn path_owners(
+        &self,
+        area: Area,
+        paths: &[String],
+    ) -> Result<Vec<PathOwner>, IndexError> {
+        self.retrying(IndexOp::PathOwners, |client| {
             let paths = paths.to_vec();
             Box::pin(async move {
                 let rows = client
@@ -458,7 +706,7 @@ impl Index for PostgresIndex {
                     .await?;
                 Ok(rows
                     .iter()
-                    .map(|r| Owner {
+                    .map(|r| PathOwner {
                         ownership: Ownership {
                             area,
                             path: r.get(0),
