@@ -311,23 +311,37 @@ pub fn kept_in_error_store(env: &Env, key: &str, content: &[u8], report: &Value)
     );
 }
 
+/// Asserts that the upload `key` of `content` was rejected with every `reason` in the message and
+/// kept byte for byte in the error store; `context` starts every failure. The job's report.
+pub fn rejection(
+    env: &Env,
+    run: &Run,
+    context: &str,
+    key: &str,
+    content: &[u8],
+    reasons: &[&str],
+) -> Value {
+    assert_eq!(run.code, 1, "{context}: {}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "rejected", "{context}");
+    let message = report["error"]["message"].as_str().unwrap();
+    for reason in reasons {
+        assert!(
+            message.contains(reason),
+            "{context}: {reason:?} not in {message}"
+        );
+    }
+    kept_in_error_store(env, key, content, &report);
+    report
+}
+
 /// Asserts a rejection whose message has every `reason`, with the upload kept byte for byte in
 /// the error store and the public store and index untouched.
 pub fn rejected(env: &Env, key: &str, content: &[u8], reasons: &[&str]) -> Value {
     let public = env.store("public");
     let rows = env.index_rows();
     let run = upload(env, key, content);
-    assert_eq!(run.code, 1, "{key}: {}\n{}", run.stdout, run.stderr);
-    let report = run.report();
-    assert_eq!(report["outcome"], "rejected");
-    let message = report["error"]["message"].as_str().unwrap();
-    for reason in reasons {
-        assert!(
-            message.contains(reason),
-            "{key}: {reason:?} not in {message}"
-        );
-    }
-    kept_in_error_store(env, key, content, &report);
+    let report = rejection(env, &run, key, key, content, reasons);
     assert_eq!(env.store("public"), public, "{key}: nothing published");
     assert_eq!(env.index_rows(), rows, "{key}: nothing harvested");
     report

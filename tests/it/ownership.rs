@@ -72,22 +72,8 @@ impl Backend {
 fn refused(env: &Env, backend: &Backend, key: &str, content: &[u8], reasons: &[&str]) -> Value {
     let (public, archive) = (env.store("public"), published_archive(env));
     let run = upload(env, key, content);
-    assert_eq!(
-        run.code, 1,
-        "{}: {key}: {}\n{}",
-        backend.name, run.stdout, run.stderr
-    );
-    let report = run.report();
-    assert_eq!(report["outcome"], "rejected");
-    let message = report["error"]["message"].as_str().unwrap();
-    for reason in reasons {
-        assert!(
-            message.contains(reason),
-            "{}: {key}: {reason:?} not in {message}",
-            backend.name
-        );
-    }
-    kept_in_error_store(env, key, content, &report);
+    let context = format!("{}: {key}", backend.name);
+    let report = rejection(env, &run, &context, key, content, reasons);
     assert_eq!(
         env.store("public"),
         public,
