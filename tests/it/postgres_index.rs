@@ -16,16 +16,24 @@ async fn postgres_index_conforms() {
     let Some(db) = pg().await else { return };
     let index = PostgresIndex::open(&db.url).await.unwrap();
     check_index(&index).await;
-    // The schema is recorded once; opening again applies nothing new.
+    // Each migration is recorded once; opening again applies nothing new.
+    let client = db.client().await;
+    let recorded = || async {
+        let row = client
+            .query_one(
+                "SELECT count(*), COALESCE(MAX(version), 0) FROM ocean_ingest_schema",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), i64::from(row.get::<_, i32>(1)))
+    };
+    let (versions, latest) = recorded().await;
+    assert!(versions >= 1);
+    assert_eq!(versions, latest, "one row per migration, numbered from 1");
     let again = PostgresIndex::open(&db.url).await.unwrap();
     assert!(again.get("IMOS/A/a.nc").await.unwrap().is_some());
-    let client = db.client().await;
-    let versions: i64 = client
-        .query_one("SELECT count(*) FROM ocean_ingest_schema", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(versions, 1);
+    assert_eq!(recorded().await, (versions, latest));
 }
 
 #[tokio::test]
