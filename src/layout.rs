@@ -42,6 +42,14 @@ pub fn job_attachment(pipeline: &str, job_id: &str, name: &str) -> Result<Key, I
     Key::new(format!("{pipeline}/{job_id}/{name}"))
 }
 
+/// The dashboard page at the root of the reports store, beside the pipelines' report folders.
+pub fn dashboard() -> Key {
+    Key::new(DASHBOARD).expect("a plain file name is a key")
+}
+
+/// The dashboard page's file name (also what `ocean-ingest dashboard --out DIR` writes there).
+pub const DASHBOARD: &str = "dashboard.html";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +72,6 @@ mod tests {
         );
         assert_eq!(job_report("anmn", "J1").unwrap().as_str(), "anmn/J1.json");
         assert!(public_file("../etc/passwd").is_err());
+        assert_eq!(dashboard().as_str(), "dashboard.html");
     }
 }
