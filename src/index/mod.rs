@@ -116,13 +116,9 @@ pub struct JobFacts {
 /// over.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeaseEntry {
-    pub source: String,
-    pub source_version: String,
-    pub job_id: String,
-    pub pipeline: String,
-    pub state: LedgerState,
-    /// When the job claimed the upload (or last moved its row).
-    pub updated_at: DateTime<Utc>,
+    /// The ledger row; its `updated_at` is when the job claimed the upload (or last moved it).
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
     pub lease_until: DateTime<Utc>,
 }
 

@@ -169,6 +169,19 @@ const FILE_COLUMNS: &str = "dest_path, pipeline, source, size, sha256, job_id, f
 const JOB_COLUMNS: &str = "job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url, \
      uploaded_at, published_at, files_published, error, plots";
 
+const LEDGER_COLUMNS: &str = "source, source_version, job_id, pipeline, state, updated_at";
+
+fn ledger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
+    Ok(LedgerEntry {
+        source: r.get(0)?,
+        source_version: r.get(1)?,
+        job_id: r.get(2)?,
+        pipeline: r.get(3)?,
+        state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
+        updated_at: parse_ts(&r.get::<_, String>(5)?),
+    })
+}
+
 fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
     let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<String>>(i)?.as_deref().map(parse_ts))
@@ -402,19 +415,11 @@ impl Index for SqliteIndex {
         let (s, v) = (source.to_string(), source_version.to_string());
         self.with(IndexOp::Ledger, move |conn| {
             conn.query_row(
-                "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
-                 WHERE source = ?1 AND source_version = ?2",
+                &format!(
+                    "SELECT {LEDGER_COLUMNS} FROM ingest_ledger WHERE source = ?1 AND source_version = ?2"
+                ),
                 params![s, v],
-                |r| {
-                    Ok(LedgerEntry {
-                        source: r.get(0)?,
-                        source_version: r.get(1)?,
-                        job_id: r.get(2)?,
-                        pipeline: r.get(3)?,
-                        state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
-                        updated_at: parse_ts(&r.get::<_, String>(5)?),
-                    })
-                },
+                ledger_row,
             )
             .optional()
         })
@@ -452,18 +457,13 @@ impl Index for SqliteIndex {
 
     async fn leases(&self) -> Result<Vec<LeaseEntry>, IndexError> {
         self.with(IndexOp::Leases, move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT source, source_version, job_id, pipeline, state, updated_at, lease_until FROM ingest_ledger
-                 WHERE state IN ('running', 'published') ORDER BY updated_at, source, source_version",
-            )?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {LEDGER_COLUMNS}, lease_until FROM ingest_ledger
+                 WHERE state IN ('running', 'published') ORDER BY updated_at, source, source_version"
+            ))?;
             stmt.query_map([], |r| {
                 Ok(LeaseEntry {
-                    source: r.get(0)?,
-                    source_version: r.get(1)?,
-                    job_id: r.get(2)?,
-                    pipeline: r.get(3)?,
-                    state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
-                    updated_at: parse_ts(&r.get::<_, String>(5)?),
+                    entry: ledger_row(r)?,
                     lease_until: parse_ts(&r.get::<_, String>(6)?),
                 })
             })?

@@ -167,16 +167,16 @@ pub(super) fn summarise(input: Input<'_>, index: String) -> Status {
     }
     let (held, expired): (Vec<_>, Vec<_>) = leases
         .into_iter()
-        .map(|l| {
-            let live = l.lease_until > now;
+        .map(|LeaseEntry { entry, lease_until }| {
+            let live = lease_until > now;
             let lease = Lease {
-                name: upload_name(&l.source),
-                job_id: l.job_id,
-                pipeline: l.pipeline,
-                source: l.source,
-                state: l.state,
-                since: l.updated_at,
-                lease_until: l.lease_until,
+                name: upload_name(&entry.source),
+                job_id: entry.job_id,
+                pipeline: entry.pipeline,
+                source: entry.source,
+                state: entry.state,
+                since: entry.updated_at,
+                lease_until,
             };
             (lease, live)
         })
@@ -275,7 +275,7 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::index::{JobFacts, LedgerState};
+    use crate::index::{JobFacts, LedgerEntry, LedgerState};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -533,12 +533,14 @@ mod tests {
     #[test]
     fn claims_are_held_until_their_lease_ends() {
         let lease = |job: &str, until: &str, state| LeaseEntry {
-            source: format!("s3://in/{job}.nc"),
-            source_version: "v".into(),
-            job_id: job.into(),
-            pipeline: "anmn".into(),
-            state,
-            updated_at: at("2026-05-02T11:00:00Z"),
+            entry: LedgerEntry {
+                source: format!("s3://in/{job}.nc"),
+                source_version: "v".into(),
+                job_id: job.into(),
+                pipeline: "anmn".into(),
+                state,
+                updated_at: at("2026-05-02T11:00:00Z"),
+            },
             lease_until: at(until),
         };
         let mut i = input(&[], &[]);

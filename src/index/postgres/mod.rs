@@ -204,6 +204,19 @@ fn file_row(r: &Row) -> IndexedFile {
     }
 }
 
+const LEDGER_COLUMNS: &str = "source, source_version, job_id, pipeline, state, updated_at";
+
+fn ledger_row(r: &Row) -> LedgerEntry {
+    LedgerEntry {
+        source: r.get(0),
+        source_version: r.get(1),
+        job_id: r.get(2),
+        pipeline: r.get(3),
+        state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
+        updated_at: r.get(5),
+    }
+}
+
 const JOB_COLUMNS: &str = "job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url, \
      uploaded_at, published_at, files_published, error, plots";
 
@@ -454,19 +467,13 @@ impl Index for PostgresIndex {
             Box::pin(async move {
                 let row = client
                     .query_opt(
-                        "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
-                         WHERE source = $1 AND source_version = $2",
+                        &format!(
+                            "SELECT {LEDGER_COLUMNS} FROM ingest_ledger WHERE source = $1 AND source_version = $2"
+                        ),
                         &[&s, &v],
                     )
                     .await?;
-                Ok(row.map(|r| LedgerEntry {
-                    source: r.get(0),
-                    source_version: r.get(1),
-                    job_id: r.get(2),
-                    pipeline: r.get(3),
-                    state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
-                    updated_at: r.get(5),
-                }))
+                Ok(row.as_ref().map(ledger_row))
             })
         })
         .await
@@ -515,21 +522,18 @@ impl Index for PostgresIndex {
             Box::pin(async move {
                 let rows = client
                     .query(
-                        "SELECT source, source_version, job_id, pipeline, state, updated_at, lease_until FROM ingest_ledger
-                         WHERE state IN ('running', 'published')
-                         ORDER BY updated_at, source COLLATE \"C\", source_version COLLATE \"C\"",
+                        &format!(
+                            "SELECT {LEDGER_COLUMNS}, lease_until FROM ingest_ledger
+                             WHERE state IN ('running', 'published')
+                             ORDER BY updated_at, source COLLATE \"C\", source_version COLLATE \"C\""
+                        ),
                         &[],
                     )
                     .await?;
                 Ok(rows
                     .iter()
                     .map(|r| LeaseEntry {
-                        source: r.get(0),
-                        source_version: r.get(1),
-                        job_id: r.get(2),
-                        pipeline: r.get(3),
-                        state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
-                        updated_at: r.get(5),
+                        entry: ledger_row(r),
                         lease_until: r.get(6),
                     })
                     .collect())

@@ -492,6 +492,7 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
         |leases: Vec<ocean_ingest::index::LeaseEntry>| -> Vec<(String, String, LedgerState)> {
             leases
                 .into_iter()
+                .map(|l| l.entry)
                 .filter(|l| l.source.contains("/LEASES/"))
                 .map(|l| {
                     (
@@ -548,7 +549,13 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
             ("LS3".into(), "committed.nc".into(), LedgerState::Published),
         ]
     );
-    let until = |job: &str| leases.iter().find(|l| l.job_id == job).unwrap().lease_until;
+    let until = |job: &str| {
+        leases
+            .iter()
+            .find(|l| l.entry.job_id == job)
+            .unwrap()
+            .lease_until
+    };
     let near = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_milliseconds().abs() <= 1;
     assert!(
         near(until("LS1"), live.lease_until),
@@ -561,7 +568,11 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
         until("LS2") < Utc::now(),
         "a lapsed lease is listed with its end"
     );
-    let entry = leases.iter().find(|l| l.job_id == "LS1").unwrap();
+    let entry = &leases
+        .iter()
+        .find(|l| l.entry.job_id == "LS1")
+        .unwrap()
+        .entry;
     assert_eq!(
         (entry.pipeline.as_str(), entry.source_version.as_str()),
         ("anmn", "v1")
@@ -570,7 +581,7 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
     assert!(
         leases
             .windows(2)
-            .all(|w| w[0].updated_at <= w[1].updated_at)
+            .all(|w| w[0].entry.updated_at <= w[1].entry.updated_at)
     );
 }
 
