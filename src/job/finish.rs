@@ -146,9 +146,8 @@ pub(super) async fn finalise(
         }
         Err(e) => report.notes.push(format!("no key for the job report: {e}")),
     }
-    // The job's outcome line: the deployment's metric filter counts job outcomes per pipeline
-    // from it (infra/dashboard.tf), so it names the pipeline even when no pipeline claimed the
-    // upload.
+    // The job's outcome line: a log metric filter can count job outcomes per pipeline from it,
+    // so it names the pipeline even when no pipeline claimed the upload.
     info!(
         pipeline = %pipeline,
         outcome = report.outcome.as_str(),
