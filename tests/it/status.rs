@@ -199,7 +199,6 @@ pub struct Mix {
     pub duplicate: String,
     pub unrouted: String,
     pub deferred: String,
-    pub retried: String,
 }
 
 /// Runs the first part of the mix: every outcome, and the two foreign claims (a live one that
