@@ -1,6 +1,6 @@
 //! The dashboard page in a real browser: after the scripted mix of real jobs (see `status`),
 //! `ocean-ingest dashboard --out DIR` writes the page; headless Chromium (Debian's `chromium`)
-//! loads it with JavaScript off, and the DOM it rendered is read back for the counts, the
+//! loads it, and the DOM it rendered is read back for the counts, the
 //! failures with their report links (followed to the stored reports), the claims and the quick
 //! looks. A job run with INGEST_DASHBOARD=true rewrites the same page at the root of the reports
 //! store, with links relative to it. A screenshot proves the page lays out on a laptop screen;
@@ -21,8 +21,9 @@ fn chromium() -> Option<String> {
 }
 
 /// Chromium as this machine runs it headless: no sandbox (root), no GPU, none of the background
-/// traffic a closed network refuses, a fresh profile, and JavaScript off, so the page must stand
-/// on its HTML and CSS.
+/// traffic a closed network refuses, a fresh profile. JavaScript stays on: headless Chromium
+/// reads the DOM and takes the screenshot through it (with `scriptEnabled=false` both come back
+/// empty); the page stands without it because it carries no script at all (`check_page`).
 fn browser(chromium: &str, profile: &Path) -> Command {
     let mut cmd = Command::new(chromium);
     cmd.args([
@@ -33,7 +34,6 @@ fn browser(chromium: &str, profile: &Path) -> Command {
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
-        "--blink-settings=scriptEnabled=false",
     ])
     .arg(format!("--user-data-dir={}", profile.display()));
     cmd
