@@ -3,38 +3,56 @@
 # ocean-ingest: one ingestion job per container run (AWS Batch on Fargate runs
 # `ocean-ingest run --incoming-key <key>`; see infra/ and docs/DEPLOY.md).
 #
-#   docker build -t ocean-ingest .                    # compile inside the build stage
+#   docker build -t ocean-ingest .                    # the default target, runtime: compiles in
+#                                                     # the build stage
 #   docker build --target runtime-prebuilt -t ocean-ingest .
 #                                                     # package target/release/ocean-ingest built on
 #                                                     # the host with --features static-netcdf
 #
-# Stages: build (Rust toolchain; libnetcdf and HDF5 built from source and linked statically) ->
-# runtime-base (slim Debian with only CA certificates and the pipeline config: the binary needs
-# nothing but libc) -> runtime (binary from build, the default) or runtime-prebuilt (a static
-# binary from the context, needs no network beyond the base image's packages).
+# Stages: toolchain (Rust, make, perl, cmake) -> build (libnetcdf, HDF5 and zlib built from
+# source and linked statically) -> runtime-base (slim Debian with CA certificates, the RDS CA
+# bundle and the work volume: the binary needs nothing but libc) -> runtime-prebuilt (a static
+# binary from the context) and runtime (the binary from build; the default, so it comes last).
+#
+# The image carries no pipeline file: production pipelines are the operator's (docs/DEPLOY.md,
+# "The pipeline file"). A job started without one exits 2 and names the missing file.
+#
+# Base images are pinned by the digest of their multi-platform index, so a rebuild of this commit
+# starts from the same bytes. To move to a newer patch release, read the current digest of the tag
+# on a machine that reaches Docker Hub and replace it here:
+#   docker buildx imagetools inspect rust:1.95-slim-bookworm     (the "Digest:" line)
+#   docker buildx imagetools inspect debian:bookworm-slim
+# Both are overridable (--build-arg RUST_IMAGE=..., RUNTIME_IMAGE=...): scripts/image-build.sh
+# builds offline from local bases made by debootstrap and the host's Rust toolchain.
 
-ARG RUST_IMAGE=rust:1.95-slim-bookworm
-ARG RUNTIME_IMAGE=debian:bookworm-slim
+ARG RUST_IMAGE=rust:1.95-slim-bookworm@sha256:d7482085ff5b415f84dba5647ae71606650bdef00db7aeb69f4b3d170c3e4082
+ARG RUNTIME_IMAGE=debian:bookworm-slim@sha256:7b140f374b289a7c2befc338f42ebe6441b7ea838a042bbd5acbfca6ec875818
 
-FROM ${RUST_IMAGE} AS build
+FROM ${RUST_IMAGE} AS toolchain
 # Debian package versions are not pinned: bookworm only ever moves them forward with security
 # fixes, and a pinned version disappears from the mirror when that happens.
 # libnetcdf and HDF5 are compiled from source and linked statically (feature static-netcdf): the
 # binary starts in half the time, which is most of a compliance check's cost. Their build needs
-# cmake >= 3.26, newer than bookworm's, so it comes from PyPI in a venv of its own.
+# cmake >= 3.26, newer than bookworm's, so it comes from PyPI in a venv of its own. The slim Rust
+# image has gcc and libc6-dev but no make, which cmake's generator runs, and no C++ compiler,
+# which netCDF-C's CMake project requires (without either the static build, and so `docker build`
+# of the default target, fails); and only perl-base, not the perl HDF5's CMake looks for.
 ARG CMAKE_VERSION=3.31.10
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends pkg-config python3-venv \
+    && apt-get install -y --no-install-recommends g++ make perl pkg-config python3-venv \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/cmake \
     && /opt/cmake/bin/pip install --no-cache-dir "cmake==${CMAKE_VERSION}"
 WORKDIR /src
+
+FROM toolchain AS build
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 # Compiled into the binary with include_str!/include_bytes!: the email templates, the example
-# pipelines, the font of the quick-look plots and the compliance reference tables (UDUNITS-2,
-# CF standard names).
+# pipelines (what `ocean-ingest` uses on a laptop with no pipeline file; never the image's
+# configuration, see runtime-base), the font of the quick-look plots and the compliance
+# reference tables (UDUNITS-2, CF standard names).
 COPY templates ./templates
 COPY data ./data
 COPY examples/pipelines.toml ./examples/pipelines.toml
@@ -43,27 +61,43 @@ RUN CMAKE=/opt/cmake/bin/cmake cargo build --release --locked --features static-
     && install -D -m 0755 target/release/ocean-ingest /out/ocean-ingest
 
 FROM ${RUNTIME_IMAGE} AS runtime-base
-# The binary links libnetcdf statically; CA certificates are for TLS to S3, SQS, RDS and SMTP.
-# Unpinned for the reason given in the build stage.
+# CA bundle that signs the RDS database's certificate (INGEST_INDEX_URL uses sslmode=verify-full
+# with sslrootcert pointing here). Debian's ca-certificates does not include it. The default is
+# AWS's global bundle, fetched while building; where AWS cannot be reached, put the bundle (or a
+# test CA) in the build context under certs/ and name it: --build-arg DB_CA_BUNDLE=certs/NAME.pem.
+ARG DB_CA_BUNDLE=https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+# CA certificates are for TLS to S3, SQS and SMTP. Unpinned for the reason given in the build
+# stage. The work folder belongs to the job's user: Fargate creates a task volume mounted on a
+# path the image declares as a VOLUME with the image's owner, mode and content (otherwise root,
+# 0755, and the job could not write to it on its read-only root filesystem).
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --uid 10001 --user-group --no-create-home \
-        --home-dir /nonexistent --shell /usr/sbin/nologin ingest
-COPY examples/pipelines.toml /etc/ocean-ingest/pipelines.toml
+        --home-dir /nonexistent --shell /usr/sbin/nologin ingest \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/ocean-ingest \
+    && install -d -m 0755 /etc/ocean-ingest
+# ADD, not COPY: the default source is a URL, which only ADD fetches (hadolint cannot see that
+# through the build argument).
+# hadolint ignore=DL3020
+ADD --chmod=0444 ${DB_CA_BUNDLE} /etc/ocean-ingest/rds-ca-bundle.pem
 # The binary carries the DejaVu Sans font; its licence travels with it.
 COPY assets/fonts/LICENSE-DejaVu.txt /usr/share/doc/ocean-ingest/LICENSE-DejaVu.txt
-# The job writes only to INGEST_WORK_DIR; in Batch the root filesystem is read-only and /tmp is a
-# volume on the task's ephemeral storage.
+# The job writes only to INGEST_WORK_DIR (and TMPDIR, the same folder); in Batch the root
+# filesystem is read-only. INGEST_PIPELINES names the operator's file: a derived image adds it
+# there (docs/DEPLOY.md), or the job definition points elsewhere.
 ENV INGEST_PIPELINES=/etc/ocean-ingest/pipelines.toml \
     INGEST_LOG_FORMAT=json \
-    INGEST_WORK_DIR=/tmp
-WORKDIR /tmp
+    INGEST_WORK_DIR=/var/lib/ocean-ingest \
+    TMPDIR=/var/lib/ocean-ingest
+VOLUME ["/var/lib/ocean-ingest"]
+WORKDIR /var/lib/ocean-ingest
 USER 10001:10001
 ENTRYPOINT ["ocean-ingest"]
-CMD ["--help"]
+# The job definition gives the command; by itself the image says which version it is.
+CMD ["--version"]
 ARG VERSION=dev
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="ocean-ingest" \

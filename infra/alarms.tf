@@ -1,5 +1,6 @@
 # Who is told when something needs an engineer:
 #   - a message in any dead-letter queue: an upload that never became a job;
+#   - an upload outside every stream prefix (the unrouted queue, queues.tf);
 #   - a failed Batch job other than a rejected input (exit 1 is the provider's problem and is
 #     reported to them by email): configuration (2), internal error (70), transient failures that
 #     outlived their retries (75) and platform failures. The topic receives the job's event with
@@ -62,12 +63,25 @@ resource "aws_cloudwatch_metric_alarm" "pipeline_dlq" {
   tags                = merge(local.tags, { "pipeline" = each.key })
 }
 
-resource "aws_cloudwatch_metric_alarm" "results_dlq" {
-  alarm_name          = "${var.name}-results-dead-letters"
-  alarm_description   = "Result events that their consumer failed to process are waiting in ${aws_sqs_queue.results_dlq.name}."
+# Queues whose first message needs an engineer: result events their consumer failed on, and
+# uploads outside every stream prefix (queues.tf).
+resource "aws_cloudwatch_metric_alarm" "queue_depth" {
+  for_each = {
+    "results-dead-letters" = {
+      queue       = aws_sqs_queue.results_dlq.name
+      description = "Result events that their consumer failed to process are waiting in ${aws_sqs_queue.results_dlq.name}."
+    }
+    "unrouted-uploads" = {
+      queue       = aws_sqs_queue.unrouted.name
+      description = "Uploads outside every stream prefix are in the incoming bucket and no job will ever take them; their events wait in ${aws_sqs_queue.unrouted.name}. Move each under its stream's prefix, add a stream, or delete it (docs/DEPLOY.md)."
+    }
+  }
+
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.results_dlq.name }
+  dimensions          = { QueueName = each.value.queue }
   statistic           = "Maximum"
   period              = 300
   evaluation_periods  = 1
@@ -88,7 +102,7 @@ resource "aws_cloudwatch_event_rule" "job_failed" {
     "detail-type" = ["Batch Job State Change"]
     detail = {
       status   = ["FAILED"]
-      jobQueue = [aws_batch_job_queue.this.arn]
+      jobQueue = [for queue in aws_batch_job_queue.pipeline : queue.arn]
       "$or" = [
         { container = { exitCode = [{ "anything-but" = [1] }] } },
         { container = { exitCode = [{ exists = false }] } },

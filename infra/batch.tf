@@ -1,6 +1,13 @@
-# Batch on Fargate: one job queue shared by all pipelines, one job definition per pipeline (its own
-# size and timeout), and a retry strategy that reads the exit codes of `ocean-ingest run`:
+# Batch on Fargate, one job queue, compute environment and job definition per stream, and a retry
+# strategy that reads the exit codes of `ocean-ingest run`:
 #   0 done | 1 input rejected | 2 usage/config error | 70 internal error | 75 transient.
+#
+# Why a queue and a compute environment per stream: jobs of one queue run in order, so a burst of
+# uploads in one stream would delay every other behind it; and queues sharing one compute
+# environment share its vCPUs, so the burst would still take all of them. Fair-share scheduling
+# on one queue would need a share identifier on every SubmitJob, which EventBridge Pipes cannot
+# set. A Fargate compute environment costs nothing while idle; the account's Fargate vCPU quota is
+# the only thing the streams share (docs/DEPLOY.md).
 
 resource "aws_ecr_repository" "this" {
   name                 = var.name
@@ -81,31 +88,36 @@ locals {
 }
 
 # No service_role: Batch then uses its service-linked role, which the account already trusts.
-resource "aws_batch_compute_environment" "this" {
-  name = var.name
-  type = "MANAGED"
+resource "aws_batch_compute_environment" "pipeline" {
+  for_each = var.pipelines
+
+  # compute_environment_name is the 5.x spelling; 6.x still accepts it (deprecated) as `name`.
+  compute_environment_name = "${var.name}-${each.key}"
+  type                     = "MANAGED"
 
   compute_resources {
     type               = var.use_fargate_spot ? "FARGATE_SPOT" : "FARGATE"
-    max_vcpus          = var.max_vcpus
+    max_vcpus          = each.value.max_vcpus
     subnets            = var.subnet_ids
     security_group_ids = [aws_security_group.jobs.id]
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { "pipeline" = each.key })
 }
 
-resource "aws_batch_job_queue" "this" {
-  name     = var.name
+resource "aws_batch_job_queue" "pipeline" {
+  for_each = var.pipelines
+
+  name     = "${var.name}-${each.key}"
   state    = "ENABLED"
   priority = 1
 
   compute_environment_order {
     order               = 0
-    compute_environment = aws_batch_compute_environment.this.arn
+    compute_environment = aws_batch_compute_environment.pipeline[each.key].arn
   }
 
-  tags = local.tags
+  tags = merge(local.tags, { "pipeline" = each.key })
 }
 
 locals {
@@ -121,15 +133,17 @@ locals {
       INGEST_NOTIFY_URL          = var.smtp_url
       INGEST_NOTIFY_FROM         = var.notify_from
       INGEST_RESULTS_QUEUE_URL   = aws_sqs_queue.results.url
-      INGEST_PIPELINES           = var.pipelines_config_path
+      INGEST_PIPELINES           = var.pipelines_file
       INGEST_LOG_FORMAT          = "json"
-      INGEST_WORK_DIR            = "/tmp"
+      INGEST_WORK_DIR            = local.work_dir
+      TMPDIR                     = local.work_dir
       INGEST_SOURCE_KEY_ENCODING = "url"
       # With AWS_BATCH_JOB_ATTEMPT (set by Batch), a transient failure emails the data team only
       # on the last attempt.
       INGEST_MAX_ATTEMPTS = tostring(var.retry_attempts)
     },
     length(var.ops_email_addresses) > 0 ? { INGEST_OPS_EMAIL = join(",", var.ops_email_addresses) } : {},
+    var.allow_catch_all_pipeline ? { INGEST_PIPELINES_ALLOW_CATCH_ALL = "true" } : {},
   )
 
   job_secrets = {
@@ -162,15 +176,19 @@ resource "aws_batch_job_definition" "pipeline" {
     networkConfiguration         = { assignPublicIp = "DISABLED" }
     runtimePlatform              = { operatingSystemFamily = "LINUX", cpuArchitecture = "X86_64" }
 
-    # The root filesystem is read-only; /tmp (INGEST_WORK_DIR) is a task volume on ephemeral storage.
+    # The root filesystem is read-only; the work folder is a task volume on ephemeral storage.
+    # Fargate makes it writable for the job's user only because the image declares a VOLUME at
+    # this very path, owned by that user (Dockerfile): Fargate then copies the image's owner,
+    # mode and content into the volume instead of an empty root-owned 0755 folder.
     readonlyRootFilesystem = true
     volumes                = [{ name = "work" }]
-    mountPoints            = [{ sourceVolume = "work", containerPath = "/tmp", readOnly = false }]
+    mountPoints            = [{ sourceVolume = "work", containerPath = local.work_dir, readOnly = false }]
 
-    # The ledger claim lasts as long as the job may run: a live job keeps its upload, and a job
-    # killed without a word frees it for the retry once its time is up.
+    # The job ends itself (exit 75, publish rolled back) before the attempt timeout. The upload's
+    # claim keeps the binary's short lease, renewed by its heartbeat, so a job killed without a
+    # word frees its upload for the retry within minutes whatever the stream's timeout.
     environment = [
-      for name, value in merge(local.job_environment, { INGEST_LEASE_SECONDS = tostring(each.value.timeout_seconds) }) :
+      for name, value in merge(local.job_environment, { INGEST_JOB_DEADLINE_SECONDS = tostring(local.job_deadline_seconds[each.key]) }) :
       { name = name, value = value }
     ]
     secrets = [for name, arn in local.job_secrets : { name = name, valueFrom = arn }]
@@ -188,7 +206,8 @@ resource "aws_batch_job_definition" "pipeline" {
   # Batch tries the rules in order and takes the first match; a failure that matches none is
   # retried. Exit code 75 (transient) and platform failures, which come without an exit code, are
   # retried; the last rule ends every other exit code, so 1 (rejected input), 2 (configuration)
-  # and 70 (internal error) are never retried.
+  # and 70 (internal error) are never retried. Batch retries at once (no backoff), and an attempt
+  # it stopped for its timeout is never retried, whatever the rules say (docs/DEPLOY.md).
   retry_strategy {
     attempts = var.retry_attempts
 
@@ -218,8 +237,9 @@ resource "aws_batch_job_definition" "pipeline" {
     }
   }
 
+  # Batch sends SIGTERM when the attempt's time is up and SIGKILL 30 s later.
   timeout {
-    attempt_duration_seconds = each.value.timeout_seconds
+    attempt_duration_seconds = local.attempt_timeout_seconds[each.key]
   }
 
   tags = merge(local.tags, { "pipeline" = each.key })

@@ -3,7 +3,8 @@
 #               result event.
 #   execution - what Fargate does to start the job: pull the image, write the logs, read the two
 #               secrets into the environment.
-#   pipe      - one per pipeline: read that pipeline's queue, submit that pipeline's jobs.
+#   pipe      - one per stream: read that stream's queue, submit that stream's jobs to its job
+#               queue, log its failures.
 # Inline policies only: an AWS managed policy grants more than this and changes without notice.
 
 data "aws_iam_policy_document" "ecs_tasks_assume" {
@@ -32,52 +33,99 @@ resource "aws_iam_role" "job" {
   tags               = local.tags
 }
 
+# Exactly the S3 calls of src/store/s3 on each store, as the job makes them:
+#   GetObject                - GET (download), HEAD (exists? size, version), the source of a copy
+#   PutObject                - PUT, multipart create/part/complete, the target of a copy
+#   AbortMultipartUpload     - a failed multipart upload is aborted so its parts do not linger
+#   DeleteObject             - delete without a version: leaves a delete marker
+#   DeleteObjectVersion      - rollback: delete exactly the version (or marker) the job wrote
+#   ListBucket               - list a folder; also what makes a HEAD of a missing key a 404, not
+#                              a 403, so it is granted for every prefix the job reads or writes
+# Per store:
+#   incoming (stream prefixes)  download the upload (and what a manifest names), remove it once
+#                               its copy is safe
+#   archive                     write the upload's copy and per-file copies, read them back; a
+#                               failed publish deletes the per-file version it wrote (never the
+#                               upload's copy under _uploads/, which a Deny protects)
+#   public                      publish, supersede and delete files (delete markers), list
+#                               folders for supersede, roll back by deleting its own versions
+#   error bucket, errors/       keep a failed upload; clear a name's earlier failed copies
+#   error bucket, reports/      job reports and plots
+# The buckets are always versioned (buckets.tf), so the store's rollback never takes the stash
+# path of an unversioned object (a copy under .ingest/stash/ deleted afterwards): archive needs no
+# DeleteObject.
 data "aws_iam_policy_document" "job" {
-  # The upload is removed from incoming only after its copy in the archive or error store exists.
   statement {
     sid       = "ReadAndRemoveUploads"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.this["incoming"].arn}/*"]
+    actions   = ["s3:GetObject", "s3:DeleteObject"]
+    resources = [for p in var.pipelines : "${aws_s3_bucket.this["incoming"].arn}/${p.key_prefix}*"]
   }
 
-  # Without ListBucket, S3 answers a HEAD of a missing key with 403 instead of 404, and the job
-  # could not tell "not there yet" from "forbidden".
   statement {
-    sid     = "ListStores"
+    sid       = "ListUploads"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this["incoming"].arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [for p in var.pipelines : "${p.key_prefix}*"]
+    }
+  }
+
+  # Archive and public paths come from the pipeline file: any key of those buckets.
+  statement {
+    sid     = "ListArchiveAndPublic"
     actions = ["s3:ListBucket"]
     resources = [
-      aws_s3_bucket.this["incoming"].arn,
       aws_s3_bucket.this["archive"].arn,
       aws_s3_bucket.this["public"].arn,
-      aws_s3_bucket.this["error"].arn,
     ]
   }
 
   statement {
     sid       = "WriteArchive"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObjectVersion"]
     resources = ["${aws_s3_bucket.this["archive"].arn}/*"]
   }
 
-  # Publishing supersedes and deletes files, and a failed publish is undone by deleting the
-  # version the job wrote.
+  # The archive copy of every upload is the record of what was received: no job removes it.
+  statement {
+    sid       = "KeepArchivedUploads"
+    effect    = "Deny"
+    actions   = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+    resources = ["${aws_s3_bucket.this["archive"].arn}/_uploads/*"]
+  }
+
   statement {
     sid       = "Publish"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:DeleteObjectVersion"]
     resources = ["${aws_s3_bucket.this["public"].arn}/*"]
   }
 
-  # A published upload clears its earlier failed copies from the error store; reports are never
-  # deleted by the job.
+  statement {
+    sid       = "ListErrorsAndReports"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.this["error"].arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.error_store_prefix}/*", "${local.reports_prefix}/*"]
+    }
+  }
+
+  # A published upload clears its earlier failed copies from the error store.
   statement {
     sid       = "KeepAndClearErrorCopies"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.this["error"].arn}/${local.error_store_prefix}/*"]
   }
 
+  # Reports are never deleted by the job.
   statement {
     sid       = "WriteReports"
-    actions   = ["s3:GetObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"]
     resources = ["${aws_s3_bucket.this["error"].arn}/${local.reports_prefix}/*"]
   }
 
@@ -97,6 +145,33 @@ data "aws_iam_policy_document" "job" {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = ["s3.${local.region}.amazonaws.com", "sqs.${local.region}.amazonaws.com"]
+    }
+  }
+
+  # An s3:// pipeline file, read at job start.
+  dynamic "statement" {
+    for_each = local.pipelines_s3 == null ? [] : [local.pipelines_s3]
+
+    content {
+      sid       = "ReadPipelineFile"
+      actions   = ["s3:GetObject"]
+      resources = ["arn:${local.partition}:s3:::${statement.value[0]}/${statement.value[1]}"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.pipelines_s3 != null && var.pipelines_file_kms_key_arn != null ? [var.pipelines_file_kms_key_arn] : []
+
+    content {
+      sid       = "DecryptPipelineFile"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["s3.${local.region}.amazonaws.com"]
+      }
     }
   }
 }
@@ -212,15 +287,22 @@ data "aws_iam_policy_document" "pipe" {
     }
   }
 
-  # Any revision of this pipeline's job definition: a new image registers a new revision, and
-  # the pipe must not fail while the apply that moves it to that revision is under way.
+  # Its own job queue and any revision of its own job definition: a new image registers a new
+  # revision, and the pipe must not fail while the apply that moves it there is under way.
   statement {
     sid     = "SubmitJobs"
     actions = ["batch:SubmitJob"]
     resources = [
-      aws_batch_job_queue.this.arn,
+      aws_batch_job_queue.pipeline[each.key].arn,
       "${aws_batch_job_definition.pipeline[each.key].arn_prefix}:*",
     ]
+  }
+
+  # Failed SubmitJob calls (and more, at a finer pipe_log_level) go to the pipes' log group.
+  statement {
+    sid       = "WritePipeLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.pipes.arn}:*"]
   }
 }
 

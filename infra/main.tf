@@ -1,13 +1,15 @@
 # ocean-ingest on AWS: one Batch job per uploaded file.
 #
-#   upload to s3://<incoming>/<pipeline prefix>/...
-#     -> S3 event notification for that prefix -> the pipeline's SQS queue (DLQ after N deliveries)
-#     -> the pipeline's EventBridge Pipe -> Batch job queue (Fargate)
-#     -> `ocean-ingest run --incoming-key <key>`; its exit code drives Batch's retry strategy.
+#   upload to s3://<incoming>/<stream prefix>/...
+#     -> S3 event notification for that prefix -> the stream's SQS queue (DLQ after N deliveries)
+#     -> the stream's EventBridge Pipe -> the stream's Batch job queue and Fargate compute
+#        environment -> `ocean-ingest run --incoming-key <key>`; its exit code drives Batch's
+#        retry strategy.
+#   upload outside every stream prefix -> EventBridge rule -> the unrouted queue -> alarm.
 #
-# Files: buckets.tf (storage), queues.tf (SQS + S3 notifications), batch.tf (compute, job
-# definitions), pipes.tf (SQS -> Batch), iam.tf (roles), secrets.tf, alarms.tf; this file holds
-# the shared names and the encryption key.
+# Files: buckets.tf (storage), queues.tf (SQS, S3 notifications, unrouted uploads), batch.tf
+# (compute, job queues, job definitions), pipes.tf (SQS -> Batch), iam.tf (roles), secrets.tf,
+# alarms.tf; this file holds the shared names and the encryption key.
 
 data "aws_caller_identity" "current" {}
 
@@ -18,7 +20,9 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  # `name`, not 6.x's `region`: the module supports provider 5.100 too, and 6.x still
+  # accepts `name` (deprecated).
+  region = data.aws_region.current.name
 
   bucket_prefix = coalesce(var.bucket_name_prefix, "${var.name}-${local.account_id}-")
 
@@ -42,7 +46,36 @@ locals {
   }
   job_command = ["run", "--incoming-key", "Ref::key"]
 
-  job_log_group = "/aws/batch/${var.name}"
+  job_log_group  = "/aws/batch/${var.name}"
+  pipe_log_group = "/aws/pipes/${var.name}"
+
+  # What the image provides (Dockerfile, runtime-base stage): the work folder is declared there as
+  # a VOLUME owned by the job's user, which is what makes Fargate's task volume writable for it;
+  # the RDS CA bundle is baked there for sslmode=verify-full.
+  work_dir           = "/var/lib/ocean-ingest"
+  database_ca_bundle = "/etc/ocean-ingest/rds-ca-bundle.pem"
+
+  # The pipeline file: a path in the image, or an S3 object the job fetches at start.
+  # [bucket, key] of an s3:// pipeline file, null for a path in the image.
+  pipelines_s3 = startswith(var.pipelines_file, "s3://") ? regex("^s3://([^/]+)/(.+)$", var.pipelines_file) : null
+
+  # An attempt may run this long: a fixed allowance for start-up, the database, notifications and
+  # plots, plus time proportional to the largest upload the stream expects (the job reads it about
+  # five times: download, hash, check, archive and public uploads). An explicit timeout_seconds wins.
+  attempt_timeout_seconds = {
+    for name, p in var.pipelines : name => coalesce(
+      p.timeout_seconds,
+      var.job_base_seconds + ceil(p.largest_file_mib * var.job_seconds_per_mib),
+    )
+  }
+
+  # The job's own deadline (INGEST_JOB_DEADLINE_SECONDS) ends it with exit 75 before Batch's attempt
+  # timeout does: Batch never retries an attempt it stopped for its timeout. After its deadline a
+  # job may need up to 4.5 minutes (eight request timeouts and an SMTP delivery) to roll back and
+  # report, so the deadline sits 300 s below the attempt timeout, and at half of very short ones.
+  job_deadline_seconds = {
+    for name, t in local.attempt_timeout_seconds : name => max(t - 300, ceil(t / 2))
+  }
 
   tags = merge({ "app" = "ocean-ingest", "deployment" = var.name }, var.tags)
 }
@@ -94,7 +127,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
-    sid = "LogsEncryptJobLogs"
+    sid = "LogsEncryptJobAndPipeLogs"
     actions = [
       "kms:Encrypt",
       "kms:Decrypt",
@@ -114,14 +147,18 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.job_log_group}"]
+      values = [
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.job_log_group}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.pipe_log_group}",
+      ]
     }
   }
 
-  # CloudWatch alarms and the failed-job rule publish to the encrypted alarm topic; the topic's
-  # policy limits them to this account (alarms.tf).
+  # CloudWatch alarms and the failed-job rule publish to the encrypted alarm topic, and the
+  # unrouted-upload rule sends to the encrypted unrouted queue; the topic's and the queue's
+  # policies limit them to this account and to those rules (alarms.tf, queues.tf).
   statement {
-    sid       = "AlarmsPublishToTopic"
+    sid       = "AlarmsAndRulesUseKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = ["*"]
 

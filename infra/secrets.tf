@@ -5,7 +5,7 @@
 resource "aws_secretsmanager_secret" "index_url" {
   #checkov:skip=CKV2_AWS_57:The value is a postgres:// URL assembled from the database credential; rotate the database password and put the new URL (docs/DEPLOY.md), there is no rotation Lambda for a URL.
   name                    = "${var.name}/index-url"
-  description             = "INGEST_INDEX_URL of ocean-ingest: postgres://user:password@host:5432/db?sslmode=require"
+  description             = "INGEST_INDEX_URL of ocean-ingest: postgres://user:password@host:5432/db?sslmode=verify-full&sslrootcert=${local.database_ca_bundle}"
   kms_key_id              = aws_kms_key.this.arn
   recovery_window_in_days = 7
   tags                    = local.tags

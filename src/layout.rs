@@ -50,6 +50,27 @@ pub fn dashboard() -> Key {
 /// The dashboard page's file name (also what `ocean-ingest dashboard --out DIR` writes there).
 pub const DASHBOARD: &str = "dashboard.html";
 
+/// The name of a stash (a copy a store keeps of an object a job is about to replace or delete):
+/// `<job_id>.<n>`, so a stash always says which job it belongs to.
+pub fn stash_name(job_id: &str, n: usize) -> String {
+    format!("{job_id}.{n}")
+}
+
+/// The job a stash belongs to, read from its name; `None` for a name this layout never made.
+pub fn stash_owner(stash: &str) -> Option<&str> {
+    let (job, n) = stash.rsplit_once('.')?;
+    (!job.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some(job)
+}
+
+/// A job's work folder: `ocean-ingest-<job_id>-<random>` in the work directory, so debris of a
+/// job that died says whose it was.
+pub fn work_folder_prefix(job_id: &str) -> String {
+    format!("{WORK_FOLDER_PREFIX}{job_id}-")
+}
+
+/// What every job's work folder is named from.
+pub const WORK_FOLDER_PREFIX: &str = "ocean-ingest-";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +94,13 @@ mod tests {
         assert_eq!(job_report("anmn", "J1").unwrap().as_str(), "anmn/J1.json");
         assert!(public_file("../etc/passwd").is_err());
         assert_eq!(dashboard().as_str(), "dashboard.html");
+        let stash = stash_name("0192-ab", 7);
+        assert_eq!(stash_owner(&stash), Some("0192-ab"));
+        assert_eq!(
+            stash_owner("0123456789abcdef"),
+            None,
+            "an older, unowned name"
+        );
+        assert_eq!(stash_owner("job.x"), None);
     }
 }

@@ -7,37 +7,63 @@ use std::time::Duration;
 
 use clap::{Args, FromArgMatches};
 
+use crate::deadline::Timeouts;
 use crate::index::IndexUrl;
 use crate::location::UrlError;
 use crate::logging::LogFormat;
 use crate::notify::{NotifyUrl, SmtpSettings};
 use crate::queue::QueueUrl;
 use crate::secret::{Secret, redact_userinfo};
-use crate::store::{PART_SIZES, StoreUrl, Transfer};
+use crate::store::{Key, PART_SIZES, StoreUrl, Transfer};
 use crate::vars;
 
 /// The root of the embedded default.
 pub const DEFAULT_HOME: &str = "./var";
 /// The sender of notifications.
 pub const DEFAULT_NOTIFY_FROM: &str = "ocean-ingest <noreply@localhost>";
-/// The limit on connecting to the SMTP server, in seconds.
+/// The limit on one whole notification delivery (connecting, sending and its retries), in seconds.
 pub const DEFAULT_SMTP_TIMEOUT_SECONDS: u64 = 30;
-/// How long a job's claim on an upload holds, in seconds.
-pub const DEFAULT_LEASE_SECONDS: u64 = 3600;
+/// How long a job's claim on an upload holds without renewal, in seconds. A heartbeat renews it
+/// while the job runs, so a killed job's claim lapses within this.
+pub const DEFAULT_LEASE_SECONDS: u64 = 120;
+/// The limit on connecting to S3, SQS or PostgreSQL, in seconds.
+pub const DEFAULT_CONNECT_TIMEOUT_SECONDS: u64 = 10;
+/// The limit on one attempt of one request to S3, SQS or PostgreSQL, in seconds.
+pub const DEFAULT_REQUEST_TIMEOUT_SECONDS: u64 = 30;
+/// How long an S3 transfer may move no data before it counts as stalled, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 20;
+/// The whole job's deadline, in seconds: below the default Batch attempt timeout of an hour by
+/// the few minutes a rollback and the report need.
+pub const DEFAULT_JOB_DEADLINE_SECONDS: u64 = 3300;
 /// The pipeline file read from the current folder when none is named.
 pub const DEFAULT_PIPELINES_FILE: &str = "pipelines.toml";
+/// The base of the wait before exiting 75 on an attempt Batch will retry, in seconds.
+pub const DEFAULT_RETRY_BACKOFF_SECONDS: u64 = 60;
+/// The heading the settings shared by every command appear under in `--help`, after the
+/// command's own options.
+pub const HELP_HEADING: &str = "Ingest settings";
 
 /// Global settings shared by every subcommand. Each has a flag and an `INGEST_*` variable; every
 /// URL defaults to a place under the home folder, so no settings at all gives a working local setup.
+/// `--help` lists them under their own heading, after the command's own options, and never shows
+/// the value of a variable that can carry a credential ([`vars::SECRETS`]).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = HELP_HEADING)]
 pub struct SettingsArgs {
     /// Local root of the embedded default: every store, the index and the outbox live under it
     #[arg(long, env = vars::HOME, default_value = DEFAULT_HOME, global = true, value_name = "DIR")]
     pub home: PathBuf,
 
-    /// Pipeline file [default: ./pipelines.toml if present, else the example compiled in]
+    /// Pipeline file: a path, or s3://bucket/key (fetched and validated at start) [default:
+    /// ./pipelines.toml if present; else, only when every store, the index and the notifier are
+    /// local, the example compiled in]
     #[arg(long, env = vars::PIPELINES, global = true, value_name = "FILE")]
     pub pipelines: Option<PathBuf>,
+
+    /// Accept a pipeline whose keys pattern claims every key (a catch-all route, which would
+    /// publish any upload no other pipeline claims); without it such a pipeline file is refused
+    #[arg(long, env = vars::PIPELINES_ALLOW_CATCH_ALL, global = true)]
+    pub allow_catch_all: bool,
 
     /// Incoming store: uploads arrive here and are removed once kept safe [default: <home>/incoming]
     #[arg(long, env = vars::INCOMING_URL, global = true, value_name = "URL")]
@@ -60,11 +86,23 @@ pub struct SettingsArgs {
     pub reports_url: Option<String>,
 
     /// Index (harvest target and job ledger): sqlite://PATH or postgres://… [default: sqlite://<home>/index.sqlite]
-    #[arg(long, env = vars::INDEX_URL, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = vars::INDEX_URL,
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub index_url: Option<String>,
 
     /// Notifications: a directory or file:// outbox, or smtp://host:port [default: <home>/outbox]
-    #[arg(long, env = vars::NOTIFY_URL, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = vars::NOTIFY_URL,
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub notify_url: Option<String>,
 
     /// Sender address of notification emails
@@ -78,7 +116,13 @@ pub struct SettingsArgs {
     pub notify_from: String,
 
     /// User name for the SMTP server (also accepted as the user of an smtp:// URL)
-    #[arg(long, env = vars::SMTP_USERNAME, global = true, value_name = "USER")]
+    #[arg(
+        long,
+        env = vars::SMTP_USERNAME,
+        global = true,
+        value_name = "USER",
+        hide_env_values = true
+    )]
     pub smtp_username: Option<String>,
 
     /// Password for the SMTP server; prefer the variable to the flag (never logged or printed)
@@ -91,7 +135,7 @@ pub struct SettingsArgs {
     )]
     pub smtp_password: Option<Secret>,
 
-    /// How long connecting to the SMTP server may take, in seconds; a whole delivery may take twice this
+    /// How long one notification may take to deliver (connecting, sending, retries), in seconds
     #[arg(
         long,
         env = vars::SMTP_TIMEOUT_SECONDS,
@@ -115,7 +159,8 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::WORK_DIR, global = true, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
 
-    /// How long a job's claim on an upload holds before another job may take it over, in seconds
+    /// How long a job's claim on an upload holds unless renewed (a heartbeat renews it while the
+    /// job runs); a killed job's upload can be taken over this long after its last renewal
     #[arg(
         long,
         env = vars::LEASE_SECONDS,
@@ -124,6 +169,48 @@ pub struct SettingsArgs {
         value_name = "SECONDS"
     )]
     pub lease_seconds: u64,
+
+    /// How long connecting to S3, SQS or PostgreSQL may take, in seconds
+    #[arg(
+        long,
+        env = vars::CONNECT_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_CONNECT_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub connect_timeout_seconds: u64,
+
+    /// How long one attempt of one request to S3, SQS or PostgreSQL may take, in seconds; a call
+    /// with its retries takes at most twice this
+    #[arg(
+        long,
+        env = vars::REQUEST_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub request_timeout_seconds: u64,
+
+    /// How long an S3 upload or download may move no data before it counts as stalled, in seconds
+    #[arg(
+        long,
+        env = vars::IDLE_TIMEOUT_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_IDLE_TIMEOUT_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub idle_timeout_seconds: u64,
+
+    /// The whole job's deadline, in seconds: past it a job that has not published stops, one that
+    /// is publishing rolls back, and it exits 75. Keep it a few minutes below Batch's attempt timeout
+    #[arg(
+        long,
+        env = vars::JOB_DEADLINE_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_JOB_DEADLINE_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub job_deadline_seconds: u64,
 
     /// Log format on stderr: auto (text on a terminal, JSON otherwise), text or json
     #[arg(
@@ -170,6 +257,18 @@ pub struct SettingsArgs {
         value_name = "BOOL"
     )]
     pub dashboard: bool,
+
+    /// Base of the wait before exiting 75 on an attempt Batch will retry (Batch itself retries at
+    /// once): base × 2^(attempt − 1), ±25 % at random, at most 300 s and never past the job
+    /// deadline; 0 for none
+    #[arg(
+        long,
+        env = vars::RETRY_BACKOFF_SECONDS,
+        global = true,
+        default_value_t = DEFAULT_RETRY_BACKOFF_SECONDS,
+        value_name = "SECONDS"
+    )]
+    pub retry_backoff_seconds: u64,
 
     /// Which attempt this is, as AWS Batch sets it (1 for the first)
     #[arg(
@@ -259,7 +358,10 @@ impl std::fmt::Display for ByteSize {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub home: PathBuf,
-    pub pipelines: Option<PathBuf>,
+    /// The pipeline file named by flag or variable, if any.
+    pub pipelines: Option<PipelineFile>,
+    /// Whether a pipeline that claims every key is accepted.
+    pub allow_catch_all: bool,
     pub incoming: StoreUrl,
     pub archive: StoreUrl,
     pub public: StoreUrl,
@@ -273,6 +375,10 @@ pub struct Settings {
     pub ops_email: Vec<String>,
     pub work_dir: Option<PathBuf>,
     pub lease: Duration,
+    /// The limits on every call to S3, SQS and PostgreSQL.
+    pub timeouts: Timeouts,
+    /// How long a whole job may run before it stops and exits 75.
+    pub job_deadline: Duration,
     pub source_key_encoding: KeyEncoding,
     /// Where result events go, if anywhere.
     pub results: Option<QueueUrl>,
@@ -281,6 +387,70 @@ pub struct Settings {
     pub attempt: Option<Attempt>,
     /// Whether each job rewrites the dashboard page in the reports store.
     pub dashboard: bool,
+    /// The base of the wait before exiting 75 on an attempt Batch will retry.
+    pub retry_backoff: Duration,
+}
+
+/// Where the pipeline file is read from, as `--pipelines` / `INGEST_PIPELINES` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineFile {
+    /// A local file: a path in the image, or on a laptop.
+    Path(PathBuf),
+    /// An object, `s3://bucket/key`, fetched when the process starts.
+    Object { store: StoreUrl, key: Key },
+}
+
+impl PipelineFile {
+    /// Reads the setting's value: a path or `file://` URL, or `s3://bucket/key`. No I/O.
+    pub fn parse(value: &Path) -> Result<PipelineFile, SettingError> {
+        let Some(text) = value.to_str() else {
+            // Not UTF-8: no URL, so a local path.
+            return Ok(PipelineFile::Path(value.to_path_buf()));
+        };
+        let fail = |reason: &str| SettingError::new(vars::PIPELINES, text, reason);
+        if text.trim().is_empty() {
+            return Err(fail(
+                "empty: name the pipeline file, a path or s3://bucket/key",
+            ));
+        }
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(fail(
+                    "an s3:// pipeline file needs a bucket: s3://bucket/key",
+                ));
+            }
+            if key.is_empty() || key.ends_with('/') {
+                return Err(fail(
+                    "names a bucket or folder, not the pipeline file's object: s3://bucket/key",
+                ));
+            }
+            let key = Key::new(key).map_err(|e| fail(&e.to_string()))?;
+            return Ok(PipelineFile::Object {
+                store: StoreUrl::S3 {
+                    bucket: bucket.to_string(),
+                    prefix: String::new(),
+                },
+                key,
+            });
+        }
+        match crate::location::local_path(text) {
+            Some(Ok(path)) => Ok(PipelineFile::Path(path)),
+            Some(Err(e)) => Err(fail(&e.reason)),
+            None => Err(fail(
+                &crate::location::unknown_scheme(text, "a path, file:// or s3://bucket/key").reason,
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for PipelineFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PipelineFile::Path(path) => write!(f, "{}", path.display()),
+            PipelineFile::Object { store, key } => write!(f, "{store}/{key}"),
+        }
+    }
 }
 
 /// Where a job stands in Batch's retries.
@@ -366,13 +536,7 @@ impl Settings {
                 SettingError::new(vars::OPS_EMAIL, a, format!("not an email address ({e})"))
             })?;
         }
-        if args.lease_seconds == 0 {
-            return Err(SettingError::new(
-                vars::LEASE_SECONDS,
-                "0",
-                "a claim must last at least one second",
-            ));
-        }
+        let timeouts = timeouts(args)?;
         // Result events stay beside the other local boundaries in the embedded default; where
         // uploads come from S3 they go only to a queue that is named.
         let results = url(
@@ -397,7 +561,14 @@ impl Settings {
             ops_email,
             work_dir: args.work_dir.clone(),
             lease: Duration::from_secs(args.lease_seconds),
-            pipelines: args.pipelines.clone(),
+            timeouts,
+            job_deadline: Duration::from_secs(args.job_deadline_seconds),
+            pipelines: args
+                .pipelines
+                .as_deref()
+                .map(PipelineFile::parse)
+                .transpose()?,
+            allow_catch_all: args.allow_catch_all,
             home,
             source_key_encoding: args.source_key_encoding,
             results,
@@ -409,16 +580,44 @@ impl Settings {
             },
             transfer: transfer(args)?,
             dashboard: args.dashboard,
+            retry_backoff: Duration::from_secs(args.retry_backoff_seconds),
         })
-    }
-
-    /// The pipeline file to load: the flag or variable, else `./pipelines.toml` when it exists.
-    pub fn pipelines_file(&self) -> Option<PathBuf> {
-        pipelines_file(self.pipelines.clone())
     }
 
     /// Whether any boundary lives in AWS, so the SDK's clients are worth building.
     pub fn needs_aws(&self) -> bool {
+        self.stores().iter().any(|url| url.is_s3())
+            || self.results.as_ref().is_some_and(QueueUrl::is_sqs)
+    }
+
+    /// The first setting that names something other than the embedded default (a bucket, a
+    /// PostgreSQL index, an SMTP server, an SQS queue), as `VARIABLE (value)`; `None` when every
+    /// store is a local folder, the index SQLite, the notifier an outbox and result events (if
+    /// any) a local folder. Only then may the example pipelines stand in for a pipeline file.
+    pub fn remote_setting(&self) -> Option<String> {
+        let stores = [
+            (vars::INCOMING_URL, &self.incoming),
+            (vars::ARCHIVE_URL, &self.archive),
+            (vars::PUBLIC_URL, &self.public),
+            (vars::ERROR_URL, &self.error),
+            (vars::REPORTS_URL, &self.reports),
+        ];
+        if let Some((var, url)) = stores.iter().find(|(_, url)| url.is_s3()) {
+            return Some(format!("{var} ({url})"));
+        }
+        if !matches!(self.index, IndexUrl::Sqlite(_)) {
+            return Some(format!("{} (PostgreSQL)", vars::INDEX_URL));
+        }
+        if !matches!(self.notify, NotifyUrl::Outbox(_)) {
+            return Some(format!("{} ({})", vars::NOTIFY_URL, self.notify));
+        }
+        match &self.results {
+            Some(q @ QueueUrl::Sqs(_)) => Some(format!("{} ({q})", vars::RESULTS_QUEUE_URL)),
+            _ => None,
+        }
+    }
+
+    fn stores(&self) -> [&StoreUrl; 5] {
         [
             &self.incoming,
             &self.archive,
@@ -426,18 +625,13 @@ impl Settings {
             &self.error,
             &self.reports,
         ]
-        .iter()
-        .any(|url| url.is_s3())
-            || self.results.as_ref().is_some_and(QueueUrl::is_sqs)
     }
 }
 
-/// The pipeline file named (by flag or variable), else `./pipelines.toml` when it exists.
-pub fn pipelines_file(named: Option<PathBuf>) -> Option<PathBuf> {
-    named.or_else(|| {
-        let default = Path::new(DEFAULT_PIPELINES_FILE);
-        default.is_file().then(|| default.to_path_buf())
-    })
+/// The pipeline file `./pipelines.toml`, when the current folder has one: used when none is named.
+pub fn pipelines_file_here() -> Option<PathBuf> {
+    let default = Path::new(DEFAULT_PIPELINES_FILE);
+    default.is_file().then(|| default.to_path_buf())
 }
 
 /// The notifier's URL and SMTP settings. The credentials of an smtp:// URL move into the SMTP
@@ -481,6 +675,48 @@ fn notifier(args: &SettingsArgs) -> Result<(NotifyUrl, SmtpSettings), SettingErr
         .check_credentials(&smtp)
         .map_err(|e| fail(e.reason))?;
     Ok((notify, smtp))
+}
+
+/// The network deadlines, the lease and the job's deadline, checked against each other: a job
+/// that holds a live claim must always have time for one more call before its lease could lapse.
+pub fn timeouts(args: &SettingsArgs) -> Result<Timeouts, SettingError> {
+    for (var, value) in [
+        (vars::CONNECT_TIMEOUT_SECONDS, args.connect_timeout_seconds),
+        (vars::REQUEST_TIMEOUT_SECONDS, args.request_timeout_seconds),
+        (vars::IDLE_TIMEOUT_SECONDS, args.idle_timeout_seconds),
+        (vars::JOB_DEADLINE_SECONDS, args.job_deadline_seconds),
+        (vars::LEASE_SECONDS, args.lease_seconds),
+    ] {
+        if value == 0 {
+            return Err(SettingError::new(
+                var,
+                "0",
+                "it must be at least one second",
+            ));
+        }
+    }
+    let timeouts = Timeouts {
+        connect: Duration::from_secs(args.connect_timeout_seconds),
+        request: Duration::from_secs(args.request_timeout_seconds),
+        idle: Duration::from_secs(args.idle_timeout_seconds),
+    };
+    let lease = Duration::from_secs(args.lease_seconds);
+    let margin = crate::deadline::lease_margin(&timeouts);
+    // Renewed every quarter lease, a live claim has three quarters of it ahead: enough to start
+    // a call only if that outlasts the margin a call needs.
+    if lease * 3 / 4 <= margin {
+        return Err(SettingError::new(
+            vars::LEASE_SECONDS,
+            args.lease_seconds.to_string(),
+            format!(
+                "a lease must outlast a call to S3 or PostgreSQL with its retries by a third: with {}={} it must be more than {} s",
+                vars::REQUEST_TIMEOUT_SECONDS,
+                args.request_timeout_seconds,
+                (margin * 4 / 3).as_secs()
+            ),
+        ));
+    }
+    Ok(timeouts)
 }
 
 /// The S3 transfer sizes, checked against S3's limits on parts.
@@ -668,6 +904,36 @@ mod tests {
         assert!(resolve(&["--dashboard", "true"]).unwrap().dashboard);
         assert!(resolve(&["--dashboard", "on"]).unwrap().dashboard);
         assert!(!resolve(&["--dashboard", "false"]).unwrap().dashboard);
+    }
+
+    #[test]
+    fn leases_must_outlast_a_call() {
+        let s = resolve(&[]).unwrap();
+        assert_eq!(s.lease, Duration::from_secs(DEFAULT_LEASE_SECONDS));
+        assert_eq!(
+            s.timeouts.request,
+            Duration::from_secs(DEFAULT_REQUEST_TIMEOUT_SECONDS)
+        );
+        assert_eq!(
+            s.job_deadline,
+            Duration::from_secs(DEFAULT_JOB_DEADLINE_SECONDS)
+        );
+        let short =
+            resolve(&["--lease-seconds", "60", "--request-timeout-seconds", "30"]).unwrap_err();
+        assert_eq!(short.setting, "INGEST_LEASE_SECONDS");
+        assert!(
+            short.reason.contains("INGEST_REQUEST_TIMEOUT_SECONDS=30"),
+            "{short}"
+        );
+        assert!(resolve(&["--lease-seconds", "12", "--request-timeout-seconds", "3"]).is_ok());
+        for zero in [
+            "--connect-timeout-seconds",
+            "--idle-timeout-seconds",
+            "--job-deadline-seconds",
+            "--lease-seconds",
+        ] {
+            assert!(resolve(&[zero, "0"]).is_err(), "{zero} 0");
+        }
     }
 
     #[test]

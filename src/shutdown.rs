@@ -5,7 +5,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::Notify;
+
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Wakes whoever waits for a stop ([`stopped`]).
+static STOP: Notify = Notify::const_new();
 
 /// Whether a stop was requested (SIGTERM or Ctrl-C).
 pub fn requested() -> bool {
@@ -15,6 +19,22 @@ pub fn requested() -> bool {
 /// Asks the running job to stop at its next step (what the signal handler does; tests call it).
 pub fn request() {
     REQUESTED.store(true, Ordering::SeqCst);
+    STOP.notify_waiters();
+}
+
+/// Resolves once a stop is requested (at once if one already was): what a wait that a stop
+/// signal must cut short (the backoff before a retry) races against.
+pub async fn stopped() {
+    loop {
+        let notified = STOP.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a request between the two still wakes it.
+        notified.as_mut().enable();
+        if requested() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 /// Forgets a stop request. Only tests need it: a real process stops once.

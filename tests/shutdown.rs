@@ -13,7 +13,7 @@ use ocean_ingest::job::{JobRequest, Outcome, Services};
 use ocean_ingest::pipeline::PipelineSet;
 use ocean_ingest::settings::{Settings, SettingsArgs};
 use ocean_ingest::source::Source;
-use ocean_ingest::store::{Key, ObjectInfo, ObjectStore, PutOptions, StoreError, Written};
+use ocean_ingest::store::{Key, ObjectInfo, ObjectStore, PutOptions, Restore, StoreError, Written};
 
 const PROFILE: &str =
     "IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc";
@@ -52,17 +52,23 @@ impl ObjectStore for StopAfterFetch {
     ) -> Result<Written, StoreError> {
         self.0.put_bytes(key, bytes, opts).await
     }
-    async fn delete(&self, key: &Key) -> Result<Written, StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.0.delete(key).await
+    }
+    async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError> {
+        self.0.prepare(key, stash).await
+    }
+    async fn stashes(&self) -> Result<Vec<String>, StoreError> {
+        self.0.stashes().await
     }
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError> {
         self.0.list(prefix).await
     }
-    async fn undo(&self, written: &Written) -> Result<(), StoreError> {
-        self.0.undo(written).await
+    async fn undo(&self, key: &Key, restore: &Restore) -> Result<(), StoreError> {
+        self.0.undo(key, restore).await
     }
-    async fn settle(&self, written: &Written) -> Result<(), StoreError> {
-        self.0.settle(written).await
+    async fn settle(&self, restore: &Restore) -> Result<(), StoreError> {
+        self.0.settle(restore).await
     }
 }
 

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
 use aws_config::timeout::TimeoutConfig;
 
+use crate::deadline::Timeouts;
 use crate::error::JobError;
 
 /// How many times an S3 or SQS request is tried in all (throttling, 5xx, timeouts and dropped
@@ -45,14 +47,12 @@ pub struct Aws {
 
 impl Aws {
     /// Loads the SDK configuration from the environment (credentials, region, `AWS_ENDPOINT_URL`,
-    /// `AWS_MAX_ATTEMPTS`…) and builds the clients. Nothing is sent until the first request.
-    pub async fn from_env() -> Result<Aws, JobError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .read_timeout(Duration::from_secs(60))
-                .build(),
-        );
+    /// `AWS_MAX_ATTEMPTS`…) and builds the clients, every request bounded by `timeouts`. Nothing
+    /// is sent until the first request.
+    pub async fn from_env(timeouts: &Timeouts) -> Result<Aws, JobError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .timeout_config(timeout_config(timeouts))
+            .stalled_stream_protection(stalled_stream_protection(timeouts));
         // An operator's AWS_MAX_ATTEMPTS / AWS_RETRY_MODE win over our default.
         let env_sets_retries = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
             .iter()
@@ -83,6 +83,28 @@ impl Aws {
             region,
         })
     }
+}
+
+/// Every S3 and SQS call's limits: connecting, the first byte of a response, each attempt, and the
+/// whole call with its retries, so a stalled server ends the call instead of holding the job.
+pub fn timeout_config(t: &Timeouts) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(t.connect)
+        .read_timeout(t.request)
+        .operation_attempt_timeout(t.request)
+        .operation_timeout(t.call())
+        .build()
+}
+
+/// An upload or download body that moves no data for the idle limit fails as stalled (the SDK's
+/// stalled-stream protection, on in both directions), since a streamed body outlives the
+/// request's own time limits.
+pub fn stalled_stream_protection(t: &Timeouts) -> StalledStreamProtectionConfig {
+    StalledStreamProtectionConfig::enabled()
+        .upload_enabled(true)
+        .download_enabled(true)
+        .grace_period(t.idle)
+        .build()
 }
 
 /// The SDK's standard retry mode with our attempts and backoff.

@@ -1,6 +1,8 @@
 //! The check step for one file, by check type: non-empty, format, NetCDF compliance, table schema.
 //! Pure with respect to the stores: it reads the job-local copy and returns a verdict with a log.
 
+mod compliance;
+mod dateutil;
 pub mod table_schema;
 
 use std::path::Path;
@@ -8,9 +10,8 @@ use std::sync::Arc;
 
 pub use table_schema::TableSchema;
 
-use crate::compliance::Suite;
+use crate::compliance::{Criteria, Suite};
 use crate::model::CheckType;
-use crate::pipeline::Criteria;
 
 /// The pipeline's compliance parameters.
 #[derive(Debug, Clone)]
@@ -62,7 +63,7 @@ pub fn check_file(path: &Path, name: &str, check: CheckType, params: &CheckParam
         CheckType::Format => format_check(path, name),
         CheckType::NcCompliance => match crate::netcdf::probe(path) {
             Err(e) => CheckOutcome::fail(e.to_string()),
-            Ok(()) => crate::compliance::check_for_pipeline(path, params),
+            Ok(()) => compliance::nc_compliance(path, params),
         },
         CheckType::TableSchema => match &params.table_schema {
             None => CheckOutcome::fail("no table schema is configured for this file's rule"),

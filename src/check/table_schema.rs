@@ -142,9 +142,8 @@ impl Field {
 fn parse_date(raw: &str, format: Option<&str>) -> Option<NaiveDate> {
     match format {
         None => NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok(),
-        Some("any") => ["%Y-%m-%d", "%Y%m%d", "%d/%m/%Y", "%Y/%m/%d"]
-            .iter()
-            .find_map(|f| NaiveDate::parse_from_str(raw, f).ok()),
+        // tableschema-py: `dateutil.parser.parse(value).date()`.
+        Some("any") => super::dateutil::parse(raw).map(|t| t.date()),
         Some(pattern) => NaiveDate::parse_from_str(raw, pattern).ok(),
     }
 }
@@ -157,16 +156,8 @@ fn parse_datetime(raw: &str, format: Option<&str>) -> Option<NaiveDateTime> {
     };
     match format {
         None => rfc3339(),
-        Some("any") => rfc3339().or_else(|| {
-            [
-                "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S",
-                "%Y%m%dT%H%M%SZ",
-                "%Y-%m-%dT%H:%M:%SZ",
-            ]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(raw, f).ok())
-        }),
+        // tableschema-py: `dateutil.parser.parse(value)`.
+        Some("any") => super::dateutil::parse(raw),
         Some(pattern) => NaiveDateTime::parse_from_str(raw, pattern).ok(),
     }
 }

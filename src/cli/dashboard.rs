@@ -41,15 +41,12 @@ pub async fn main(settings: Settings, args: DashboardArgs) -> ExitCode {
 }
 
 async fn write(settings: Settings, args: DashboardArgs) -> Result<PathBuf, JobError> {
-    let pipelines = super::run::load_pipelines(&settings, None)?;
-    let index = crate::index::open(&settings.index)
+    // The AWS clients come with the pipelines: built once when any boundary is on AWS.
+    let (pipelines, aws) = super::run::load_pipelines(&settings, None, None).await?;
+    let index = crate::index::open(&settings.index, &settings.timeouts)
         .await
         .map_err(|e| JobError::from_boundary("cannot open the index", e))?;
     // The store is opened only for its location, which the links of the page are made from.
-    let aws = match settings.reports.is_s3() {
-        true => Some(crate::aws::Aws::from_env().await?),
-        false => None,
-    };
     let reports = crate::store::open(&settings.reports, aws.as_ref(), settings.transfer)
         .await
         .map_err(|e| JobError::from_boundary("cannot open the reports store", e))?;

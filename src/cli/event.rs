@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::run::{Output, RunArgs, load_pipelines, summary};
+use super::format::Format;
+use super::run::{RunArgs, load_pipelines, summary};
 use super::tally::Tally;
 use crate::error::{ExitCode, JobError};
 use crate::events::{self, EventRecord};
@@ -19,12 +20,12 @@ pub async fn main(settings: Settings, args: RunArgs, path: &Path) -> ExitCode {
             Ok(records) => records,
             Err(e) => {
                 return refuse(
-                    args.output,
+                    args.format,
                     JobError::usage(format!("{}: {e}", path.display())),
                 );
             }
         },
-        Err(e) => return refuse(args.output, e),
+        Err(e) => return refuse(args.format, e),
     };
     let mut tally = Tally::default();
     let mut doc = json!({"jobs": [], "ignored": [], "errors": []});
@@ -33,7 +34,7 @@ pub async fn main(settings: Settings, args: RunArgs, path: &Path) -> ExitCode {
         match record {
             EventRecord::Ignored { reason } => {
                 tracing::info!(reason = %reason, "event record needs no job");
-                if args.output == Output::Text {
+                if args.format == Format::Text {
                     println!("ignored: {reason}");
                 }
                 tally.add_ignored();
@@ -47,7 +48,7 @@ pub async fn main(settings: Settings, args: RunArgs, path: &Path) -> ExitCode {
                         record_error(
                             &mut tally,
                             &mut doc,
-                            args.output,
+                            args.format,
                             &format!("s3://{bucket}/{key}"),
                             &err,
                         );
@@ -67,9 +68,9 @@ pub async fn main(settings: Settings, args: RunArgs, path: &Path) -> ExitCode {
                     };
                     let report = crate::job::run(&services, request).await;
                     tally.add_report(&report);
-                    match args.output {
-                        Output::Text => print!("{}", summary(&report)),
-                        Output::Json => push(
+                    match args.format {
+                        Format::Text => print!("{}", summary(&report)),
+                        Format::Json => push(
                             &mut doc,
                             "jobs",
                             serde_json::to_value(&report).expect("reports serialise"),
@@ -84,29 +85,29 @@ pub async fn main(settings: Settings, args: RunArgs, path: &Path) -> ExitCode {
                         Source::Incoming(k) => k.to_string(),
                         Source::LocalFile(p) => p.display().to_string(),
                     };
-                    record_error(&mut tally, &mut doc, args.output, &name, &err);
+                    record_error(&mut tally, &mut doc, args.format, &name, &err);
                 }
             }
         }
     }
     let code = tally.exit_code();
-    match args.output {
-        Output::Json => {
+    match args.format {
+        Format::Json => {
             doc["exit_code"] = json!(code.code());
             println!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("json serialises")
             );
         }
-        Output::Text if tally.total() > 1 => println!("{}", tally.line("event records")),
-        Output::Text => {}
+        Format::Text if tally.total() > 1 => println!("{}", tally.line("event records")),
+        Format::Text => {}
     }
     code
 }
 
 async fn prepare(settings: Settings, args: &RunArgs) -> Result<Services, JobError> {
-    let pipelines = load_pipelines(&settings, args.uploader.as_deref())?;
-    Services::build(settings, pipelines).await
+    let (pipelines, aws) = load_pipelines(&settings, args.uploader.as_deref(), None).await?;
+    Services::build_on(settings, pipelines, aws).await
 }
 
 fn read(path: &Path) -> Result<String, JobError> {
@@ -130,10 +131,10 @@ fn push(doc: &mut Value, list: &str, item: Value) {
     }
 }
 
-fn record_error(tally: &mut Tally, doc: &mut Value, output: Output, source: &str, err: &JobError) {
+fn record_error(tally: &mut Tally, doc: &mut Value, output: Format, source: &str, err: &JobError) {
     eprintln!("error: {}", err.detail());
     tally.add_failure(err.fault.exit_code());
-    if output == Output::Json {
+    if output == Format::Json {
         push(
             doc,
             "errors",
@@ -143,8 +144,8 @@ fn record_error(tally: &mut Tally, doc: &mut Value, output: Output, source: &str
 }
 
 /// The event could not be read at all.
-fn refuse(output: Output, err: JobError) -> ExitCode {
-    if output == Output::Json {
+fn refuse(output: Format, err: JobError) -> ExitCode {
+    if output == Format::Json {
         let doc = json!({
             "exit_code": err.fault.exit_code().code(), "jobs": [], "ignored": [],
             "errors": [{"source": null, "fault": err.fault, "message": err.message, "detail": err.detail()}],

@@ -1,8 +1,10 @@
 //! The command line: subcommands, their help, and the mapping of every outcome to an exit code.
 
+mod backoff;
 mod check;
 mod dashboard;
 mod event;
+mod format;
 mod pipelines;
 mod replay;
 mod run;
@@ -20,7 +22,8 @@ Exit codes (a contract with AWS Batch's retry strategy):
   1   input rejected (data problem); provider notified; input kept in the error store
   2   usage or configuration error
   70  internal error (bug): do not retry, raise an alarm
-  75  transient failure (storage, database or network): retry with backoff
+  75  transient failure (storage, database or network): Batch retries; on an attempt that is not
+      the last, the job first waits INGEST_RETRY_BACKOFF_SECONDS × 2^(attempt − 1), ±25 %
 
 With no settings at all everything is local under ./var: the stores are folders, the index is
 SQLite and notifications land in an outbox folder. Try:
@@ -65,10 +68,16 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => match Settings::resolve(&cli.settings) {
             Ok(settings) => runtime().block_on(async {
                 crate::shutdown::listen();
-                match args.event.clone() {
+                let backoff = backoff::Backoff::of(&settings);
+                let code = match args.event.clone() {
                     Some(path) => event::main(settings, args, &path).await,
                     None => run::main(settings, args).await,
+                };
+                // Every job has ended (claims released, reports stored) before the wait.
+                if code == ExitCode::Transient {
+                    backoff.wait().await;
                 }
+                code
             }),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
@@ -102,4 +111,39 @@ fn runtime() -> tokio::runtime::Runtime {
 fn usage_error(err: &JobError) -> ExitCode {
     eprintln!("error: {}", err.detail());
     err.fault.exit_code()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+    use crate::vars::SECRETS;
+
+    #[test]
+    fn every_setting_that_reads_a_secret_hides_its_value_in_help() {
+        let root = Cli::command();
+        let mut commands = vec![&root];
+        let mut secret_args = Vec::new();
+        while let Some(cmd) = commands.pop() {
+            commands.extend(cmd.get_subcommands());
+            for arg in cmd.get_arguments() {
+                let Some(var) = arg.get_env().and_then(|v| v.to_str()) else {
+                    continue;
+                };
+                if SECRETS.contains(&var) {
+                    assert!(
+                        arg.is_hide_env_values_set(),
+                        "{} --{:?} shows the value of {var}",
+                        cmd.get_name(),
+                        arg.get_long()
+                    );
+                    secret_args.push(var);
+                }
+            }
+        }
+        for var in SECRETS {
+            assert!(secret_args.contains(var), "no setting reads {var}");
+        }
+    }
 }

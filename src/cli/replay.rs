@@ -75,7 +75,7 @@ async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobErr
         )));
     }
     let aws = match settings.needs_aws() || queue_url.as_ref().is_some_and(QueueUrl::is_sqs) {
-        true => Some(Aws::from_env().await?),
+        true => Some(Aws::from_env(&settings.timeouts).await?),
         false => None,
     };
     let incoming = crate::store::open(&settings.incoming, aws.as_ref(), settings.transfer)
@@ -116,6 +116,7 @@ async fn replay(settings: Settings, args: ReplayArgs) -> Result<ExitCode, JobErr
         _ => {
             run_inline(
                 settings,
+                aws.clone(),
                 &args,
                 targets,
                 incoming.as_ref(),
@@ -285,6 +286,7 @@ impl Announce<'_> {
 /// Runs the jobs here, a few at a time, on one set of services.
 async fn run_inline(
     settings: Settings,
+    aws: Option<Aws>,
     args: &ReplayArgs,
     targets: Vec<ObjectInfo>,
     incoming: &dyn ObjectStore,
@@ -294,8 +296,8 @@ async fn run_inline(
     if targets.is_empty() {
         return Ok(());
     }
-    let pipelines = super::run::load_pipelines(&settings, None)?;
-    let services = Arc::new(Services::build(settings, pipelines).await?);
+    let (pipelines, aws) = super::run::load_pipelines(&settings, None, aws).await?;
+    let services = Arc::new(Services::build_on(settings, pipelines, aws).await?);
     let total = targets.len();
     let mut started = 0usize;
     let mut reports = futures::stream::iter(targets)

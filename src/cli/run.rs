@@ -1,7 +1,9 @@
 //! `ocean-ingest run`: ingest one upload and print what happened.
 
-use clap::{ArgGroup, Args, ValueEnum};
+use clap::{ArgGroup, Args};
 
+use super::format::Format;
+use crate::aws::Aws;
 use crate::error::{ExitCode, JobError};
 use crate::job::{JobReport, JobRequest, Outcome, Services};
 use crate::pipeline::PipelineSet;
@@ -24,7 +26,7 @@ pub struct RunArgs {
 
     /// Run the uploads an event names: an S3 event notification, an SQS message or its body, or
     /// an EventBridge "Object Created" event, read from FILE or stdin (-). Each record runs in
-    /// turn; the exit code is the most severe (75 > 70 > 2 > 1 > 0). With --output json, prints
+    /// turn; the exit code is the most severe (75 > 70 > 2 > 1 > 0). With --format json, prints
     /// {"exit_code", "jobs": [job reports], "ignored": [reasons], "errors": [...]}
     #[arg(long, value_name = "FILE")]
     pub event: Option<std::path::PathBuf>,
@@ -37,35 +39,30 @@ pub struct RunArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub uploader: Option<String>,
 
-    /// What to print on stdout: a short summary, or the whole job report as JSON
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    Text,
-    Json,
+    /// What to print on stdout: a short summary, or the whole job report as JSON (also
+    /// accepted as --output)
+    #[arg(long, value_enum, default_value_t, alias = "output")]
+    pub format: Format,
 }
 
 /// Runs one upload named by SOURCE or --incoming-key (`--event` runs in [`super::event`]).
 pub async fn main(settings: Settings, args: RunArgs) -> ExitCode {
-    let output = args.output;
+    let format = args.format;
     match prepare(settings, args).await {
         Ok((services, request)) => {
             let report = crate::job::run(&services, request).await;
-            match output {
-                Output::Json => println!(
+            match format {
+                Format::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&report).expect("reports serialise")
                 ),
-                Output::Text => print!("{}", summary(&report)),
+                Format::Text => print!("{}", summary(&report)),
             }
             report.exit()
         }
         Err((source, err)) => {
             // Nothing ran; still give machines a result to read.
-            if output == Output::Json {
+            if format == Format::Json {
                 let outcome = Outcome::of_fault(err.fault);
                 let doc = serde_json::json!({
                     "job_id": null, "source": source, "pipeline": null, "outcome": outcome,
@@ -92,7 +89,9 @@ async fn prepare(
         .or_else(|| args.incoming_key.clone())
         .unwrap_or_default();
     let fail = |e: JobError| (given.clone(), e);
-    let pipelines = load_pipelines(&settings, args.uploader.as_deref()).map_err(fail)?;
+    let (pipelines, aws) = load_pipelines(&settings, args.uploader.as_deref(), None)
+        .await
+        .map_err(fail)?;
     let source = match (&args.source, &args.incoming_key) {
         (Some(source), _) => Source::parse(source, &settings),
         (None, Some(key)) => crate::source::source_key(key, &settings)
@@ -100,7 +99,9 @@ async fn prepare(
         (None, None) => unreachable!("clap requires SOURCE, --incoming-key or --event"),
     }
     .map_err(|e| fail(JobError::usage(e.to_string())))?;
-    let services = Services::build(settings, pipelines).await.map_err(fail)?;
+    let services = Services::build_on(settings, pipelines, aws)
+        .await
+        .map_err(fail)?;
     Ok((
         services,
         JobRequest {
@@ -111,14 +112,22 @@ async fn prepare(
     ))
 }
 
-/// Loads the pipeline file and checks the uploader's address: what every way of running jobs
-/// needs before any store is opened.
-pub(super) fn load_pipelines(
+/// Reads and validates the pipeline file and checks the uploader's address: what every way of
+/// running jobs needs before any store is opened. Builds the process's AWS clients, unless given,
+/// when the pipeline file or a boundary needs them, and hands them on for the services.
+pub(super) async fn load_pipelines(
     settings: &Settings,
     uploader: Option<&str>,
-) -> Result<PipelineSet, JobError> {
-    let pipelines = PipelineSet::load(settings.pipelines_file().as_deref())
-        .map_err(|e| JobError::usage(e.to_string()))?;
+    aws: Option<Aws>,
+) -> Result<(PipelineSet, Option<Aws>), JobError> {
+    let chosen = crate::pipeline_file::choose(settings)?;
+    let aws = match aws {
+        None if settings.needs_aws() || chosen.needs_aws() => {
+            Some(Aws::from_env(&settings.timeouts).await?)
+        }
+        given => given,
+    };
+    let pipelines = crate::pipeline_file::load(&chosen, settings, aws.as_ref()).await?;
     if let Some(uploader) = uploader {
         uploader.parse::<lettre::Address>().map_err(|e| {
             JobError::usage(format!(
@@ -126,7 +135,7 @@ pub(super) fn load_pipelines(
             ))
         })?;
     }
-    Ok(pipelines)
+    Ok((pipelines, aws))
 }
 
 /// A few lines for a person at a terminal.

@@ -60,8 +60,8 @@ fn json(value: &impl serde::Serialize) -> String {
 }
 
 async fn streams(settings: &Settings, args: &StatusArgs) -> Result<String, JobError> {
-    let pipelines = super::run::load_pipelines(settings, None)?;
-    let index = crate::index::open(&settings.index)
+    let (pipelines, _) = super::run::load_pipelines(settings, None, None).await?;
+    let index = crate::index::open(&settings.index, &settings.timeouts)
         .await
         .map_err(|e| JobError::from_boundary("cannot open the index", e))?;
     let now = Utc::now();
@@ -76,11 +76,8 @@ async fn streams(settings: &Settings, args: &StatusArgs) -> Result<String, JobEr
 }
 
 async fn unrouted(settings: &Settings, args: &StatusArgs) -> Result<String, JobError> {
-    let pipelines = super::run::load_pipelines(settings, None)?;
-    let aws = match settings.incoming.is_s3() {
-        true => Some(crate::aws::Aws::from_env().await?),
-        false => None,
-    };
+    // The AWS clients come with the pipelines: built once when any boundary is on AWS.
+    let (pipelines, aws) = super::run::load_pipelines(settings, None, None).await?;
     let incoming = crate::store::open(&settings.incoming, aws.as_ref(), settings.transfer)
         .await
         .map_err(|e| JobError::from_boundary("cannot open the incoming store", e))?;

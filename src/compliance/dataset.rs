@@ -1,8 +1,8 @@
-//! What a rule sees of a file: its header (an owned [`NcSummary`]) and its values, read on demand
-//! in bounded chunks through [`ValueSource`], so rules are pure functions that unit tests can feed
-//! from memory.
+//! What a rule sees of a file: its header (an owned [`NcSummary`]) with its variables indexed
+//! once ([`VarIndex`]), and its values, read on demand in bounded chunks through [`ValueSource`],
+//! so rules are pure functions that unit tests can feed from memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::netcdf::{AttrValue, NcFile, NcSummary, Variable};
 
@@ -79,11 +79,121 @@ pub struct ValueStats {
     pub decreasing: bool,
 }
 
+/// The attributes whose text names other variables: [`VarIndex::naming`] answers which
+/// variables name a given one in each.
+pub const NAMING_ATTRIBUTES: [&str; 5] = [
+    "coordinates",
+    "bounds",
+    "ancillary_variables",
+    "grid_mapping",
+    "cell_measures",
+];
+
+/// A file's variables indexed once when the dataset is made: by name, by dimension, by text
+/// attribute value, and by the variables that name them in [`NAMING_ATTRIBUTES`]. Rules look
+/// variables up here instead of scanning the file for each variable, which made a check grow
+/// with the square of the number of variables. Lists keep the file's order.
+#[derive(Debug, Default)]
+pub struct VarIndex<'a> {
+    by_name: HashMap<&'a str, &'a Variable>,
+    position: HashMap<&'a str, usize>,
+    by_dimension: HashMap<&'a str, Vec<&'a Variable>>,
+    /// attribute → text value → variables.
+    by_text: HashMap<&'a str, HashMap<&'a str, Vec<&'a Variable>>>,
+    /// attribute → named variable → variables naming it.
+    naming: HashMap<&'a str, HashMap<&'a str, Vec<&'a Variable>>>,
+}
+
+impl<'a> VarIndex<'a> {
+    /// Indexes the variables of a header (linear in its variables and their attributes).
+    pub fn new(summary: &'a NcSummary) -> Self {
+        let mut ix = VarIndex::default();
+        for (i, v) in summary.variables.iter().enumerate() {
+            // netCDF names are unique in a group; the first wins if a summary says otherwise,
+            // as a scan from the start would.
+            ix.by_name.entry(&v.name).or_insert(v);
+            ix.position.entry(&v.name).or_insert(i);
+            let mut dims: Vec<&str> = v.dimensions.iter().map(String::as_str).collect();
+            dims.dedup();
+            for d in dims {
+                let list = ix.by_dimension.entry(d).or_default();
+                if !list.last().is_some_and(|l| std::ptr::eq(*l, v)) {
+                    list.push(v);
+                }
+            }
+            for a in &v.attributes {
+                let Some(text) = a.value.as_str() else {
+                    continue;
+                };
+                ix.by_text
+                    .entry(&a.name)
+                    .or_default()
+                    .entry(text)
+                    .or_default()
+                    .push(v);
+                if NAMING_ATTRIBUTES.contains(&a.name.as_str()) {
+                    let mut named: Vec<&str> = text.split(' ').filter(|n| !n.is_empty()).collect();
+                    named.sort_unstable();
+                    named.dedup();
+                    for n in named {
+                        ix.naming
+                            .entry(&a.name)
+                            .or_default()
+                            .entry(n)
+                            .or_default()
+                            .push(v);
+                    }
+                }
+            }
+        }
+        ix
+    }
+
+    /// The variable of this name.
+    pub fn variable(&self, name: &str) -> Option<&'a Variable> {
+        self.by_name.get(name).copied()
+    }
+
+    /// The variable's place in the file (0 for the first).
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.position.get(name).copied()
+    }
+
+    /// The variables that have this dimension, in file order.
+    pub fn with_dimension(&self, dimension: &str) -> &[&'a Variable] {
+        self.by_dimension.get(dimension).map_or(&[], Vec::as_slice)
+    }
+
+    /// The variables whose text attribute `attribute` is exactly `value`, in file order
+    /// (netCDF4-python's `get_variables_by_attributes(attribute=value)`).
+    pub fn with_text(&self, attribute: &str, value: &str) -> &[&'a Variable] {
+        self.by_text
+            .get(attribute)
+            .and_then(|m| m.get(value))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The variables whose `attribute` (one of [`NAMING_ATTRIBUTES`]) lists `name` among its
+    /// words split on single spaces (the reference's `str.split(' ')`), in file order, each once.
+    pub fn naming(&self, attribute: &str, name: &str) -> &[&'a Variable] {
+        debug_assert!(
+            NAMING_ATTRIBUTES.contains(&attribute),
+            "{attribute} is not indexed"
+        );
+        self.naming
+            .get(attribute)
+            .and_then(|m| m.get(name))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// A file as rules see it.
 pub struct Dataset<'a> {
     /// The file name (not the path), as rules that look at names need.
     pub filename: String,
     pub summary: &'a NcSummary,
+    /// The variables, indexed once for every rule of every suite.
+    pub index: VarIndex<'a>,
     values: &'a dyn ValueSource,
 }
 
@@ -99,12 +209,14 @@ impl<'a> Dataset<'a> {
         Dataset {
             filename: filename.into(),
             summary,
+            index: VarIndex::new(summary),
             values,
         }
     }
 
+    /// The variable of this name (through the index).
     pub fn variable(&self, name: &str) -> Option<&'a Variable> {
-        self.summary.variable(name)
+        self.index.variable(name)
     }
 
     pub fn global(&self, name: &str) -> Option<&'a AttrValue> {

@@ -19,9 +19,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 pub use dataset::{Dataset, MemValues, ValueSource, ValueStats};
-pub use result::{CheckResult, FileReport, Group, GroupCtx, Priority, SuiteReport};
-
-use crate::pipeline::Criteria;
+pub use result::{CheckResult, Criteria, FileReport, Group, GroupCtx, Priority, SuiteReport};
 
 /// A compliance suite and version, e.g. `cf:1.6`, as named in pipelines and on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -85,6 +83,47 @@ pub fn parse_suite(name: &str) -> Result<Suite, String> {
     })
 }
 
+/// The latest version of each suite name in production's checker (compliance-checker 5.0.2 with
+/// cc-plugin-imos 1.5.6), which a name without a version (or `NAME:latest`) means there.
+const LATEST: [(&str, &str); 3] = [("cf", "1.8"), ("imos", "1.4"), ("ghrsst", "1.0")];
+
+/// Parses a suite as compliance-checker's `-t` takes it: `cf:1.6`, or a name alone or
+/// `NAME:latest` for the latest version production's checker has, which this build must have too
+/// (`cf` is CF 1.8 there: refused here, naming the versions this build has).
+pub fn resolve_suite(name: &str) -> Result<Suite, String> {
+    let base = name.strip_suffix(":latest").unwrap_or(name);
+    if base.contains(':') {
+        return parse_suite(name);
+    }
+    let Some((_, version)) = LATEST.iter().find(|(n, _)| *n == base) else {
+        return parse_suite(name);
+    };
+    let full = format!("{base}:{version}");
+    parse_suite(&full).map_err(|_| {
+        let ours: Vec<&str> = known_suites()
+            .into_iter()
+            .filter(|s| s.split(':').next() == Some(base))
+            .collect();
+        format!(
+            "{name} means {full} in compliance-checker 5.0.2, which this build does not run \
+             (it has {}); name the version",
+            ours.join(", ")
+        )
+    })
+}
+
+/// The rules of a suite this build implements (none for another).
+pub fn rules(suite: &Suite) -> &'static [Rule] {
+    suite_impl(&suite.to_string()).map_or(&[], |s| s.rules())
+}
+
+/// Whether some suite has a rule of this name (a check, as `skip_checks` names them).
+pub fn is_rule_id(name: &str) -> bool {
+    registry()
+        .iter()
+        .any(|s| s.rules().iter().any(|r| r.id == name))
+}
+
 /// How much of a rule `skip_checks` skips: results at or below this priority are dropped
 /// (`None`: keep all). As the reference: `check_x` or `check_x:A` skips the rule, `check_x:M`
 /// keeps only its HIGH results, `check_x:L` drops its LOW results; an unknown level skips all.
@@ -132,13 +171,27 @@ pub fn check_file(
             };
         }
     };
-    let ds = Dataset::new(file.clone(), &summary, &nc);
+    check_dataset(
+        &Dataset::new(file, &summary, &nc),
+        suites,
+        criteria,
+        skip_checks,
+    )
+}
+
+/// Runs suites over a dataset (an open file, or one held in memory).
+pub fn check_dataset(
+    ds: &Dataset,
+    suites: &[Suite],
+    criteria: Criteria,
+    skip_checks: &[String],
+) -> FileReport {
     let reports: Vec<SuiteReport> = suites
         .iter()
-        .map(|s| run_suite(&ds, s, criteria, skip_checks))
+        .map(|s| run_suite(ds, s, criteria, skip_checks))
         .collect();
     FileReport {
-        file,
+        file: ds.filename.clone(),
         compliant: reports.iter().all(|r| r.passed),
         error: None,
         suites: reports,
@@ -185,78 +238,4 @@ pub fn run_suite(
         }
     }
     SuiteReport::from_results(&id, results, errors, criteria)
-}
-
-/// The pipeline's NcCompliance check: every suite must pass at the pipeline's criteria. The log
-/// lists each suite's verdict and every group that counted against it, with its messages.
-pub fn check_for_pipeline(
-    path: &Path,
-    params: &crate::check::CheckParams,
-) -> crate::check::CheckOutcome {
-    let report = check_file(path, &params.suites, params.criteria, &params.skip_checks);
-    let mut log = Vec::new();
-    let criteria = format!("{:?}", params.criteria).to_lowercase();
-    // The first line is the whole verdict, as the job's rejection message quotes it.
-    match &report.error {
-        Some(e) => log.push(e.clone()),
-        None => {
-            let failed: Vec<String> = report
-                .suites
-                .iter()
-                .filter(|s| !s.passed)
-                .map(|s| format!("{} ({}/{})", s.suite, s.scored, s.possible))
-                .collect();
-            log.push(if failed.is_empty() {
-                format!(
-                    "compliant with {} at criteria {criteria}",
-                    suite_list(&report)
-                )
-            } else {
-                format!(
-                    "not compliant at criteria {criteria}: failed {}",
-                    failed.join(", ")
-                )
-            });
-        }
-    }
-    let threshold = params.criteria.threshold();
-    for s in &report.suites {
-        let verdict = if s.passed { "passed" } else { "FAILED" };
-        log.push(format!(
-            "{}: {verdict} ({}/{} points)",
-            s.suite, s.scored, s.possible
-        ));
-        for e in &s.errors {
-            log.push(format!("  rule error: {e}"));
-        }
-        for g in s
-            .groups
-            .iter()
-            .filter(|g| !g.passed() && g.priority >= threshold)
-        {
-            log.push(format!(
-                "  [{}] {} ({}/{})",
-                g.priority.as_str(),
-                g.name,
-                g.scored,
-                g.possible
-            ));
-            for m in &g.messages {
-                log.push(format!("    - {m}"));
-            }
-        }
-    }
-    crate::check::CheckOutcome {
-        passed: report.compliant,
-        log,
-    }
-}
-
-fn suite_list(report: &FileReport) -> String {
-    report
-        .suites
-        .iter()
-        .map(|s| s.suite.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }

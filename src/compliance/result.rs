@@ -2,9 +2,9 @@
 //! with points summed; a suite passes when no group at or above the criteria's level lost points
 //! and no rule failed internally.
 
-use serde::Serialize;
+use std::collections::HashMap;
 
-use crate::pipeline::Criteria;
+use serde::Serialize;
 
 /// How much a result matters. The numbers are the reference's weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -23,6 +23,19 @@ impl Priority {
             Priority::Low => "low",
         }
     }
+}
+
+/// How strictly compliance results count, as the reference's compliance-checker: pipelines name
+/// it, `check --criteria` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Criteria {
+    /// Every failed check counts.
+    Strict,
+    /// High and medium priority failures count.
+    Normal,
+    /// Only high priority failures count.
+    Lenient,
 }
 
 impl Criteria {
@@ -175,23 +188,29 @@ impl SuiteReport {
         criteria: Criteria,
     ) -> Self {
         let mut groups: Vec<Group> = Vec::new();
+        // Where each (name, priority) group sits, so summing is linear in the results (IMOS
+        // groups are named after variables: thousands in some files).
+        let mut at: HashMap<(String, Priority), usize> = HashMap::new();
         for r in results {
-            match groups
-                .iter_mut()
-                .find(|g| g.name == r.name && g.priority == r.priority)
+            match at
+                .get(&(r.name.clone(), r.priority))
+                .map(|&i| &mut groups[i])
             {
                 Some(g) => {
                     g.scored += r.scored;
                     g.possible += r.possible;
                     g.messages.extend(r.messages);
                 }
-                None => groups.push(Group {
-                    name: r.name,
-                    priority: r.priority,
-                    scored: r.scored,
-                    possible: r.possible,
-                    messages: r.messages,
-                }),
+                None => {
+                    at.insert((r.name.clone(), r.priority), groups.len());
+                    groups.push(Group {
+                        name: r.name,
+                        priority: r.priority,
+                        scored: r.scored,
+                        possible: r.possible,
+                        messages: r.messages,
+                    });
+                }
             }
         }
         // A group worth no points says nothing about the file: the reference leaves it out.

@@ -38,6 +38,7 @@
 //! run inside the caller's transaction, so the rows commit or roll back with everything else the
 //! caller writes in it.
 
+pub mod commit;
 pub mod csvrows;
 pub mod declare;
 pub mod geometry;
@@ -53,6 +54,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use commit::CollectionChange;
 pub use declare::{HarvestDecl, Problem, validate};
 pub use model::Collection;
 

@@ -3,8 +3,8 @@
 //! (`<prefix>/site_code=NRSROT/year=2018/<file>.parquet`), with the file's columns repeated on
 //! every row and geometries as WKB with GeoParquet 1.0 metadata (CRS: WGS 84 longitude/latitude).
 //!
-//! Writes go through [`ObjectStore`], so they return receipts the caller settles or undoes with
-//! the rest of a publish. A file harvested again replaces its object (also when its partition
+//! Writes go through [`ObjectStore`], each prepared first, so they return what the caller needs
+//! to settle or undo them with the rest of a publish (the key and its [`Restore`]). A file harvested again replaces its object (also when its partition
 //! changed); a deletion or a superseded version removes it ([`remove`]).
 
 use std::collections::BTreeSet;
@@ -25,7 +25,10 @@ use sha2::{Digest, Sha256};
 use super::model::{Collection, Column, Rows, Source, SqlType, Table};
 use super::values::{Chunk, Typed, Value, convert};
 use super::{HarvestError, HarvestFile, Opened};
-use crate::store::{Key, ObjectStore, PutOptions, Written};
+use crate::store::{Key, ObjectStore, PutOptions, Restore};
+
+/// One reversible change of the dataset: the key, and how to put it back.
+pub type Change = (Key, Restore);
 
 /// Rows per Parquet row group: large enough for readers, small enough to keep memory flat.
 const ROW_GROUP: usize = 65_536;
@@ -166,14 +169,16 @@ impl Geo {
 }
 
 /// Writes the file's rows of the sink's table as one Parquet object, removing any object an
-/// earlier harvest of the same destination left in another partition. Returns the receipts of
-/// the store's writes. `work_dir` holds the object while it is written.
+/// earlier harvest of the same destination left in another partition. Returns the changes made,
+/// each prepared with a stash name from `stash_as` (see [`crate::layout::stash_name`]).
+/// `work_dir` holds the object while it is written.
 pub async fn write(
     store: &dyn ObjectStore,
     c: &Collection,
     file: &HarvestFile,
     work_dir: &Path,
-) -> Result<Vec<Written>, HarvestError> {
+    stash_as: &mut (dyn FnMut() -> String + Send),
+) -> Result<Vec<Change>, HarvestError> {
     let Some(sink) = &c.parquet else {
         return Ok(Vec::new());
     };
@@ -187,21 +192,21 @@ pub async fn write(
     let partition = write_local(&opened, c, table, file, &local)?;
     let key =
         Key::new(format!("{}/{partition}{name}", sink.prefix)).map_err(|e| store_err(file, e))?;
-    let mut receipts = remove_except(store, c, &file.dest_path, Some(&key)).await?;
-    receipts.push(
-        store
-            .put_file(
-                &key,
-                &local,
-                &PutOptions {
-                    content_type: Some("application/vnd.apache.parquet".into()),
-                    sha256: None,
-                },
-            )
-            .await?,
-    );
+    let mut changes = remove_except(store, c, &file.dest_path, Some(&key), stash_as).await?;
+    let restore = store.prepare(&key, &stash_as()).await?;
+    store
+        .put_file(
+            &key,
+            &local,
+            &PutOptions {
+                content_type: Some("application/vnd.apache.parquet".into()),
+                sha256: None,
+            },
+        )
+        .await?;
+    changes.push((key, restore));
     let _ = std::fs::remove_file(&local);
-    Ok(receipts)
+    Ok(changes)
 }
 
 /// Removes a destination's objects from the dataset (a deletion, or a superseded version).
@@ -209,8 +214,9 @@ pub async fn remove(
     store: &dyn ObjectStore,
     c: &Collection,
     dest_path: &str,
-) -> Result<Vec<Written>, HarvestError> {
-    remove_except(store, c, dest_path, None).await
+    stash_as: &mut (dyn FnMut() -> String + Send),
+) -> Result<Vec<Change>, HarvestError> {
+    remove_except(store, c, dest_path, None, stash_as).await
 }
 
 async fn remove_except(
@@ -218,7 +224,8 @@ async fn remove_except(
     c: &Collection,
     dest_path: &str,
     keep: Option<&Key>,
-) -> Result<Vec<Written>, HarvestError> {
+    stash_as: &mut (dyn FnMut() -> String + Send),
+) -> Result<Vec<Change>, HarvestError> {
     let Some(sink) = &c.parquet else {
         return Ok(Vec::new());
     };
@@ -226,7 +233,9 @@ async fn remove_except(
     let mut receipts = Vec::new();
     for object in store.list(&format!("{}/", sink.prefix)).await? {
         if object.key.file_name() == name && Some(&object.key) != keep {
-            receipts.push(store.delete(&object.key).await?);
+            let restore = store.prepare(&object.key, &stash_as()).await?;
+            store.delete(&object.key).await?;
+            receipts.push((object.key, restore));
         }
     }
     Ok(receipts)

@@ -304,6 +304,11 @@ async fn ensure_schema(
     hint: &(dyn Fn(&Table, &super::model::Column) -> Option<SqlType> + Sync),
     opts: MigrateOptions,
 ) -> Result<(Plan, Option<i32>), HarvestError> {
+    // `IF [NOT] EXISTS` statements answer with NOTICEs, which the connection task logs outside
+    // any job's span: they say nothing an operator needs, so this transaction sends none.
+    tx.batch_execute("SET LOCAL client_min_messages = warning")
+        .await
+        .map_err(|e| db("set messages", c, None, e))?;
     // Read before planning: the plan's borrow of `hint` must not be held across an await.
     let (existing, views) = (catalog(tx, c).await?, views_current(tx, c).await?);
     let plan = schema::plan(c, &existing, hint, views, opts, D)?;
@@ -573,7 +578,8 @@ async fn load_table(
     let target = if t.mode == LoadMode::Upsert {
         // Rows go to a staging table first: COPY cannot update.
         tx.batch_execute(&format!(
-            "DROP TABLE IF EXISTS pg_temp.harvest_stage;
+            "SET LOCAL client_min_messages = warning;
+             DROP TABLE IF EXISTS pg_temp.harvest_stage;
              CREATE TEMP TABLE harvest_stage (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP;
              ALTER TABLE harvest_stage ADD COLUMN harvest_row BIGSERIAL"
         ))

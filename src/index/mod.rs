@@ -6,11 +6,14 @@ pub mod postgres;
 pub mod sqlite;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::deadline::Timeouts;
 pub use crate::error::ErrorKind;
 use crate::error::{BoundaryError, operations};
 use crate::location::UrlError;
@@ -164,6 +167,81 @@ pub struct HarvestBatch {
     pub source_version: String,
     pub changes: Vec<IndexChange>,
     pub now: DateTime<Utc>,
+    /// Work done in the same transaction before the ledger moves (a publish's collection rows):
+    /// it commits with the index rows or not at all, in this order.
+    pub in_commit: Vec<Arc<dyn InCommit>>,
+}
+
+/// Work a commit does inside its transaction besides the index's own rows. The index defines
+/// the seam; the layers above fill it (`harvest` loads and removes collection rows with it).
+pub trait InCommit: Send + Sync + std::fmt::Debug {
+    /// Runs inside a PostgreSQL index's commit.
+    fn postgres<'a>(
+        &'a self,
+        tx: &'a tokio_postgres::Transaction<'_>,
+    ) -> BoxFuture<'a, Result<(), InCommitError>>;
+
+    /// Runs inside a SQLite index's commit.
+    fn sqlite(&self, tx: &rusqlite::Transaction<'_>) -> Result<(), InCommitError>;
+}
+
+/// A failure of work inside a commit: the commit rolls back and fails with this as its source.
+#[derive(Debug)]
+pub struct InCommitError {
+    pub kind: ErrorKind,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl InCommitError {
+    /// The commit's error: the operation and index, the work's kind, its error as the source.
+    pub(crate) fn into_index_error(self, op: IndexOp, location: String) -> IndexError {
+        let mut e = IndexError::new(op, location, self.kind, "rolled back");
+        e.source = Some(self.source);
+        e
+    }
+}
+
+/// A publish journal: the reversible writes a job is about to make, recorded on the ledger row of
+/// the upload it holds before it makes any of them, and cleared once they are settled or undone.
+/// What an entry says is the publish step's business; the index keeps it whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Journal {
+    /// The job that wrote it (and whose stashes it names).
+    pub job_id: String,
+    pub entries: serde_json::Value,
+}
+
+/// A ledger row holding the journal of a job that no longer holds a live lease: a publish that
+/// job did not live to finish or undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Abandoned {
+    pub source: String,
+    pub source_version: String,
+    pub pipeline: String,
+    pub state: LedgerState,
+    pub journal: Journal,
+}
+
+/// What the ledger knows of a job that owns a stash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// It holds a live lease: it may still need its stashes.
+    Live,
+    /// It is gone but its journal is still on a ledger row: whoever recovers that row uses them.
+    Journaled,
+    /// It is gone and nothing refers to its stashes.
+    Gone,
+}
+
+impl Owner {
+    /// The owner's standing from what the ledger says: a live lease, a journal on some row.
+    pub fn of(live: bool, journaled: bool) -> Owner {
+        match (live, journaled) {
+            (true, _) => Owner::Live,
+            (false, true) => Owner::Journaled,
+            (false, false) => Owner::Gone,
+        }
+    }
 }
 
 /// A ledger row as read back.
@@ -195,7 +273,14 @@ pub struct JobRow {
 /// The index. Guarantees every backend honours:
 /// - `claim` is atomic: of two jobs claiming one (source, version), exactly one gets `Claimed`
 ///   while the other's lease is live.
-/// - `commit` applies the whole batch and the ledger move in one transaction, or nothing.
+/// - `renew` extends only a lease that is still live and still the job's: once lapsed, a claim is
+///   lost for good, even if nobody took it over yet.
+/// - `record_journal` writes only while the job holds a live claim; `commit` applies the whole
+///   batch and the ledger move in one transaction, or nothing, and only while the job holds the
+///   claim (`false` otherwise): a job whose upload was taken over can neither begin nor finish a
+///   publish.
+/// - `committed` tells whether a job's commit took effect, after any of its transactions still on
+///   the way has ended.
 /// - `list` returns rows whose destination starts with the prefix, sorted by destination.
 /// - `history` returns exactly the jobs whose finish time is in `[since, until)`, each once, oldest
 ///   first (ties by job id), with everything `finish` recorded (timestamps at least to the millisecond).
@@ -208,7 +293,60 @@ pub trait Index: Send + Sync + std::fmt::Debug {
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, IndexError>;
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError>;
+    /// Harvests the batch and moves the ledger to published, if the batch's job still holds the
+    /// claim (`false`, and nothing applied, when it does not). A journal on the row stays, for
+    /// the job to settle and clear.
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError>;
+
+    /// Extends the job's lease to `claim.lease_until` if it still holds a live one at `claim.now`.
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError>;
+
+    /// The journal on an upload's ledger row, if any.
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError>;
+
+    /// Records the job's journal on the row it claims, if it still holds a live claim.
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError>;
+
+    /// Removes the journal of job `of_job` from an upload's row (a later journal stays).
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError>;
+
+    /// Whether `job_id`'s commit of this upload took effect.
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError>;
+
+    /// The pipeline's rows holding a journal that its job left: its lease lapsed before `now`, or
+    /// its publish is committed (settling that needs nobody's leave).
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError>;
+
+    /// Ends the claim `job_id` holds on a row it took over only to recover it: the state given,
+    /// the journal cleared. Nothing happens if another job holds the row.
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError>;
+
+    /// Whether the job owning a stash may still need it.
+    async fn owner(&self, job_id: &str, now: DateTime<Utc>) -> Result<Owner, IndexError>;
 
     /// Records how a job ended: the ledger state (unless already published) and the job history.
     async fn finish(&self, end: &JobEnd) -> Result<(), IndexError>;
@@ -243,6 +381,12 @@ operations! {
         Migrate => "migrate",
         Claim => "claim",
         Commit => "commit",
+        Renew => "renew",
+        Journal => "journal",
+        Committed => "committed",
+        Abandoned => "abandoned",
+        Release => "release",
+        Owner => "owner",
         Finish => "finish",
         Get => "get",
         List => "list",
@@ -295,12 +439,13 @@ impl std::fmt::Display for IndexUrl {
     }
 }
 
-/// Opens the index a URL names, applying migrations.
-pub async fn open(url: &IndexUrl) -> Result<Box<dyn Index>, IndexError> {
+/// Opens the index a URL names, applying migrations; every call to a database server is bounded
+/// by `timeouts`.
+pub async fn open(url: &IndexUrl, timeouts: &Timeouts) -> Result<Box<dyn Index>, IndexError> {
     match url {
         IndexUrl::Sqlite(path) => Ok(Box::new(sqlite::SqliteIndex::open(path).await?)),
         IndexUrl::Postgres(spec) => Ok(Box::new(
-            postgres::PostgresIndex::connect(spec.as_ref().clone()).await?,
+            postgres::PostgresIndex::connect(spec.as_ref().clone(), timeouts).await?,
         )),
     }
 }

@@ -11,9 +11,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use chrono::{DateTime, Utc};
 
 use super::{
-    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, LeaseEntry, LedgerEntry, LedgerState, parse_ts,
-    ts,
+    Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, Journal, LeaseEntry, LedgerEntry,
+    LedgerState, Owner, parse_ts, ts,
 };
 use crate::model::FileMetadata;
 
@@ -61,6 +61,12 @@ CREATE TABLE job (
     finished_at    TEXT NOT NULL,
     report_url     TEXT
 );
+"#,
+    r#"
+ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
+ALTER TABLE ingest_ledger ADD COLUMN journal TEXT;
+CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
+CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job);
 "#,
     r#"
 -- The job history the status page reads: what each job recorded beyond its outcome.
@@ -161,6 +167,14 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
     }
     tx.commit()
+}
+
+/// A journal from its two columns, when both are there and the entries parse.
+fn journal_of(job: Option<String>, entries: Option<String>) -> Option<Journal> {
+    Some(Journal {
+        job_id: job?,
+        entries: serde_json::from_str(&entries?).ok()?,
+    })
 }
 
 const FILE_COLUMNS: &str = "dest_path, pipeline, source, size, sha256, job_id, first_indexed, last_indexed, deleted, \
@@ -283,11 +297,21 @@ impl Index for SqliteIndex {
         .await
     }
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
         let b = batch.clone();
         self.with(IndexOp::Commit, move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = ts(&b.now);
+            let held: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT job_id, state FROM ingest_ledger WHERE source = ?1 AND source_version = ?2",
+                    params![b.source, b.source_version],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if held.is_none_or(|(job, state)| job != b.job_id || state != "running") {
+                return Ok(Ok(false));
+            }
             for change in &b.changes {
                 match change {
                     IndexChange::Upsert(f) => {
@@ -330,11 +354,194 @@ impl Index for SqliteIndex {
                     }
                 }
             }
+            // A failure of the work in the commit rolls the transaction back (dropping it) and
+            // comes out as the inner error.
+            for work in &b.in_commit {
+                if let Err(e) = work.sqlite(&tx) {
+                    return Ok(Err(e));
+                }
+            }
             tx.execute(
                 "UPDATE ingest_ledger SET state = 'published', updated_at = ?4 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
                 params![b.source, b.source_version, b.job_id, now],
             )?;
-            tx.commit()
+            tx.commit().map(|()| Ok(true))
+        })
+        .await?
+        .map_err(|e| e.into_index_error(IndexOp::Commit, self.location()))
+    }
+
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {
+        let c = claim.clone();
+        self.with(IndexOp::Renew, move |conn| {
+            conn.execute(
+                "UPDATE ingest_ledger SET lease_until = ?4 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3 AND lease_until > ?5",
+                params![c.source, c.source_version, c.job_id, ts(&c.lease_until), ts(&c.now)],
+            )
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError> {
+        let (s, v) = (source.to_string(), source_version.to_string());
+        self.with(IndexOp::Journal, move |conn| {
+            let row: Option<(Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT journal_job, journal FROM ingest_ledger WHERE source = ?1 AND source_version = ?2",
+                    params![s, v],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.and_then(|(job, entries)| journal_of(job, entries)))
+        })
+        .await
+    }
+
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError> {
+        let c = claim.clone();
+        let j = journal.clone();
+        self.with(IndexOp::Journal, move |conn| {
+            conn.execute(
+                "UPDATE ingest_ledger SET journal_job = ?4, journal = ?5
+                 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3 AND state = 'running' AND lease_until > ?6",
+                params![c.source, c.source_version, c.job_id, j.job_id, j.entries.to_string(), ts(&c.now)],
+            )
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            of_job.to_string(),
+        );
+        self.with(IndexOp::Journal, move |conn| {
+            conn.execute(
+                "UPDATE ingest_ledger SET journal_job = NULL, journal = NULL WHERE source = ?1 AND source_version = ?2 AND journal_job = ?3",
+                params![s, v, j],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            job_id.to_string(),
+        );
+        self.with(IndexOp::Committed, move |conn| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT job_id, state FROM ingest_ledger WHERE source = ?1 AND source_version = ?2",
+                    params![s, v],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(row.is_some_and(|(job, state)| {
+                job == j && LedgerState::parse(&state).is_some_and(LedgerState::is_done)
+            }))
+        })
+        .await
+    }
+
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
+        let (p, now) = (pipeline.to_string(), ts(&now));
+        self.with(IndexOp::Abandoned, move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
+                 WHERE journal_job IS NOT NULL AND pipeline = ?1
+                   AND (lease_until < ?2 OR state IN ('published', 'succeeded'))
+                 ORDER BY source, source_version",
+            )?;
+            let rows = stmt.query_map(params![p, now], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (source, source_version, pipeline, state, job, entries) = row?;
+                if let Some(journal) = journal_of(job, entries) {
+                    out.push(Abandoned {
+                        source,
+                        source_version,
+                        pipeline,
+                        state: LedgerState::parse(&state).unwrap_or(LedgerState::Failed),
+                        journal,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
+        let (s, v, j) = (
+            source.to_string(),
+            source_version.to_string(),
+            job_id.to_string(),
+        );
+        let now = ts(&chrono::Utc::now());
+        self.with(IndexOp::Release, move |conn| {
+            conn.execute(
+                "UPDATE ingest_ledger SET state = ?4, journal_job = NULL, journal = NULL, lease_until = ?5, updated_at = ?5
+                 WHERE source = ?1 AND source_version = ?2 AND job_id = ?3",
+                params![s, v, j, state.as_str(), now],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn owner(
+        &self,
+        job_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Owner, IndexError> {
+        let (j, now) = (job_id.to_string(), ts(&now));
+        self.with(IndexOp::Owner, move |conn| {
+            let (live, journaled): (i64, i64) = conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM ingest_ledger WHERE job_id = ?1 AND lease_until > ?2),
+                        EXISTS (SELECT 1 FROM ingest_ledger WHERE journal_job = ?1)",
+                params![j, now],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(Owner::of(live != 0, journaled != 0))
         })
         .await
     }

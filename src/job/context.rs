@@ -30,6 +30,8 @@ pub(super) struct Job<'s> {
     pub notes: Vec<String>,
     /// When the harvest committed, once it has: the moment the upload became public.
     pub published_at: Option<DateTime<Utc>>,
+    /// Past it, the job stops taking new steps.
+    pub deadline: crate::deadline::Deadline,
 }
 
 /// What a report says beyond the job's log book: whatever the state that writes it knows.
@@ -61,6 +63,7 @@ impl<'s> Job<'s> {
             states: Vec::new(),
             notes: Vec::new(),
             published_at: None,
+            deadline: crate::deadline::Deadline::after(services.settings.job_deadline),
         }
     }
 
@@ -119,6 +122,11 @@ impl<'s> Job<'s> {
             notification: known.notification.cloned(),
             plots: known.plots.to_vec(),
         }
+    }
+
+    /// When the job started: templates see it as `now`.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
     }
 
     pub fn elapsed_ms(&self) -> u64 {

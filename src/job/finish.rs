@@ -48,7 +48,7 @@ pub(super) async fn keep_in_error_store(
 /// for an undo (the archive or error store holds the upload).
 pub(super) async fn remove_incoming(job: &mut Job<'_>, key: &Key) {
     let incoming = &job.services.incoming;
-    if let Err(e) = incoming.remove(key).await {
+    if let Err(e) = incoming.delete(key).await {
         warn!(error = %e, "could not remove the incoming object");
         let url = incoming.url_of(key);
         job.note(format!(
@@ -74,7 +74,7 @@ pub(super) async fn clear_earlier_failures(job: &mut Job<'_>, pipeline: &str, na
         if rest.contains('.') || rest.contains('/') {
             continue;
         }
-        let note = match store.remove(&o.key).await {
+        let note = match store.delete(&o.key).await {
             Ok(()) => format!("removed earlier failed upload {}", store.url_of(&o.key)),
             Err(e) => format!("could not remove earlier failed upload {}: {e}", o.key),
         };

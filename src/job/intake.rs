@@ -2,10 +2,13 @@
 //! upload into it, hashing it on the way; route it to its pipeline; claim it in the ledger; apply
 //! the pipeline's upload guards. The claim is proven by a [`Claimed`] only [`claim`] can make.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use tempfile::TempDir;
 
 use super::context::Job;
+use super::lease::{Heartbeat, Lease};
 use crate::error::{Fault, JobError};
 use crate::index::{Claim, ClaimOutcome};
 use crate::model::Upload;
@@ -13,31 +16,46 @@ use crate::pipeline::Pipeline;
 use crate::source::Source;
 
 /// Proof that this job holds the ledger's claim on its upload. Only [`claim`] makes one, so a
-/// state holding it has claimed, and only such a job moves the ledger when it ends.
-#[derive(Debug)]
+/// state holding it has claimed, and only such a job moves the ledger when it ends. It carries
+/// the lease the heartbeat renews, which says whether the claim still holds.
 pub(super) struct Claimed {
-    _proof: (),
+    pub lease: Lease,
 }
 
-/// The job's own folder, removed with everything in it when the job ends.
-pub(super) struct WorkDir(TempDir);
+/// The job's own folder, removed with everything in it when the job ends, and the heartbeat that
+/// keeps it (and the claim) alive until then: a folder whose lease lapsed is debris of a job that
+/// died, which the next job removes.
+pub(super) struct WorkDir {
+    // Stopped before the folder goes.
+    heartbeat: Heartbeat,
+    dir: TempDir,
+}
 
 impl WorkDir {
     pub fn path(&self) -> &std::path::Path {
-        self.0.path()
+        self.dir.path()
+    }
+
+    pub fn lease(&self) -> Lease {
+        self.heartbeat.lease()
     }
 }
 
-/// Makes the job's work folder, with the folder the upload is copied into.
-pub(super) fn work_folder(job: &Job<'_>) -> Result<WorkDir, JobError> {
-    let parent = job
-        .services
+/// The folder job folders are made in.
+pub(super) fn work_parent(job: &Job<'_>) -> std::path::PathBuf {
+    job.services
         .settings
         .work_dir
         .clone()
-        .unwrap_or_else(std::env::temp_dir);
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// Makes the job's work folder, with the folder the upload is copied into, and starts its
+/// heartbeat.
+pub(super) fn work_folder(job: &Job<'_>) -> Result<WorkDir, JobError> {
+    let parent = work_parent(job);
     let dir = tempfile::Builder::new()
-        .prefix("ocean-ingest-")
+        .prefix(&crate::layout::work_folder_prefix(&job.id))
         .tempdir_in(parent)
         .map_err(|e| JobError {
             fault: Fault::Transient,
@@ -46,7 +64,14 @@ pub(super) fn work_folder(job: &Job<'_>) -> Result<WorkDir, JobError> {
         })?;
     std::fs::create_dir_all(dir.path().join("upload"))
         .map_err(|e| JobError::internal(format!("cannot prepare the work folder: {e}")))?;
-    Ok(WorkDir(dir))
+    let settings = &job.services.settings;
+    let heartbeat = Heartbeat::start(
+        job.services.index.clone(),
+        dir.path(),
+        settings.lease,
+        crate::deadline::lease_margin(&settings.timeouts),
+    );
+    Ok(WorkDir { heartbeat, dir })
 }
 
 /// What fetching found.
@@ -147,51 +172,80 @@ pub(super) enum LedgerAnswer {
     InProgress { job_id: String },
 }
 
-/// Claims this version of the upload in the ledger for the length of the lease.
+/// Claims this version of the upload in the ledger for the length of the lease. When another
+/// job holds a claim that lapses within one lease of ours, waits to see whether it is renewed: a
+/// live job renews within a quarter lease (then this job defers), a dead one does not (then this
+/// job takes over), so a rerun right after a job was killed converges instead of retrying blind.
 pub(super) async fn claim(
     job: &mut Job<'_>,
     upload: &Upload,
     pipeline: &Pipeline,
+    work: &WorkDir,
 ) -> Result<LedgerAnswer, JobError> {
     let services = job.services;
-    let now = Utc::now();
-    let claim = Claim {
+    let length = services.settings.lease;
+    let lease = chrono::Duration::from_std(length).unwrap_or(chrono::Duration::minutes(2));
+    let me = job.id.clone();
+    let ask = |now| Claim {
         source: upload.source.clone(),
         source_version: upload.version.clone(),
-        job_id: job.id.clone(),
+        job_id: me.clone(),
         pipeline: pipeline.name.clone(),
         now,
-        lease_until: now
-            + chrono::Duration::from_std(services.settings.lease)
-                .unwrap_or(chrono::Duration::hours(1)),
+        lease_until: now + lease,
     };
-    let outcome = services
-        .index
-        .claim(&claim)
-        .await
-        .map_err(|e| JobError::from_boundary("claiming the upload in the ledger failed", e))?;
-    Ok(match outcome {
-        ClaimOutcome::Claimed { took_over } => {
-            if let Some(previous) = took_over {
-                job.note(format!(
-                    "took over from job {previous}, which did not finish"
-                ));
+    let mut seen: Option<chrono::DateTime<Utc>> = None;
+    let waited = tokio::time::Instant::now();
+    loop {
+        let made = tokio::time::Instant::now();
+        let claim = ask(Utc::now());
+        let outcome =
+            services.index.claim(&claim).await.map_err(|e| {
+                JobError::from_boundary("claiming the upload in the ledger failed", e)
+            })?;
+        match outcome {
+            ClaimOutcome::Claimed { took_over } => {
+                if let Some(previous) = took_over {
+                    job.note(format!(
+                        "took over from job {previous}, which did not finish"
+                    ));
+                }
+                let lease = work.lease();
+                lease.claimed(claim, made);
+                return Ok(LedgerAnswer::Claimed(Claimed { lease }));
             }
-            LedgerAnswer::Claimed(Claimed { _proof: () })
+            ClaimOutcome::AlreadyDone { job_id, .. } => {
+                job.note(format!(
+                    "this version of the upload was already ingested by job {job_id}"
+                ));
+                return Ok(LedgerAnswer::AlreadyDone { job_id });
+            }
+            ClaimOutcome::InProgress { job_id, until } => {
+                let now = Utc::now();
+                let left = (until - now).to_std().unwrap_or_default();
+                let renewed = seen.is_some_and(|s| until > s);
+                // A lease longer than ours belongs to a job configured otherwise: not worth
+                // waiting for. One that was renewed is held by a live job.
+                if renewed
+                    || left > length + Duration::from_secs(1)
+                    || waited.elapsed() > length * 2
+                {
+                    job.note(format!(
+                        "job {job_id} is ingesting this upload (its claim holds until {until}); retry later"
+                    ));
+                    return Ok(LedgerAnswer::InProgress { job_id });
+                }
+                if seen.is_none() {
+                    job.note(format!(
+                        "job {job_id} holds a claim on this upload until {until}: waiting to see whether it is still alive"
+                    ));
+                }
+                seen = Some(until);
+                let poll = (length / 8).clamp(Duration::from_millis(200), Duration::from_secs(5));
+                tokio::time::sleep(poll.min(left + Duration::from_millis(50))).await;
+            }
         }
-        ClaimOutcome::AlreadyDone { job_id, .. } => {
-            job.note(format!(
-                "this version of the upload was already ingested by job {job_id}"
-            ));
-            LedgerAnswer::AlreadyDone { job_id }
-        }
-        ClaimOutcome::InProgress { job_id, until } => {
-            job.note(format!(
-                "job {job_id} is ingesting this upload (its claim holds until {until}); retry later"
-            ));
-            LedgerAnswer::InProgress { job_id }
-        }
-    })
+    }
 }
 
 /// The pipeline's upload guards: allowed extensions and name patterns.

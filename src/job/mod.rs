@@ -11,6 +11,8 @@ mod context;
 mod dashboard;
 mod finish;
 mod intake;
+mod lease;
+mod recovery;
 mod services;
 mod states;
 mod telling;
@@ -50,7 +52,36 @@ pub async fn run(services: &Services, request: JobRequest) -> JobReport {
         key = %key
     );
     async {
-        let mut report = states::drive(services, request, id).await;
+        let mut job = context::Job::start(services, request, id);
+        // The job stops taking steps at its deadline and rolls back; should a step still not end
+        // (every call is bounded, so it should), the job is abandoned a little later, before
+        // Batch's own timeout: whatever it left, its journal lets the next run finish or undo.
+        let settings = &services.settings;
+        let grace = settings.timeouts.call() * 4 + settings.smtp.timeout;
+        let abandon_at = job.deadline.at() + grace;
+        let mut report = match tokio::time::timeout_at(abandon_at, states::drive(&mut job)).await {
+            Ok(report) => report,
+            Err(_) => {
+                let error = crate::error::JobError {
+                    fault: crate::error::Fault::Transient,
+                    message: format!(
+                        "{}, and the job did not end within {} s after it: abandoned; the next run finishes or undoes what it left",
+                        job.deadline.message("while the job ran"),
+                        grace.as_secs()
+                    ),
+                    source: None,
+                };
+                tracing::error!(error = %error.message, "job abandoned at its deadline");
+                let at = job.last_state();
+                job.report(
+                    Outcome::FailedTransient,
+                    context::Known {
+                        error: Some((&error, at)),
+                        ..Default::default()
+                    },
+                )
+            }
+        };
         if let Some(queue) = &services.results {
             crate::events::results::deliver(queue.as_ref(), &mut report).await;
         }

@@ -32,9 +32,19 @@ impl Services {
     /// Opens every boundary the settings name. Fails before any job starts if one is unusable.
     pub async fn build(settings: Settings, pipelines: PipelineSet) -> Result<Services, JobError> {
         let aws = match settings.needs_aws() {
-            true => Some(crate::aws::Aws::from_env().await?),
+            true => Some(crate::aws::Aws::from_env(&settings.timeouts).await?),
             false => None,
         };
+        Services::build_on(settings, pipelines, aws).await
+    }
+
+    /// As [`Services::build`], on AWS clients the process already built (to fetch its pipeline
+    /// file): one set of clients per process.
+    pub async fn build_on(
+        settings: Settings,
+        pipelines: PipelineSet,
+        aws: Option<crate::aws::Aws>,
+    ) -> Result<Services, JobError> {
         let store = |name: &'static str, url: &StoreUrl| {
             let (aws, transfer) = (aws.as_ref(), settings.transfer);
             let url = url.clone();
@@ -61,7 +71,7 @@ impl Services {
             public: store("public", &settings.public).await?,
             error: store("error", &settings.error).await?,
             reports: store("reports", &settings.reports).await?,
-            index: crate::index::open(&settings.index)
+            index: crate::index::open(&settings.index, &settings.timeouts)
                 .await
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the index", e))?,

@@ -23,8 +23,9 @@ use super::checking::{self, CheckedFiles};
 use super::context::{Job, Known};
 use super::finish;
 use super::intake::{self, Claimed, Fetched, LedgerAnswer, WorkDir};
+use super::lease::JobPermit;
+use super::recovery;
 use super::telling;
-use super::{JobRequest, Services};
 use crate::error::{Fault, JobError};
 use crate::index::LedgerState;
 use crate::layout;
@@ -220,35 +221,34 @@ enum State<'s> {
 }
 
 /// Runs the state machine to a completed report.
-pub(super) async fn drive(services: &Services, request: JobRequest, id: String) -> JobReport {
-    let mut job = Job::start(services, request, id);
+pub(super) async fn drive(job: &mut Job<'_>) -> JobReport {
     job.enter("Initial", None);
     let mut state = State::Initial(Initial);
     loop {
-        if crate::shutdown::requested() {
-            state = state.interrupt(&job);
+        if let Some(why) = state.must_stop(job) {
+            state = state.interrupt(job, why);
         }
         let next = match state {
-            State::Initial(s) => s.initialise(&mut job).await.map(|intake| match intake {
+            State::Initial(s) => s.initialise(job).await.map(|intake| match intake {
                 Intake::Accepted(s) => State::Initialised(s),
                 Intake::Duplicate(s) => State::Duplicate(s),
                 Intake::Deferred(s) => State::Deferred(s),
             }),
-            State::Initialised(s) => s.resolve(&mut job).await.map(State::Resolved),
-            State::Resolved(s) => s.preprocess(&mut job).await.map(State::Preprocessed),
-            State::Preprocessed(s) => s.check(&mut job).await.map(State::Checked),
-            State::Checked(s) => s.process(&mut job).await.map(State::Processed),
-            State::Processed(s) => s.publish(&mut job).await.map(State::Published),
-            State::Published(s) => Ok(State::Postprocessed(s.postprocess(&mut job).await)),
-            State::Postprocessed(s) => Ok(State::NotifiedSuccess(s.notify(&mut job).await)),
+            State::Initialised(s) => s.resolve(job).await.map(State::Resolved),
+            State::Resolved(s) => s.preprocess(job).await.map(State::Preprocessed),
+            State::Preprocessed(s) => s.check(job).await.map(State::Checked),
+            State::Checked(s) => s.process(job).await.map(State::Processed),
+            State::Processed(s) => s.publish(job).await.map(State::Published),
+            State::Published(s) => Ok(State::Postprocessed(s.postprocess(job).await)),
+            State::Postprocessed(s) => Ok(State::NotifiedSuccess(s.notify(job).await)),
             State::Failed(s) => {
-                let kept = s.keep_upload(&mut job).await;
-                Ok(State::NotifiedError(kept.notify(&mut job).await))
+                let kept = s.keep_upload(job).await;
+                Ok(State::NotifiedError(kept.notify(job).await))
             }
-            State::NotifiedSuccess(s) => return s.complete(&mut job).await,
-            State::NotifiedError(s) => return s.complete(&mut job).await,
-            State::Duplicate(s) => return s.complete(&mut job).await,
-            State::Deferred(s) => return s.complete(&mut job).await,
+            State::NotifiedSuccess(s) => return s.complete(job).await,
+            State::NotifiedError(s) => return s.complete(job).await,
+            State::Duplicate(s) => return s.complete(job).await,
+            State::Deferred(s) => return s.complete(job).await,
         };
         // The one place where a failed step turns into the failure path.
         state = next.unwrap_or_else(State::Failed);
@@ -263,6 +263,15 @@ impl Initial {
         let upload = match intake::fetch(job, &work).await {
             Ok(Fetched::Upload(upload)) => upload,
             Ok(Fetched::Gone) => {
+                // Nothing to ingest, but the pipeline's debris is as much this job's to clear.
+                let services = job.services;
+                let routed = match &job.request.source {
+                    Source::Incoming(key) => services.pipelines.route(key.as_str()),
+                    Source::LocalFile(_) => None,
+                };
+                if let Some(pipeline) = routed {
+                    recovery::sweep(job, pipeline).await;
+                }
                 let gone = job.source.clone();
                 job.note(format!(
                     "{gone} is no longer in the incoming store: it was already processed or removed; nothing to do"
@@ -288,9 +297,15 @@ impl Initial {
             Err(e) => return Err(failed(job, e, upload, None, work)),
         };
         tracing::Span::current().record("pipeline", pipeline.name.as_str());
-        let claim = match intake::claim(job, &upload, pipeline).await {
+        let claimed = intake::claim(job, &upload, pipeline, &work).await;
+        // After the claim: a job this one waited for and took over from is provably gone now.
+        if claimed.is_ok() {
+            recovery::sweep(job, pipeline).await;
+        }
+        let claim = match claimed {
             Ok(LedgerAnswer::Claimed(claim)) => claim,
             Ok(LedgerAnswer::AlreadyDone { job_id }) => {
+                recovery::settle_published(job, &upload.source, &upload.version).await;
                 return Ok(Intake::Duplicate(Duplicate {
                     upload: Some(upload),
                     pipeline: Some(pipeline),
@@ -312,6 +327,9 @@ impl Initial {
             claim,
             work,
         };
+        // A publish the previous holder left unfinished is undone before anything else.
+        let recovered = recovery::take_over(job, &acc.upload.source, &acc.upload.version).await;
+        let (acc, _, ()) = acc.then(job, FileCollection::default(), recovered)?;
         let guarded = intake::guard(acc.pipeline, &acc.upload);
         let (acc, _, ()) = acc.then(job, FileCollection::default(), guarded)?;
         job.enter("Initialised", acc.name());
@@ -338,7 +356,10 @@ impl<'s> Initialised<'s> {
         };
         let resolved = crate::resolve::resolve(&ctx, &acc.upload)
             .await
-            .and_then(|mut r| crate::resolve::assign_rules(acc.pipeline, &mut r.files).map(|()| r));
+            .and_then(|mut r| {
+                let (key, now) = (&acc.upload.key, job.started_at());
+                crate::resolve::assign_rules(acc.pipeline, key, now, &mut r.files).map(|()| r)
+            });
         let (acc, _, resolution) = acc.then(job, FileCollection::default(), resolved)?;
         job.notes.extend(resolution.notes);
         job.enter("Resolved", acc.name());
@@ -383,7 +404,12 @@ impl<'s> Checked<'s> {
     async fn process(self, job: &mut Job<'s>) -> Result<Processed<'s>, Failed<'s>> {
         let Checked { acc, mut files } = self;
         let services = job.services;
-        let placed = crate::process::assign_paths(acc.pipeline, &acc.upload.key, files.files_mut());
+        let placed = crate::process::assign_paths(
+            acc.pipeline,
+            &acc.upload.key,
+            job.started_at(),
+            files.files_mut(),
+        );
         let (acc, files, ()) = acc.then(job, files, placed)?;
         let owned = crate::process::ownership::check_deletions(
             services.index.as_ref(),
@@ -416,6 +442,10 @@ impl<'s> Processed<'s> {
     async fn publish(self, job: &mut Job<'s>) -> Result<Published<'s>, Failed<'s>> {
         let Processed { acc, mut files } = self;
         let services = job.services;
+        let permit = JobPermit {
+            lease: acc.claim.lease.clone(),
+            deadline: job.deadline,
+        };
         let request = crate::publish::PublishRequest {
             targets: crate::publish::Targets {
                 archive: services.archive.as_ref(),
@@ -425,6 +455,7 @@ impl<'s> Processed<'s> {
             job_id: &job.id,
             pipeline: acc.pipeline,
             upload: &acc.upload,
+            permit: &permit,
         };
         let published = crate::publish::publish(&request, files.files_mut()).await;
         let (acc, files, publication) = acc.then(job, files, published)?;
@@ -567,10 +598,26 @@ impl<'s> Failed<'s> {
             Some(upload) => finish::keep_in_error_store(job, upload, self.name()).await,
             None => None,
         };
-        Kept {
-            failed: self,
-            error_copy,
+        let mut failed = self;
+        // A rejection (or any final failure) removes the upload from incoming, so it is final
+        // only once the upload is safe in the error store; otherwise Batch retries the job.
+        if error_copy.is_none()
+            && failed.upload.is_some()
+            && failed.error.fault != Fault::Transient
+            && matches!(job.request.source, Source::Incoming(_))
+        {
+            let final_error =
+                std::mem::replace(&mut failed.error, JobError::internal(String::new()));
+            failed.error = JobError {
+                fault: Fault::Transient,
+                message: format!(
+                    "{}; the upload could not be kept in the error store, so it stays in incoming and the job will be retried",
+                    final_error.message
+                ),
+                source: final_error.source,
+            };
         }
+        Kept { failed, error_copy }
     }
 }
 
@@ -634,15 +681,32 @@ impl NotifiedError<'_> {
 }
 
 impl<'s> State<'s> {
-    /// A stop was requested: a job that has not started publishing becomes a transient failure
-    /// (its upload kept, its claim released for the retry); any later state runs to the end.
-    fn interrupt(self, job: &Job<'_>) -> State<'s> {
-        let stop = || {
-            JobError {
-            fault: Fault::Transient,
-            message: "stopped by a stop signal (timeout, Spot reclaim or cancellation) before publishing; the upload will be retried".into(),
-            source: None,
+    /// Why a job that has not started publishing must stop now, if it must: a stop signal, its
+    /// deadline, or a claim it can no longer prove.
+    fn must_stop(&self, job: &Job<'_>) -> Option<String> {
+        if crate::shutdown::requested() {
+            return Some("stopped by a stop signal (timeout, Spot reclaim or cancellation) before publishing; the upload will be retried".into());
         }
+        if job.deadline.passed() {
+            return Some(job.deadline.message("before publishing"));
+        }
+        let acc = match self {
+            State::Initialised(Initialised(acc)) => acc,
+            State::Resolved(Resolved { acc, .. })
+            | State::Preprocessed(Preprocessed { acc, .. }) => acc,
+            State::Checked(Checked { acc, .. }) | State::Processed(Processed { acc, .. }) => acc,
+            _ => return None,
+        };
+        acc.claim.lease.check().err().map(|e| e.message)
+    }
+
+    /// A job that has not started publishing becomes a transient failure (its upload kept, its
+    /// claim released for the retry); any later state runs to the end.
+    fn interrupt(self, job: &Job<'_>, why: String) -> State<'s> {
+        let stop = || JobError {
+            fault: Fault::Transient,
+            message: why.clone(),
+            source: None,
         };
         let none = FileCollection::default;
         State::Failed(match self {

@@ -67,7 +67,7 @@ pub(super) async fn tell(
         deliver::deliver(
             services.notifier.as_ref(),
             &message,
-            deliver::RetryPolicy::default(),
+            deliver::RetryPolicy::within(services.settings.smtp.timeout),
         )
         .await,
     )

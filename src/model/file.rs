@@ -47,10 +47,19 @@ pub struct PipelineFile {
     pub rule: Option<usize>,
     pub dest_path: Option<String>,
     pub archive_path: Option<String>,
+    /// Where the file is within its upload, as templates' `path` read it: the path a manifest
+    /// names (relative to the manifest's folder, deletions included) or a member's path inside
+    /// an archive; `None` for the uploaded file itself.
+    #[serde(skip)]
+    pub path: Option<String>,
     pub check_passed: Option<bool>,
     pub check_log: Vec<String>,
     #[serde(skip)]
     pub metadata: Option<FileMetadata>,
+    /// The NetCDF header as pipeline templates read it (typed attributes, variables in file
+    /// order with their attributes, dimensions); for the job only, never stored.
+    #[serde(skip)]
+    pub header: Option<std::sync::Arc<serde_json::Value>>,
     pub archived: bool,
     pub stored: bool,
     pub harvested: bool,
@@ -116,9 +125,11 @@ impl PipelineFile {
             rule: None,
             dest_path: None,
             archive_path: None,
+            path: None,
             check_passed: None,
             check_log: Vec::new(),
             metadata: None,
+            header: None,
             archived: false,
             stored: false,
             harvested: false,

@@ -1,8 +1,10 @@
 //! The only module that calls libnetcdf: it opens a file and returns an owned summary (header and
 //! lazily, in bounded chunks, values), so the checks and the harvest work on plain Rust data.
+//! Nothing the C libraries report reaches stderr: it comes back as an [`NcError`].
 
 mod cftime;
 pub mod columns;
+mod diagnostics;
 mod masked;
 mod metadata;
 mod summary;
@@ -38,7 +40,20 @@ pub enum NcError {
 /// An open NetCDF file.
 pub struct NcFile {
     path: PathBuf,
-    file: netcdf::File,
+    /// Taken on drop, to close it on a quiet thread.
+    file: Option<netcdf::File>,
+}
+
+impl Drop for NcFile {
+    fn drop(&mut self) {
+        // Closing calls into HDF5 too, possibly on another thread than the one that opened it.
+        if let Some(file) = self.file.take() {
+            let _ = call(|| {
+                drop(file);
+                Ok(())
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for NcFile {
@@ -47,55 +62,73 @@ impl std::fmt::Debug for NcFile {
     }
 }
 
-/// Runs a libnetcdf call, turning the binding's panics (e.g. on names that are not UTF-8) into errors.
+/// Runs libnetcdf calls on this thread with HDF5's printing off, returning the binding's result
+/// with libnetcdf's error (and HDF5's account of it) as text, and its panics (e.g. on names that
+/// are not UTF-8) as errors.
+fn call<T>(f: impl FnOnce() -> Result<T, netcdf::Error>) -> Result<T, String> {
+    diagnostics::quiet_thread();
+    diagnostics::clear();
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(describe(&e)),
+        Err(panic) => Err(panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unreadable structure".to_string())),
+    }
+}
+
+/// libnetcdf's message, with what HDF5 recorded when the failure came from HDF5 (netCDF-4 error
+/// codes), which HDF5 would otherwise have printed on stderr.
+fn describe(e: &netcdf::Error) -> String {
+    match e {
+        netcdf::Error::Netcdf(code)
+            if (netcdf_sys::NC4_LAST_ERROR..=netcdf_sys::NC4_FIRST_ERROR).contains(code) =>
+        {
+            match diagnostics::hdf5_stack() {
+                Some(stack) => format!("{e} (HDF5: {stack})"),
+                None => e.to_string(),
+            }
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Runs a libnetcdf call for `what` of the file at `path`; any failure is [`NcError::Read`].
 fn guarded<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, netcdf::Error>,
 ) -> Result<T, NcError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(NcError::Read {
-            path: path.to_path_buf(),
-            what: what.to_string(),
-            detail: e.to_string(),
-        }),
-        Err(panic) => {
-            let detail = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unreadable structure".to_string());
-            Err(NcError::Read {
-                path: path.to_path_buf(),
-                what: what.to_string(),
-                detail,
-            })
-        }
-    }
+    call(f).map_err(|detail| NcError::Read {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        detail,
+    })
 }
 
 impl NcFile {
     /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
-        match catch_unwind(AssertUnwindSafe(|| netcdf::open(path))) {
-            Ok(Ok(file)) => Ok(NcFile {
+        match call(|| netcdf::open(path)) {
+            Ok(file) => Ok(NcFile {
                 path: path.to_path_buf(),
-                file,
+                file: Some(file),
             }),
-            Ok(Err(e)) => Err(NcError::Invalid {
+            Err(detail) => Err(NcError::Invalid {
                 path: path.to_path_buf(),
-                detail: e.to_string(),
-            }),
-            Err(_) => Err(NcError::Invalid {
-                path: path.to_path_buf(),
-                detail: "libnetcdf failed to open it".into(),
+                detail,
             }),
         }
     }
 
+    fn file(&self) -> &netcdf::File {
+        self.file.as_ref().expect("open until dropped")
+    }
+
     fn variable(&self, name: &str) -> Result<netcdf::Variable<'_>, netcdf::Error> {
-        self.file
+        self.file()
             .variable(name)
             .ok_or_else(|| netcdf::Error::NotFound(name.to_string()))
     }
@@ -106,7 +139,7 @@ impl NcFile {
 
     /// The header: dimensions, variables with types, shapes and attributes, global attributes.
     pub fn summary(&self) -> Result<NcSummary, NcError> {
-        guarded(&self.path, "the header", || summary::read(&self.file))
+        guarded(&self.path, "the header", || summary::read(self.file()))
     }
 
     /// Reads a hyperslab of a numeric variable as `f64` (libnetcdf converts the type).
@@ -203,18 +236,23 @@ impl NcFile {
             let v = self.variable(var)?;
             let dims: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
             let raw = v.get_raw_values(..)?;
-            let width = dims.last().copied().unwrap_or(raw.len()).max(1);
-            Ok(raw
-                .chunks(width)
-                .map(|c| {
-                    String::from_utf8_lossy(c)
-                        .trim_end_matches('\0')
-                        .trim_end()
-                        .to_string()
-                })
-                .collect())
+            let width = dims.last().copied().unwrap_or(raw.len());
+            Ok(text_rows(&raw, width))
         })
     }
+}
+
+/// The strings a `char` variable's bytes hold, one per row of `width` bytes, with the padding
+/// (NULs, then trailing blanks) removed.
+pub fn text_rows(raw: &[u8], width: usize) -> Vec<String> {
+    raw.chunks(width.max(1))
+        .map(|c| {
+            String::from_utf8_lossy(c)
+                .trim_end_matches('\0')
+                .trim_end()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Whether the file opens as NetCDF: the format check.

@@ -7,7 +7,6 @@
 //! or libnetcdf's default fill for the type when it has none), as netCDF4-python does with a
 //! masked array.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use super::summary::{AttrValue, Attribute, NcType};
@@ -79,17 +78,14 @@ fn write_error(path: &Path, what: &str, detail: impl std::fmt::Display) -> NcWri
     }
 }
 
-/// Runs a libnetcdf call, turning the binding's errors and panics into [`NcWriteError`].
+/// Runs a libnetcdf call with HDF5's printing off (as every read does), turning the binding's
+/// errors and panics into [`NcWriteError`].
 fn guarded<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, netcdf::Error>,
 ) -> Result<T, NcWriteError> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(write_error(path, what, e)),
-        Err(_) => Err(write_error(path, what, "libnetcdf call panicked")),
-    }
+    super::call(f).map_err(|detail| write_error(path, what, detail))
 }
 
 fn nc_variable_type(dtype: &NcType) -> Option<netcdf::types::NcVariableType> {

@@ -15,20 +15,25 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The wait before the second attempt; it doubles before each further one.
     pub backoff: Duration,
+    /// The whole delivery, every attempt and wait included, ends within this.
+    pub within: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
+impl RetryPolicy {
+    /// Three attempts with a short backoff, all within `within`.
+    pub fn within(within: Duration) -> RetryPolicy {
         RetryPolicy {
             attempts: 3,
             backoff: Duration::from_millis(250),
+            within,
         }
     }
 }
 
 /// Sends `message`, retrying transient failures (a server down or deferring) up to the policy's
 /// attempts; a permanent failure (a refused sender, bad credentials) is not retried, since the
-/// same message would be refused again.
+/// same message would be refused again. A server that stalls cannot hold the job: the whole
+/// delivery ends within the policy's limit, undelivered if need be.
 pub async fn deliver(
     notifier: &dyn Notifier,
     message: &Notification,
@@ -39,6 +44,40 @@ pub async fn deliver(
         subject: message.subject.clone(),
         ..Default::default()
     };
+    let until = tokio::time::Instant::now() + policy.within;
+    if tokio::time::timeout_at(until, attempts(notifier, message, policy, &mut report))
+        .await
+        .is_err()
+    {
+        report.delivered = false;
+        report.destination = None;
+        report.error = Some(format!(
+            "not delivered within {} s (INGEST_SMTP_TIMEOUT_SECONDS){}",
+            policy.within.as_secs(),
+            report
+                .error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !report.delivered {
+        error!(
+            attempts = report.attempts,
+            error = report.error.as_deref().unwrap_or("-"),
+            "notification not delivered; the job keeps its outcome"
+        );
+    }
+    report
+}
+
+/// The attempts themselves, recording each in `report`.
+async fn attempts(
+    notifier: &dyn Notifier,
+    message: &Notification,
+    policy: RetryPolicy,
+    report: &mut NotificationReport,
+) {
     let attempts = policy.attempts.max(1);
     for attempt in 1..=attempts {
         report.attempts = attempt;
@@ -47,7 +86,7 @@ pub async fn deliver(
                 report.delivered = true;
                 report.error = None;
                 report.destination = Some(destination);
-                return report;
+                return;
             }
             Err(e) => {
                 let retry = e.is_transient() && attempt < attempts;
@@ -64,12 +103,6 @@ pub async fn deliver(
             }
         }
     }
-    error!(
-        attempts = report.attempts,
-        error = report.error.as_deref().unwrap_or("-"),
-        "notification not delivered; the job keeps its outcome"
-    );
-    report
 }
 
 #[cfg(test)]
@@ -139,7 +172,37 @@ mod tests {
     const QUICK: RetryPolicy = RetryPolicy {
         attempts: 3,
         backoff: Duration::from_millis(1),
+        within: Duration::from_secs(30),
     };
+
+    /// Never answers.
+    #[derive(Debug)]
+    struct Stalled;
+
+    #[async_trait]
+    impl Notifier for Stalled {
+        fn location(&self) -> String {
+            "stalled://".into()
+        }
+
+        async fn send(&self, _: &Notification) -> Result<String, NotifyError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_server_cannot_hold_the_delivery_past_its_limit() {
+        let policy = RetryPolicy {
+            within: Duration::from_secs(1),
+            ..QUICK
+        };
+        let report = deliver(&Stalled, &message(), policy).await;
+        assert!(!report.delivered);
+        assert!(
+            report.error.unwrap().contains("not delivered within 1 s"),
+            "says why"
+        );
+    }
 
     #[tokio::test]
     async fn a_transient_failure_is_retried_until_it_succeeds() {

@@ -67,7 +67,7 @@ pub type NotifyError = BoundaryError<NotifyOp>;
 pub struct SmtpSettings {
     pub username: Option<String>,
     pub password: Option<crate::secret::Secret>,
-    /// The limit on connecting; a whole delivery may take twice this.
+    /// The limit on one whole delivery: connecting, sending and any retries.
     pub timeout: std::time::Duration,
 }
 

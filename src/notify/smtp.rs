@@ -223,7 +223,7 @@ impl SmtpNotifier {
                 builder.credentials(Credentials::new(user.clone(), password.unwrap_or_default()));
         }
         Ok(SmtpNotifier {
-            deadline: settings.timeout * 2,
+            deadline: settings.timeout,
             transport: builder.build(),
             endpoint,
         })

@@ -2,15 +2,21 @@
 //! [`super::PipelineSet`], and the one step that reads files: loading the table schemas it names.
 //! Validation does no I/O; both report every problem with its line.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Criteria, FileRule, Pipeline, PipelineSet, Supersede, Template, UnpackLimits};
+use super::template::{Globals, lint};
+use super::vocabulary::{Format, Vocabulary};
+use super::{
+    FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template, UnpackLimits,
+};
 use crate::check::TableSchema;
+use crate::compliance::Criteria;
 use crate::model::{CheckType, PublishType, parse_named};
 
 #[derive(Debug, Deserialize)]
@@ -18,6 +24,24 @@ use crate::model::{CheckType, PublishType, parse_named};
 struct RawFile {
     #[serde(default)]
     pipeline: Vec<RawPipeline>,
+    #[serde(default)]
+    vocabulary: Vec<RawVocabulary>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVocabulary {
+    name: Spanned<String>,
+    file: Spanned<String>,
+    format: Option<Spanned<String>>,
+    date: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequire {
+    that: Spanned<String>,
+    reason: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +69,9 @@ struct RawPipeline {
     max_unpacked_bytes: Option<Spanned<i64>>,
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
+    harvest: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    constants: toml::Table,
     #[serde(default)]
     files: Vec<RawRule>,
 }
@@ -63,6 +90,10 @@ struct RawRule {
     allowed_dest: Vec<Spanned<String>>,
     supersede: Option<Spanned<String>>,
     table_schema: Option<Spanned<String>>,
+    reject: Option<Spanned<String>>,
+    #[serde(default)]
+    require: Vec<RawRequire>,
+    harvest: Option<Spanned<toml::Value>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -126,9 +157,18 @@ struct Problems<'a> {
     list: Vec<ConfigProblem>,
     /// The table schemas the file names, loaded after validation.
     schemas: Vec<SchemaRef>,
+    /// Whether a pipeline that claims every key is accepted.
+    allow_catch_all: bool,
+    /// The vocabularies the file declares, loaded after validation.
+    vocabularies: Vec<RawVocabulary>,
+    /// Their names, which templates may use as `vocab.<name>`.
+    vocab_names: BTreeSet<String>,
+    /// The harvest declaration files the file names, loaded after validation.
+    harvests: Vec<SchemaRef>,
 }
 
-/// A table schema named in the pipeline file, and where its schema goes once loaded.
+/// A table schema (or harvest declaration) named in the pipeline file, and where it goes once
+/// loaded.
 struct SchemaRef {
     path: Spanned<String>,
     pipeline: String,
@@ -167,14 +207,17 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Parses and validates a pipeline file, then loads the table schemas it names (relative
-/// paths under `base`, the pipeline file's folder). Every problem of both steps is reported.
-pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
-    let (mut pipelines, mut problems) = validate(text, origin)?;
-    load_table_schemas(&mut pipelines, &mut problems, base);
+/// paths under `opts.base`, the pipeline file's folder). Every problem of both steps is reported.
+pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
+    let (mut pipelines, mut problems) = validate(text, origin, opts.allow_catch_all)?;
+    load_table_schemas(&mut pipelines, &mut problems, opts.base);
+    let vocabularies = load_vocabularies(&mut pipelines, &mut problems, opts.base);
+    load_harvests(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
             pipelines,
+            vocabularies,
         })
     } else {
         Err(ConfigError {
@@ -186,7 +229,11 @@ pub fn parse(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, Confi
 
 /// Parses and validates a pipeline file without any I/O: the pipelines that are valid, and the
 /// problems found (with the table schemas still to load).
-fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<'t>), ConfigError> {
+fn validate<'t>(
+    text: &'t str,
+    origin: &str,
+    allow_catch_all: bool,
+) -> Result<(Vec<Pipeline>, Problems<'t>), ConfigError> {
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unzip();
         ConfigError {
@@ -204,7 +251,41 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
         text,
         list: Vec::new(),
         schemas: Vec::new(),
+        allow_catch_all,
+        vocabularies: Vec::new(),
+        vocab_names: BTreeSet::new(),
+        harvests: Vec::new(),
     };
+    for v in raw.vocabulary {
+        let name = v.name.get_ref().clone();
+        let ok = !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !ok {
+            problems.at(v.name.span(), None, "vocabulary.name", "use letters, digits and '_', starting with a letter (templates write vocab.<name>)");
+        } else if !problems.vocab_names.insert(name) {
+            problems.at(
+                v.name.span(),
+                None,
+                "vocabulary.name",
+                "another vocabulary already has this name",
+            );
+        }
+        if let Some(f) = &v.format
+            && parse_named::<Format>("vocabulary format", f.get_ref()).is_err()
+        {
+            problems.at(
+                f.span(),
+                None,
+                "vocabulary.format",
+                format!(
+                    "unknown vocabulary format {:?}; use csv or json",
+                    f.get_ref()
+                ),
+            );
+        }
+        problems.vocabularies.push(v);
+    }
     let mut pipelines = Vec::new();
     if raw.pipeline.is_empty() {
         problems.list.push(ConfigProblem {
@@ -227,10 +308,11 @@ fn validate<'t>(text: &'t str, origin: &str) -> Result<(Vec<Pipeline>, Problems<
 /// The step that reads files: each table schema the pipeline file names, put where it was named
 /// (a pipeline's default, or one rule's own). A schema that cannot be read or is not a schema is
 /// a problem at its line.
-fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base: &Path) {
+fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
     for named in std::mem::take(&mut problems.schemas) {
         let rel = named.path.get_ref();
-        match TableSchema::load(&base.join(rel), rel) {
+        let loaded = side_file(base, rel).and_then(|path| TableSchema::load(&path, rel));
+        match loaded {
             Ok(schema) => {
                 let schema = Some(Arc::new(schema));
                 match named.target {
@@ -247,6 +329,139 @@ fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base:
                 }
             }
             Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
+        }
+    }
+}
+
+/// Where a file the pipeline file names (a table schema, a vocabulary) is read from: beside the pipeline file,
+/// or, for a pipeline file with no folder of its own (fetched from an object store), only at an
+/// absolute path.
+fn side_file(base: Option<&Path>, rel: &str) -> Result<PathBuf, String> {
+    match base {
+        Some(base) => Ok(base.join(rel)),
+        None if Path::new(rel).is_absolute() => Ok(PathBuf::from(rel)),
+        None => Err(format!(
+            "{rel:?} is relative, but this pipeline file was fetched from an object store and has \
+             no folder beside it: name the file by an absolute path (e.g. one in the image)"
+        )),
+    }
+}
+
+/// The step that reads the vocabularies the file declares, then gives every pipeline's templates
+/// `vocab`. A vocabulary that cannot be read is a problem at its line.
+fn load_vocabularies(
+    pipelines: &mut [Pipeline],
+    problems: &mut Problems,
+    base: Option<&Path>,
+) -> Vec<Vocabulary> {
+    let mut loaded = Vec::new();
+    for v in std::mem::take(&mut problems.vocabularies) {
+        let rel = v.file.get_ref();
+        let format = match v.format.as_ref().map(|f| f.get_ref().as_str()) {
+            Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(_) => continue,
+            None if rel.ends_with(".json") => Format::Json,
+            None => Format::Csv,
+        };
+        let path = match side_file(base, rel) {
+            Ok(path) => path,
+            Err(e) => {
+                problems.at(v.file.span(), None, "vocabulary.file", e);
+                continue;
+            }
+        };
+        match Vocabulary::load(v.name.get_ref(), &path, rel, format, v.date.get_ref()) {
+            Ok(vocab) => loaded.push(vocab),
+            Err(e) => problems.at(v.file.span(), None, "vocabulary.file", e),
+        }
+    }
+    let vocab = minijinja::Value::from(
+        loaded
+            .iter()
+            .map(|v| (v.name.clone(), v.value()))
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    );
+    for p in pipelines {
+        p.globals.vocab = vocab.clone();
+    }
+    loaded
+}
+
+/// The step that reads harvest declaration files: each one the pipeline file names, validated and
+/// put where it was named. A problem names the declaration file and its field, at the line of the
+/// pipeline file that names it.
+fn load_harvests(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
+    for named in std::mem::take(&mut problems.harvests) {
+        let path = match side_file(base, named.path.get_ref()) {
+            Ok(path) => path,
+            Err(e) => {
+                problems.at(
+                    named.path.span(),
+                    Some(&named.pipeline),
+                    named.field.clone(),
+                    e,
+                );
+                continue;
+            }
+        };
+        match super::harvest::load(&path, named.path.get_ref()) {
+            Ok(c) => match named.target {
+                (p, None) => {
+                    if let Some(p) = pipelines.get_mut(p) {
+                        p.harvest = Some(c);
+                    }
+                }
+                (p, Some(r)) => {
+                    if let Some(rule) = pipelines.get_mut(p).and_then(|p| p.rules.get_mut(r)) {
+                        rule.harvest = Some(c);
+                    }
+                }
+            },
+            Err(list) => {
+                for (_, message) in list {
+                    problems.at(
+                        named.path.span(),
+                        Some(&named.pipeline),
+                        named.field.clone(),
+                        message,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Reads a `harvest` field of a pipeline or rule: a declaration in place is validated now (each
+/// problem named by its field below `harvest`); a path is noted to load after validation.
+fn harvest_field(
+    problems: &mut Problems,
+    value: &Spanned<toml::Value>,
+    pipeline: &str,
+    field: &str,
+    target: (usize, Option<usize>),
+) -> Option<Arc<crate::harvest::Collection>> {
+    match super::harvest::read(value.get_ref()) {
+        Ok(super::harvest::Written::Inline(c)) => Some(c),
+        Ok(super::harvest::Written::File(path)) => {
+            problems.harvests.push(SchemaRef {
+                path: Spanned::new(value.span(), path),
+                pipeline: pipeline.to_string(),
+                field: field.to_string(),
+                target,
+            });
+            None
+        }
+        Err(list) => {
+            for (sub, message) in list {
+                let at = if sub.is_empty() {
+                    field.to_string()
+                } else {
+                    format!("{field}.{sub}")
+                };
+                problems.at(value.span(), Some(pipeline), at, message);
+            }
+            None
         }
     }
 }
@@ -404,6 +619,22 @@ fn validate_pipeline(
             allowed_extensions.push(e.to_ascii_lowercase());
         }
     }
+    if let Some(keys) = keys.as_ref().filter(|_| !problems.allow_catch_all)
+        && let Some(catch_all) = super::catch_all::catch_all(keys, &allowed_extensions)
+    {
+        problems.at(
+            rp.keys.span(),
+            Some(&name),
+            "keys",
+            format!(
+                "a catch-all route: the pattern {catch_all}, so any upload no other pipeline \
+                 claims would be published through this pipeline. Anchor it to the stream's \
+                 folder (e.g. '^ANMN/NRS/'), or allow it explicitly with {}=true \
+                 (--allow-catch-all)",
+                crate::vars::PIPELINES_ALLOW_CATCH_ALL
+            ),
+        );
+    }
     let allowed_regexes: Vec<Regex> = rp
         .allowed_regexes
         .iter()
@@ -462,6 +693,10 @@ fn validate_pipeline(
     if let Some(t) = &rp.table_schema {
         name_schema(problems, t, &name, "table_schema", (index, None));
     }
+    let harvest = rp
+        .harvest
+        .as_ref()
+        .and_then(|h| harvest_field(problems, h, &name, "harvest", (index, None)));
     let defaults = UnpackLimits::default();
     let unpack = UnpackLimits {
         max_bytes: positive(
@@ -486,13 +721,28 @@ fn validate_pipeline(
             defaults.max_ratio,
         ),
     };
+    let (constants, constant_names) = constants_value(&rp.constants);
     let mut rules = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
         let declared = Declared {
             checks: !checks.is_empty(),
             schema: rp.table_schema.is_some(),
         };
-        if let Some(rule) = validate_rule(rr, i, (index, rules.len()), &name, declared, problems) {
+        let scope = lint::Scope {
+            groups: BTreeSet::new(),
+            constants: constant_names.clone(),
+            vocabularies: problems.vocab_names.clone(),
+            dest_known: false,
+        };
+        if let Some(rule) = validate_rule(
+            rr,
+            i,
+            (index, rules.len()),
+            &name,
+            declared,
+            scope,
+            problems,
+        ) {
             rules.push(rule);
         }
     }
@@ -512,7 +762,85 @@ fn validate_pipeline(
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
         unpack,
+        globals: Globals {
+            constants,
+            // Set after validation, by `load_vocabularies`.
+            vocab: Globals::default().vocab,
+        },
+        harvest,
     })
+}
+
+/// `[pipeline.constants]` as templates see them (`const.<NAME>`; a table is a map whose misses
+/// name it), and their names.
+fn constants_value(table: &toml::Table) -> (minijinja::Value, BTreeSet<String>) {
+    use super::template::values::{Lookup, MissStyle};
+    let map: std::collections::BTreeMap<String, minijinja::Value> = table
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::Table(t) => Lookup::value(
+                    format!("const.{k}"),
+                    MissStyle::Entry,
+                    t.iter()
+                        .map(|(k, v)| (k.clone(), minijinja::Value::from_serialize(v)))
+                        .collect(),
+                ),
+                other => minijinja::Value::from_serialize(other),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    let names = map.keys().cloned().collect();
+    (minijinja::Value::from(map), names)
+}
+
+/// Compiles a template (or a condition) and checks it for what would fail only at run time
+/// (see [`lint`]); each problem is reported at its own line of the pipeline file.
+fn template(
+    problems: &mut Problems,
+    value: &Spanned<String>,
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+    condition: bool,
+) -> Option<Template> {
+    let compiled = if condition {
+        Template::compile_condition(value.get_ref())
+    } else {
+        Template::compile(value.get_ref())
+    };
+    let t = match compiled {
+        Ok(t) => t,
+        Err(e) => {
+            problems.at(value.span(), Some(pipeline), field, e);
+            return None;
+        }
+    };
+    let found = lint::lint(value.get_ref(), condition, scope);
+    if found.is_empty() {
+        return Some(t);
+    }
+    // The template's first line: the line of its opening quote, or the next one when a
+    // multi-line string starts with a newline (TOML drops it).
+    let start = value.span().start;
+    let rest = &problems.text[start.min(problems.text.len())..];
+    let skip = usize::from(
+        ["\"\"\"\n", "'''\n", "\"\"\"\r\n", "'''\r\n"]
+            .iter()
+            .any(|q| rest.starts_with(q)),
+    );
+    let (line, _) = line_col(problems.text, start);
+    for p in found {
+        problems.list.push(ConfigProblem {
+            line: Some(line + skip + p.line - 1),
+            column: None,
+            pipeline: Some(pipeline.to_string()),
+            field: Some(field.to_string()),
+            message: p.message,
+        });
+    }
+    None
 }
 
 /// What a pipeline declares that its rules' validation depends on.
@@ -532,11 +860,15 @@ fn validate_rule(
     target: (usize, usize),
     pipeline: &str,
     declared: Declared,
+    mut scope: lint::Scope,
     problems: &mut Problems,
 ) -> Option<FileRule> {
     let before = problems.list.len();
     let field = |f: &str| format!("files[{i}].{f}");
     let include = regex(problems, &rr.include, pipeline, &field("include"), true);
+    if let Some(re) = &include {
+        scope.groups = re.capture_names().flatten().map(str::to_string).collect();
+    }
     let exclude = rr
         .exclude
         .as_ref()
@@ -611,19 +943,46 @@ fn validate_rule(
             }
         }
     };
-    let mut compile = |value: &Option<Spanned<String>>, kind: &str| -> Option<Template> {
-        let v = value.as_ref()?;
-        match Template::compile(v.get_ref()) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                problems.at(v.span(), Some(pipeline), field(kind), e);
-                None
-            }
+    let dest = rr
+        .dest
+        .as_ref()
+        .and_then(|v| template(problems, v, pipeline, &field("dest"), &scope, false));
+    let reject = rr
+        .reject
+        .as_ref()
+        .and_then(|v| template(problems, v, pipeline, &field("reject"), &scope, false));
+    let mut require = Vec::new();
+    for (j, r) in rr.require.iter().enumerate() {
+        let at = |f: &str| field(&format!("require[{j}].{f}"));
+        let that = template(problems, &r.that, pipeline, &at("that"), &scope, true);
+        let reason = template(problems, &r.reason, pipeline, &at("reason"), &scope, false);
+        if let (Some(that), Some(reason)) = (that, reason) {
+            require.push(Requirement { that, reason });
         }
+    }
+    let archive_scope = lint::Scope {
+        dest_known: rr.dest.is_some(),
+        ..scope.clone()
     };
-    let dest = compile(&rr.dest, "dest");
-    let archive = compile(&rr.archive, "archive");
-    if let Some(publish) = publish {
+    let archive = rr.archive.as_ref().and_then(|v| {
+        template(
+            problems,
+            v,
+            pipeline,
+            &field("archive"),
+            &archive_scope,
+            false,
+        )
+    });
+    if let (Some(r), Some(_)) = (&rr.reject, &rr.dest) {
+        problems.at(
+            r.span(),
+            Some(pipeline),
+            field("reject"),
+            "a rule that rejects its files publishes nothing: remove its dest",
+        );
+    }
+    if let Some(publish) = publish.filter(|_| rr.reject.is_none()) {
         if (publish.store() || publish.harvest()) && rr.dest.is_none() {
             problems.at(
                 rr.include.span(),
@@ -655,6 +1014,25 @@ fn validate_rule(
             )
         })
         .collect();
+    let harvest = rr.harvest.as_ref().and_then(|h| {
+        harvest_field(
+            problems,
+            h,
+            pipeline,
+            &field("harvest"),
+            (target.0, Some(target.1)),
+        )
+    });
+    if let (Some(h), Some(publish)) = (&rr.harvest, publish)
+        && !publish.harvest()
+    {
+        problems.at(
+            h.span(),
+            Some(pipeline),
+            field("harvest"),
+            format!("publish type {publish} does not harvest: publish with harvest_upload (or another harvesting type), or remove the harvest"),
+        );
+    }
     let supersede = match &rr.supersede {
         None => Supersede::Overwrite,
         Some(s) => named(problems, s, pipeline, &field("supersede"), "supersede rule")
@@ -672,5 +1050,8 @@ fn validate_rule(
         supersede,
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
+        reject,
+        require,
+        harvest,
     })
 }

@@ -1,40 +1,54 @@
 //! Pipelines as data: which uploads a pipeline owns, which files it accepts, how each is checked
 //! and where it is published. Loaded from TOML and validated before any job starts.
 
+pub mod catch_all;
 mod config;
 pub mod handler;
+mod harvest;
 pub mod imos_name;
+pub mod route;
 pub mod template;
+pub mod vocabulary;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use regex::Regex;
 
+pub use catch_all::CatchAll;
 pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
 pub use imos_name::ImosName;
-pub use template::{Template, TemplateContext, TimeCoverage};
+pub use template::{Globals, Template, TemplateContext, TimeCoverage};
+pub use vocabulary::Vocabulary;
 
 use crate::check::TableSchema;
-use crate::compliance::Suite;
+use crate::compliance::{Criteria, Suite};
+use crate::harvest::Collection;
 use crate::model::{CheckType, PublishType};
 
-/// The example pipeline file, compiled in: used when no pipeline file is given or found.
+/// The example pipeline file, compiled in: with [`DEMO_CATCH_ALL`], what the embedded default
+/// runs when no pipeline file is named or found.
 pub const EXAMPLE: &str = include_str!("../../examples/pipelines.toml");
 
-/// How strictly compliance results count, as the reference's compliance-checker.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Criteria {
-    /// Every failed check counts.
-    Strict,
-    /// High and medium priority failures count.
-    Normal,
-    /// Only high priority failures count.
-    Lenient,
+/// The embedded default's demo pipeline, `unittest`: it claims every `.nc` no facility claims and
+/// publishes it under `UNITTEST/`, so any NetCDF file can be tried on a laptop. A catch-all route,
+/// kept out of `examples/pipelines.toml` so that a copy of that file never carries one.
+pub const DEMO_CATCH_ALL: &str = include_str!("demo-catch-all.toml");
+
+/// How the compiled-in example names itself in messages.
+pub const EXAMPLE_ORIGIN: &str = "<embedded example pipelines>";
+
+/// How a pipeline file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadOptions<'a> {
+    /// The folder the files it names by relative paths (table schemas) are read from; `None` for
+    /// a file with no folder of its own (fetched from an object store), which may name such
+    /// files only by absolute paths.
+    pub base: Option<&'a Path>,
+    /// Whether a pipeline whose `keys` claims every key ([`catch_all`]) is accepted; when not,
+    /// each one is a problem at its `keys`.
+    pub allow_catch_all: bool,
 }
 
 /// How a new file replaces what is already published.
@@ -67,6 +81,30 @@ pub struct FileRule {
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
     pub table_schema: Option<Arc<TableSchema>>,
+    /// The collection this rule's files are harvested into (overrides the pipeline's).
+    pub harvest: Option<Arc<Collection>>,
+    /// A rule that claims files only to refuse them, with this reason.
+    pub reject: Option<Template>,
+    /// Conditions every file of the rule must meet, each with the reason it is refused.
+    pub require: Vec<Requirement>,
+}
+
+/// A condition a rule's files must meet (`[[pipeline.files.require]]`).
+#[derive(Debug, Clone)]
+pub struct Requirement {
+    /// A minijinja expression; false refuses the file.
+    pub that: Template,
+    /// Why, as a template.
+    pub reason: Template,
+}
+
+/// A rule pattern as the pipeline file wrote it: `include` and `exclude` are compiled anchored
+/// at the start of the name, `^(?:…)`.
+pub fn written_pattern(anchored: &Regex) -> &str {
+    let s = anchored.as_str();
+    s.strip_prefix("^(?:")
+        .and_then(|s| s.strip_suffix(')'))
+        .unwrap_or(s)
 }
 
 /// Caps on what unpacking an archive (ZIP, gzip) or a manifest may produce, against zip bombs
@@ -99,6 +137,58 @@ impl FileRule {
     pub fn claims(&self, name: &str) -> bool {
         self.include.is_match(name) && !self.exclude.as_ref().is_some_and(|e| e.is_match(name))
     }
+
+    /// The groups of the include pattern's match on `name` as templates see them (`m`): every
+    /// named group by name and every group by number; a group that took no part is `none`.
+    pub fn groups(&self, name: &str) -> minijinja::Value {
+        let mut map = std::collections::BTreeMap::new();
+        if let Some(caps) = self.include.captures(name) {
+            for (i, group) in self.include.capture_names().enumerate() {
+                let v = caps.get(i).map_or(minijinja::Value::from(()), |m| {
+                    minijinja::Value::from(m.as_str())
+                });
+                map.insert(minijinja::Value::from(i), v.clone());
+                if let Some(n) = group {
+                    map.insert(minijinja::Value::from(n), v);
+                }
+            }
+        }
+        minijinja::Value::from(map)
+    }
+
+    /// Whether deciding to refuse a file needs its content (its header or coverage), or only its
+    /// name: name-only refusals are made when the file is claimed, before any check.
+    pub fn refusal_reads_content(&self) -> bool {
+        self.reject.as_ref().is_some_and(Template::reads_content)
+            || self
+                .require
+                .iter()
+                .any(|r| r.that.reads_content() || r.reason.reads_content())
+    }
+
+    /// Why the rule refuses a file (its `reject`, its failed `require`s), every reason at once;
+    /// empty when it accepts the file. With `content` false, only what the name decides.
+    pub fn refusals(&self, ctx: &TemplateContext, content: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = self
+            .reject
+            .as_ref()
+            .filter(|t| content || !t.reads_content())
+        {
+            out.push(r.render(ctx).unwrap_or_else(|e| e));
+        }
+        for req in &self.require {
+            if !content && (req.that.reads_content() || req.reason.reads_content()) {
+                continue;
+            }
+            match req.that.evaluate(ctx) {
+                Ok(true) => {}
+                Ok(false) => out.push(req.reason.render(ctx).unwrap_or_else(|e| e)),
+                Err(e) => out.push(e),
+            }
+        }
+        out
+    }
 }
 
 /// A validated pipeline.
@@ -124,9 +214,29 @@ pub struct Pipeline {
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
     pub unpack: UnpackLimits,
+    /// What every template of the pipeline sees: its constants and the file's vocabularies.
+    pub globals: Globals,
+    /// The collection the files of rules that name none are harvested into.
+    pub harvest: Option<Arc<Collection>>,
 }
 
 impl Pipeline {
+    /// The template context of a file `rule` claims, before its content is known: its name and
+    /// the rule's groups, the upload's key, the job's start, the pipeline's globals.
+    pub fn context(
+        &self,
+        rule: &FileRule,
+        name: &str,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> TemplateContext {
+        let mut ctx = TemplateContext::new(name, key, &self.name);
+        ctx.groups = rule.groups(name);
+        ctx.now = now;
+        ctx.globals = self.globals.clone();
+        ctx
+    }
+
     /// The first rule claiming `name`, with its index.
     pub fn rule_for(&self, name: &str) -> Option<(usize, &FileRule)> {
         self.rules.iter().enumerate().find(|(_, r)| r.claims(name))
@@ -166,6 +276,19 @@ impl Pipeline {
             .or_else(|| self.table_schema.clone())
     }
 
+    /// Whether the pipeline's `keys` claims every key (of some extension): a catch-all route.
+    pub fn catch_all(&self) -> Option<CatchAll> {
+        catch_all::catch_all(&self.keys, &self.allowed_extensions)
+    }
+
+    /// The collection a file claimed by the `rule`-th rule (or by none) is harvested into, if
+    /// any: the rule's own, else the pipeline's.
+    pub fn harvest_for(&self, rule: Option<usize>) -> Option<Arc<Collection>> {
+        rule.and_then(|i| self.rules.get(i))
+            .and_then(|r| r.harvest.clone())
+            .or_else(|| self.harvest.clone())
+    }
+
     /// Refuses an upload whose name the pipeline does not accept, saying why.
     pub fn accepts_upload(&self, name: &str) -> Result<(), String> {
         let lower = name.to_ascii_lowercase();
@@ -196,26 +319,47 @@ pub struct PipelineSet {
     /// Where the set came from, for messages.
     pub origin: String,
     pub pipelines: Vec<Pipeline>,
+    /// The vocabularies the file declares, as loaded.
+    pub vocabularies: Vec<Vocabulary>,
 }
 
 impl PipelineSet {
     /// Parses and validates pipeline TOML (no I/O), then loads the table schemas it names.
     /// `origin` names it in messages. Relative `table_schema` paths are read from the current
-    /// folder.
+    /// folder. Catch-all routes are accepted here: the loader of a process's pipeline file, one
+    /// layer above, applies the opt-in.
     pub fn parse(text: &str, origin: &str) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, Path::new(""))
+        PipelineSet::parse_at(text, origin, Path::new(""))
     }
 
     /// As [`PipelineSet::parse`], with relative `table_schema` paths under `base` (the pipeline
     /// file's folder).
     pub fn parse_at(text: &str, origin: &str, base: &Path) -> Result<PipelineSet, ConfigError> {
-        config::parse(text, origin, base)
+        PipelineSet::read(
+            text,
+            origin,
+            ReadOptions {
+                base: Some(base),
+                allow_catch_all: true,
+            },
+        )
+    }
+
+    /// Parses and validates pipeline TOML as `opts` say, then loads the table schemas it names.
+    pub fn read(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
+        config::parse(text, origin, opts)
+    }
+
+    /// The compiled-in example with the demo's catch-all pipeline: the embedded default's
+    /// pipelines.
+    pub fn example() -> Result<PipelineSet, ConfigError> {
+        PipelineSet::parse(&format!("{EXAMPLE}\n{DEMO_CATCH_ALL}"), EXAMPLE_ORIGIN)
     }
 
     /// Loads a pipeline file, or the compiled-in example when `path` is `None`.
     pub fn load(path: Option<&Path>) -> Result<PipelineSet, ConfigError> {
         match path {
-            None => PipelineSet::parse(EXAMPLE, "<embedded example pipelines>"),
+            None => PipelineSet::example(),
             Some(p) => {
                 let origin = p.display().to_string();
                 let text = std::fs::read_to_string(p).map_err(|e| ConfigError {

@@ -7,6 +7,9 @@ pub mod ownership;
 pub mod supersede;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use crate::error::JobError;
 use crate::model::{FileCollection, PipelineFile};
@@ -27,12 +30,15 @@ pub fn extract_metadata(files: &mut FileCollection) {
             continue;
         };
         let meta = crate::netcdf::NcFile::open(&path).and_then(|nc| {
-            nc.summary()
-                .and_then(|s| crate::netcdf::extract_metadata(&nc, &s))
+            nc.summary().and_then(|s| {
+                let header = crate::pipeline::template::values::header_json(&s);
+                crate::netcdf::extract_metadata(&nc, &s).map(|m| (m, header))
+            })
         });
         match meta {
-            Ok(m) => {
+            Ok((m, header)) => {
                 file.metadata = Some(m);
+                file.header = Some(Arc::new(header));
                 file.record("Checked", "metadata extracted");
             }
             Err(e) => file.record("Checked", format!("no metadata: {e}")),
@@ -40,11 +46,22 @@ pub fn extract_metadata(files: &mut FileCollection) {
     }
 }
 
-/// The template context of one file.
-pub fn context_for(file: &PipelineFile, key: &str, pipeline: &str) -> TemplateContext {
-    let mut ctx = TemplateContext::new(&file.name, key, pipeline);
+/// The template context of one file: its name, its rule's groups, its header and coverage.
+pub fn context_for(
+    file: &PipelineFile,
+    key: &str,
+    pipeline: &Pipeline,
+    now: DateTime<Utc>,
+) -> TemplateContext {
+    let mut ctx = match file.rule.and_then(|i| pipeline.rules.get(i)) {
+        Some(rule) => pipeline.context(rule, &file.name, key, now),
+        None => TemplateContext::new(&file.name, key, &pipeline.name),
+    };
+    ctx.header = file.header.clone();
+    if let Some(p) = &file.path {
+        ctx.path = p.clone();
+    }
     if let Some(m) = &file.metadata {
-        ctx.attrs = m.attributes.clone();
         ctx.time_coverage = TimeCoverage {
             start: m.time_start.clone(),
             end: m.time_end.clone(),
@@ -58,6 +75,7 @@ pub fn context_for(file: &PipelineFile, key: &str, pipeline: &str) -> TemplateCo
 pub fn assign_paths(
     pipeline: &Pipeline,
     key: &str,
+    now: DateTime<Utc>,
     files: &mut FileCollection,
 ) -> Result<(), JobError> {
     let mut problems = Vec::new();
@@ -66,7 +84,14 @@ pub fn assign_paths(
             problems.push(format!("{}: no rule claims it", file.name));
             continue;
         };
-        let ctx = context_for(file, key, &pipeline.name);
+        let mut ctx = context_for(file, key, pipeline, now);
+        if !file.is_deletion() {
+            let refusals = rule.refusals(&ctx, true);
+            if !refusals.is_empty() {
+                problems.push(format!("{}: {}", file.name, refusals.join("; ")));
+                continue;
+            }
+        }
         let t = file.publish_type;
         if file.is_deletion() {
             // A deletion names its destination, or (an rsync deletion) only the file name: then
@@ -109,6 +134,7 @@ pub fn assign_paths(
                 )),
             }
         }
+        ctx.dest = file.dest_path.clone();
         if t.archive() {
             match rule
                 .archive

@@ -115,6 +115,7 @@ async fn resolve_zip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resolu
                 m.unpacked.size,
             );
             f.sha256 = Some(m.unpacked.sha256);
+            f.path = Some(m.path.clone());
             f.record(
                 "Resolved",
                 format!("unpacked from {} ({})", upload.name, m.path),
@@ -153,6 +154,7 @@ async fn resolve_gzip(ctx: &ResolveContext<'_>, upload: &Upload) -> Result<Resol
         unpacked.size,
     );
     f.sha256 = Some(unpacked.sha256);
+    f.path = Some(inner.clone());
     f.record("Resolved", format!("decompressed from {}", upload.name));
     Ok(Resolution {
         files: FileCollection::new(vec![f]),
@@ -250,6 +252,7 @@ async fn resolve_manifest(
                     let mut f = PipelineFile::deletion(paths::file_name(&p), &upload.name);
                     // The rule's dest template gives its destination (see process::assign_paths).
                     f.dest_path = None;
+                    f.path = Some(p);
                     planned.push(Planned::Delete(Box::new(f)));
                 }
                 Err(reason) => problems.push(format!("{at}: {path:?}: {reason}")),
@@ -301,6 +304,7 @@ async fn resolve_manifest(
             size,
         );
         f.sha256 = Some(sha256);
+        f.path = Some(scope.relative(&key).to_string());
         f.record(
             "Resolved",
             format!("named by {} ({at}): {key}", upload.name),
@@ -375,9 +379,17 @@ async fn fetch(
     }
 }
 
-/// Gives every file its rule and types. All unclaimed files are named in one rejection.
-pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(), JobError> {
+/// Gives every file its rule and types, and refuses, before any check, the files whose rule
+/// refuses them by name (`reject`, `require` that read no content). All unclaimed and refused
+/// files are named in one rejection.
+pub fn assign_rules(
+    pipeline: &Pipeline,
+    key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    files: &mut FileCollection,
+) -> Result<(), JobError> {
     let mut unclaimed = Vec::new();
+    let mut refused = Vec::new();
     for file in files.iter_mut() {
         match pipeline.rule_for(&file.name) {
             None => unclaimed.push(file.name.clone()),
@@ -389,6 +401,15 @@ pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(
                     file.publish_type = rule.publish;
                     file.check_type = pipeline.check_for(rule, &file.name);
                 }
+                // A rule that refuses a name refuses its deletion too.
+                let mut ctx = pipeline.context(rule, &file.name, key, now);
+                if let Some(p) = &file.path {
+                    ctx.path = p.clone();
+                }
+                let reasons = rule.refusals(&ctx, false);
+                if !reasons.is_empty() {
+                    refused.push(format!("{}: {}", file.name, reasons.join("; ")));
+                }
                 let (check, publish) = (file.check_type, file.publish_type);
                 file.record(
                     "Resolved",
@@ -397,13 +418,18 @@ pub fn assign_rules(pipeline: &Pipeline, files: &mut FileCollection) -> Result<(
             }
         }
     }
-    if unclaimed.is_empty() {
-        Ok(())
-    } else {
-        Err(JobError::rejected(format!(
+    let mut problems = Vec::new();
+    if !unclaimed.is_empty() {
+        problems.push(format!(
             "no rule of pipeline {} claims {}: each file must match a files.include pattern",
             pipeline.name,
             unclaimed.join(", ")
-        )))
+        ));
+    }
+    problems.extend(refused);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(JobError::rejected(problems.join("; ")))
     }
 }

@@ -74,6 +74,17 @@ impl ManifestScope {
         }
     }
 
+    /// A key this scope made, relative to the manifest's folder (what the manifest named).
+    pub fn relative<'k>(&self, key: &'k Key) -> &'k str {
+        let k = key.as_str();
+        if self.folder.is_empty() {
+            return k;
+        }
+        k.strip_prefix(self.folder.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or(k)
+    }
+
     /// The key one manifest entry names: relative to the manifest's folder, or absolute but
     /// inside it. Anything else is refused with the reason.
     pub fn key_for(&self, raw: &str) -> Result<Key, String> {
@@ -164,6 +175,21 @@ mod tests {
         }
         let root = ManifestScope::for_key("x.manifest");
         assert_eq!(root.key_for("/a/b.nc").unwrap().as_str(), "a/b.nc");
+    }
+
+    #[test]
+    fn a_key_reads_back_as_the_path_the_manifest_named() {
+        let scope = ManifestScope::for_key("Argo/dac/x.rsync_manifest");
+        for named in [
+            "csiro/1/D1_001.nc",
+            "/Argo/dac/csiro/1/D1_001.nc",
+            "./csiro//1/D1_001.nc",
+        ] {
+            let key = scope.key_for(named).unwrap();
+            assert_eq!(scope.relative(&key), "csiro/1/D1_001.nc", "{named}");
+        }
+        let root = ManifestScope::for_key("x.manifest");
+        assert_eq!(root.relative(&root.key_for("a/b.nc").unwrap()), "a/b.nc");
     }
 
     #[test]

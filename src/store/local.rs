@@ -1,44 +1,54 @@
 //! A directory as an object store: the embedded default for archive, public, error and reports.
 //!
-//! Writes go to a temporary file under `<root>/.ingest/tmp` and are renamed into place, so a reader
-//! never sees half an object. An overwrite or delete first moves the old object to
-//! `<root>/.ingest/stash`, which is what `undo` puts back and `settle` removes.
+//! Nothing but objects lives in the store's folder, so a copy or sync of it publishes nothing
+//! else. Its bookkeeping sits beside it, in `.<name>.ingest/` of the parent folder (on the same
+//! file system, which atomic renames need; a store folder that is a mount point of its own keeps
+//! it in `<root>/.ingest/`, which listings skip): writes go to a temporary file under `tmp/` and
+//! are renamed into place, so a reader never sees half an object, and `prepare` hard-links the
+//! object a change will replace or delete into `stash/`, which is what `undo` puts back and
+//! `settle` removes.
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreOp,
-    UndoToken, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, Restore, StoreError,
+    StoreOp, Written,
 };
 
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    /// The bookkeeping folder, holding `tmp/` and `stash/`.
+    books: PathBuf,
 }
 
 impl LocalStore {
     /// Opens (creating if needed) a store rooted at `root`.
     pub fn open(root: &Path) -> Result<LocalStore, StoreError> {
         let url = file_url(root);
-        for dir in [
-            root.to_path_buf(),
-            root.join(RESERVED_PREFIX).join("tmp"),
-            root.join(RESERVED_PREFIX).join("stash"),
-        ] {
-            fs::create_dir_all(&dir).map_err(|e| io_error(StoreOp::Open, &url, e))?;
-        }
+        fs::create_dir_all(root).map_err(|e| io_error(StoreOp::Open, &url, e))?;
         let root = root
             .canonicalize()
             .map_err(|e| io_error(StoreOp::Open, &url, e))?;
-        Ok(LocalStore { root })
+        let books = bookkeeping_folder(&root);
+        for dir in [books.join("tmp"), books.join("stash")] {
+            fs::create_dir_all(&dir).map_err(|e| io_error(StoreOp::Open, &url, e))?;
+        }
+        Ok(LocalStore { root, books })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The folder holding the store's temporary files and stashes.
+    pub fn bookkeeping(&self) -> &Path {
+        &self.books
     }
 
     /// The file that holds `key`.
@@ -48,26 +58,19 @@ impl LocalStore {
     }
 
     fn tmp_dir(&self) -> PathBuf {
-        self.root.join(RESERVED_PREFIX).join("tmp")
+        self.books.join("tmp")
     }
 
-    fn stash_dir(&self) -> PathBuf {
-        self.root.join(RESERVED_PREFIX).join("stash")
-    }
-
-    /// Moves the current object at `path` (if any) aside, returning the stash name.
-    fn stash_existing(
-        &self,
-        path: &Path,
-        url: &str,
-        op: StoreOp,
-    ) -> Result<Option<String>, StoreError> {
-        if !path.is_file() {
-            return Ok(None);
+    fn stash_path(&self, stash: &str, url: &str, op: StoreOp) -> Result<PathBuf, StoreError> {
+        if stash.is_empty() || stash.contains(['/', '\\']) || stash.starts_with('.') {
+            return Err(StoreError::new(
+                op,
+                url,
+                ErrorKind::Permanent,
+                format!("{stash:?} is not a stash name"),
+            ));
         }
-        let name = uuid::Uuid::now_v7().simple().to_string();
-        fs::rename(path, self.stash_dir().join(&name)).map_err(|e| io_error(op, url, e))?;
-        Ok(Some(name))
+        Ok(self.books.join("stash").join(stash))
     }
 
     fn put_with(
@@ -95,23 +98,24 @@ impl LocalStore {
                 "a folder of the same name exists in the store",
             ));
         }
-        let stash = self.stash_existing(&path, &url, StoreOp::Put)?;
-        if let Err(e) = tmp.persist(&path) {
-            // Put the old object back so a failed put changes nothing.
-            if let Some(name) = &stash {
-                let _ = fs::rename(self.stash_dir().join(name), &path);
-            }
-            return Err(io_error(StoreOp::Put, &url, e.error));
-        }
-        let undo = match stash {
-            Some(stash) => UndoToken::Restore { stash },
-            None => UndoToken::Remove,
-        };
+        tmp.persist(&path)
+            .map_err(|e| io_error(StoreOp::Put, &url, e.error))?;
         Ok(Written {
             key: key.clone(),
             version: None,
-            undo,
         })
+    }
+
+    /// Removes the file at `path` (gone already is fine) and the folders it leaves empty.
+    fn remove_object(&self, path: &Path, url: &str, op: StoreOp) -> Result<(), StoreError> {
+        match fs::remove_file(path) {
+            Ok(()) => {
+                self.prune_empty_parents(path);
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io_error(op, url, e)),
+        }
     }
 
     fn info(&self, key: &Key, meta: &fs::Metadata) -> ObjectInfo {
@@ -256,24 +260,11 @@ impl ObjectStore for LocalStore {
         blocking(move || store.put_with(&key, |out| out.write_all(&bytes))).await
     }
 
-    async fn delete(&self, key: &Key) -> Result<Written, StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         let store = self.clone();
         let key = key.clone();
         blocking(move || {
-            let url = store.url_of(&key);
-            let path = store.path_of(&key);
-            let undo = match store.stash_existing(&path, &url, StoreOp::Delete)? {
-                Some(stash) => {
-                    store.prune_empty_parents(&path);
-                    UndoToken::Restore { stash }
-                }
-                None => UndoToken::Nothing,
-            };
-            Ok(Written {
-                key,
-                version: None,
-                undo,
-            })
+            store.remove_object(&store.path_of(&key), &store.url_of(&key), StoreOp::Delete)
         })
         .await
     }
@@ -297,53 +288,159 @@ impl ObjectStore for LocalStore {
         .await
     }
 
-    async fn undo(&self, written: &Written) -> Result<(), StoreError> {
+    async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError> {
         let store = self.clone();
-        let written = written.clone();
+        let key = key.clone();
+        let stash = stash.to_string();
         blocking(move || {
-            let url = store.url_of(&written.key);
-            let path = store.path_of(&written.key);
-            match &written.undo {
-                UndoToken::Nothing => Ok(()),
-                UndoToken::Remove => match fs::remove_file(&path) {
-                    Ok(()) => {
-                        store.prune_empty_parents(&path);
-                        Ok(())
+            let url = store.url_of(&key);
+            let path = store.path_of(&key);
+            if !path.is_file() {
+                return Ok(Restore::Absent);
+            }
+            let kept = store.stash_path(&stash, &url, StoreOp::Prepare)?;
+            // A prepare that is tried again starts afresh.
+            let _ = fs::remove_file(&kept);
+            // A second name for the same file: a put renames a new file over the key and a
+            // delete unlinks it, and either way the old content lives on under the stash.
+            if fs::hard_link(&path, &kept).is_err() {
+                fs::copy(&path, &kept).map_err(|e| io_error(StoreOp::Prepare, &url, e))?;
+            }
+            Ok(Restore::Stash { stash })
+        })
+        .await
+    }
+
+    async fn undo(&self, key: &Key, restore: &Restore) -> Result<(), StoreError> {
+        let store = self.clone();
+        let key = key.clone();
+        let restore = restore.clone();
+        blocking(move || {
+            let url = store.url_of(&key);
+            let path = store.path_of(&key);
+            match &restore {
+                Restore::Absent => store.remove_object(&path, &url, StoreOp::Undo),
+                Restore::Stash { stash } => {
+                    let kept = store.stash_path(stash, &url, StoreOp::Undo)?;
+                    if !kept.is_file() {
+                        // Put back already (an undo done twice) or never needed.
+                        return Ok(());
                     }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(io_error(StoreOp::Undo, &url, e)),
-                },
-                UndoToken::Restore { stash } => {
                     if let Some(parent) = path.parent() {
                         fs::create_dir_all(parent).map_err(|e| io_error(StoreOp::Undo, &url, e))?;
                     }
-                    fs::rename(store.stash_dir().join(stash), &path)
-                        .map_err(|e| io_error(StoreOp::Undo, &url, e))
+                    fs::rename(&kept, &path).map_err(|e| io_error(StoreOp::Undo, &url, e))
                 }
-                UndoToken::DeleteVersion { .. } => Err(StoreError::new(
+                Restore::Version { .. } => Err(StoreError::new(
                     StoreOp::Undo,
                     url,
                     ErrorKind::Permanent,
-                    "a versioned-store receipt was given to a local store",
+                    "a versioned-store restore was given to a local store",
                 )),
             }
         })
         .await
     }
 
-    async fn settle(&self, written: &Written) -> Result<(), StoreError> {
-        let UndoToken::Restore { stash } = &written.undo else {
+    async fn settle(&self, restore: &Restore) -> Result<(), StoreError> {
+        let Restore::Stash { stash } = restore else {
             return Ok(());
         };
-        let path = self.stash_dir().join(stash);
-        let url = self.url_of(&written.key);
-        blocking(move || match fs::remove_file(&path) {
+        let url = format!("{}#stash/{stash}", self.location());
+        let kept = self.stash_path(stash, &url, StoreOp::Settle)?;
+        blocking(move || match fs::remove_file(&kept) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io_error(StoreOp::Settle, &url, e)),
         })
         .await
     }
+
+    async fn stashes(&self) -> Result<Vec<String>, StoreError> {
+        let dir = self.books.join("stash");
+        let url = self.location();
+        blocking(move || {
+            let mut names = Vec::new();
+            for entry in fs::read_dir(&dir).map_err(|e| io_error(StoreOp::Stashes, &url, e))? {
+                let entry = entry.map_err(|e| io_error(StoreOp::Stashes, &url, e))?;
+                if let Some(name) = entry.file_name().to_str() {
+                    names.push(name.to_string());
+                }
+            }
+            names.sort();
+            Ok(names)
+        })
+        .await
+    }
+
+    async fn sweep(&self, older_than: Duration) -> Result<usize, StoreError> {
+        let dir = self.tmp_dir();
+        let url = self.location();
+        blocking(move || {
+            let mut removed = 0;
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) => return Err(io_error(StoreOp::Delete, &url, e)),
+            };
+            for entry in entries.flatten() {
+                let stale = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > older_than);
+                if stale && fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
+    async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let path = self.path_of(key);
+        let url = self.url_of(key);
+        blocking(move || match crate::digest::sha256_file(&path) {
+            Ok((_, sha256)) => Ok(Some(sha256)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(StoreOp::Head, &url, e)),
+        })
+        .await
+    }
+}
+
+/// Where a store rooted at `root` keeps its bookkeeping: `.<name>.ingest/` beside the root when
+/// that folder can be made on the root's own file system, else `.ingest/` inside the root.
+fn bookkeeping_folder(root: &Path) -> PathBuf {
+    let inside = root.join(RESERVED_PREFIX);
+    let (Some(parent), Some(name)) = (root.parent(), root.file_name()) else {
+        return inside;
+    };
+    let beside = parent.join(format!(".{}{}", name.to_string_lossy(), ".ingest"));
+    if fs::create_dir_all(&beside).is_err() {
+        return inside;
+    }
+    if same_file_system(root, &beside) {
+        beside
+    } else {
+        let _ = fs::remove_dir(&beside);
+        inside
+    }
+}
+
+#[cfg(unix)]
+fn same_file_system(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file_system(_: &Path, _: &Path) -> bool {
+    false
 }
 
 pub use crate::location::file_url;

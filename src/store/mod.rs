@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::error::ErrorKind;
 use crate::error::{BoundaryError, operations};
@@ -42,38 +42,41 @@ pub struct PutOptions {
     pub sha256: Option<String>,
 }
 
-/// A receipt for one write (put or delete), enough to reverse it with [`ObjectStore::undo`] or to
-/// make it final with [`ObjectStore::settle`].
+/// What a write made: the key and, in a versioned store, the version it created.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Written {
     pub key: Key,
-    /// The version this write created (S3 version id or delete marker), where versioned.
+    /// The version this write created (S3 version id), where versioned.
     pub version: Option<String>,
-    /// What undoing the write needs, in the backend's own terms.
-    pub undo: UndoToken,
 }
 
-/// How a backend reverses one write.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// How to put one key back as it was before a change: what [`ObjectStore::prepare`] found there
+/// (and, where the backend keeps nothing of an overwritten object, the copy it put aside). It is
+/// decided before the change is made, so a journal can record it first and a later job can undo
+/// a change whose writer died at any point of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum UndoToken {
-    /// The write changed nothing (e.g. deleting an absent object).
-    Nothing,
-    /// Remove the object the write created; nothing was there before.
-    Remove,
-    /// Put back the previous object, kept aside by a local store under `stash`.
-    Restore { stash: String },
-    /// Delete the object version this write created (S3 versioning brings back the previous one).
-    DeleteVersion { version: String },
+pub enum Restore {
+    /// Nothing was there: undoing removes whatever the change left.
+    Absent,
+    /// The store keeps versions and this one was current: undoing removes every version (and
+    /// delete marker) made since, which makes it current again.
+    Version { version: String },
+    /// The previous object was put aside under this stash name: undoing puts it back,
+    /// settling drops it.
+    Stash { stash: String },
 }
 
 /// Object storage. Guarantees every backend honours:
 /// - `put_*` is atomic: readers see the old object or the whole new one, never a partial one.
 /// - `get_to_file` and `head` report a missing object as `Ok(None)` / [`ErrorKind::NotFound`].
-/// - `delete` of a missing object succeeds (deletes are idempotent, as retries need).
-/// - `undo(w)` restores the key to exactly what it was before the write `w`, provided no later
-///   write to the same key is still in place; `settle(w)` drops what `undo` would have needed.
-/// - `list` returns every key under the prefix (all pages), sorted, never the reserved `.ingest/`.
+/// - `delete` is for good, and deleting a missing object succeeds (retries need that).
+/// - `prepare(key, stash)` changes nothing visible; `undo(key, r)` with the [`Restore`] it gave
+///   puts the key back as it was, whether the change was then made or not, once or twice, and
+///   doing it again changes nothing; `settle(r)` drops what `undo` would have needed.
+/// - `list` returns every key under the prefix (all pages), sorted, and nothing else: no stash,
+///   no temporary file (a local store keeps those outside its folder).
+/// - `stashes` names every stash the store holds, so debris of a job that died can be found.
 /// - `head`, `get_to_file` and `list` report when each object was written (`modified`).
 #[async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
@@ -107,22 +110,35 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         opts: &PutOptions,
     ) -> Result<Written, StoreError>;
 
-    async fn delete(&self, key: &Key) -> Result<Written, StoreError>;
-
-    /// Deletes an object for good, keeping nothing for an undo (the incoming object once its copy
-    /// is safe elsewhere). Backends override it where a reversible delete costs a copy.
-    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
-        let written = self.delete(key).await?;
-        self.settle(&written).await
-    }
+    /// Deletes an object for good (a change that must be reversible is prepared first).
+    async fn delete(&self, key: &Key) -> Result<(), StoreError>;
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StoreError>;
 
-    /// Reverses one earlier write of this store (rollback).
-    async fn undo(&self, written: &Written) -> Result<(), StoreError>;
+    /// Readies a reversible change of `key`: finds what is there and, where the backend would
+    /// keep nothing of it once overwritten or deleted, puts a copy aside as `stash` (a name the
+    /// caller makes, saying which job it belongs to; the store keeps it opaque).
+    async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError>;
 
-    /// Makes one earlier write final (commit): drops any copy kept for `undo`.
-    async fn settle(&self, written: &Written) -> Result<(), StoreError>;
+    /// Puts `key` back as `prepare` found it.
+    async fn undo(&self, key: &Key, restore: &Restore) -> Result<(), StoreError>;
+
+    /// Makes a prepared change final: drops the copy kept for `undo`, if any.
+    async fn settle(&self, restore: &Restore) -> Result<(), StoreError>;
+
+    /// The names of the stashes this store holds.
+    async fn stashes(&self) -> Result<Vec<String>, StoreError>;
+
+    /// Removes what writes that never finished left behind (a local store's temporary files)
+    /// when it is older than `older_than`; the number removed.
+    async fn sweep(&self, _older_than: std::time::Duration) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    /// The SHA-256 of the object at `key`, where it can be known (`None` when absent).
+    async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        Ok(self.head(key).await?.and_then(|info| info.sha256))
+    }
 }
 
 operations! {
@@ -134,8 +150,10 @@ operations! {
         Put => "put",
         Delete => "delete",
         List => "list",
+        Prepare => "prepare",
         Undo => "undo",
         Settle => "settle",
+        Stashes => "list stashes",
     }
 }
 

@@ -100,7 +100,7 @@ fn graph() -> Graph {
                 };
                 full.extend(names);
                 let to = resolve(&modules, &full);
-                if to != module && !pending_move(&module, &to) {
+                if to != module {
                     references
                         .entry(module.clone())
                         .or_default()
@@ -118,32 +118,6 @@ fn graph() -> Graph {
         modules,
         references,
     }
-}
-
-/// References still being moved out, each with where it goes; an entry here is removed by the
-/// change that moves it, so the list only shrinks.
-const PENDING_MOVES: &[(&str, &str, &str)] = &[
-    (
-        "compliance",
-        "pipeline",
-        "Criteria moves into compliance; pipeline reads it from there",
-    ),
-    (
-        "compliance",
-        "check",
-        "the check step's glue (CheckOutcome, check_for_pipeline) moves into check",
-    ),
-    (
-        "check",
-        "pipeline",
-        "Criteria moves into compliance; check reads it from there",
-    ),
-];
-
-fn pending_move(from: &[String], to: &[String]) -> bool {
-    PENDING_MOVES
-        .iter()
-        .any(|(f, t, _)| from.starts_with(&modpath(f)) && to.starts_with(&modpath(t)))
 }
 
 impl Graph {

@@ -25,6 +25,27 @@ pub const SRS_ALT: &str = "IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m
 pub const ACORN: &str = "IMOS_ACORN_V_20101201T050000Z_BONC_FV00_sea-state.nc";
 pub const FISHSOOP: &str = "IMOS_SOOP-FishSOOP_TP_20240310T094642Z_FV00_786.nc";
 
+/// The shared IMOS corpus (../shared/imos-corpus beside the checkout, or INGEST_CORPUS_DIR).
+/// Missing: the test fails when the run requires it (INGEST_TEST_REQUIRE_CORPUS=1, as CI sets),
+/// else it is skipped with a message saying where it was looked for.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = std::env::var_os("INGEST_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/imos-corpus"));
+    if dir.join("reference/verdicts.tsv").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("INGEST_TEST_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!(
+            "corpus not found at {} and INGEST_TEST_REQUIRE_CORPUS=1: put the IMOS corpus beside \
+             the checkout (../shared/imos-corpus) or set INGEST_CORPUS_DIR",
+            dir.display()
+        );
+    }
+    eprintln!("SKIPPED: corpus not found at {}", dir.display());
+    None
+}
+
 /// A real server the test needs, from the variable scripts/test.sh exports. Missing: the test
 /// fails when the run requires servers (INGEST_TEST_REQUIRE_SERVERS=1, as scripts/test.sh sets),
 /// else it is skipped with a message saying how to run it.
@@ -99,15 +120,33 @@ impl Env {
         path
     }
 
-    /// Runs `ocean-ingest ARGS` in the env's folder, with only our variables set.
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// Points INGEST_PIPELINES at the example pipeline file (no catch-all): what a deployment
+    /// with remote boundaries needs, since the example compiled in stands in only for the
+    /// embedded default.
+    pub fn example_pipelines(&mut self) -> &mut Self {
+        self.set(
+            "INGEST_PIPELINES",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pipelines.toml"),
+        )
+    }
+
+    /// `ocean-ingest ARGS` ready to run in the env's folder, with only our variables set, its
+    /// output captured.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ocean-ingest"));
         cmd.args(args).current_dir(self.dir.path());
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("INGEST_")) {
             cmd.env_remove(k);
         }
-        cmd.envs(&self.vars);
-        let out = cmd.output().expect("the binary runs");
+        cmd.envs(&self.vars)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    }
+
+    /// Runs `ocean-ingest ARGS` in the env's folder, with only our variables set.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("the binary runs");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -7,34 +7,17 @@
 //! strict report. Known, documented differences (docs/PARITY.md) are listed in KNOWN.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use ocean_ingest::compliance::{self, FileReport, Priority};
-use ocean_ingest::pipeline::Criteria;
+use ocean_ingest::compliance::{self, Criteria, FileReport, Priority};
+
+use crate::common::corpus;
 
 /// (file as in verdicts.tsv, suite, why ours differs): each is explained in docs/PARITY.md.
 const KNOWN: &[(&str, &str, &str)] = &[];
 
 /// Suites whose every group score must equal the reference's.
 const EXACT_SCORES: &[&str] = &["cf:1.6", "imos:1.3", "imos:1.4", "ghrsst:1.0"];
-
-fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("INGEST_CORPUS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/imos-corpus"));
-    if dir.join("reference/verdicts.tsv").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("INGEST_TEST_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "corpus not found at {} and INGEST_TEST_REQUIRE_CORPUS=1: put the IMOS corpus beside \
-             the checkout (../shared/imos-corpus) or set INGEST_CORPUS_DIR",
-            dir.display()
-        );
-    }
-    eprintln!("SKIPPED: corpus not found at {}", dir.display());
-    None
-}
 
 struct Row {
     file: String,

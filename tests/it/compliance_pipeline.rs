@@ -11,7 +11,7 @@ fn pipeline(criteria: &str, skip: &str) -> String {
         r#"
 [[pipeline]]
 name = "checked"
-keys = '\.nc$'
+keys = '^IMOS_'
 allowed_extensions = [".nc"]
 checks = ["cf:1.6"]
 criteria = "{criteria}"

@@ -53,7 +53,7 @@ fn nrs() -> HarvestFile {
 }
 
 /// The length of a dimension, read from the file itself.
-fn dim(path: &Path, name: &str) -> i64 {
+pub(crate) fn dim(path: &Path, name: &str) -> i64 {
     NcFile::open(path)
         .unwrap()
         .summary()
@@ -76,7 +76,7 @@ fn flag_counts(path: &Path, var: &str) -> BTreeMap<String, i64> {
     out
 }
 
-async fn postgis(db: &PgDb) -> tokio_postgres::Client {
+pub(crate) async fn postgis(db: &PgDb) -> tokio_postgres::Client {
     let client = db.client().await;
     client
         .batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -445,7 +445,7 @@ async fn a_rerun_loads_nothing_twice_and_unharvest_removes_a_files_rows_in_postg
 
 /// An ANMN-like file whose last TIME repeats an earlier one: the measurement table's key refuses
 /// it only when COPY ends, after every row went in.
-fn duplicate_time_file(dir: &Path) -> PathBuf {
+pub(crate) fn duplicate_time_file(dir: &Path) -> PathBuf {
     let cdl = dir.join("dup.cdl");
     let nc = dir.join("IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSDUP_FV01_dup.nc");
     let times: Vec<String> = (0..20_000)
@@ -1075,15 +1075,20 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
     let store = ocean_ingest::store::local::LocalStore::open(&dir.path().join("public")).unwrap();
     let work = tempfile::tempdir().unwrap();
     let (a, b) = (nsw(), nrs());
+    let mut n = 0;
+    let mut stash_as = move || {
+        n += 1;
+        ocean_ingest::layout::stash_name("parquet-test", n)
+    };
     for f in [&a, &b] {
         pg_harvest(&mut client, &c, f).await;
-        let written = harvest::parquet::write(&store, &c, f, work.path())
+        let written = harvest::parquet::write(&store, &c, f, work.path(), &mut stash_as)
             .await
             .unwrap();
         assert_eq!(written.len(), 1, "one object per file");
     }
     // A rerun replaces the object, never adds one.
-    harvest::parquet::write(&store, &c, &b, work.path())
+    harvest::parquet::write(&store, &c, &b, work.path(), &mut stash_as)
         .await
         .unwrap();
     let root = dir.path().join("public/anmn_ts/measurement");
@@ -1148,7 +1153,7 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
     }
 
     // A deletion removes the file's object.
-    let removed = harvest::parquet::remove(&store, &c, &a.dest_path)
+    let removed = harvest::parquet::remove(&store, &c, &a.dest_path, &mut stash_as)
         .await
         .unwrap();
     assert_eq!(removed.len(), 1);

@@ -129,6 +129,8 @@ async fn two_jobs_at_once_on_s3_and_postgres_each_log_line_names_its_own_job() {
     let (Some(moto), Some(db)) = (moto().await, pg().await) else {
         return;
     };
+    // The example pipeline harvests the temperature series into a collection with a geometry.
+    crate::harvest::postgis(&db).await;
     let incoming = moto.bucket("incoming", false).await;
     let stores = moto.bucket("stores", true).await;
     for name in [PROFILE, TEMPERATURE] {
@@ -137,7 +139,8 @@ async fn two_jobs_at_once_on_s3_and_postgres_each_log_line_names_its_own_job() {
     }
     let mut env = Env::new();
     moto.configure(&mut env);
-    env.set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
+    env.example_pipelines()
+        .set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
         .set("INGEST_ARCHIVE_URL", format!("s3://{stores}/archive"))
         .set("INGEST_PUBLIC_URL", format!("s3://{stores}/public"))
         .set("INGEST_ERROR_URL", format!("s3://{stores}/error"))

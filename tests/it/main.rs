@@ -1,6 +1,7 @@
 //! The integration tests of ocean-ingest: one test binary, a module per subject.
 
 mod architecture;
+mod backoff;
 mod check_cli;
 mod common;
 mod compliance_parity;
@@ -8,18 +9,25 @@ mod compliance_pipeline;
 mod conformance;
 mod dashboard;
 mod events_cli;
+mod fault_proxy;
 mod faults;
 mod harvest;
+mod harvest_publish;
+mod help_cli;
+mod imos_cases;
 mod job_logs;
 mod notify;
+mod pipeline_file;
 mod pipelines_cli;
 mod postgres_index;
 mod production;
 mod production_faults;
+mod recovery;
 mod s3_faults;
 mod s3_store;
 mod servers;
 mod spine;
 mod status;
+mod stderr_json;
 mod supersede;
 mod uploads;

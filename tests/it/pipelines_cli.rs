@@ -115,3 +115,227 @@ fn list_shows_each_pipeline_and_rule() {
     assert!(run.stdout.contains("anmn_nrs\n  keys:"), "{}", run.stdout);
     assert!(run.stdout.contains("→ upload_only"), "{}", run.stdout);
 }
+
+#[test]
+fn the_imos_pipelines_validate() {
+    let env = Env::new();
+    let run = env.run(&[
+        "pipelines",
+        "validate",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/imos/pipelines.toml"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(": ok (") && run.stdout.contains("1 vocabularies"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Templates that could only fail at run time, in a branch the sample file may not take, are
+/// refused by `validate`, each at its own line with the reason.
+#[test]
+fn templates_that_can_only_fail_at_run_time_are_refused_with_line_and_reason() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        r#"[[pipeline]]
+name = "broken"
+keys = '^X/'
+
+[[pipeline.files]]
+include = 'a_(?P<year>\d{4})\.nc$'
+dest = """
+{%- if name == 'a_2000.nc' -%}
+{%- set ns = nsx(a=1) -%}
+{%- endif -%}
+X/{{ m.year }}"""
+
+[[pipeline.files]]
+include = 'b_.*\.nc$'
+dest = """
+{%- if attrs.kind == 'x' %}{% set folder = 'x' %}{% endif -%}
+X/{{ folder }}/{{ name }}"""
+
+[[pipeline.files]]
+include = 'c_(?P<year>\d{4})\.nc$'
+dest = """
+{%- if attrs.kind == 'x' -%}
+X/{{ m.yaer }}/{{ attrs.x }}
+{%- else -%}
+X/{{ name | nofilter }}
+{%- endif %}"""
+"#,
+    );
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = run.stderr;
+    let origin = path.display().to_string();
+    for expected in [
+        format!("{origin}:9: pipeline \"broken\", files[0].dest: unknown function nsx()"),
+        format!(
+            "{origin}:17: pipeline \"broken\", files[1].dest: folder is set only in one branch of the {{% if %}} at line 1"
+        ),
+        format!(
+            "{origin}:23: pipeline \"broken\", files[2].dest: the rule's include pattern has no group named yaer (it has: year)"
+        ),
+        format!("{origin}:25: pipeline \"broken\", files[2].dest: unknown filter nofilter"),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn route_says_where_an_upload_would_go_or_why_not() {
+    let env = Env::new();
+    let imos = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/imos/pipelines.toml");
+    let run = env.run(&[
+        "pipelines",
+        "route",
+        "--pipelines",
+        imos,
+        "SRS/IMOS_SRS-Surface-Waves_MW_JASON-2_FV02_052S-000E-DM00.nc",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("pipeline: srs_surface_waves"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "dest:     IMOS/SRS/Surface-Waves/Wave-Wind-Altimetry-DM00/JASON-2/060S_000E/IMOS_SRS-Surface-Waves_MW_JASON-2_FV02_052S-000E-DM00.nc"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("publish:  harvest_upload"),
+        "{}",
+        run.stdout
+    );
+    // A rule whose templates read the file: the file's attributes decide.
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/imos/srs/IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m.nc"
+    );
+    let run = env.run(&[
+        "pipelines",
+        "route",
+        "--pipelines",
+        imos,
+        "SRS/IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m.nc",
+        file,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("IMOS/SRS/ALTIMETRY/calibration_validation/SRSBASS3A/Pressure_gauge/"),
+        "{}",
+        run.stdout
+    );
+    let run = env.run(&["pipelines", "route", "--pipelines", imos, "SRS/bad.nc"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout
+            .contains("refused:  bad.nc: no SRS stream takes this name"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn harvest_declarations_are_validated_naming_the_file_and_the_field() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        r#"[[pipeline]]
+name = "moorings"
+keys = '^A/'
+harvest = "harvest/broken.toml"
+
+[[pipeline.files]]
+include = 'x'
+dest = "X/{{ name }}"
+harvest = "harvest/missing.toml"
+
+[[pipeline.files]]
+include = 'y'
+publish = "upload_only"
+dest = "Y/{{ name }}"
+harvest = "harvest/broken.toml"
+
+[[pipeline]]
+name = "inline"
+keys = '^B/'
+
+[[pipeline.files]]
+include = 'z'
+dest = "Z/{{ name }}"
+
+[pipeline.harvest]
+schema = "Upper"
+
+[[pipeline.harvest.tables]]
+name = "measurement"
+rows = "sideways"
+columns = ["TIME"]
+"#,
+    );
+    let dir = path.parent().unwrap().join("harvest");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("broken.toml"),
+        "schema = \"anmn_ts\"\n[[tables]]\nname = \"measurement\"\nrows = \"samples\"\ncolumns = [{ name = \"TEMP\", type = \"decimal\" }]\n",
+    )
+    .unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = run.stderr;
+    let origin = path.display().to_string();
+    for expected in [
+        format!(
+            "{origin}:4:11: pipeline \"moorings\", harvest: harvest/broken.toml: tables[0].columns[0].type:"
+        ),
+        format!(
+            "{origin}:9:11: pipeline \"moorings\", files[0].harvest: cannot read harvest/missing.toml"
+        ),
+        format!(
+            "{origin}:15:11: pipeline \"moorings\", files[1].harvest: publish type upload_only does not harvest"
+        ),
+        "pipeline \"inline\", harvest.schema: \"Upper\": use lower case".to_string(),
+        "pipeline \"inline\", harvest.tables[0].rows: unknown value \"sideways\"".to_string(),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+
+    // Fixed, the same file validates, and the example declaration loads by path; with its
+    // Parquet copy, which a publish does not write, it is refused.
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/harvest/anmn_ts.toml"),
+        dir.join("missing.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("broken.toml"),
+        crate::harvest_publish::anmn_ts_tables(),
+    )
+    .unwrap();
+    let fixed = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("publish = \"upload_only\"\n", "")
+        .replace("schema = \"Upper\"", "schema = \"inline_ts\"")
+        .replace("\"sideways\"", "\"samples\"\ndimensions = [\"TIME\"]");
+    std::fs::write(&path, fixed).unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let refused = format!(
+        "{origin}:9:11: pipeline \"moorings\", files[0].harvest: harvest/missing.toml: parquet: a publish does not write the Parquet copy yet"
+    );
+    assert!(
+        run.stderr.contains(&refused),
+        "missing {refused:?} in:\n{}",
+        run.stderr
+    );
+    std::fs::copy(dir.join("broken.toml"), dir.join("missing.toml")).unwrap();
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}

@@ -14,7 +14,9 @@ use crate::servers::pg;
 #[tokio::test]
 async fn postgres_index_conforms() {
     let Some(db) = pg().await else { return };
-    let index = PostgresIndex::open(&db.url).await.unwrap();
+    let index = PostgresIndex::open(&db.url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     check_index(&index).await;
     // Each migration is recorded once; opening again applies nothing new.
     let client = db.client().await;
@@ -31,7 +33,9 @@ async fn postgres_index_conforms() {
     let (versions, latest) = recorded().await;
     assert!(versions >= 1);
     assert_eq!(versions, latest, "one row per migration, numbered from 1");
-    let again = PostgresIndex::open(&db.url).await.unwrap();
+    let again = PostgresIndex::open(&db.url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     assert!(again.get("IMOS/A/a.nc").await.unwrap().is_some());
     assert_eq!(recorded().await, (versions, latest));
 }
@@ -39,7 +43,9 @@ async fn postgres_index_conforms() {
 #[tokio::test]
 async fn postgres_claims_race_to_one_winner_in_one_process() {
     let Some(db) = pg().await else { return };
-    let index = PostgresIndex::open(&db.url).await.unwrap();
+    let index = PostgresIndex::open(&db.url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     check_claim_race(Arc::new(index)).await;
 }
 
@@ -49,7 +55,13 @@ async fn postgres_claims_race_to_one_winner_across_jobs() {
     // Each opening migrates (under the advisory lock) and then claims.
     check_claim_race_across_jobs(|| {
         let url = db.url.clone();
-        async move { Box::new(PostgresIndex::open(&url).await.unwrap()) as Box<dyn Index> }
+        async move {
+            Box::new(
+                PostgresIndex::open(&url, &crate::servers::timeouts())
+                    .await
+                    .unwrap(),
+            ) as Box<dyn Index>
+        }
     })
     .await;
 }
@@ -67,7 +79,7 @@ async fn postgres_connects_over_tls_as_rds_requires() {
         format!("sslmode=verify-ca&sslrootcert={ca}"),
     ] {
         let url = format!("{}{sep}{params}", db.url);
-        let index = PostgresIndex::open(&url)
+        let index = PostgresIndex::open(&url, &crate::servers::timeouts())
             .await
             .unwrap_or_else(|e| panic!("{params}: {e}"));
         assert!(index.get("x").await.unwrap().is_none());
@@ -75,7 +87,9 @@ async fn postgres_connects_over_tls_as_rds_requires() {
     }
     // The index's own connections are encrypted: the server says so.
     let url = format!("{}{sep}sslmode=require", db.url);
-    let _index = PostgresIndex::open(&url).await.unwrap();
+    let _index = PostgresIndex::open(&url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     let client = db.client().await;
     let encrypted: i64 = client
         .query_one(
@@ -88,9 +102,12 @@ async fn postgres_connects_over_tls_as_rds_requires() {
         .get(0);
     assert!(encrypted >= 1, "no encrypted ocean-ingest connection");
     // A certificate the configured roots do not vouch for is refused, and retrying will not help.
-    let err = PostgresIndex::open(&format!("{}{sep}sslmode=verify-full", db.url))
-        .await
-        .unwrap_err();
+    let err = PostgresIndex::open(
+        &format!("{}{sep}sslmode=verify-full", db.url),
+        &crate::servers::timeouts(),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.fault(), Fault::Internal, "{err}");
     assert!(
         err.to_string().to_lowercase().contains("certificate"),
@@ -105,9 +122,10 @@ async fn an_unreachable_database_is_transient() {
         .local_addr()
         .unwrap()
         .port();
-    let err = PostgresIndex::open(&format!(
-        "postgres://ingest:secret@127.0.0.1:{port}/ingest?connect_timeout=2"
-    ))
+    let err = PostgresIndex::open(
+        &format!("postgres://ingest:secret@127.0.0.1:{port}/ingest?connect_timeout=2"),
+        &crate::servers::timeouts(),
+    )
     .await
     .unwrap_err();
     assert_eq!(err.fault(), Fault::Transient, "{err}");
@@ -120,7 +138,9 @@ async fn an_unreachable_database_is_transient() {
 #[tokio::test]
 async fn a_connection_killed_by_the_server_is_replaced() {
     let Some(db) = pg().await else { return };
-    let index = PostgresIndex::open(&db.url).await.unwrap();
+    let index = PostgresIndex::open(&db.url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     assert!(index.get("x").await.unwrap().is_none());
     // An administrator (or a failover) ends every session of the database.
     let admin = db.client().await;
@@ -140,7 +160,9 @@ async fn a_connection_killed_by_the_server_is_replaced() {
 async fn a_refused_login_is_not_transient() {
     let Some(db) = pg().await else { return };
     let url = db.url.replacen("postgres@", "nobody@", 1);
-    let err = PostgresIndex::open(&url).await.unwrap_err();
+    let err = PostgresIndex::open(&url, &crate::servers::timeouts())
+        .await
+        .unwrap_err();
     assert_eq!(err.fault(), Fault::Internal, "{err}");
     assert!(err.to_string().contains("nobody"), "{err}");
 }

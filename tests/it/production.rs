@@ -54,7 +54,8 @@ async fn deploy() -> Option<Deployment> {
         .unwrap();
     let mut env = Env::new();
     moto.configure(&mut env);
-    env.set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
+    env.example_pipelines()
+        .set("INGEST_INCOMING_URL", format!("s3://{incoming}"))
         .set("INGEST_ARCHIVE_URL", format!("s3://{archive}"))
         .set("INGEST_PUBLIC_URL", format!("s3://{public}"))
         .set("INGEST_ERROR_URL", format!("s3://{error}/errors"))
@@ -392,7 +393,7 @@ async fn a_result_event_that_cannot_be_sent_is_noted_and_changes_nothing() {
     let Some(moto) = moto().await else { return };
     let mut env = Env::new();
     moto.configure(&mut env);
-    env.set(
+    env.example_pipelines().set(
         "INGEST_RESULTS_QUEUE_URL",
         format!(
             "{}/{}/no-such-queue",

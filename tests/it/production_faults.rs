@@ -25,7 +25,9 @@ async fn production_services(
     pipelines: PipelineSet,
 ) -> Services {
     let db = pg().await.expect("checked before the matrix");
-    let index = PostgresIndex::open(&db.url).await.unwrap();
+    let index = PostgresIndex::open(&db.url, &crate::servers::timeouts())
+        .await
+        .unwrap();
     databases.lock().unwrap().push(db);
     let store = |bucket: &str, prefix: &str| -> Arc<dyn ocean_ingest::store::ObjectStore> {
         Arc::new(S3Store::new(&moto.aws, bucket, prefix, Transfer::default()))

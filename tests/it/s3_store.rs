@@ -6,7 +6,7 @@ use futures::StreamExt;
 use ocean_ingest::aws::RetryPolicy;
 use ocean_ingest::store::Transfer;
 use ocean_ingest::store::s3::S3Store;
-use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, UndoToken};
+use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, Restore};
 use sha2::{Digest, Sha256};
 
 use crate::conformance::store::check_store;
@@ -79,11 +79,13 @@ async fn versioned_writes_are_undone_by_deleting_the_version_they_made() {
         .version
         .clone()
         .expect("a versioned put returns its version id");
+    let second_prior = store.prepare(&key("a.nc"), "job.1").await.unwrap();
     assert_eq!(
-        first.undo,
-        UndoToken::DeleteVersion {
+        second_prior,
+        Restore::Version {
             version: v1.clone()
-        }
+        },
+        "no stash copy in a versioned bucket"
     );
     let second = store
         .put_bytes(&key("a.nc"), b"two".to_vec(), &opts)
@@ -91,23 +93,18 @@ async fn versioned_writes_are_undone_by_deleting_the_version_they_made() {
         .unwrap();
     let v2 = second.version.clone().unwrap();
     assert_ne!(v1, v2);
+    let deleted = store.prepare(&key("a.nc"), "job.2").await.unwrap();
     assert_eq!(
-        second.undo,
-        UndoToken::DeleteVersion {
+        deleted,
+        Restore::Version {
             version: v2.clone()
-        },
-        "no stash copy in a versioned bucket"
+        }
     );
-    let deleted = store.delete(&key("a.nc")).await.unwrap();
-    let marker = deleted
-        .version
-        .clone()
-        .expect("a delete marker's version id");
-    assert_eq!(deleted.undo, UndoToken::DeleteVersion { version: marker });
+    store.delete(&key("a.nc")).await.unwrap();
 
-    store.undo(&deleted).await.unwrap();
+    store.undo(&key("a.nc"), &deleted).await.unwrap();
     assert_eq!(moto.get(&bucket, "a.nc").await.unwrap(), b"two");
-    store.undo(&second).await.unwrap();
+    store.undo(&key("a.nc"), &second_prior).await.unwrap();
     assert_eq!(moto.get(&bucket, "a.nc").await.unwrap(), b"one");
     let versions = moto
         .aws
@@ -148,25 +145,27 @@ async fn unversioned_overwrites_keep_a_stash_until_settled() {
         .put_bytes(&key("a.nc"), b"one".to_vec(), &opts)
         .await
         .unwrap();
-    let w = store
+    let w = store.prepare(&key("a.nc"), "job.7").await.unwrap();
+    store
         .put_bytes(&key("a.nc"), b"two".to_vec(), &opts)
         .await
         .unwrap();
-    let UndoToken::Restore { stash } = &w.undo else {
-        panic!("expected a stash receipt, got {:?}", w.undo)
+    let Restore::Stash { stash } = &w else {
+        panic!("expected a stash, got {w:?}")
     };
-    assert!(stash.starts_with("pub/.ingest/stash/"), "{stash}");
-    assert_eq!(moto.get(&bucket, stash).await.unwrap(), b"one");
+    let stash_key = format!("pub/.ingest/stash/{stash}");
+    assert_eq!(moto.get(&bucket, &stash_key).await.unwrap(), b"one");
+    assert_eq!(store.stashes().await.unwrap(), vec![stash.clone()]);
     assert_eq!(
         store.list("").await.unwrap().len(),
         1,
         "listings never show the stash"
     );
     store.settle(&w).await.unwrap();
-    assert_eq!(moto.get(&bucket, stash).await, None);
+    assert_eq!(moto.get(&bucket, &stash_key).await, None);
     assert_eq!(moto.get(&bucket, "pub/a.nc").await.unwrap(), b"two");
     // A final removal keeps no copy at all.
-    store.remove(&key("a.nc")).await.unwrap();
+    store.delete(&key("a.nc")).await.unwrap();
     assert_eq!(moto.keys(&bucket).await, Vec::<String>::new());
 }
 
@@ -218,11 +217,12 @@ async fn large_files_go_up_in_parts_with_their_metadata() {
 
     // Overwriting it stashes a copy in parts, and undo copies it back whole.
     std::fs::write(&src, b"small").unwrap();
-    let w = store
+    let w = store.prepare(&key("IMOS/big.nc"), "job.0").await.unwrap();
+    store
         .put_file(&key("IMOS/big.nc"), &src, &PutOptions::default())
         .await
         .unwrap();
-    store.undo(&w).await.unwrap();
+    store.undo(&key("IMOS/big.nc"), &w).await.unwrap();
     store.get_to_file(&key("IMOS/big.nc"), &out).await.unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), content);
     let head = moto

@@ -182,6 +182,14 @@ impl Moto {
     }
 }
 
+/// The network deadlines of the embedded default, for opening a PostgreSQL index in tests.
+pub fn timeouts() -> ocean_ingest::deadline::Timeouts {
+    let args = ocean_ingest::settings::SettingsArgs::embedded(std::path::PathBuf::from("/unused"));
+    ocean_ingest::settings::Settings::resolve(&args)
+        .expect("the defaults resolve")
+        .timeouts
+}
+
 /// A database created for one test and dropped after it.
 pub struct PgDb {
     pub admin_url: String,

@@ -394,6 +394,8 @@ dest = "X/{{ name }}"
 #[test]
 fn upload_guards_and_unclaimed_files_reject_before_anything_is_written() {
     let mut env = Env::new();
+    // The pipeline claims every key, so that its guards, not routing, refuse the uploads.
+    env.set("INGEST_PIPELINES_ALLOW_CATCH_ALL", "true");
     env.pipelines(
         r#"
 [[pipeline]]
@@ -690,6 +692,8 @@ fn a_transient_failure_is_reported_only_when_batch_has_no_attempt_left() {
     );
     env.set("INGEST_OPS_EMAIL", "ops@example.org");
     env.set("INGEST_MAX_ATTEMPTS", "3");
+    // No wait before exit 75 on the early attempt (tests/it/backoff.rs has the wait).
+    env.set("INGEST_RETRY_BACKOFF_SECONDS", "0");
 
     env.set("AWS_BATCH_JOB_ATTEMPT", "1");
     let first = env.ingest(&data(ACORN));

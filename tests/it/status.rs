@@ -79,9 +79,12 @@ impl Stage {
             .set("INGEST_ERROR_URL", format!("s3://{error}/errors"))
             .set("INGEST_REPORTS_URL", format!("s3://{error}/reports"))
             .set("INGEST_INDEX_URL", &db.url);
-        let index = ocean_ingest::index::postgres::PostgresIndex::open(&db.url)
-            .await
-            .unwrap();
+        let index = ocean_ingest::index::postgres::PostgresIndex::open(
+            &db.url,
+            &crate::servers::timeouts(),
+        )
+        .await
+        .unwrap();
         Some(Stage {
             env,
             index: Box::new(index),

@@ -27,27 +27,35 @@ module "ocean_ingest" {
   notify_from           = "ingest@example.org"
   alarm_email_addresses = var.alarm_email_addresses
 
-  # One stream per facility folder of the incoming bucket. The image's pipelines.toml then routes
-  # each key to its pipeline (anmn_nrs, srs_altimetry, acorn, soop_fishsoop in the example file).
+  # The operator's pipeline file, added to the released image (docs/DEPLOY.md).
+  pipelines_file = "/etc/ocean-ingest/pipelines.toml"
+
+  # One stream per facility folder of the incoming bucket. The pipeline file then routes each key
+  # to its pipeline. Each stream has its own job queue and Fargate compute environment.
   pipelines = {
     anmn_nrs = {
       key_prefix = "ANMN/NRS/"
     }
     srs_altimetry = {
-      key_prefix      = "SRS/ALTIMETRY/"
-      vcpu            = 2
-      memory          = 8192
-      timeout_seconds = 7200
+      # Gridded altimetry: files up to 4 GiB. The attempt timeout follows from the size
+      # (300 s + 4096 MiB x 0.25 s/MiB = 1324 s); the default 21 GiB of storage holds it.
+      key_prefix       = "SRS/ALTIMETRY/"
+      vcpu             = 2
+      memory           = 8192
+      largest_file_mib = 4096
+      max_vcpus        = 8
     }
     acorn = {
       # Radar files arrive every hour from every site: small and many.
       key_prefix        = "ACORN/"
       vcpu              = 0.5
       memory            = 1024
+      largest_file_mib  = 64
       max_receive_count = 3
     }
     soop_fishsoop = {
-      key_prefix = "SOOP/FishSOOP/"
+      key_prefix      = "SOOP/FishSOOP/"
+      timeout_seconds = 1800
     }
   }
 

@@ -329,7 +329,7 @@ pub fn dimension_order(ds: &Dataset) -> Out {
     let map = coord_axis_map(&m);
     let mut ctx = GroupCtx::new(S2_4, Priority::Medium);
     for v in m.vars {
-        if m.boundary_vars.contains(&v.name.as_str()) || m.clim_var == Some(v.name.as_str()) {
+        if m.boundary_vars.contains(v.name.as_str()) || m.clim_var == Some(v.name.as_str()) {
             continue;
         }
         if is_text(v) || v.dimensions.is_empty() {

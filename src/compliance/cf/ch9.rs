@@ -117,7 +117,7 @@ pub fn hints(ds: &Dataset) -> Out {
     Ok(m
         .vars
         .iter()
-        .filter(|v| v.name.ends_with("_bounds") && !m.boundary_vars.contains(&v.name.as_str()))
+        .filter(|v| v.name.ends_with("_bounds") && !m.boundary_vars.contains(v.name.as_str()))
         .map(|v| {
             CheckResult::new(
                 S7_1,

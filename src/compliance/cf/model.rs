@@ -1,8 +1,9 @@
 //! The reference's view of a file (netCDF4-python + cfutil): attribute values typed as Python
 //! sees them, and the variable classes the CF rules select on (coordinate, auxiliary coordinate,
-//! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per rule run.
+//! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per rule run
+//! in time linear in the number of variables (lookups go through the dataset's index).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::compliance::Dataset;
@@ -166,21 +167,76 @@ pub fn convertible(a: Option<&str>, b: &str) -> bool {
     crate::compliance::units::convertible(a, b)
 }
 
+/// Variable names in the reference's order, with membership in constant time (the reference's
+/// lists, which it searches with `in`).
+#[derive(Debug, Default, Clone)]
+pub struct Names<'a> {
+    order: Vec<&'a str>,
+    set: HashSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    /// Adds a name not yet present; false if it was.
+    pub fn push(&mut self, name: &'a str) -> bool {
+        let new = self.set.insert(name);
+        if new {
+            self.order.push(name);
+        }
+        new
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+}
+
+impl<'a> std::ops::Deref for Names<'a> {
+    type Target = [&'a str];
+    fn deref(&self) -> &[&'a str] {
+        &self.order
+    }
+}
+
+impl<'a, 'b> IntoIterator for &'b Names<'a> {
+    type Item = &'b &'a str;
+    type IntoIter = std::slice::Iter<'b, &'a str>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.order.iter()
+    }
+}
+
+impl<'a> FromIterator<&'a str> for Names<'a> {
+    /// Keeps the first of repeated names, as the lists the reference builds with `if not in`.
+    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
+        let mut names = Names::default();
+        for n in iter {
+            names.push(n);
+        }
+        names
+    }
+}
+
 /// Everything the CF rules classify, computed once per run over the header.
 pub struct Model<'a> {
     pub ds: &'a Dataset<'a>,
     pub vars: &'a [Variable],
-    pub coord_vars: Vec<&'a str>,
-    pub aux_coords: Vec<&'a str>,
-    pub axis_vars: Vec<&'a str>,
+    pub coord_vars: Names<'a>,
+    pub aux_coords: Names<'a>,
+    pub axis_vars: Names<'a>,
     pub time_vars: BTreeSet<&'a str>,
-    pub lat_vars: Vec<&'a str>,
-    pub lon_vars: Vec<&'a str>,
-    pub z_vars: Vec<&'a str>,
-    pub boundary_vars: Vec<&'a str>,
+    pub lat_vars: Names<'a>,
+    pub lon_vars: Names<'a>,
+    pub z_vars: Names<'a>,
+    pub boundary_vars: Names<'a>,
     pub clim_var: Option<&'a str>,
-    pub geophysical: Vec<&'a str>,
+    pub geophysical: Names<'a>,
     pub table: &'static StandardNameTable,
+    /// Variables named by a `platform` or an `instrument` attribute (of a variable or global).
+    platform_or_instrument: Names<'a>,
+    /// The axis letter of each coordinate and auxiliary coordinate, for [`Model::axis_map`].
+    coordinate_axes: HashMap<&'a str, char>,
+    /// Each coordinate's place in coordinates-then-auxiliary-coordinates order.
+    coordinate_order: HashMap<&'a str, usize>,
 }
 
 impl<'a> Model<'a> {
@@ -189,17 +245,20 @@ impl<'a> Model<'a> {
         let mut m = Model {
             ds,
             vars,
-            coord_vars: Vec::new(),
-            aux_coords: Vec::new(),
-            axis_vars: Vec::new(),
+            coord_vars: Names::default(),
+            aux_coords: Names::default(),
+            axis_vars: Names::default(),
             time_vars: BTreeSet::new(),
-            lat_vars: Vec::new(),
-            lon_vars: Vec::new(),
-            z_vars: Vec::new(),
-            boundary_vars: Vec::new(),
+            lat_vars: Names::default(),
+            lon_vars: Names::default(),
+            z_vars: Names::default(),
+            boundary_vars: Names::default(),
             clim_var: None,
-            geophysical: Vec::new(),
+            geophysical: Names::default(),
             table: StandardNameTable::v72(),
+            platform_or_instrument: Names::default(),
+            coordinate_axes: HashMap::new(),
+            coordinate_order: HashMap::new(),
         };
         // Coordinate variables, in dimension order.
         for d in &ds.summary.dimensions {
@@ -222,20 +281,37 @@ impl<'a> Model<'a> {
         m.boundary_vars = vars
             .iter()
             .filter_map(|v| attr_str(v, "bounds"))
-            .filter(|b| m.var(b).is_some())
             .filter_map(|b| m.var(b).map(|v| v.name.as_str()))
             .collect();
         m.clim_var = m.find_clim_var();
+        let platforms = m.platform_or_instrument_vars("platform");
+        let instruments = m.platform_or_instrument_vars("instrument");
+        m.platform_or_instrument = platforms
+            .iter()
+            .chain(instruments.iter())
+            .copied()
+            .collect();
         m.geophysical = vars
             .iter()
             .filter(|v| m.is_geophysical(v))
             .map(|v| v.name.as_str())
             .collect();
+        let coordinates: Vec<&'a str> = m
+            .coord_vars
+            .iter()
+            .chain(m.aux_coords.iter())
+            .copied()
+            .collect();
+        for (i, name) in coordinates.into_iter().enumerate() {
+            m.coordinate_order.entry(name).or_insert(i);
+            let axis = m.coordinate_axis(name);
+            m.coordinate_axes.entry(name).or_insert(axis);
+        }
         m
     }
 
     pub fn var(&self, name: &str) -> Option<&'a Variable> {
-        self.vars.iter().find(|v| v.name == name)
+        self.ds.variable(name)
     }
 
     pub fn has_var(&self, name: &str) -> bool {
@@ -252,29 +328,22 @@ impl<'a> Model<'a> {
 
     /// `ds.get_variables_by_attributes(name=value)`.
     pub fn vars_with(&self, name: &str, value: &str) -> Vec<&'a Variable> {
-        self.vars
-            .iter()
-            .filter(|v| attr_is(v, name, value))
-            .collect()
+        self.ds.index.with_text(name, value).to_vec()
     }
 
-    fn find_aux_coords(&self) -> Vec<&'a str> {
-        let mut aux: Vec<&'a str> = Vec::new();
+    fn find_aux_coords(&self) -> Names<'a> {
+        let mut aux = Names::default();
         for v in self.vars {
             if let Some(coords) = attr_str(v, "coordinates") {
                 for r in coords.split(' ') {
-                    if let Some(rv) = self.var(r)
-                        && !aux.contains(&rv.name.as_str())
-                    {
+                    if let Some(rv) = self.var(r) {
                         aux.push(&rv.name);
                     }
                 }
             }
         }
         for a in &self.axis_vars {
-            if !aux.contains(a) {
-                aux.push(a);
-            }
+            aux.push(a);
         }
         let coordinate_names = [
             "time",
@@ -287,12 +356,12 @@ impl<'a> Model<'a> {
         for v in self.vars {
             if let Some(s) = attr_str(v, "standard_name")
                 && (coordinate_names.contains(&s) || DIMLESS_VERTICAL.contains(&s))
-                && !aux.contains(&v.name.as_str())
             {
                 aux.push(&v.name);
             }
         }
-        aux.into_iter()
+        aux.iter()
+            .copied()
             .filter(|a| self.var(a).is_some_and(|v| !is_coordinate(v)))
             .collect()
     }
@@ -314,32 +383,27 @@ impl<'a> Model<'a> {
             .collect()
     }
 
-    fn find_axis_vars(&self, standard_name: &str, axis: &str, units: &[&str]) -> Vec<&'a str> {
-        let mut out: Vec<&'a str> = Vec::new();
-        let mut push = |n: &'a str| {
-            if !out.contains(&n) {
-                out.push(n);
-            }
-        };
+    fn find_axis_vars(&self, standard_name: &str, axis: &str, units: &[&str]) -> Names<'a> {
+        let mut out = Names::default();
         for v in self.vars_with("standard_name", standard_name) {
-            push(&v.name);
+            out.push(&v.name);
         }
         for v in self.vars_with("axis", axis) {
-            push(&v.name);
+            out.push(&v.name);
         }
         for v in self.vars {
             // attr_membership casts a non-string to str before comparing.
             if let Some(u) = attr(v, "units")
                 && units.contains(&u.to_py_string().to_lowercase().as_str())
             {
-                push(&v.name);
+                out.push(&v.name);
             }
         }
         out
     }
 
-    fn find_z_vars(&self) -> Vec<&'a str> {
-        let mut z: Vec<&'a str> = Vec::new();
+    fn find_z_vars(&self) -> Names<'a> {
+        let mut z = Names::default();
         for name in self.coord_vars.iter().chain(self.aux_coords.iter()) {
             if z.contains(name) {
                 continue;
@@ -369,7 +433,7 @@ impl<'a> Model<'a> {
 
     /// cfutil's `get_time_variable`: the likeliest time coordinate.
     pub fn time_variable(&self) -> Option<&'a str> {
-        if let Some(v) = self.vars.iter().find(|v| attr_is(v, "axis", "T")) {
+        if let Some(v) = self.vars_with("axis", "T").first() {
             return Some(&v.name);
         }
         let candidates = self.vars_with("standard_name", "time");
@@ -427,8 +491,8 @@ impl<'a> Model<'a> {
         Some(self.z_vars[0])
     }
 
-    pub fn platform_or_instrument_vars(&self, attr_name: &str) -> Vec<&'a str> {
-        let mut out: Vec<&'a str> = Vec::new();
+    pub fn platform_or_instrument_vars(&self, attr_name: &str) -> Names<'a> {
+        let mut out = Names::default();
         let globals = self
             .ds
             .summary
@@ -440,9 +504,7 @@ impl<'a> Model<'a> {
             .filter_map(|v| attr_str(v, attr_name))
             .chain(globals)
         {
-            if let Some(v) = self.var(p)
-                && !out.contains(&v.name.as_str())
-            {
+            if let Some(v) = self.var(p) {
                 out.push(&v.name);
             }
         }
@@ -478,7 +540,7 @@ impl<'a> Model<'a> {
             return false;
         }
         let name = v.name.as_str();
-        if self.coord_vars.contains(&name) || self.aux_coords.contains(&name) {
+        if self.coord_vars.contains(name) || self.aux_coords.contains(name) {
             return false;
         }
         if matches!(
@@ -493,17 +555,13 @@ impl<'a> Model<'a> {
         if standard_name.contains("status_flag") || v.attr("flag_meanings").is_some() {
             return false;
         }
-        if self.boundary_vars.contains(&name) || self.clim_var == Some(name) {
+        if self.boundary_vars.contains(name) || self.clim_var == Some(name) {
             return false;
         }
         if is_text(v) {
             return false;
         }
-        if self
-            .platform_or_instrument_vars("instrument")
-            .contains(&name)
-            || self.platform_or_instrument_vars("platform").contains(&name)
-        {
+        if self.platform_or_instrument.contains(name) {
             return false;
         }
         if v.attr("sample_dimension").is_some() || v.attr("instance_dimension").is_some() {
@@ -558,41 +616,55 @@ impl<'a> Model<'a> {
             .collect()
     }
 
-    /// cfutil's `get_axis_map`: axis letter → coordinates of a variable.
+    /// The axis letter `get_axis_map` gives a coordinate or auxiliary coordinate.
+    fn coordinate_axis(&self, name: &str) -> char {
+        let axis = self.var(name).and_then(|cv| attr_str(cv, "axis"));
+        match axis {
+            Some(a) if ["X", "Y", "Z", "T"].contains(&a) => a.chars().next().unwrap_or('U'),
+            _ => {
+                if self.is_compression_coordinate(name) {
+                    'C'
+                } else if self.time_vars.contains(name) {
+                    'T'
+                } else if self.lon_vars.contains(name) {
+                    'X'
+                } else if self.lat_vars.contains(name) {
+                    'Y'
+                } else if self.z_vars.contains(name) {
+                    'Z'
+                } else {
+                    'U'
+                }
+            }
+        }
+    }
+
+    /// cfutil's `get_axis_map`: axis letter → coordinates of a variable (its dimensions and the
+    /// names in its `coordinates` that are coordinates or auxiliary coordinates), each list in
+    /// coordinates-then-auxiliary-coordinates order.
     pub fn axis_map(&self, variable: &str) -> BTreeMap<char, Vec<&'a str>> {
         let mut map: BTreeMap<char, Vec<&'a str>> = BTreeMap::new();
         let Some(v) = self.var(variable) else {
             return map;
         };
-        let coordinates: Vec<&str> = attr_str(v, "coordinates")
-            .map(|c| c.split(' ').collect())
-            .unwrap_or_default();
-        for name in self.coord_vars.iter().chain(self.aux_coords.iter()) {
-            let Some(cv) = self.var(name) else { continue };
-            let axis = match attr_str(cv, "axis") {
-                Some(a) if ["X", "Y", "Z", "T"].contains(&a) => a.chars().next().unwrap_or('U'),
-                _ => {
-                    if self.is_compression_coordinate(name) {
-                        'C'
-                    } else if self.time_vars.contains(name) {
-                        'T'
-                    } else if self.lon_vars.contains(name) {
-                        'X'
-                    } else if self.lat_vars.contains(name) {
-                        'Y'
-                    } else if self.z_vars.contains(name) {
-                        'Z'
-                    } else {
-                        'U'
-                    }
-                }
-            };
-            if v.dimensions.iter().any(|d| d == name) || coordinates.contains(name) {
-                let e = map.entry(axis).or_default();
-                if !e.contains(name) {
-                    e.push(name);
-                }
-            }
+        let mut found: Vec<(usize, &'a str)> = v
+            .dimensions
+            .iter()
+            .map(String::as_str)
+            .chain(
+                attr_str(v, "coordinates")
+                    .into_iter()
+                    .flat_map(|c| c.split(' ')),
+            )
+            .filter_map(|n| self.coordinate_order.get_key_value(n))
+            .map(|(name, at)| (*at, *name))
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        for (_, name) in found {
+            map.entry(self.coordinate_axes[name])
+                .or_default()
+                .push(name);
         }
         map
     }

@@ -177,13 +177,12 @@ impl SuiteImpl for Imos14 {
 mod tests {
     use super::testing::{cdl, good_1_4, good_with, replace_line};
     use super::*;
-    use crate::pipeline::Criteria;
+    use crate::compliance::Criteria;
 
     /// Runs a whole suite over a CDL file at `criteria`: (passed, failed groups, rule errors).
     fn suite(id: &str, cdl: &str, criteria: Criteria) -> (bool, Vec<String>, Vec<String>) {
-        let (_dir, nc) = crate::compliance::testing::nc_from_cdl(cdl);
-        let suite = crate::compliance::parse_suite(id).unwrap();
-        let report = crate::compliance::check_file(&nc, &[suite], criteria, &[]);
+        let report =
+            crate::compliance::testing::check_cdl_suites(cdl, "test.nc", &[id], criteria, &[]);
         let report = report.suites.into_iter().next().unwrap();
         let failed = report
             .groups

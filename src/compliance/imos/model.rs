@@ -1,8 +1,13 @@
 //! How the reference classifies a file's variables before its rules run (the checker's `setup`):
 //! coordinate, ancillary, data and quality-control variables, and which variables look vertical.
+//! Linear in the number of variables: names are looked up through the dataset's index and
+//! membership in a class is a set lookup.
+
+use std::collections::HashSet;
 
 use super::pyattr;
 use crate::compliance::Dataset;
+use crate::compliance::dataset::VarIndex;
 use crate::netcdf::{NcSummary, Variable};
 
 /// The variable classes the rules iterate over, in the reference's order.
@@ -10,22 +15,30 @@ pub struct Model<'a> {
     pub summary: &'a NcSummary,
     /// Variables named after their only dimension, in dimension order.
     pub coordinates: Vec<&'a Variable>,
-    /// Variables some variable lists in `ancillary_variables`.
-    pub ancillary: Vec<&'a Variable>,
     /// Variables that hold data: not coordinates, auxiliary coordinates or ancillary variables;
     /// numeric with at least one dimension; no flags; not a ragged-array count or index.
     pub data: Vec<&'a Variable>,
     /// Quality-control variables, by name, standard name, long name or conventions attribute.
     pub quality_control: Vec<&'a Variable>,
+    /// Variables some variable lists in `ancillary_variables`, as a set.
+    ancillary: Members,
 }
 
-fn same(a: &Variable, b: &Variable) -> bool {
-    std::ptr::eq(a, b)
-}
+/// A set of variables of one file, compared as the reference compares variable objects (by
+/// identity, here their address in the header).
+#[derive(Debug, Default)]
+pub struct Members(HashSet<*const Variable>);
 
-/// Whether `var` is among `list` (the reference compares variable objects).
-pub fn contains(list: &[&Variable], var: &Variable) -> bool {
-    list.iter().any(|v| same(v, var))
+impl Members {
+    /// The set of these variables.
+    pub fn of<'v>(vars: impl IntoIterator<Item = &'v Variable>) -> Members {
+        Members(vars.into_iter().map(|v| v as *const Variable).collect())
+    }
+
+    /// Whether `var` is a member.
+    pub fn contains(&self, var: &Variable) -> bool {
+        self.0.contains(&(var as *const Variable))
+    }
 }
 
 impl<'a> Model<'a> {
@@ -33,19 +46,24 @@ impl<'a> Model<'a> {
     /// `ancillary_variables` attribute that is not text, or a standard name that is not text.
     pub fn new(ds: &Dataset<'a>) -> Result<Model<'a>, String> {
         let summary = ds.summary;
-        let coordinates = coordinate_variables(summary);
-        let ancillary = ancillary_variables(summary)?;
+        let coordinates = coordinate_variables(summary, &ds.index);
+        let ancillary = ancillary_variables(summary, &ds.index)?;
         let mut auxiliary = Vec::new();
         for var in &summary.variables {
-            auxiliary.extend(listed_variables(summary, var, "coordinates")?);
+            auxiliary.extend(listed_variables(&ds.index, var, "coordinates")?);
         }
+        let (coordinate_set, auxiliary_set, ancillary_set) = (
+            Members::of(coordinates.iter().copied()),
+            Members::of(auxiliary),
+            Members::of(ancillary),
+        );
         let data = summary
             .variables
             .iter()
             .filter(|v| {
-                !contains(&coordinates, v)
-                    && !contains(&auxiliary, v)
-                    && !contains(&ancillary, v)
+                !coordinate_set.contains(v)
+                    && !auxiliary_set.contains(v)
+                    && !ancillary_set.contains(v)
                     && !v.dimensions.is_empty()
                     && pyattr::is_numeric_type(&v.dtype)
                     && v.attr("flag_meanings").is_none()
@@ -57,19 +75,24 @@ impl<'a> Model<'a> {
         Ok(Model {
             summary,
             coordinates,
-            ancillary,
             data,
             quality_control,
+            ancillary: ancillary_set,
         })
+    }
+
+    /// Whether `var` is an ancillary variable (listed in some `ancillary_variables`).
+    pub fn is_ancillary(&self, var: &Variable) -> bool {
+        self.ancillary.contains(var)
     }
 }
 
 /// `find_coord_vars`: for each dimension, a variable of that name whose dimensions are exactly it.
-pub fn coordinate_variables(summary: &NcSummary) -> Vec<&Variable> {
+pub fn coordinate_variables<'a>(summary: &NcSummary, index: &VarIndex<'a>) -> Vec<&'a Variable> {
     summary
         .dimensions
         .iter()
-        .filter_map(|d| summary.variable(&d.name))
+        .filter_map(|d| index.variable(&d.name))
         .filter(|v| v.dimensions.len() == 1 && v.dimensions[0] == v.name)
         .collect()
 }
@@ -77,7 +100,7 @@ pub fn coordinate_variables(summary: &NcSummary) -> Vec<&Variable> {
 /// The variables an attribute of `var` lists, split on single spaces as the reference does
 /// (names that are not variables are dropped).
 pub fn listed_variables<'a>(
-    summary: &'a NcSummary,
+    index: &VarIndex<'a>,
     var: &Variable,
     attribute: &str,
 ) -> Result<Vec<&'a Variable>, String> {
@@ -93,15 +116,18 @@ pub fn listed_variables<'a>(
     })?;
     Ok(text
         .split(' ')
-        .filter_map(|name| summary.variable(name))
+        .filter_map(|name| index.variable(name))
         .collect())
 }
 
 /// Every variable listed in some variable's `ancillary_variables`.
-pub fn ancillary_variables(summary: &NcSummary) -> Result<Vec<&Variable>, String> {
+pub fn ancillary_variables<'a>(
+    summary: &'a NcSummary,
+    index: &VarIndex<'a>,
+) -> Result<Vec<&'a Variable>, String> {
     let mut out = Vec::new();
     for var in &summary.variables {
-        out.extend(listed_variables(summary, var, "ancillary_variables")?);
+        out.extend(listed_variables(index, var, "ancillary_variables")?);
     }
     Ok(out)
 }
@@ -162,8 +188,8 @@ impl Vertical {
 /// Whether `var` looks like a vertical coordinate, and of which kind. Ancillary variables, sea
 /// floor depths, wave parameters and QC variables never do; then the name (`depth`, `height`),
 /// the standard name, `positive` and `axis = "Z"` decide.
-pub fn vertical_type(ancillary: &[&Variable], var: &Variable) -> Result<Option<Vertical>, String> {
-    if contains(ancillary, var) {
+pub fn vertical_type(m: &Model<'_>, var: &Variable) -> Result<Option<Vertical>, String> {
+    if m.is_ancillary(var) {
         return Ok(None);
     }
     let standard_name = match var.attr("standard_name") {
@@ -209,7 +235,7 @@ pub fn vertical_type(ancillary: &[&Variable], var: &Variable) -> Result<Option<V
 pub fn vertical_variables<'a>(m: &Model<'a>) -> Result<Vec<(&'a Variable, Vertical)>, String> {
     let mut out = Vec::new();
     for var in &m.summary.variables {
-        if let Some(kind) = vertical_type(&m.ancillary, var)? {
+        if let Some(kind) = vertical_type(m, var)? {
             out.push((var, kind));
         }
     }

@@ -3,7 +3,7 @@
 
 use super::Version;
 use super::attrs::{Expected, Target, check_attribute};
-use super::model::{Model, contains, listed_variables};
+use super::model::{Members, Model};
 use super::pyattr;
 use crate::compliance::{CheckResult, Dataset, Priority};
 
@@ -61,15 +61,14 @@ pub fn matches_variable(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResu
 }
 
 /// `check_quality_control_variable_dimensions`: same dimensions as each data variable that lists
-/// it (HIGH).
+/// it (HIGH). (Every `ancillary_variables` is text here: the model refuses a file where one is
+/// not.)
 pub fn dimensions(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
+    let data_set = Members::of(m.data.iter().copied());
     let mut out = Vec::new();
     for &qc in &m.quality_control {
-        for &data in &m.data {
-            if contains(
-                &listed_variables(ds.summary, data, "ancillary_variables")?,
-                qc,
-            ) {
+        for &data in ds.index.naming("ancillary_variables", &qc.name) {
+            if data_set.contains(data) {
                 out.push(CheckResult::test(
                     &qc.name,
                     Priority::High,
@@ -95,7 +94,7 @@ pub fn listed(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String
             CheckResult::test(
                 &qc.name,
                 Priority::Medium,
-                contains(&m.ancillary, qc),
+                m.is_ancillary(qc),
                 format!(
                     "Quality control variable {} is not listed in any data variable's \
                      'ancillary_variables' attribute.",
@@ -112,13 +111,7 @@ pub fn listed(_: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String
 pub fn standard_name(ds: &Dataset<'_>, m: &Model<'_>) -> Result<Vec<CheckResult>, String> {
     let mut out = Vec::new();
     for &qc in &m.quality_control {
-        for var in &ds.summary.variables {
-            if !contains(
-                &listed_variables(ds.summary, var, "ancillary_variables")?,
-                qc,
-            ) {
-                continue;
-            }
+        for &var in ds.index.naming("ancillary_variables", &qc.name) {
             let result = match var.attr("standard_name") {
                 Some(v) if pyattr::py_truthy(v)? => {
                     let base = pyattr::as_str(v).ok_or_else(|| {

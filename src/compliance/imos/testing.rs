@@ -1,11 +1,10 @@
 //! Test support for the IMOS and GHRSST rules: a conforming IMOS file as CDL to vary one thing at
-//! a time, and one rule's results (on a file `ncgen` makes) grouped as the reports group them.
+//! a time, and one rule's results (on the file read into memory) grouped as the reports group them.
 
 use std::collections::BTreeMap;
 
 use super::{Imos13, Imos14};
-use crate::compliance::{Dataset, Priority, SuiteImpl};
-use crate::netcdf::NcFile;
+use crate::compliance::{Priority, SuiteImpl};
 
 /// Group name and priority → (scored, possible), for groups worth points.
 pub type Groups = BTreeMap<(String, Priority), (u32, u32)>;
@@ -148,16 +147,7 @@ pub fn run_rule(
     rule: &str,
     cdl: &str,
 ) -> Result<Vec<crate::compliance::CheckResult>, String> {
-    let (_dir, nc) = crate::compliance::testing::nc_from_cdl(cdl);
-    let file = NcFile::open(&nc).expect("ncgen's file opens");
-    let summary = file.summary().expect("its header reads");
-    let ds = Dataset::new("t.nc", &summary, &file);
-    let rule = suite
-        .rules()
-        .iter()
-        .find(|r| r.id == rule)
-        .unwrap_or_else(|| panic!("{} has no rule {rule}", suite.id()));
-    (rule.run)(&ds)
+    crate::compliance::testing::run_rule_on_cdl(suite, rule, cdl)
 }
 
 /// One rule's results summed per group, as the reports show them (groups worth no points left

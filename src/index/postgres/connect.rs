@@ -12,6 +12,7 @@ use tokio_postgres::{Client, Config, NoTls};
 use tracing::Instrument;
 
 use super::tls::{self, MakeRustls, Verify};
+use crate::deadline::Timeouts;
 use crate::index::{ErrorKind, IndexError, IndexOp};
 use crate::location::UrlError;
 
@@ -26,6 +27,8 @@ pub struct ConnectSpec {
     pub root_cert: Option<PathBuf>,
     /// The URL without password or parameters, for messages.
     pub location: String,
+    /// Whether the URL set `connect_timeout` itself (then it wins over the settings').
+    pub url_connect_timeout: bool,
 }
 
 impl std::fmt::Debug for ConnectSpec {
@@ -84,7 +87,8 @@ impl ConnectSpec {
             None | Some("prefer" | "allow") => SslMode::Prefer,
             _ => SslMode::Require,
         });
-        if config.get_connect_timeout().is_none() {
+        let url_connect_timeout = config.get_connect_timeout().is_some();
+        if !url_connect_timeout {
             config.connect_timeout(Duration::from_secs(10));
         }
         if config.get_application_name().is_none() {
@@ -95,7 +99,23 @@ impl ConnectSpec {
             verify,
             root_cert,
             location: redact(url),
+            url_connect_timeout,
         })
+    }
+
+    /// Applies the network deadlines: the connect timeout (unless the URL set one) and TCP
+    /// keepalives that find a vanished server or network path within about twice the idle limit.
+    pub fn with_timeouts(mut self, t: &Timeouts) -> ConnectSpec {
+        if !self.url_connect_timeout {
+            self.config.connect_timeout(t.connect);
+        }
+        let interval = (t.idle / 3).max(Duration::from_secs(1));
+        self.config
+            .keepalives(true)
+            .keepalives_idle(t.idle)
+            .keepalives_interval(interval)
+            .keepalives_retries(3);
+        self
     }
 }
 
@@ -117,6 +137,7 @@ pub fn redact(url: &str) -> String {
 #[derive(Debug)]
 pub struct Pool {
     spec: ConnectSpec,
+    timeouts: Timeouts,
     tls: Option<MakeRustls>,
     idle: Mutex<Vec<Client>>,
     permits: Arc<Semaphore>,
@@ -148,6 +169,14 @@ impl std::ops::DerefMut for Pooled {
     }
 }
 
+impl Pooled {
+    /// Closes a connection whose state is unknown (a call on it timed out) instead of returning
+    /// it to the pool.
+    pub fn discard(mut self) {
+        self.client.take();
+    }
+}
+
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(client) = self.client.take().filter(|c| !c.is_closed()) {
@@ -163,7 +192,7 @@ impl Drop for Pooled {
 impl Pool {
     /// A pool for a parsed URL; builds the TLS configuration (reading `sslrootcert`) but connects
     /// nothing yet.
-    pub fn new(spec: ConnectSpec) -> Result<Pool, IndexError> {
+    pub fn new(spec: ConnectSpec, timeouts: Timeouts) -> Result<Pool, IndexError> {
         let tls = match spec.verify {
             None => None,
             Some(verify) => Some(MakeRustls(Arc::new(
@@ -178,7 +207,8 @@ impl Pool {
             ))),
         };
         Ok(Pool {
-            spec,
+            spec: spec.with_timeouts(&timeouts),
+            timeouts,
             tls,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
@@ -188,6 +218,10 @@ impl Pool {
     /// The database URL without credentials.
     pub fn location(&self) -> &str {
         &self.spec.location
+    }
+
+    pub fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
     }
 
     /// A connection: an idle one, or a new one.
@@ -206,10 +240,24 @@ impl Pool {
         };
         let client = match idle {
             Some(c) => c,
-            None => self
-                .connect()
-                .await
-                .map_err(|e| error(op, &self.spec.location, e))?,
+            None => {
+                // The whole start-up (TCP, TLS, login, session settings) within the connect limit.
+                let limit = self.timeouts.connect;
+                match tokio::time::timeout(limit, self.connect()).await {
+                    Ok(connected) => connected.map_err(|e| error(op, &self.spec.location, e))?,
+                    Err(_) => {
+                        return Err(IndexError::new(
+                            op,
+                            self.spec.location.clone(),
+                            ErrorKind::Transient,
+                            format!(
+                                "no connection within {} s (INGEST_CONNECT_TIMEOUT_SECONDS)",
+                                limit.as_secs()
+                            ),
+                        ));
+                    }
+                }
+            }
         };
         Ok(Pooled {
             client: Some(client),
@@ -226,18 +274,28 @@ impl Pool {
         let log = move |e: tokio_postgres::Error| {
             tracing::warn!(error = %describe(&e), "index connection closed");
         };
-        match &self.tls {
+        let client = match &self.tls {
             None => {
                 let (client, conn) = self.spec.config.connect(NoTls).await?;
                 tokio::spawn(async move { conn.await.map_err(log).ok() }.instrument(span));
-                Ok(client)
+                client
             }
             Some(tls) => {
                 let (client, conn) = self.spec.config.connect(tls.clone()).await?;
                 tokio::spawn(async move { conn.await.map_err(log).ok() }.instrument(span));
-                Ok(client)
+                client
             }
-        }
+        };
+        // The server ends a statement that runs past the request limit (a lock wait, a slow
+        // query), and a transaction whose client stopped talking mid-way, so its locks go with
+        // it: a stalled job can then neither hold the ledger nor commit late.
+        let ms = self.timeouts.request.as_millis();
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {ms}; SET idle_in_transaction_session_timeout = {ms}"
+            ))
+            .await?;
+        Ok(client)
     }
 }
 

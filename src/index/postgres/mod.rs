@@ -16,9 +16,12 @@ use tokio_postgres::{Client, Row};
 pub use connect::{ConnectSpec, is_transient, redact};
 use connect::{Pool, error};
 
+use crate::deadline::Timeouts;
+
 use super::{
-    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, IndexError,
-    IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, LeaseEntry, LedgerEntry, LedgerState,
+    Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, Journal, LeaseEntry, LedgerEntry,
+    LedgerState, Owner,
 };
 use crate::model::FileMetadata;
 
@@ -70,6 +73,12 @@ CREATE TABLE job (
 );
 "#,
     r#"
+ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
+ALTER TABLE ingest_ledger ADD COLUMN journal JSONB;
+CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
+CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job) WHERE journal_job IS NOT NULL;
+"#,
+    r#"
 -- The job history the status page reads: what each job recorded beyond its outcome.
 ALTER TABLE job ADD COLUMN uploaded_at TIMESTAMPTZ;
 ALTER TABLE job ADD COLUMN published_at TIMESTAMPTZ;
@@ -94,18 +103,21 @@ pub struct PostgresIndex {
 }
 
 impl PostgresIndex {
-    /// Connects and applies any pending migrations.
-    pub async fn open(url: &str) -> Result<PostgresIndex, IndexError> {
+    /// Connects and applies any pending migrations, every call bounded by `timeouts`.
+    pub async fn open(url: &str, timeouts: &Timeouts) -> Result<PostgresIndex, IndexError> {
         let spec = ConnectSpec::parse(url).map_err(|e| {
             IndexError::new(IndexOp::Open, redact(url), ErrorKind::Permanent, e.reason)
         })?;
-        PostgresIndex::connect(spec).await
+        PostgresIndex::connect(spec, timeouts).await
     }
 
     /// Connects to a parsed URL and applies any pending migrations.
-    pub async fn connect(spec: ConnectSpec) -> Result<PostgresIndex, IndexError> {
+    pub async fn connect(
+        spec: ConnectSpec,
+        timeouts: &Timeouts,
+    ) -> Result<PostgresIndex, IndexError> {
         let index = PostgresIndex {
-            pool: Arc::new(Pool::new(spec)?),
+            pool: Arc::new(Pool::new(spec, *timeouts)?),
         };
         index.migrate().await?;
         Ok(index)
@@ -148,6 +160,8 @@ impl PostgresIndex {
 
     /// Runs `f` on a pooled connection, again on a fresh one when the failure is transient
     /// (every operation here is idempotent, so a retry after a lost acknowledgement is safe).
+    /// Each attempt has the request limit and the whole call twice that: a server that stops
+    /// answering ends the call as a transient failure, its connection closed.
     async fn retrying<T, F>(&self, op: IndexOp, f: F) -> Result<T, IndexError>
     where
         T: Send,
@@ -156,10 +170,27 @@ impl PostgresIndex {
             + Sync,
     {
         tracing::debug!(op = %op, index = %self.location(), "postgres");
+        let timeouts = *self.pool.timeouts();
+        let deadline = tokio::time::Instant::now() + timeouts.call();
         let mut attempt = 1;
         loop {
-            let mut conn = self.pool.get(op).await?;
-            match f(&mut conn).await {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut conn = match tokio::time::timeout(left, self.pool.get(op)).await {
+                Ok(conn) => conn?,
+                Err(_) => return Err(self.timed_out(op, &timeouts)),
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let answered = tokio::time::timeout(left.min(timeouts.request), f(&mut conn)).await;
+            let Ok(answered) = answered else {
+                conn.discard();
+                if attempt < ATTEMPTS && tokio::time::Instant::now() < deadline {
+                    tracing::warn!(index = %self.location(), op = %op, attempt, "index operation timed out; retrying on a new connection");
+                    attempt += 1;
+                    continue;
+                }
+                return Err(self.timed_out(op, &timeouts));
+            };
+            match answered {
                 Ok(v) => return Ok(v),
                 Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
                     tracing::warn!(index = %self.location(), op = %op, attempt, error = %connect::describe(&e), "index operation failed; retrying");
@@ -170,6 +201,19 @@ impl PostgresIndex {
                 Err(e) => return Err(error(op, self.pool.location(), e)),
             }
         }
+    }
+
+    fn timed_out(&self, op: IndexOp, t: &Timeouts) -> IndexError {
+        IndexError::new(
+            op,
+            self.location(),
+            ErrorKind::Transient,
+            format!(
+                "the database did not answer within {} s (INGEST_REQUEST_TIMEOUT_SECONDS={} per attempt)",
+                t.call().as_secs(),
+                t.request.as_secs()
+            ),
+        )
     }
 }
 
@@ -239,6 +283,14 @@ fn job_row(r: &Row) -> JobRow {
             plots: serde_json::from_value(plots).unwrap_or_default(),
         },
     }
+}
+
+/// A journal from its two columns, when both are there.
+fn journal_of(job: Option<String>, entries: Option<serde_json::Value>) -> Option<Journal> {
+    Some(Journal {
+        job_id: job?,
+        entries: entries?,
+    })
 }
 
 /// A LIKE pattern matching every text that starts with `prefix` literally.
@@ -311,11 +363,25 @@ impl Index for PostgresIndex {
         .await
     }
 
-    async fn commit(&self, batch: &HarvestBatch) -> Result<(), IndexError> {
+    async fn commit(&self, batch: &HarvestBatch) -> Result<bool, IndexError> {
+        // A failure of the work in the commit rolls the transaction back (dropping it) and comes
+        // out as the inner error: it is not the connection's, so `retrying` must not retry it.
         self.retrying(IndexOp::Commit, |client| {
             let b = batch.clone();
             Box::pin(async move {
                 let tx = client.transaction().await?;
+                // The row first, locked: a job that no longer holds the claim harvests nothing,
+                // and whoever asks whether this commit happened waits for it to end.
+                let held = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&b.source, &b.source_version],
+                    )
+                    .await?;
+                if held.is_none_or(|r| r.get::<_, &str>(0) != b.job_id || r.get::<_, &str>(1) != "running") {
+                    tx.rollback().await?;
+                    return Ok(Ok(false));
+                }
                 for change in &b.changes {
                     match change {
                         IndexChange::Upsert(f) => {
@@ -362,13 +428,202 @@ impl Index for PostgresIndex {
                         }
                     }
                 }
+                for work in &b.in_commit {
+                    if let Err(e) = work.postgres(&tx).await {
+                        return Ok(Err(e));
+                    }
+                }
                 tx.execute(
                     "UPDATE ingest_ledger SET state = 'published', updated_at = $4
                      WHERE source = $1 AND source_version = $2 AND job_id = $3",
                     &[&b.source, &b.source_version, &b.job_id, &b.now],
                 )
                 .await?;
-                tx.commit().await
+                tx.commit().await.map(|()| Ok(true))
+            })
+        })
+        .await?
+        .map_err(|e| e.into_index_error(IndexOp::Commit, self.location()))
+    }
+
+    async fn renew(&self, claim: &Claim) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Renew, |client| {
+            let c = claim.clone();
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET lease_until = $4
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND lease_until > $5",
+                        &[&c.source, &c.source_version, &c.job_id, &c.lease_until, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn journal(
+        &self,
+        source: &str,
+        source_version: &str,
+    ) -> Result<Option<Journal>, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v) = (source.to_string(), source_version.to_string());
+            Box::pin(async move {
+                let row = client
+                    .query_opt(
+                        "SELECT journal_job, journal FROM ingest_ledger WHERE source = $1 AND source_version = $2",
+                        &[&s, &v],
+                    )
+                    .await?;
+                Ok(row.and_then(|r| journal_of(r.get(0), r.get(1))))
+            })
+        })
+        .await
+    }
+
+    async fn record_journal(&self, claim: &Claim, journal: &Journal) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (c, j) = (claim.clone(), journal.clone());
+            Box::pin(async move {
+                let n = client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = $4, journal = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3 AND state = 'running' AND lease_until > $6",
+                        &[&c.source, &c.source_version, &c.job_id, &j.job_id, &j.entries, &c.now],
+                    )
+                    .await?;
+                Ok(n == 1)
+            })
+        })
+        .await
+    }
+
+    async fn clear_journal(
+        &self,
+        source: &str,
+        source_version: &str,
+        of_job: &str,
+    ) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Journal, |client| {
+            let (s, v, j) = (
+                source.to_string(),
+                source_version.to_string(),
+                of_job.to_string(),
+            );
+            Box::pin(async move {
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET journal_job = NULL, journal = NULL
+                         WHERE source = $1 AND source_version = $2 AND journal_job = $3",
+                        &[&s, &v, &j],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn committed(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+    ) -> Result<bool, IndexError> {
+        self.retrying(IndexOp::Committed, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                // Locking the row waits for a commit of this job still on the way (it locked the
+                // row first) to end one way or the other, so the answer stays true.
+                let tx = client.transaction().await?;
+                let row = tx
+                    .query_opt(
+                        "SELECT job_id, state FROM ingest_ledger WHERE source = $1 AND source_version = $2 FOR UPDATE",
+                        &[&s, &v],
+                    )
+                    .await?;
+                tx.commit().await?;
+                Ok(row.is_some_and(|r| {
+                    r.get::<_, &str>(0) == j
+                        && LedgerState::parse(r.get(1)).is_some_and(LedgerState::is_done)
+                }))
+            })
+        })
+        .await
+    }
+
+    async fn abandoned(
+        &self,
+        pipeline: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Abandoned>, IndexError> {
+        self.retrying(IndexOp::Abandoned, |client| {
+            let p = pipeline.to_string();
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        "SELECT source, source_version, pipeline, state, journal_job, journal FROM ingest_ledger
+                         WHERE journal_job IS NOT NULL AND pipeline = $1
+                           AND (lease_until < $2 OR state IN ('published', 'succeeded'))
+                         ORDER BY source, source_version",
+                        &[&p, &now],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some(Abandoned {
+                            source: r.get(0),
+                            source_version: r.get(1),
+                            pipeline: r.get(2),
+                            state: LedgerState::parse(r.get(3)).unwrap_or(LedgerState::Failed),
+                            journal: journal_of(r.get(4), r.get(5))?,
+                        })
+                    })
+                    .collect())
+            })
+        })
+        .await
+    }
+
+    async fn release(
+        &self,
+        source: &str,
+        source_version: &str,
+        job_id: &str,
+        state: LedgerState,
+    ) -> Result<(), IndexError> {
+        self.retrying(IndexOp::Release, |client| {
+            let (s, v, j) = (source.to_string(), source_version.to_string(), job_id.to_string());
+            Box::pin(async move {
+                let now = Utc::now();
+                client
+                    .execute(
+                        "UPDATE ingest_ledger SET state = $4, journal_job = NULL, journal = NULL, lease_until = $5, updated_at = $5
+                         WHERE source = $1 AND source_version = $2 AND job_id = $3",
+                        &[&s, &v, &j, &state.as_str(), &now],
+                    )
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+    }
+
+    async fn owner(&self, job_id: &str, now: DateTime<Utc>) -> Result<Owner, IndexError> {
+        self.retrying(IndexOp::Owner, |client| {
+            let j = job_id.to_string();
+            Box::pin(async move {
+                let row = client
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM ingest_ledger WHERE job_id = $1 AND lease_until > $2),
+                                EXISTS (SELECT 1 FROM ingest_ledger WHERE journal_job = $1)",
+                        &[&j, &now],
+                    )
+                    .await?;
+                Ok(Owner::of(row.get(0), row.get(1)))
             })
         })
         .await

@@ -1,11 +1,12 @@
 //! An S3 bucket (or a prefix of one) as an object store: the production backend of every store.
 //!
-//! Rollback: in a versioned bucket (production), a write's receipt names the version it created
-//! (or the delete marker), and `undo` deletes exactly that version, which makes the previous one
-//! current again. Where the current object has no version id (an unversioned bucket, or an object
-//! from before versioning), the object is first copied to `<prefix>/.ingest/stash/<id>`, which
-//! `undo` copies back and `settle` removes. A bucket lifecycle rule expiring `.ingest/stash/` after
-//! a few days cleans up after jobs that died between the two.
+//! Rollback: `prepare` reads what is at a key before a change. In a versioned bucket (production)
+//! that is the current version's id, and `undo` deletes every version and delete marker made since,
+//! which makes it current again. Where the current object has no version id (an unversioned
+//! bucket, or an object from before versioning), it is first copied to
+//! `<prefix>/.ingest/stash/<stash>`, which `undo` copies back and `settle` removes; the stash name
+//! says which job made it, so the next job can remove what a job that died left behind (a bucket
+//! lifecycle rule expiring `.ingest/stash/` after a few days is the last resort).
 
 mod errors;
 mod transfer;
@@ -20,9 +21,13 @@ use transfer::{Body, Meta, SHA256_META, Target, real_version};
 
 use super::Transfer;
 use super::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, StoreError, StoreOp,
-    UndoToken, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, Restore, StoreError,
+    StoreOp, Written,
 };
+
+/// How many versions `undo` removes at most to reach the one `prepare` found: a job writes a key
+/// once, and the SDK's retries may write it a few times more.
+const MAX_UNDONE_VERSIONS: usize = 16;
 use crate::aws::Aws;
 
 /// A store in one S3 bucket, below an optional prefix.
@@ -94,12 +99,49 @@ impl S3Store {
         }
     }
 
-    /// A fresh bucket key for a rollback copy, in the reserved folder no listing shows.
-    fn new_stash(&self) -> String {
-        self.full(&format!(
-            "{RESERVED_PREFIX}/stash/{}",
-            uuid::Uuid::now_v7().simple()
-        ))
+    /// The bucket key of a stash, in the reserved folder no listing shows.
+    fn stash_key(&self, stash: &str) -> String {
+        self.full(&format!("{RESERVED_PREFIX}/stash/{stash}"))
+    }
+
+    /// The latest version (or delete marker) of exactly `full` and whether `version` is among
+    /// its versions at all.
+    async fn latest_version(
+        &self,
+        full: &str,
+        version: &str,
+    ) -> Result<(Option<String>, bool), StoreError> {
+        let url = self.url_of_full(full);
+        let out = self
+            .client
+            .list_object_versions()
+            .bucket(&self.bucket)
+            .prefix(full)
+            .send()
+            .await
+            .map_err(|e| errors::store_error(StoreOp::Undo, &url, e))?;
+        let mut latest = None;
+        let mut found = false;
+        let versions = out
+            .versions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v.key, v.version_id, v.is_latest));
+        let markers = out
+            .delete_markers
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.key, m.version_id, m.is_latest));
+        for (key, id, is_latest) in versions.chain(markers) {
+            if key.as_deref() != Some(full) {
+                continue;
+            }
+            found |= id.as_deref() == Some(version);
+            if is_latest == Some(true) {
+                latest = id;
+            }
+        }
+        Ok((latest, found))
     }
 
     async fn current(&self, full: &str, op: StoreOp) -> Result<Option<Current>, StoreError> {
@@ -123,26 +165,6 @@ impl S3Store {
                 } else {
                     Err(err)
                 }
-            }
-        }
-    }
-
-    /// Before replacing or deleting `full`: how the change will be undone. An object without a
-    /// version id is copied to a stash first, since S3 keeps nothing of it otherwise.
-    async fn prepare_change(&self, full: &str, op: StoreOp) -> Result<Prior, StoreError> {
-        match self.current(full, op).await? {
-            None => Ok(Prior::Absent),
-            Some(Current {
-                version: Some(_), ..
-            }) => Ok(Prior::Versioned),
-            Some(Current {
-                size,
-                version: None,
-            }) => {
-                let stash = self.new_stash();
-                let url = self.url_of_full(full);
-                transfer::copy(&self.target(&stash, &url), full, size, op, &self.transfer).await?;
-                Ok(Prior::Stashed(stash))
             }
         }
     }
@@ -185,47 +207,17 @@ impl S3Store {
     ) -> Result<Written, StoreError> {
         let full = self.full(key.as_str());
         let url = self.url_of(key);
-        let prior = self.prepare_change(&full, StoreOp::Put).await?;
         let meta = Meta {
             content_type: opts.content_type.as_deref(),
             sha256: &sha256,
         };
         let version =
-            match transfer::upload(&self.target(&full, &url), body, &meta, &self.transfer).await {
-                Ok(v) => v,
-                Err(e) => {
-                    // The old object is untouched (S3 writes are atomic); only the stash must go.
-                    if let Prior::Stashed(stash) = &prior {
-                        let _ = self.delete_full(stash, None, StoreOp::Put).await;
-                    }
-                    return Err(e);
-                }
-            };
-        let undo = match (prior, &version) {
-            (Prior::Stashed(stash), _) => UndoToken::Restore { stash },
-            (Prior::Absent, Some(v)) => UndoToken::DeleteVersion { version: v.clone() },
-            (Prior::Absent, None) => UndoToken::Remove,
-            // A versioned object overwritten while versioning is suspended gets the "null"
-            // version; deleting it brings the previous one back all the same.
-            (Prior::Versioned, v) => UndoToken::DeleteVersion {
-                version: v.clone().unwrap_or_else(|| "null".into()),
-            },
-        };
+            transfer::upload(&self.target(&full, &url), body, &meta, &self.transfer).await?;
         Ok(Written {
             key: key.clone(),
             version,
-            undo,
         })
     }
-}
-
-/// What was at a key before a change.
-enum Prior {
-    Absent,
-    /// A version the bucket keeps: deleting the new version restores it.
-    Versioned,
-    /// Copied to this bucket key.
-    Stashed(String),
 }
 
 #[async_trait]
@@ -329,41 +321,8 @@ impl ObjectStore for S3Store {
         self.write(key, Body::Bytes(bytes), opts, sha256).await
     }
 
-    async fn delete(&self, key: &Key) -> Result<Written, StoreError> {
+    async fn delete(&self, key: &Key) -> Result<(), StoreError> {
         self.log(StoreOp::Delete, key.as_str());
-        let full = self.full(key.as_str());
-        let prior = self.prepare_change(&full, StoreOp::Delete).await?;
-        if matches!(prior, Prior::Absent) {
-            return Ok(Written {
-                key: key.clone(),
-                version: None,
-                undo: UndoToken::Nothing,
-            });
-        }
-        let marker = match self.delete_full(&full, None, StoreOp::Delete).await {
-            Ok(m) => m,
-            Err(e) => {
-                if let Prior::Stashed(stash) = &prior {
-                    let _ = self.delete_full(stash, None, StoreOp::Delete).await;
-                }
-                return Err(e);
-            }
-        };
-        let undo = match prior {
-            Prior::Stashed(stash) => UndoToken::Restore { stash },
-            // The delete left a marker; removing the marker makes the object current again.
-            _ => UndoToken::DeleteVersion {
-                version: marker.clone().unwrap_or_else(|| "null".into()),
-            },
-        };
-        Ok(Written {
-            key: key.clone(),
-            version: real_version(marker),
-            undo,
-        })
-    }
-
-    async fn remove(&self, key: &Key) -> Result<(), StoreError> {
         self.delete_full(&self.full(key.as_str()), None, StoreOp::Delete)
             .await
             .map(|_| ())
@@ -409,58 +368,144 @@ impl ObjectStore for S3Store {
         Ok(out)
     }
 
-    async fn undo(&self, written: &Written) -> Result<(), StoreError> {
-        self.log(StoreOp::Undo, written.key.as_str());
-        let full = self.full(written.key.as_str());
-        match &written.undo {
-            UndoToken::Nothing => Ok(()),
-            UndoToken::Remove => self
-                .delete_full(&full, None, StoreOp::Undo)
-                .await
-                .map(|_| ()),
-            UndoToken::DeleteVersion { version } => self
-                .delete_full(&full, Some(version), StoreOp::Undo)
-                .await
-                .map(|_| ()),
-            UndoToken::Restore { stash } => {
-                let url = self.url_of(&written.key);
-                let size = match self.current(stash, StoreOp::Undo).await? {
-                    Some(c) => c.size,
-                    None => {
+    async fn prepare(&self, key: &Key, stash: &str) -> Result<Restore, StoreError> {
+        self.log(StoreOp::Prepare, key.as_str());
+        let full = self.full(key.as_str());
+        match self.current(&full, StoreOp::Prepare).await? {
+            None => Ok(Restore::Absent),
+            Some(Current {
+                version: Some(version),
+                ..
+            }) => Ok(Restore::Version { version }),
+            Some(Current {
+                size,
+                version: None,
+            }) => {
+                let kept = self.stash_key(stash);
+                let url = self.url_of(key);
+                transfer::copy(
+                    &self.target(&kept, &url),
+                    &full,
+                    size,
+                    StoreOp::Prepare,
+                    &self.transfer,
+                )
+                .await?;
+                Ok(Restore::Stash {
+                    stash: stash.to_string(),
+                })
+            }
+        }
+    }
+
+    async fn undo(&self, key: &Key, restore: &Restore) -> Result<(), StoreError> {
+        self.log(StoreOp::Undo, key.as_str());
+        let full = self.full(key.as_str());
+        let url = self.url_of(key);
+        match restore {
+            // Whatever is there now came after: remove it, version by version (in a versioned
+            // bucket deleting a version makes the one before current, which was nothing).
+            Restore::Absent => {
+                for _ in 0..MAX_UNDONE_VERSIONS {
+                    match self.current(&full, StoreOp::Undo).await? {
+                        None => return Ok(()),
+                        Some(c) => {
+                            self.delete_full(&full, c.version.as_deref(), StoreOp::Undo)
+                                .await?;
+                        }
+                    }
+                }
+                Err(self.too_many_versions(&url))
+            }
+            Restore::Version { version } => {
+                for _ in 0..MAX_UNDONE_VERSIONS {
+                    let (latest, found) = self.latest_version(&full, version).await?;
+                    if !found {
                         return Err(StoreError::new(
                             StoreOp::Undo,
                             url,
                             ErrorKind::Permanent,
                             format!(
-                                "the rollback copy {} is gone, so the previous object cannot be restored",
-                                self.url_of_full(stash)
+                                "version {version} is gone, so the previous object cannot be made current again"
                             ),
                         ));
                     }
+                    match latest {
+                        Some(latest) if latest != *version => {
+                            self.delete_full(&full, Some(&latest), StoreOp::Undo)
+                                .await?;
+                        }
+                        _ => return Ok(()),
+                    }
+                }
+                Err(self.too_many_versions(&url))
+            }
+            Restore::Stash { stash } => {
+                let kept = self.stash_key(stash);
+                let Some(copy) = self.current(&kept, StoreOp::Undo).await? else {
+                    // Put back already (an undo done twice), or settled.
+                    return Ok(());
                 };
                 transfer::copy(
                     &self.target(&full, &url),
-                    stash,
-                    size,
+                    &kept,
+                    copy.size,
                     StoreOp::Undo,
                     &self.transfer,
                 )
                 .await?;
-                self.delete_full(stash, None, StoreOp::Undo)
+                self.delete_full(&kept, None, StoreOp::Undo)
                     .await
                     .map(|_| ())
             }
         }
     }
 
-    async fn settle(&self, written: &Written) -> Result<(), StoreError> {
-        self.log(StoreOp::Settle, written.key.as_str());
-        match &written.undo {
-            UndoToken::Restore { stash } => self
-                .delete_full(stash, None, StoreOp::Settle)
-                .await
-                .map(|_| ()),
+    async fn settle(&self, restore: &Restore) -> Result<(), StoreError> {
+        match restore {
+            Restore::Stash { stash } => {
+                self.log(StoreOp::Settle, stash);
+                self.delete_full(&self.stash_key(stash), None, StoreOp::Settle)
+                    .await
+                    .map(|_| ())
+            }
             _ => Ok(()),
         }
+    }
+
+    async fn stashes(&self) -> Result<Vec<String>, StoreError> {
+        let prefix = self.stash_key("");
+        let url = self.url_of_full(&prefix);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| errors::store_error(StoreOp::Stashes, &url, e))?;
+            for object in page.contents.unwrap_or_default() {
+                if let Some(name) = object.key.as_deref().and_then(|k| k.strip_prefix(&prefix)) {
+                    out.push(name.to_string());
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl S3Store {
+    fn too_many_versions(&self, url: &str) -> StoreError {
+        StoreError::new(
+            StoreOp::Undo,
+            url,
+            ErrorKind::Permanent,
+            format!(
+                "more than {MAX_UNDONE_VERSIONS} versions were written since the change was prepared: refusing to remove more"
+            ),
+        )
     }
 }

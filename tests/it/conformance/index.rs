@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ocean_ingest::index::{
-    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, JobEnd, JobFacts,
-    LedgerState, sqlite::SqliteIndex,
+    Claim, ClaimOutcome, FileRecord, HarvestBatch, Index, IndexChange, JobEnd, JobFacts, Journal,
+    LedgerState, Owner, sqlite::SqliteIndex,
 };
 use ocean_ingest::model::FileMetadata;
 
@@ -26,6 +26,10 @@ pub const GUARANTEES: &[(&str, Guarantee<dyn Index>)] = guarantees![
     the_history_is_the_jobs_finished_in_a_window_oldest_first,
     the_history_keeps_what_each_job_recorded,
     leases_are_the_claims_whose_job_has_not_finished,
+    a_lease_renews_only_while_live_and_held,
+    journals_and_commits_need_the_claim,
+    abandoned_journals_and_stash_owners_follow_the_lease,
+    a_recovered_row_is_given_back,
 ];
 
 /// Runs every guarantee against an empty index.
@@ -80,6 +84,7 @@ fn batch(job: &str, version: &str, changes: Vec<IndexChange>) -> HarvestBatch {
         source_version: version.into(),
         changes,
         now: Utc::now(),
+        in_commit: Vec::new(),
     }
 }
 
@@ -516,9 +521,13 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
         source_version: c.source_version.clone(),
         changes: vec![],
         now: Utc::now(),
+        in_commit: Vec::new(),
     };
-    index.commit(&commit(&committed)).await.unwrap();
-    index.commit(&commit(&done)).await.unwrap();
+    assert!(index.commit(&commit(&committed)).await.unwrap());
+    assert!(index.commit(&commit(&done)).await.unwrap());
+    // The live job's heartbeat renews its lease: the list shows the renewed end, not the first.
+    let live = later(&live, 0, 900);
+    assert!(index.renew(&live).await.unwrap());
     index
         .finish(&JobEnd {
             job_id: "LS4".into(),
@@ -583,6 +592,220 @@ pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index)
             .windows(2)
             .all(|w| w[0].entry.updated_at <= w[1].entry.updated_at)
     );
+}
+
+/// `claim` as seen `secs` seconds from now, holding for `lease_secs` from then.
+fn later(claim: &Claim, secs: i64, lease_secs: i64) -> Claim {
+    let now = Utc::now() + Duration::seconds(secs);
+    Claim {
+        now,
+        lease_until: now + Duration::seconds(lease_secs),
+        ..claim.clone()
+    }
+}
+
+fn journal_of(job: &str, n: i64) -> Journal {
+    Journal {
+        job_id: job.into(),
+        entries: serde_json::json!([{ "place": "public", "key": format!("J/{n}.nc") }]),
+    }
+}
+
+/// A renewal extends a live lease of the job's own, so no other job takes the upload over past
+/// the first lease; a lease that lapsed is lost for good, even before anyone took it over, and a
+/// job that does not hold the claim cannot renew it.
+pub async fn a_lease_renews_only_while_live_and_held(index: &dyn Index) {
+    let held = claim("L1", "lease-v1", 60);
+    index.claim(&held).await.unwrap();
+    assert!(
+        index.renew(&later(&held, 30, 60)).await.unwrap(),
+        "a live lease renews"
+    );
+    // Past the first lease (60 s) but within the renewed one (30 + 60 s): still the job's.
+    match index
+        .claim(&later(&claim("L2", "lease-v1", 60), 75, 60))
+        .await
+        .unwrap()
+    {
+        ClaimOutcome::InProgress { job_id, .. } => assert_eq!(job_id, "L1"),
+        other => panic!("the renewed lease keeps the upload: {other:?}"),
+    }
+    assert!(
+        !index
+            .renew(&later(&claim("L2", "lease-v1", 60), 30, 60))
+            .await
+            .unwrap(),
+        "a job that does not hold the claim cannot renew it"
+    );
+    let lapsed = claim("L3", "lease-v2", -1);
+    index.claim(&lapsed).await.unwrap();
+    assert!(
+        !index.renew(&later(&lapsed, 0, 60)).await.unwrap(),
+        "a lapsed lease is lost for good"
+    );
+}
+
+/// Only the job holding a live claim records a journal or commits; a job whose upload was taken
+/// over can do neither, and its commit applies nothing. `committed` tells whose commit took effect.
+pub async fn journals_and_commits_need_the_claim(index: &dyn Index) {
+    let first = claim("F1", "fence-v1", -1);
+    index.claim(&first).await.unwrap();
+    assert!(
+        !index
+            .record_journal(&first, &journal_of("F1", 1))
+            .await
+            .unwrap(),
+        "no journal on a lapsed lease"
+    );
+    let second = claim("F2", "fence-v1", 600);
+    assert_eq!(
+        index.claim(&second).await.unwrap(),
+        ClaimOutcome::Claimed {
+            took_over: Some("F1".into())
+        }
+    );
+    assert!(
+        index
+            .record_journal(&second, &journal_of("F2", 2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        index.journal(SOURCE, "fence-v1").await.unwrap(),
+        Some(journal_of("F2", 2))
+    );
+    let stale = batch(
+        "F1",
+        "fence-v1",
+        vec![IndexChange::Upsert(record("FENCE/f1.nc", "F1"))],
+    );
+    assert!(
+        !index.commit(&stale).await.unwrap(),
+        "a taken-over job cannot commit"
+    );
+    assert!(
+        index.get("FENCE/f1.nc").await.unwrap().is_none(),
+        "nothing applied"
+    );
+    assert!(!index.committed(SOURCE, "fence-v1", "F1").await.unwrap());
+    assert!(!index.committed(SOURCE, "fence-v1", "F2").await.unwrap());
+    let fresh = batch(
+        "F2",
+        "fence-v1",
+        vec![IndexChange::Upsert(record("FENCE/f2.nc", "F2"))],
+    );
+    assert!(index.commit(&fresh).await.unwrap());
+    assert!(index.committed(SOURCE, "fence-v1", "F2").await.unwrap());
+    assert!(!index.committed(SOURCE, "fence-v1", "F1").await.unwrap());
+    assert_eq!(
+        index.journal(SOURCE, "fence-v1").await.unwrap(),
+        Some(journal_of("F2", 2)),
+        "the journal stays for the job to settle"
+    );
+    // Only its own job clears a journal.
+    index.clear_journal(SOURCE, "fence-v1", "F1").await.unwrap();
+    assert!(index.journal(SOURCE, "fence-v1").await.unwrap().is_some());
+    index.clear_journal(SOURCE, "fence-v1", "F2").await.unwrap();
+    assert_eq!(index.journal(SOURCE, "fence-v1").await.unwrap(), None);
+}
+
+/// A journal is abandoned once its job's lease lapsed, or at once when its publish is committed;
+/// a stash owner is live while its lease is, journaled while a journal names it, and gone after.
+pub async fn abandoned_journals_and_stash_owners_follow_the_lease(index: &dyn Index) {
+    let mine = |rows: Vec<ocean_ingest::index::Abandoned>| -> Vec<(String, LedgerState)> {
+        rows.into_iter()
+            .filter(|r| r.source_version.starts_with("abandon-"))
+            .map(|r| (r.source_version, r.state))
+            .collect()
+    };
+    let running = claim("A1", "abandon-v1", 60);
+    index.claim(&running).await.unwrap();
+    assert!(
+        index
+            .record_journal(&running, &journal_of("A1", 1))
+            .await
+            .unwrap()
+    );
+    let done = claim("A2", "abandon-v2", 600);
+    index.claim(&done).await.unwrap();
+    assert!(
+        index
+            .record_journal(&done, &journal_of("A2", 2))
+            .await
+            .unwrap()
+    );
+    assert!(
+        index
+            .commit(&batch("A2", "abandon-v2", vec![]))
+            .await
+            .unwrap()
+    );
+
+    let now = Utc::now();
+    assert_eq!(
+        mine(index.abandoned("anmn", now).await.unwrap()),
+        vec![("abandon-v2".to_string(), LedgerState::Published)],
+        "a live job's journal is its own; a committed one is anyone's to settle"
+    );
+    let past = now + Duration::seconds(120);
+    let rows = index.abandoned("anmn", past).await.unwrap();
+    let found = rows
+        .iter()
+        .find(|r| r.source_version == "abandon-v1")
+        .expect("a lapsed job's journal is abandoned");
+    assert_eq!(found.journal, journal_of("A1", 1));
+    assert_eq!(found.pipeline, "anmn");
+    assert_eq!(
+        mine(rows),
+        vec![
+            ("abandon-v1".to_string(), LedgerState::Running),
+            ("abandon-v2".to_string(), LedgerState::Published),
+        ]
+    );
+    assert!(
+        mine(index.abandoned("other", past).await.unwrap()).is_empty(),
+        "only the pipeline's own rows"
+    );
+
+    assert_eq!(index.owner("A1", now).await.unwrap(), Owner::Live);
+    assert_eq!(index.owner("A1", past).await.unwrap(), Owner::Journaled);
+    index
+        .clear_journal(SOURCE, "abandon-v1", "A1")
+        .await
+        .unwrap();
+    assert_eq!(index.owner("A1", past).await.unwrap(), Owner::Gone);
+    assert_eq!(index.owner("never-ran", now).await.unwrap(), Owner::Gone);
+}
+
+/// A job that took a row over only to recover it gives it back in the state asked, journal
+/// cleared and claim free; a job that does not hold the row changes nothing.
+pub async fn a_recovered_row_is_given_back(index: &dyn Index) {
+    let dead = claim("G1", "give-v1", -1);
+    index.claim(&dead).await.unwrap();
+    let adopter = claim("G2", "give-v1", 600);
+    index.claim(&adopter).await.unwrap();
+    assert!(
+        index
+            .record_journal(&adopter, &journal_of("G2", 1))
+            .await
+            .unwrap()
+    );
+    index
+        .release(SOURCE, "give-v1", "G1", LedgerState::Failed)
+        .await
+        .unwrap();
+    assert_eq!(ledger_state(index, "give-v1").await, LedgerState::Running);
+    assert!(index.journal(SOURCE, "give-v1").await.unwrap().is_some());
+    index
+        .release(SOURCE, "give-v1", "G2", LedgerState::Failed)
+        .await
+        .unwrap();
+    assert_eq!(ledger_state(index, "give-v1").await, LedgerState::Failed);
+    assert_eq!(index.journal(SOURCE, "give-v1").await.unwrap(), None);
+    assert!(matches!(
+        index.claim(&claim("G3", "give-v1", 600)).await.unwrap(),
+        ClaimOutcome::Claimed { .. }
+    ));
 }
 
 /// Of many jobs claiming one upload at once, exactly one wins.

@@ -2,7 +2,7 @@
 //! checked against each backend. Every guarantee works under its own key prefix, so the list runs
 //! on one store, empty at the start.
 
-use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, local::LocalStore};
+use ocean_ingest::store::{ErrorKind, Key, ObjectStore, PutOptions, Restore, local::LocalStore};
 
 use super::{Guarantee, check_all, guarantees};
 
@@ -18,6 +18,8 @@ pub const GUARANTEES: &[(&str, Guarantee<dyn ObjectStore>)] = guarantees![
     removed_objects_are_gone_for_good,
     undoing_writes_in_reverse_returns_to_the_start,
     objects_say_when_they_were_written,
+    undo_holds_whether_or_not_the_change_was_made_and_twice,
+    stashes_are_named_until_settled,
 ];
 
 /// Runs every guarantee against an empty store.
@@ -51,6 +53,23 @@ async fn put(store: &dyn ObjectStore, k: &str, bytes: &[u8]) -> ocean_ingest::st
         .unwrap()
 }
 
+/// A change made reversible: prepared (with a stash name of its own), then put.
+async fn put_prepared(store: &dyn ObjectStore, k: &str, bytes: &[u8]) -> Restore {
+    let r = prepare(store, k).await;
+    put(store, k, bytes).await;
+    r
+}
+
+async fn prepare(store: &dyn ObjectStore, k: &str) -> Restore {
+    let stash = ocean_ingest::layout::stash_name(
+        "conformance",
+        STASHES.fetch_add(1, std::sync::atomic::Ordering::SeqCst),
+    );
+    store.prepare(&key(k), &stash).await.unwrap()
+}
+
+static STASHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 fn keys(v: Vec<ocean_ingest::store::ObjectInfo>) -> Vec<String> {
     v.into_iter().map(|o| o.key.to_string()).collect()
 }
@@ -78,7 +97,7 @@ pub async fn files_round_trip_streamed_with_their_sha256(store: &dyn ObjectStore
     let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&src, &content).unwrap();
     let k = key("roundtrip/b/file one.nc");
-    let w = store.put_file(&k, &src, &opts()).await.unwrap();
+    store.put_file(&k, &src, &opts()).await.unwrap();
     let info = store.head(&k).await.unwrap().expect("present after put");
     assert_eq!(info.size, content.len() as u64);
     let out = dir.path().join("out.bin");
@@ -89,7 +108,11 @@ pub async fn files_round_trip_streamed_with_their_sha256(store: &dyn ObjectStore
         got.sha256.as_deref(),
         Some(ocean_ingest::digest::sha256_file(&src).unwrap().1.as_str())
     );
-    store.settle(&w).await.unwrap();
+    assert_eq!(
+        store.sha256(&k).await.unwrap(),
+        got.sha256,
+        "the store tells the SHA-256 of what it holds"
+    );
 }
 
 /// A listing holds every key under the prefix, sorted, with no bookkeeping.
@@ -136,16 +159,17 @@ pub async fn listings_are_sorted_complete_and_by_prefix(store: &dyn ObjectStore)
 /// Undoing an overwrite puts the previous content back exactly.
 pub async fn undoing_an_overwrite_restores_the_previous_content(store: &dyn ObjectStore) {
     put(store, "overwrite/c.nc", b"3").await;
-    let w = put(store, "overwrite/c.nc", b"new").await;
+    let r = put_prepared(store, "overwrite/c.nc", b"new").await;
     assert_eq!(read(store, "overwrite/c.nc").await, b"new");
-    store.undo(&w).await.unwrap();
+    store.undo(&key("overwrite/c.nc"), &r).await.unwrap();
     assert_eq!(read(store, "overwrite/c.nc").await, b"3");
 }
 
 /// Undoing the write of a new object removes it.
 pub async fn undoing_a_new_object_removes_it(store: &dyn ObjectStore) {
-    let w = put(store, "fresh/x.nc", b"x").await;
-    store.undo(&w).await.unwrap();
+    let r = put_prepared(store, "fresh/x.nc", b"x").await;
+    assert_eq!(r, Restore::Absent);
+    store.undo(&key("fresh/x.nc"), &r).await.unwrap();
     assert_eq!(store.head(&key("fresh/x.nc")).await.unwrap(), None);
     assert!(store.list("fresh/").await.unwrap().is_empty());
 }
@@ -153,36 +177,89 @@ pub async fn undoing_a_new_object_removes_it(store: &dyn ObjectStore) {
 /// Deleting a missing object succeeds; undoing a delete brings the object back.
 pub async fn deletes_are_idempotent_and_undone(store: &dyn ObjectStore) {
     put(store, "delete/two.nc", b"2").await;
-    let w = store.delete(&key("delete/two.nc")).await.unwrap();
+    let r = prepare(store, "delete/two.nc").await;
+    store.delete(&key("delete/two.nc")).await.unwrap();
     assert_eq!(store.head(&key("delete/two.nc")).await.unwrap(), None);
     store
         .delete(&key("delete/two.nc"))
         .await
         .expect("deleting a missing object succeeds");
-    store.undo(&w).await.unwrap();
+    store.undo(&key("delete/two.nc"), &r).await.unwrap();
     assert_eq!(read(store, "delete/two.nc").await, b"2");
 }
 
 /// A settled write stays; a settled delete stays deleted.
 pub async fn settled_writes_stay(store: &dyn ObjectStore) {
-    let w = put(store, "settle/kept.nc", b"k").await;
-    store.settle(&w).await.unwrap();
+    put(store, "settle/kept.nc", b"old").await;
+    let r = put_prepared(store, "settle/kept.nc", b"k").await;
+    store.settle(&r).await.unwrap();
     assert_eq!(read(store, "settle/kept.nc").await, b"k");
     put(store, "settle/gone.nc", b"g").await;
-    let w = store.delete(&key("settle/gone.nc")).await.unwrap();
-    store.settle(&w).await.unwrap();
+    let r = prepare(store, "settle/gone.nc").await;
+    store.delete(&key("settle/gone.nc")).await.unwrap();
+    store.settle(&r).await.unwrap();
     assert_eq!(store.head(&key("settle/gone.nc")).await.unwrap(), None);
 }
 
-/// `remove` deletes for good, and removing a missing object succeeds.
+/// An unprepared `delete` is for good, and deleting a missing object succeeds.
 pub async fn removed_objects_are_gone_for_good(store: &dyn ObjectStore) {
     put(store, "remove/x.nc", b"x").await;
-    store.remove(&key("remove/x.nc")).await.unwrap();
+    store.delete(&key("remove/x.nc")).await.unwrap();
     assert_eq!(store.head(&key("remove/x.nc")).await.unwrap(), None);
+    assert!(store.list("remove/").await.unwrap().is_empty());
     store
-        .remove(&key("remove/x.nc"))
+        .delete(&key("remove/x.nc"))
         .await
         .expect("removing a missing object succeeds");
+}
+
+/// Undo is what recovery after a crash relies on: right whether the prepared change was made or
+/// not, made twice, or undone already.
+pub async fn undo_holds_whether_or_not_the_change_was_made_and_twice(store: &dyn ObjectStore) {
+    put(store, "idem/a.nc", b"old").await;
+    let never_made = prepare(store, "idem/a.nc").await;
+    store.undo(&key("idem/a.nc"), &never_made).await.unwrap();
+    assert_eq!(read(store, "idem/a.nc").await, b"old");
+    let r = prepare(store, "idem/a.nc").await;
+    put(store, "idem/a.nc", b"new").await;
+    put(store, "idem/a.nc", b"newer").await;
+    store.undo(&key("idem/a.nc"), &r).await.unwrap();
+    store.undo(&key("idem/a.nc"), &r).await.unwrap();
+    assert_eq!(read(store, "idem/a.nc").await, b"old");
+    let fresh = prepare(store, "idem/b.nc").await;
+    store.undo(&key("idem/b.nc"), &fresh).await.unwrap();
+    assert_eq!(store.head(&key("idem/b.nc")).await.unwrap(), None);
+    put(store, "idem/b.nc", b"1").await;
+    put(store, "idem/b.nc", b"2").await;
+    store.undo(&key("idem/b.nc"), &fresh).await.unwrap();
+    assert_eq!(store.head(&key("idem/b.nc")).await.unwrap(), None);
+}
+
+/// A stash is listed by the name it was given until it is settled or put back.
+pub async fn stashes_are_named_until_settled(store: &dyn ObjectStore) {
+    put(store, "stash/a.nc", b"a").await;
+    let stash = ocean_ingest::layout::stash_name("stash-owner", 1);
+    let r = store.prepare(&key("stash/a.nc"), &stash).await.unwrap();
+    if let Restore::Stash { stash: name } = &r {
+        assert_eq!(name, &stash);
+        assert!(store.stashes().await.unwrap().contains(&stash), "listed");
+        store.settle(&r).await.unwrap();
+        assert!(!store.stashes().await.unwrap().contains(&stash), "settled");
+        assert_eq!(
+            read(store, "stash/a.nc").await,
+            b"a",
+            "settling changes nothing visible"
+        );
+    }
+    assert!(
+        store
+            .list("")
+            .await
+            .unwrap()
+            .iter()
+            .all(|o| !o.key.as_str().contains(&stash)),
+        "a stash is never listed as an object"
+    );
 }
 
 /// Reversing several writes in reverse order returns to the start, byte for byte.
@@ -191,13 +268,21 @@ pub async fn undoing_writes_in_reverse_returns_to_the_start(store: &dyn ObjectSt
     put(store, "reverse/a/c.nc", b"3").await;
     put(store, "reverse/a/b/two.nc", b"2").await;
     let before = snapshot_of(store, "reverse/", tmp.path()).await;
+    let deleted = prepare(store, "reverse/a/b/two.nc").await;
+    store.delete(&key("reverse/a/b/two.nc")).await.unwrap();
     let receipts = [
-        put(store, "reverse/a/c.nc", b"v2").await,
-        store.delete(&key("reverse/a/b/two.nc")).await.unwrap(),
-        put(store, "reverse/z/new.nc", b"n").await,
+        (
+            "reverse/a/c.nc",
+            put_prepared(store, "reverse/a/c.nc", b"v2").await,
+        ),
+        ("reverse/a/b/two.nc", deleted),
+        (
+            "reverse/z/new.nc",
+            put_prepared(store, "reverse/z/new.nc", b"n").await,
+        ),
     ];
-    for w in receipts.iter().rev() {
-        store.undo(w).await.unwrap();
+    for (k, r) in receipts.iter().rev() {
+        store.undo(&key(k), r).await.unwrap();
     }
     assert_eq!(snapshot_of(store, "reverse/", tmp.path()).await, before);
 }
@@ -230,29 +315,40 @@ async fn local_store_conforms() {
 }
 
 #[tokio::test]
-async fn local_store_keeps_its_bookkeeping_out_of_sight() {
+async fn local_store_keeps_its_bookkeeping_out_of_its_folder() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LocalStore::open(dir.path()).unwrap();
+    let root = dir.path().join("public");
+    let store = LocalStore::open(&root).unwrap();
     let opts = PutOptions::default();
-    let w = store
+    store
         .put_bytes(&key("x.nc"), b"1".to_vec(), &opts)
         .await
         .unwrap();
-    let w2 = store
+    let r = store.prepare(&key("x.nc"), "job.0").await.unwrap();
+    store
         .put_bytes(&key("x.nc"), b"2".to_vec(), &opts)
         .await
         .unwrap();
-    store.settle(&w).await.unwrap();
-    store.settle(&w2).await.unwrap();
+    // Mid-change, the store's folder holds the objects and nothing else: a copy or sync of it
+    // publishes no stash and no temporary file.
+    let mut names: Vec<_> = walk(&root);
+    names.sort();
+    assert_eq!(names, ["x.nc"]);
+    assert!(
+        !store.bookkeeping().starts_with(&root),
+        "{}",
+        store.bookkeeping().display()
+    );
+    store.settle(&r).await.unwrap();
     assert_eq!(
-        std::fs::read_dir(dir.path().join(".ingest/stash"))
+        std::fs::read_dir(store.bookkeeping().join("stash"))
             .unwrap()
             .count(),
         0,
         "settle drops the stash"
     );
     assert_eq!(
-        std::fs::read_dir(dir.path().join(".ingest/tmp"))
+        std::fs::read_dir(store.bookkeeping().join("tmp"))
             .unwrap()
             .count(),
         0,
@@ -262,6 +358,22 @@ async fn local_store_keeps_its_bookkeeping_out_of_sight() {
         Key::new(".ingest/stash/x").is_err(),
         "the bookkeeping folder cannot be addressed"
     );
+}
+
+/// Every file under a folder, relative.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            for inner in walk(&path) {
+                out.push(format!("{}/{inner}", entry.file_name().to_string_lossy()));
+            }
+        } else {
+            out.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -304,10 +416,7 @@ async fn a_broken_guarantee_is_named() {
         ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
             self.0.put_bytes(k, bytes, o).await
         }
-        async fn delete(
-            &self,
-            k: &Key,
-        ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
+        async fn delete(&self, k: &Key) -> Result<(), ocean_ingest::store::StoreError> {
             self.0.delete(k).await
         }
         async fn list(
@@ -316,18 +425,22 @@ async fn a_broken_guarantee_is_named() {
         ) -> Result<Vec<ocean_ingest::store::ObjectInfo>, ocean_ingest::store::StoreError> {
             self.0.list(prefix).await
         }
-        // Undo does nothing: every rollback guarantee is broken.
-        async fn undo(
+        async fn prepare(
             &self,
-            _: &ocean_ingest::store::Written,
-        ) -> Result<(), ocean_ingest::store::StoreError> {
+            k: &Key,
+            stash: &str,
+        ) -> Result<Restore, ocean_ingest::store::StoreError> {
+            self.0.prepare(k, stash).await
+        }
+        // Undo does nothing: every rollback guarantee is broken.
+        async fn undo(&self, _: &Key, _: &Restore) -> Result<(), ocean_ingest::store::StoreError> {
             Ok(())
         }
-        async fn settle(
-            &self,
-            w: &ocean_ingest::store::Written,
-        ) -> Result<(), ocean_ingest::store::StoreError> {
-            self.0.settle(w).await
+        async fn settle(&self, r: &Restore) -> Result<(), ocean_ingest::store::StoreError> {
+            self.0.settle(r).await
+        }
+        async fn stashes(&self) -> Result<Vec<String>, ocean_ingest::store::StoreError> {
+            self.0.stashes().await
         }
     }
     let dir = tempfile::tempdir().unwrap();
