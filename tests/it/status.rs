@@ -67,6 +67,8 @@ impl Stage {
     pub async fn production() -> Option<Stage> {
         let moto = moto().await?;
         let db = pg().await?;
+        // The example pipelines harvest collections with geometry columns.
+        crate::harvest::postgis(&db).await;
         let incoming = moto.bucket("incoming", false).await;
         let archive = moto.bucket("archive", true).await;
         let public = moto.bucket("public", true).await;
@@ -79,6 +81,8 @@ impl Stage {
             .set("INGEST_ERROR_URL", format!("s3://{error}/errors"))
             .set("INGEST_REPORTS_URL", format!("s3://{error}/reports"))
             .set("INGEST_INDEX_URL", &db.url);
+        // Remote boundaries take no pipelines compiled in: the example file, named.
+        env.example_pipelines();
         let index = ocean_ingest::index::postgres::PostgresIndex::open(
             &db.url,
             &crate::servers::timeouts(),
