@@ -17,6 +17,7 @@ mod help_cli;
 mod imos_cases;
 mod job_logs;
 mod notify;
+mod outcome_metrics;
 mod pipeline_file;
 mod pipelines_cli;
 mod postgres_index;
