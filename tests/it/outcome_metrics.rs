@@ -189,35 +189,6 @@ fn assert_counted_once(run: &Run, want_pipeline: &str, want_outcome: &str) {
     assert_eq!(got, want, "the dimensions of {}", matched[0]);
 }
 
-/// Has a job other than the binary's claim `name` in the incoming folder, for ten minutes.
-fn claim_elsewhere(env: &Env, incoming: &std::path::Path, name: &str) {
-    use ocean_ingest::index::Index;
-    use sha2::Digest;
-    let sha = hex::encode(sha2::Sha256::digest(
-        std::fs::read(incoming.join(name)).unwrap(),
-    ));
-    let url = ocean_ingest::store::local::file_url(&incoming.canonicalize().unwrap());
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let index =
-            ocean_ingest::index::sqlite::SqliteIndex::open(&env.home().join("index.sqlite"))
-                .await
-                .unwrap();
-        let now = chrono::Utc::now();
-        let claim = ocean_ingest::index::Claim {
-            source: format!("{url}/{name}"),
-            source_version: sha,
-            job_id: "other-job".into(),
-            pipeline: "acorn".into(),
-            now,
-            lease_until: now + chrono::Duration::minutes(10),
-        };
-        assert!(matches!(
-            index.claim(&claim).await.unwrap(),
-            ocean_ingest::index::ClaimOutcome::Claimed { .. }
-        ));
-    });
-}
-
 #[test]
 fn the_outcome_filter_counts_each_job_once_under_its_pipeline_and_outcome() {
     let env = Env::new();
@@ -235,7 +206,7 @@ fn the_outcome_filter_counts_each_job_once_under_its_pipeline_and_outcome() {
     let incoming = env.home().join("incoming");
     std::fs::create_dir_all(&incoming).unwrap();
     std::fs::copy(data(ACORN), incoming.join(ACORN)).unwrap();
-    claim_elsewhere(&env, &incoming, ACORN);
+    env.claim_elsewhere(&incoming, ACORN, "acorn");
     assert_counted_once(
         &env.ingest(&incoming.join(ACORN)),
         "acorn",
