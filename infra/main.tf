@@ -150,6 +150,7 @@ data "aws_iam_policy_document" "kms" {
       values = [
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.job_log_group}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.pipe_log_group}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.batch_events_log_group}",
       ]
     }
   }

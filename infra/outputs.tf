@@ -127,3 +127,13 @@ output "index_url_format" {
   description = "Form of the INGEST_INDEX_URL to put in the index-url secret: TLS verified against the RDS CA bundle the image carries."
   value       = "postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=${local.database_ca_bundle}"
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the deployment: queue and dead-letter depths, Batch jobs by status, job outcomes per pipeline."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace of the metrics the log filters publish: JobOutcomes (Pipeline, Outcome) and BatchJobStates (JobQueue, Status)."
+  value       = local.metrics_namespace
+}

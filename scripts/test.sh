@@ -15,6 +15,7 @@ apt_install curl openssl
 ensure_venv
 ensure_postgres
 ensure_postgis
+ensure_browser
 
 trap stop_servers EXIT
 start_servers || die "the test servers could not start: integration tests cannot run (see the messages above)"

@@ -74,6 +74,14 @@ pub fn job_attachment(pipeline: &str, job_id: &str, name: &str) -> Result<Key, I
     Key::new(format!("{pipeline}/{job_id}/{name}"))
 }
 
+/// The dashboard page at the root of the reports store, beside the pipelines' report folders.
+pub fn dashboard() -> Key {
+    Key::new(DASHBOARD).expect("a plain file name is a key")
+}
+
+/// The dashboard page's file name (also what `ocean-ingest dashboard --out DIR` writes there).
+pub const DASHBOARD: &str = "dashboard.html";
+
 /// The name of a stash (a copy a store keeps of an object a job is about to replace or delete):
 /// `<job_id>.<n>`, so a stash always says which job it belongs to.
 pub fn stash_name(job_id: &str, n: usize) -> String {
@@ -117,6 +125,7 @@ mod tests {
         );
         assert_eq!(job_report("anmn", "J1").unwrap().as_str(), "anmn/J1.json");
         assert!(public_file("../etc/passwd").is_err());
+        assert_eq!(dashboard().as_str(), "dashboard.html");
         let stash = stash_name("0192-ab", 7);
         assert_eq!(stash_owner(&stash), Some("0192-ab"));
         assert_eq!(

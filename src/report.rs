@@ -2,13 +2,13 @@
 //! notification summarises and the result event carries.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::Fault;
 use crate::model::{PipelineFile, Upload};
 
 /// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Published,
@@ -27,6 +27,11 @@ impl Outcome {
             Outcome::FailedTransient => "failed_transient",
             Outcome::FailedInternal => "failed_internal",
         }
+    }
+
+    /// An outcome as the job history stores it (its serde name).
+    pub fn parse(s: &str) -> Option<Outcome> {
+        crate::model::parse_named("outcome", s).ok()
     }
 
     /// The outcome of a failure of this kind.
@@ -136,6 +141,8 @@ pub struct JobReport {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub duration_ms: u64,
+    /// When the harvest committed (the upload became public), for a job that got that far.
+    pub published_at: Option<DateTime<Utc>>,
     /// The upload, once it was fetched.
     pub input: Option<Upload>,
     pub states: Vec<StateRecord>,

@@ -250,6 +250,19 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::MAX_ATTEMPTS, global = true, value_name = "N")]
     pub max_attempts: Option<u32>,
 
+    /// After each job, rewrite the dashboard page (dashboard.html) at the root of the reports
+    /// store, for a static bucket to serve: true or false
+    #[arg(
+        long,
+        env = vars::DASHBOARD,
+        global = true,
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub dashboard: bool,
+
     /// Base of the wait before exiting 75 on an attempt Batch will retry (Batch itself retries at
     /// once): base × 2^(attempt − 1), ±25 % at random, at most 300 s and never past the job
     /// deadline; 0 for none
@@ -379,6 +392,8 @@ pub struct Settings {
     pub transfer: Transfer,
     /// This attempt and the last one Batch will make, when both are known.
     pub attempt: Option<Attempt>,
+    /// Whether each job rewrites the dashboard page in the reports store.
+    pub dashboard: bool,
     /// The base of the wait before exiting 75 on an attempt Batch will retry.
     pub retry_backoff: Duration,
 }
@@ -572,6 +587,7 @@ impl Settings {
                 _ => None,
             },
             transfer: transfer(args)?,
+            dashboard: args.dashboard,
             retry_backoff: Duration::from_secs(args.retry_backoff_seconds),
         })
     }
@@ -885,8 +901,17 @@ mod tests {
         assert_eq!(args.source_key_encoding, KeyEncoding::Raw);
         assert_eq!(args.s3_part_size, ByteSize(crate::store::DEFAULT_PART_SIZE));
         assert_eq!(args.incoming_url, None);
+        assert!(!args.dashboard);
         let settings = Settings::resolve(&args).unwrap();
         assert_eq!(settings.transfer, Transfer::default());
+    }
+
+    #[test]
+    fn the_dashboard_is_rewritten_after_jobs_only_when_asked() {
+        assert!(!resolve(&[]).unwrap().dashboard);
+        assert!(resolve(&["--dashboard", "true"]).unwrap().dashboard);
+        assert!(resolve(&["--dashboard", "on"]).unwrap().dashboard);
+        assert!(!resolve(&["--dashboard", "false"]).unwrap().dashboard);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub const LOG_FORMAT: &str = "INGEST_LOG_FORMAT";
 pub const SOURCE_KEY_ENCODING: &str = "INGEST_SOURCE_KEY_ENCODING";
 pub const RESULTS_QUEUE_URL: &str = "INGEST_RESULTS_QUEUE_URL";
 pub const MAX_ATTEMPTS: &str = "INGEST_MAX_ATTEMPTS";
+pub const DASHBOARD: &str = "INGEST_DASHBOARD";
 pub const RETRY_BACKOFF_SECONDS: &str = "INGEST_RETRY_BACKOFF_SECONDS";
 /// Set by AWS Batch itself: which attempt of the job this is (1 for the first).
 pub const BATCH_JOB_ATTEMPT: &str = "AWS_BATCH_JOB_ATTEMPT";

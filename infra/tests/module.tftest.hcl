@@ -341,6 +341,20 @@ override_resource {
   }
 }
 
+override_resource {
+  target = aws_cloudwatch_log_group.batch_events
+  values = {
+    arn = "arn:aws:logs:ap-southeast-2:111122223333:log-group:/aws/events/ocean-ingest/batch-jobs"
+  }
+}
+
+override_resource {
+  target = aws_cloudwatch_event_rule.batch_job_states
+  values = {
+    arn = "arn:aws:events:ap-southeast-2:111122223333:rule/ocean-ingest-batch-job-states"
+  }
+}
+
 # --- each stream: prefix -> notification -> its queue -> its pipe -> its job queue ---------------
 
 run "each_stream_prefix_reaches_its_own_job_queue" {
@@ -941,5 +955,122 @@ run "the_image_provides_what_the_job_definition_expects" {
     # the image must not also install them as its configuration.
     condition     = length(regexall("(?m)^COPY .*pipelines\\.toml /", file("${path.module}/../Dockerfile"))) == 0 && jsondecode(aws_batch_job_definition.pipeline["acorn"].container_properties).command[0] == "run"
     error_message = "The image must carry no pipeline file of its own."
+  }
+}
+
+# --- the dashboard -------------------------------------------------------------------------------
+
+run "the_dashboard_shows_every_queue_job_state_and_outcome" {
+  assert {
+    condition = alltrue(flatten([
+      for name in ["anmn_nrs", "srs_altimetry", "acorn"] : [
+        contains(
+          [for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.metrics]...) : jsonencode(m)],
+          jsonencode(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "ocean-ingest-${name}", { label = name }])
+        ),
+        contains(
+          [for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.metrics]...) : jsonencode(m)],
+          jsonencode(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "ocean-ingest-${name}-dlq", { label = "${name} dead letters" }])
+        ),
+      ]
+    ]))
+    error_message = "The dashboard must show the depth of every stream's queue and of its dead-letter queue."
+  }
+
+  assert {
+    condition = alltrue([
+      for queue in ["ocean-ingest-results-dlq", "ocean-ingest-unrouted", "ocean-ingest-results"] :
+      length([
+        for m in concat([for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w.properties.metrics]...) :
+        m if jsonencode(slice(m, 0, min(4, length(m)))) == jsonencode(["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue])
+      ]) == 1
+    ])
+    error_message = "The dashboard must show the results dead letters, the unrouted uploads and the result events waiting, once each."
+  }
+
+  assert {
+    condition = alltrue([
+      for name in ["anmn_nrs", "srs_altimetry", "acorn"] :
+      length([
+        for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w
+        if w.properties.title == "Batch jobs entering each state: ${name}"
+        && jsonencode(w.properties.metrics) == jsonencode([
+          for state in ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"] :
+          ["OceanIngest/ocean-ingest", "BatchJobStates", "JobQueue", "arn:aws:batch:ap-southeast-2:111122223333:job-queue/ocean-ingest-${name}", "Status", state, { label = state }]
+        ])
+        && lookup(w.properties, "stat", null) == "Sum"
+      ]) == 1
+    ])
+    error_message = "Each stream's job queue must have a widget of its jobs by Batch status, from the job-state metric filter."
+  }
+
+  assert {
+    condition = alltrue([
+      for outcome in ["published", "duplicate", "rejected", "failed_transient", "failed_internal"] :
+      length([
+        for w in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : w
+        if w.properties.title == "Jobs ${outcome}, per pipeline"
+        && jsonencode(w.properties.metrics) == jsonencode([[{
+          expression = "SEARCH('{OceanIngest/ocean-ingest,Outcome,Pipeline} MetricName=\"JobOutcomes\" Outcome=\"${outcome}\"', 'Sum', 300)"
+          id         = "jobs"
+          label      = "$${PROP('Dim.Pipeline')}"
+        }]])
+      ]) == 1
+    ])
+    error_message = "Each job outcome must have a widget of its jobs per pipeline, searched from the outcome metric filter's namespace and dimensions."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_log_metric_filter.job_outcomes.log_group_name == "/aws/batch/ocean-ingest"
+      && aws_cloudwatch_log_metric_filter.job_outcomes.pattern == "{ ($.message = \"job finished\") && ($.pipeline = *) && ($.outcome = *) }"
+      && one(aws_cloudwatch_log_metric_filter.job_outcomes.metric_transformation).name == "JobOutcomes"
+      && one(aws_cloudwatch_log_metric_filter.job_outcomes.metric_transformation).namespace == "OceanIngest/ocean-ingest"
+      && one(aws_cloudwatch_log_metric_filter.job_outcomes.metric_transformation).value == "1"
+      && one(aws_cloudwatch_log_metric_filter.job_outcomes.metric_transformation).dimensions == tomap({ Pipeline = "$.pipeline", Outcome = "$.outcome" })
+    )
+    error_message = "The job log group's outcome filter must count each job's outcome line, one metric per pipeline and outcome."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_cloudwatch_event_rule.batch_job_states.event_pattern) == {
+        source        = ["aws.batch"]
+        "detail-type" = ["Batch Job State Change"]
+        detail = {
+          jobQueue = [
+            "arn:aws:batch:ap-southeast-2:111122223333:job-queue/ocean-ingest-acorn",
+            "arn:aws:batch:ap-southeast-2:111122223333:job-queue/ocean-ingest-anmn_nrs",
+            "arn:aws:batch:ap-southeast-2:111122223333:job-queue/ocean-ingest-srs_altimetry",
+          ]
+        }
+      }
+      && aws_cloudwatch_event_target.batch_job_states.rule == aws_cloudwatch_event_rule.batch_job_states.name
+      && aws_cloudwatch_event_target.batch_job_states.arn == "arn:aws:logs:ap-southeast-2:111122223333:log-group:/aws/events/ocean-ingest/batch-jobs"
+      && aws_cloudwatch_log_group.batch_events.kms_key_id == "arn:aws:kms:ap-southeast-2:111122223333:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+      && aws_cloudwatch_log_group.batch_events.retention_in_days == 365
+    )
+    error_message = "Every job state change of every stream's job queue must reach the encrypted job-state log group."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_log_metric_filter.batch_job_states.log_group_name == "/aws/events/ocean-ingest/batch-jobs"
+      && aws_cloudwatch_log_metric_filter.batch_job_states.pattern == "{ ($.detail.status = *) && ($.detail.jobQueue = *) }"
+      && one(aws_cloudwatch_log_metric_filter.batch_job_states.metric_transformation).name == "BatchJobStates"
+      && one(aws_cloudwatch_log_metric_filter.batch_job_states.metric_transformation).namespace == "OceanIngest/ocean-ingest"
+      && one(aws_cloudwatch_log_metric_filter.batch_job_states.metric_transformation).dimensions == tomap({ JobQueue = "$.detail.jobQueue", Status = "$.detail.status" })
+    )
+    error_message = "The job-state filter must count the jobs entering each state, per job queue."
+  }
+
+  assert {
+    condition = (
+      jsonencode(one(data.aws_iam_policy_document.batch_events_log.statement).actions) == jsonencode(["logs:CreateLogStream", "logs:PutLogEvents"])
+      && jsonencode(one(data.aws_iam_policy_document.batch_events_log.statement).resources) == jsonencode(["arn:aws:logs:ap-southeast-2:111122223333:log-group:/aws/events/ocean-ingest/batch-jobs:*"])
+      && jsonencode(one(data.aws_iam_policy_document.batch_events_log.statement).condition) == jsonencode([{ test = "ArnEquals", values = ["arn:aws:events:ap-southeast-2:111122223333:rule/ocean-ingest-batch-job-states"], variable = "aws:SourceArn" }])
+      && contains(flatten([for c in one([for s in data.aws_iam_policy_document.kms.statement : s if s.sid == "LogsEncryptJobAndPipeLogs"]).condition : c.values]), "arn:aws:logs:ap-southeast-2:111122223333:log-group:/aws/events/ocean-ingest/batch-jobs")
+    )
+    error_message = "Only the job-state rule may write the job-state log group, which the module's key encrypts."
   }
 }

@@ -61,3 +61,12 @@ pg_bindir() {
     dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
     echo "${dir:-/usr/lib/postgresql/15/bin}"
 }
+
+# Headless Chromium (Debian's package) for the test that loads the dashboard page in a real
+# browser; exports INGEST_TEST_CHROMIUM, the binary that test drives.
+ensure_browser() {
+    command -v chromium >/dev/null || apt_install chromium
+    command -v chromium >/dev/null || die "chromium not found after installing Debian's chromium package"
+    INGEST_TEST_CHROMIUM=$(command -v chromium)
+    export INGEST_TEST_CHROMIUM
+}

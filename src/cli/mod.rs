@@ -2,11 +2,13 @@
 
 mod backoff;
 mod check;
+mod dashboard;
 mod event;
 mod format;
 mod pipelines;
 mod replay;
 mod run;
+mod status;
 mod tally;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +52,11 @@ pub enum Command {
     Pipelines(pipelines::PipelinesCommand),
     /// Ingest uploads of the incoming store again: queue their S3 events, or run them here
     Replay(replay::ReplayArgs),
+    /// What each stream received, published, rejected and failed; the claims held or expired;
+    /// the time from upload to publication (or, with --unrouted, uploads no pipeline routes)
+    Status(status::StatusArgs),
+    /// Write the status as a self-contained HTML page (dashboard.html)
+    Dashboard(dashboard::DashboardArgs),
 }
 
 /// Runs a parsed command line and returns the exit code.
@@ -79,6 +86,14 @@ pub fn main(cli: Cli) -> ExitCode {
                 crate::shutdown::listen();
                 replay::main(settings, args).await
             }),
+            Err(e) => usage_error(&JobError::usage(e.to_string())),
+        },
+        Command::Status(args) => match Settings::resolve(&cli.settings) {
+            Ok(settings) => runtime().block_on(status::main(settings, args)),
+            Err(e) => usage_error(&JobError::usage(e.to_string())),
+        },
+        Command::Dashboard(args) => match Settings::resolve(&cli.settings) {
+            Ok(settings) => runtime().block_on(dashboard::main(settings, args)),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
     }

@@ -1,5 +1,6 @@
-//! The index: the harvest target the portal reads (one row per published file, with metadata)
-//! and the job ledger that makes every job idempotent. One trait, chosen by URL.
+//! The index: the harvest target the portal reads (one row per published file, with metadata),
+//! the job ledger that makes every job idempotent, and the job history the status page reads.
+//! One trait, chosen by URL.
 
 pub mod postgres;
 pub mod sqlite;
@@ -93,6 +94,36 @@ pub struct JobEnd {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub report_url: Option<String>,
+    pub facts: JobFacts,
+}
+
+/// What the job history keeps of a job beyond its outcome, for the status page: when its upload
+/// arrived and when it was published, what it published, why it failed, its quick looks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobFacts {
+    /// When the upload arrived: the incoming object's modification time (S3's Last-Modified, a
+    /// local file's mtime), where the job read it from the incoming store.
+    pub uploaded_at: Option<DateTime<Utc>>,
+    /// When the job's harvest committed: the moment the upload became public.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Files the job published (additions and deletions).
+    pub files_published: u32,
+    /// Why the job did not publish: its error's one-line message.
+    pub error: Option<String>,
+    /// Where its quick-look plots are stored (URLs in the reports store).
+    pub plots: Vec<String>,
+}
+
+/// A ledger row whose job has not finished: still `running`, or `published` and not yet closed.
+/// While its lease holds, a job is working on the upload; once it lapsed, the job stopped without
+/// finishing (killed, crashed, or its machine went away) and the next job of the upload takes it
+/// over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseEntry {
+    /// The ledger row; its `updated_at` is when the job claimed the upload (or last moved it).
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
+    pub lease_until: DateTime<Utc>,
 }
 
 /// One published file's record.
@@ -278,6 +309,8 @@ pub struct JobRow {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub report_url: Option<String>,
+    #[serde(flatten)]
+    pub facts: JobFacts,
 }
 
 /// The index. Guarantees every backend honours:
@@ -296,6 +329,10 @@ pub struct JobRow {
 /// - `committed` tells whether a job's commit took effect, after any of its transactions still on
 ///   the way has ended.
 /// - `list` returns rows whose destination starts with the prefix, sorted by destination.
+/// - `history` returns exactly the jobs whose finish time is in `[since, until)`, each once, oldest
+///   first (ties by job id), with everything `finish` recorded (timestamps at least to the millisecond).
+/// - `leases` returns exactly the ledger rows still `running` or `published`, oldest first (ties
+///   by source), each with the end of its lease.
 #[async_trait]
 pub trait Index: Send + Sync + std::fmt::Debug {
     /// Where the index lives (the URL without credentials).
@@ -376,6 +413,16 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     ) -> Result<Option<LedgerEntry>, IndexError>;
 
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError>;
+
+    /// The jobs that finished at or after `since` and before `until`, oldest first.
+    async fn history(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>, IndexError>;
+
+    /// The ledger rows whose job has not finished, live or lapsed, oldest first.
+    async fn leases(&self) -> Result<Vec<LeaseEntry>, IndexError>;
 }
 
 operations! {
@@ -397,6 +444,8 @@ operations! {
         PathOwners => "path owners",
         Ledger => "ledger",
         Job => "job",
+        History => "history",
+        Leases => "leases",
     }
 }
 

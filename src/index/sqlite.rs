@@ -8,10 +8,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use chrono::{DateTime, Utc};
+
 use super::{
     Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
-    IndexError, IndexOp, IndexedFile, JobEnd, JobRow, Journal, LedgerEntry, LedgerState, Owner,
-    Ownership, PathOwner, Refusal, owned_elsewhere, parse_ts, ts,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, Journal, LeaseEntry, LedgerEntry,
+    LedgerState, Owner, Ownership, PathOwner, Refusal, owned_elsewhere, parse_ts, ts,
 };
 use crate::layout::Area;
 use crate::model::FileMetadata;
@@ -66,6 +68,16 @@ ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
 ALTER TABLE ingest_ledger ADD COLUMN journal TEXT;
 CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
 CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job);
+"#,
+    r#"
+-- The job history the status page reads: what each job recorded beyond its outcome.
+ALTER TABLE job ADD COLUMN uploaded_at TEXT;
+ALTER TABLE job ADD COLUMN published_at TEXT;
+ALTER TABLE job ADD COLUMN files_published INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job ADD COLUMN error TEXT;
+ALTER TABLE job ADD COLUMN plots TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX job_finished ON job (finished_at);
+CREATE INDEX ingest_ledger_unfinished ON ingest_ledger (state) WHERE state IN ('running', 'published');
 "#,
     r#"
 CREATE TABLE owned_path (
@@ -181,6 +193,45 @@ fn journal_of(job: Option<String>, entries: Option<String>) -> Option<Journal> {
 
 const FILE_COLUMNS: &str = "dest_path, pipeline, source, size, sha256, job_id, first_indexed, last_indexed, deleted, \
      feature_type, time_start, time_end, lat_min, lat_max, lon_min, lon_max, variables, attributes";
+
+const JOB_COLUMNS: &str = "job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url, \
+     uploaded_at, published_at, files_published, error, plots";
+
+const LEDGER_COLUMNS: &str = "source, source_version, job_id, pipeline, state, updated_at";
+
+fn ledger_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LedgerEntry> {
+    Ok(LedgerEntry {
+        source: r.get(0)?,
+        source_version: r.get(1)?,
+        job_id: r.get(2)?,
+        pipeline: r.get(3)?,
+        state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
+        updated_at: parse_ts(&r.get::<_, String>(5)?),
+    })
+}
+
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRow> {
+    let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(r.get::<_, Option<String>>(i)?.as_deref().map(parse_ts))
+    };
+    Ok(JobRow {
+        job_id: r.get(0)?,
+        source: r.get(1)?,
+        source_version: r.get(2)?,
+        pipeline: r.get(3)?,
+        outcome: r.get(4)?,
+        started_at: parse_ts(&r.get::<_, String>(5)?),
+        finished_at: parse_ts(&r.get::<_, String>(6)?),
+        report_url: r.get(7)?,
+        facts: JobFacts {
+            uploaded_at: time(8)?,
+            published_at: time(9)?,
+            files_published: r.get::<_, i64>(10)?.clamp(0, u32::MAX as i64) as u32,
+            error: r.get(11)?,
+            plots: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+        },
+    })
+}
 
 fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedFile> {
     let variables: String = r.get(16)?;
@@ -547,12 +598,30 @@ impl Index for SqliteIndex {
                     params![e.source, e.source_version, e.job_id, state.as_str(), ts(&e.finished_at)],
                 )?;
             }
+            let f = &e.facts;
             tx.execute(
-                "INSERT INTO job (job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
-                   report_url = excluded.report_url",
-                params![e.job_id, e.source, e.source_version, e.pipeline, e.outcome, ts(&e.started_at), ts(&e.finished_at), e.report_url],
+                &format!(
+                    "INSERT INTO job ({JOB_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
+                       report_url = excluded.report_url, uploaded_at = excluded.uploaded_at,
+                       published_at = excluded.published_at, files_published = excluded.files_published,
+                       error = excluded.error, plots = excluded.plots"
+                ),
+                params![
+                    e.job_id,
+                    e.source,
+                    e.source_version,
+                    e.pipeline,
+                    e.outcome,
+                    ts(&e.started_at),
+                    ts(&e.finished_at),
+                    e.report_url,
+                    f.uploaded_at.as_ref().map(ts),
+                    f.published_at.as_ref().map(ts),
+                    f.files_published as i64,
+                    f.error,
+                    serde_json::to_string(&f.plots).unwrap_or_else(|_| "[]".into()),
+                ],
             )?;
             tx.commit()
         })
@@ -629,19 +698,11 @@ impl Index for SqliteIndex {
         let (s, v) = (source.to_string(), source_version.to_string());
         self.with(IndexOp::Ledger, move |conn| {
             conn.query_row(
-                "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
-                 WHERE source = ?1 AND source_version = ?2",
+                &format!(
+                    "SELECT {LEDGER_COLUMNS} FROM ingest_ledger WHERE source = ?1 AND source_version = ?2"
+                ),
                 params![s, v],
-                |r| {
-                    Ok(LedgerEntry {
-                        source: r.get(0)?,
-                        source_version: r.get(1)?,
-                        job_id: r.get(2)?,
-                        pipeline: r.get(3)?,
-                        state: LedgerState::parse(&r.get::<_, String>(4)?).unwrap_or(LedgerState::Failed),
-                        updated_at: parse_ts(&r.get::<_, String>(5)?),
-                    })
-                },
+                ledger_row,
             )
             .optional()
         })
@@ -652,22 +713,44 @@ impl Index for SqliteIndex {
         let id = job_id.to_string();
         self.with(IndexOp::Job, move |conn| {
             conn.query_row(
-                "SELECT job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url FROM job WHERE job_id = ?1",
+                &format!("SELECT {JOB_COLUMNS} FROM job WHERE job_id = ?1"),
                 [id],
-                |r| {
-                    Ok(JobRow {
-                        job_id: r.get(0)?,
-                        source: r.get(1)?,
-                        source_version: r.get(2)?,
-                        pipeline: r.get(3)?,
-                        outcome: r.get(4)?,
-                        started_at: parse_ts(&r.get::<_, String>(5)?),
-                        finished_at: parse_ts(&r.get::<_, String>(6)?),
-                        report_url: r.get(7)?,
-                    })
-                },
+                job_row,
             )
             .optional()
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>, IndexError> {
+        let (since, until) = (ts(&since), ts(&until));
+        self.with(IndexOp::History, move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {JOB_COLUMNS} FROM job WHERE finished_at >= ?1 AND finished_at < ?2
+                 ORDER BY finished_at, job_id"
+            ))?;
+            stmt.query_map([since, until], job_row)?.collect()
+        })
+        .await
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseEntry>, IndexError> {
+        self.with(IndexOp::Leases, move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {LEDGER_COLUMNS}, lease_until FROM ingest_ledger
+                 WHERE state IN ('running', 'published') ORDER BY updated_at, source, source_version"
+            ))?;
+            stmt.query_map([], |r| {
+                Ok(LeaseEntry {
+                    entry: ledger_row(r)?,
+                    lease_until: parse_ts(&r.get::<_, String>(6)?),
+                })
+            })?
+            .collect()
         })
         .await
     }

@@ -28,6 +28,8 @@ pub(super) struct Job<'s> {
     states: Vec<StateRecord>,
     /// Plain-language notes for the report (why a duplicate was skipped, what cleanup failed).
     pub notes: Vec<String>,
+    /// When the harvest committed, once it has: the moment the upload became public.
+    pub published_at: Option<DateTime<Utc>>,
     /// Past it, the job stops taking new steps.
     pub deadline: crate::deadline::Deadline,
 }
@@ -60,6 +62,7 @@ impl<'s> Job<'s> {
             started_at: Utc::now(),
             states: Vec::new(),
             notes: Vec::new(),
+            published_at: None,
             deadline: crate::deadline::Deadline::after(services.settings.job_deadline),
         }
     }
@@ -100,6 +103,7 @@ impl<'s> Job<'s> {
             started_at: self.started_at,
             finished_at: Utc::now(),
             duration_ms: self.elapsed_ms(),
+            published_at: self.published_at,
             input: known.upload.cloned(),
             states: self.states.clone(),
             files: known

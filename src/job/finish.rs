@@ -6,8 +6,9 @@ use chrono::Utc;
 use tracing::{error, info, warn};
 
 use super::context::Job;
+use super::dashboard;
 use super::intake::Claimed;
-use crate::index::{JobEnd, LedgerState};
+use crate::index::{JobEnd, JobFacts, LedgerState};
 use crate::layout;
 use crate::model::Upload;
 use crate::report::JobReport;
@@ -109,12 +110,24 @@ pub(super) async fn finalise(
         started_at: report.started_at,
         finished_at: report.finished_at,
         report_url: report.locations.report.clone(),
+        facts: facts(&report),
     };
-    if let Err(e) = services.index.finish(&end).await {
-        error!(error = %e, "could not record the job's end in the index");
-        report
-            .notes
-            .push(format!("could not record the job's end in the index: {e}"));
+    match services.index.finish(&end).await {
+        Ok(()) if services.settings.dashboard => {
+            if let Err(e) = dashboard::rewrite(services).await {
+                warn!(error = %e, "could not rewrite the dashboard");
+                report
+                    .notes
+                    .push(format!("could not rewrite the dashboard: {e}"));
+            }
+        }
+        Ok(()) => {}
+        Err(e) => {
+            error!(error = %e, "could not record the job's end in the index");
+            report
+                .notes
+                .push(format!("could not record the job's end in the index: {e}"));
+        }
     }
     match layout::job_report(&pipeline, &job.id) {
         Ok(key) => {
@@ -133,11 +146,36 @@ pub(super) async fn finalise(
         }
         Err(e) => report.notes.push(format!("no key for the job report: {e}")),
     }
+    // The job's outcome line: a log metric filter can count job outcomes per pipeline from it,
+    // so it names the pipeline even when no pipeline claimed the upload.
     info!(
+        pipeline = %pipeline,
         outcome = report.outcome.as_str(),
         exit_code = report.exit_code,
+        files_published = end.facts.files_published,
         duration_ms = report.duration_ms,
         "job finished"
     );
     report
+}
+
+/// What the job history keeps of the job, from its report.
+fn facts(report: &JobReport) -> JobFacts {
+    JobFacts {
+        uploaded_at: report.input.as_ref().and_then(|u| u.uploaded_at),
+        published_at: report.published_at,
+        files_published: report
+            .files
+            .iter()
+            .filter(|f| f.published)
+            .count()
+            .try_into()
+            .unwrap_or(u32::MAX),
+        error: report.error.as_ref().map(|e| e.message.clone()),
+        plots: report
+            .plots
+            .iter()
+            .filter_map(|p| p.location.clone())
+            .collect(),
+    }
 }

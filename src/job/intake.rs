@@ -86,7 +86,7 @@ pub(super) enum Fetched {
 pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobError> {
     let name = job.request.source.name().to_string();
     let local_path = work.path().join("upload").join(&name);
-    let (key, size, sha256) = match &job.request.source {
+    let (key, size, sha256, uploaded_at) = match &job.request.source {
         Source::LocalFile(path) => {
             let (from, to) = (path.clone(), local_path.clone());
             let copied =
@@ -95,7 +95,7 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
             {
-                Ok((size, sha256)) => (name.clone(), size, sha256),
+                Ok((size, sha256)) => (name.clone(), size, sha256, None),
                 Err(e) => {
                     return Err(JobError::usage(format!(
                         "cannot read {}: {e}",
@@ -108,7 +108,7 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
             let incoming = &job.services.incoming;
             match incoming.get_to_file(key, &local_path).await {
                 Ok(info) => match info.sha256 {
-                    Some(sha256) => (key.to_string(), info.size, sha256),
+                    Some(sha256) => (key.to_string(), info.size, sha256, info.modified),
                     None => {
                         return Err(JobError::internal(format!(
                             "the incoming store gave no SHA-256 for {key} (every backend must)"
@@ -132,6 +132,7 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
         size,
         version: sha256.clone(),
         sha256,
+        uploaded_at,
         local_path,
     }))
 }

@@ -8,6 +8,7 @@
 
 mod checking;
 mod context;
+mod dashboard;
 mod finish;
 mod intake;
 mod lease;

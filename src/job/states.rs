@@ -471,6 +471,7 @@ impl<'s> Processed<'s> {
         };
         let published = crate::publish::publish(&request, files.files_mut()).await;
         let (acc, files, publication) = acc.then(job, files, published)?;
+        job.published_at = Some(chrono::Utc::now());
         for w in &publication.warnings {
             warn!(warning = %w, "publish settled with a warning");
             job.note(w.clone());

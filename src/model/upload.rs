@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// The uploaded object, copied into the job's folder so nobody can change it under the job. The
@@ -18,6 +19,9 @@ pub struct Upload {
     pub sha256: String,
     /// The version the ledger knows it by (S3 version/ETag, or the SHA-256 for local files).
     pub version: String,
+    /// When it arrived: the incoming object's modification time (S3's Last-Modified). `None` for
+    /// a local file given on the command line, whose age says nothing about its upload.
+    pub uploaded_at: Option<DateTime<Utc>>,
     /// The copy in the job's folder.
     #[serde(skip)]
     pub local_path: PathBuf,

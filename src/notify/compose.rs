@@ -9,51 +9,11 @@ use super::{Attachment, Notification};
 use crate::report::{JobReport, Outcome};
 
 static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    // Block tags take no room of their own, so the text template reads like its output. Set
-    // before the templates are added: they are compiled with the settings of that moment.
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.add_template("email.txt", include_str!("../../templates/email.txt.j2"))
-        .expect("text template is valid");
-    env.add_template("email.html", include_str!("../../templates/email.html.j2"))
-        .expect("html template is valid");
-    // HTML is escaped by file extension; the text template must not be.
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") {
-            minijinja::AutoEscape::Html
-        } else {
-            minijinja::AutoEscape::None
-        }
-    });
-    // minijinja's HTML escaping also turns `/` into `&#x2f;`, which makes every path in the
-    // message source unreadable; inside element text and quoted attributes `/` is harmless.
-    env.set_formatter(|out, state, value| match value.as_str() {
-        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => out
-            .write_str(&escape_html(text))
-            .map_err(minijinja::Error::from),
-        _ => minijinja::escape_formatter(out, state, value),
-    });
-    // A missing field is a bug in the template, not something to render as blank.
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env
+    crate::html::environment(&[
+        ("email.txt", include_str!("../../templates/email.txt.j2")),
+        ("email.html", include_str!("../../templates/email.html.j2")),
+    ])
 });
-
-/// Escapes the characters that mean something in HTML text and quoted attributes.
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// An image shown inline in the HTML body.
 #[derive(Debug, Clone)]
@@ -298,6 +258,7 @@ mod tests {
             started_at: at,
             finished_at: at,
             duration_ms: 1500,
+            published_at: None,
             input: Some(Upload {
                 name: name.into(),
                 key: name.into(),
@@ -305,6 +266,7 @@ mod tests {
                 size: 16384,
                 sha256: "ab".repeat(32),
                 version: "v".into(),
+                uploaded_at: None,
                 local_path: format!("/work/{name}").into(),
             }),
             states: ["Initial", "Initialised", "Resolved"]

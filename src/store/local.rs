@@ -129,6 +129,10 @@ impl LocalStore {
             size: meta.len(),
             version,
             sha256: None,
+            modified: meta
+                .modified()
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod s3;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use crate::error::ErrorKind;
@@ -28,6 +29,9 @@ pub struct ObjectInfo {
     /// while copying, so nobody reads the file again to hash it); from `head` and `list`, where the
     /// backend records it (S3 object metadata).
     pub sha256: Option<String>,
+    /// When the object was written, as the backend records it (S3's Last-Modified, to the
+    /// second; a local file's modification time): for an upload, when it arrived.
+    pub modified: Option<DateTime<Utc>>,
 }
 
 /// Options for a write.
@@ -73,6 +77,7 @@ pub enum Restore {
 /// - `list` returns every key under the prefix (all pages), sorted, and nothing else: no stash,
 ///   no temporary file (a local store keeps those outside its folder).
 /// - `stashes` names every stash the store holds, so debris of a job that died can be found.
+/// - `head`, `get_to_file` and `list` report when each object was written (`modified`).
 #[async_trait]
 pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// Where this store lives, as a URL (`file:///…`, `s3://bucket/prefix`).

@@ -257,7 +257,7 @@ fn no_modules_import_each_other_at_any_level() {
 const FORBIDDEN: &[(&[&str], &[&str], &str)] = &[
     (
         &[
-            "notify", "plot", "publish", "events", "store", "index", "queue", "report",
+            "notify", "plot", "publish", "events", "status", "store", "index", "queue", "report",
         ],
         &["job"],
         "the job uses these; they read the report (crate::report), never the job",

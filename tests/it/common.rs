@@ -159,6 +159,36 @@ impl Env {
         self.run(&["run", "--output", "json", source.to_str().unwrap()])
     }
 
+    /// Has a job other than the binary's ("other-job", of `pipeline`) hold a live claim, for ten
+    /// minutes, on the upload `name` in the local folder `incoming` of this home.
+    pub fn claim_elsewhere(&self, incoming: &Path, name: &str, pipeline: &str) {
+        use ocean_ingest::index::Index;
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(
+            std::fs::read(incoming.join(name)).unwrap(),
+        ));
+        let url = ocean_ingest::store::local::file_url(&incoming.canonicalize().unwrap());
+        tokio::runtime::Runtime::new().unwrap().block_on(async {
+            let index =
+                ocean_ingest::index::sqlite::SqliteIndex::open(&self.home().join("index.sqlite"))
+                    .await
+                    .unwrap();
+            let now = chrono::Utc::now();
+            let claim = ocean_ingest::index::Claim {
+                source: format!("{url}/{name}"),
+                source_version: sha,
+                job_id: "other-job".into(),
+                pipeline: pipeline.into(),
+                now,
+                lease_until: now + chrono::Duration::minutes(10),
+            };
+            assert!(matches!(
+                index.claim(&claim).await.unwrap(),
+                ocean_ingest::index::ClaimOutcome::Claimed { .. }
+            ));
+        });
+    }
+
     /// Every file of a local store (relative key → bytes), without its bookkeeping folder.
     pub fn store(&self, name: &str) -> BTreeMap<String, Vec<u8>> {
         let root = self.home().join(name);

@@ -265,6 +265,16 @@ impl Index for FailingIndex {
     async fn job(&self, job_id: &str) -> Result<Option<JobRow>, IndexError> {
         self.inner.job(job_id).await
     }
+    async fn history(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<JobRow>, IndexError> {
+        self.inner.history(since, until).await
+    }
+    async fn leases(&self) -> Result<Vec<ocean_ingest::index::LeaseEntry>, IndexError> {
+        self.inner.leases().await
+    }
 }
 
 /// The same services with every store and the index behind the fault counter.

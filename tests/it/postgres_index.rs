@@ -18,21 +18,26 @@ async fn postgres_index_conforms() {
         .await
         .unwrap();
     check_index(&index).await;
-    // The schema is recorded once; opening again applies nothing new.
+    // Each migration is recorded once; opening again applies nothing new.
+    let client = db.client().await;
+    let recorded = || async {
+        let row = client
+            .query_one(
+                "SELECT count(*), COALESCE(MAX(version), 0) FROM ocean_ingest_schema",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get::<_, i64>(0), i64::from(row.get::<_, i32>(1)))
+    };
+    let (versions, latest) = recorded().await;
+    assert!(versions >= 1);
+    assert_eq!(versions, latest, "one row per migration, numbered from 1");
     let again = PostgresIndex::open(&db.url, &crate::servers::timeouts())
         .await
         .unwrap();
     assert!(again.get("IMOS/A/a.nc").await.unwrap().is_some());
-    let client = db.client().await;
-    let (versions, last): (i64, i32) = client
-        .query_one(
-            "SELECT count(*), MAX(version) FROM ocean_ingest_schema",
-            &[],
-        )
-        .await
-        .map(|r| (r.get(0), r.get(1)))
-        .unwrap();
-    assert_eq!(versions, last as i64, "each migration recorded once");
+    assert_eq!(recorded().await, (versions, latest));
 }
 
 #[tokio::test]

@@ -628,32 +628,7 @@ fn an_upload_another_job_is_ingesting_is_retried_later_not_skipped() {
     std::fs::create_dir_all(&incoming).unwrap();
     std::fs::copy(data(ACORN), incoming.join(ACORN)).unwrap();
     // Another job holds a live claim on this exact upload (an SQS message delivered twice).
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(std::fs::read(data(ACORN)).unwrap()))
-    };
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
-        let index =
-            ocean_ingest::index::sqlite::SqliteIndex::open(&env.home().join("index.sqlite"))
-                .await
-                .unwrap();
-        let incoming_url = ocean_ingest::store::local::file_url(&incoming.canonicalize().unwrap());
-        let now = chrono::Utc::now();
-        let claim = ocean_ingest::index::Claim {
-            source: format!("{incoming_url}/{ACORN}"),
-            source_version: sha.clone(),
-            job_id: "other-job".into(),
-            pipeline: "acorn".into(),
-            now,
-            lease_until: now + chrono::Duration::minutes(10),
-        };
-        use ocean_ingest::index::Index;
-        assert!(matches!(
-            index.claim(&claim).await.unwrap(),
-            ocean_ingest::index::ClaimOutcome::Claimed { .. }
-        ));
-    });
+    env.claim_elsewhere(&incoming, ACORN, "acorn");
 
     let run = env.ingest(&incoming.join(ACORN));
     assert_eq!(

@@ -20,8 +20,8 @@ use crate::deadline::Timeouts;
 
 use super::{
     Abandoned, Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange,
-    IndexError, IndexOp, IndexedFile, JobEnd, JobRow, Journal, LedgerEntry, LedgerState, Owner,
-    Ownership, PathOwner, Refusal, owned_elsewhere,
+    IndexError, IndexOp, IndexedFile, JobEnd, JobFacts, JobRow, Journal, LeaseEntry, LedgerEntry,
+    LedgerState, Owner, Ownership, PathOwner, Refusal, owned_elsewhere,
 };
 use crate::layout::Area;
 use crate::model::FileMetadata;
@@ -78,6 +78,16 @@ ALTER TABLE ingest_ledger ADD COLUMN journal_job TEXT;
 ALTER TABLE ingest_ledger ADD COLUMN journal JSONB;
 CREATE INDEX ingest_ledger_job ON ingest_ledger (job_id);
 CREATE INDEX ingest_ledger_journal ON ingest_ledger (journal_job) WHERE journal_job IS NOT NULL;
+"#,
+    r#"
+-- The job history the status page reads: what each job recorded beyond its outcome.
+ALTER TABLE job ADD COLUMN uploaded_at TIMESTAMPTZ;
+ALTER TABLE job ADD COLUMN published_at TIMESTAMPTZ;
+ALTER TABLE job ADD COLUMN files_published INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE job ADD COLUMN error TEXT;
+ALTER TABLE job ADD COLUMN plots JSONB NOT NULL DEFAULT '[]';
+CREATE INDEX job_finished ON job (finished_at);
+CREATE INDEX ingest_ledger_unfinished ON ingest_ledger (state) WHERE state IN ('running', 'published');
 "#,
     r#"
 CREATE TABLE owned_path (
@@ -249,6 +259,43 @@ fn file_row(r: &Row) -> IndexedFile {
         first_indexed: r.get(6),
         last_indexed: r.get(7),
         deleted: r.get(8),
+    }
+}
+
+const LEDGER_COLUMNS: &str = "source, source_version, job_id, pipeline, state, updated_at";
+
+fn ledger_row(r: &Row) -> LedgerEntry {
+    LedgerEntry {
+        source: r.get(0),
+        source_version: r.get(1),
+        job_id: r.get(2),
+        pipeline: r.get(3),
+        state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
+        updated_at: r.get(5),
+    }
+}
+
+const JOB_COLUMNS: &str = "job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url, \
+     uploaded_at, published_at, files_published, error, plots";
+
+fn job_row(r: &Row) -> JobRow {
+    let plots: serde_json::Value = r.get(12);
+    JobRow {
+        job_id: r.get(0),
+        source: r.get(1),
+        source_version: r.get(2),
+        pipeline: r.get(3),
+        outcome: r.get(4),
+        started_at: r.get(5),
+        finished_at: r.get(6),
+        report_url: r.get(7),
+        facts: JobFacts {
+            uploaded_at: r.get(8),
+            published_at: r.get(9),
+            files_published: r.get::<_, i32>(10).max(0) as u32,
+            error: r.get(11),
+            plots: serde_json::from_value(plots).unwrap_or_default(),
+        },
     }
 }
 
@@ -641,12 +688,32 @@ impl Index for PostgresIndex {
                     )
                     .await?;
                 }
+                let f = &e.facts;
+                let files = i32::try_from(f.files_published).unwrap_or(i32::MAX);
+                let plots = serde_json::to_value(&f.plots).unwrap_or_default();
                 tx.execute(
-                    "INSERT INTO job (job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
-                       report_url = excluded.report_url",
-                    &[&e.job_id, &e.source, &e.source_version, &e.pipeline, &e.outcome, &e.started_at, &e.finished_at, &e.report_url],
+                    &format!(
+                        "INSERT INTO job ({JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                         ON CONFLICT (job_id) DO UPDATE SET outcome = excluded.outcome, finished_at = excluded.finished_at,
+                           report_url = excluded.report_url, uploaded_at = excluded.uploaded_at,
+                           published_at = excluded.published_at, files_published = excluded.files_published,
+                           error = excluded.error, plots = excluded.plots"
+                    ),
+                    &[
+                        &e.job_id,
+                        &e.source,
+                        &e.source_version,
+                        &e.pipeline,
+                        &e.outcome,
+                        &e.started_at,
+                        &e.finished_at,
+                        &e.report_url,
+                        &f.uploaded_at,
+                        &f.published_at,
+                        &files,
+                        &f.error,
+                        &plots,
+                    ],
                 )
                 .await?;
                 tx.commit().await
@@ -731,19 +798,13 @@ impl Index for PostgresIndex {
             Box::pin(async move {
                 let row = client
                     .query_opt(
-                        "SELECT source, source_version, job_id, pipeline, state, updated_at FROM ingest_ledger
-                         WHERE source = $1 AND source_version = $2",
+                        &format!(
+                            "SELECT {LEDGER_COLUMNS} FROM ingest_ledger WHERE source = $1 AND source_version = $2"
+                        ),
                         &[&s, &v],
                     )
                     .await?;
-                Ok(row.map(|r| LedgerEntry {
-                    source: r.get(0),
-                    source_version: r.get(1),
-                    job_id: r.get(2),
-                    pipeline: r.get(3),
-                    state: LedgerState::parse(r.get(4)).unwrap_or(LedgerState::Failed),
-                    updated_at: r.get(5),
-                }))
+                Ok(row.as_ref().map(ledger_row))
             })
         })
         .await
@@ -755,21 +816,58 @@ impl Index for PostgresIndex {
             Box::pin(async move {
                 let row = client
                     .query_opt(
-                        "SELECT job_id, source, source_version, pipeline, outcome, started_at, finished_at, report_url
-                         FROM job WHERE job_id = $1",
+                        &format!("SELECT {JOB_COLUMNS} FROM job WHERE job_id = $1"),
                         &[&id],
                     )
                     .await?;
-                Ok(row.map(|r| JobRow {
-                    job_id: r.get(0),
-                    source: r.get(1),
-                    source_version: r.get(2),
-                    pipeline: r.get(3),
-                    outcome: r.get(4),
-                    started_at: r.get(5),
-                    finished_at: r.get(6),
-                    report_url: r.get(7),
-                }))
+                Ok(row.as_ref().map(job_row))
+            })
+        })
+        .await
+    }
+
+    async fn history(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<JobRow>, IndexError> {
+        self.retrying(IndexOp::History, |client| {
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        &format!(
+                            "SELECT {JOB_COLUMNS} FROM job WHERE finished_at >= $1 AND finished_at < $2
+                             ORDER BY finished_at, job_id COLLATE \"C\""
+                        ),
+                        &[&since, &until],
+                    )
+                    .await?;
+                Ok(rows.iter().map(job_row).collect())
+            })
+        })
+        .await
+    }
+
+    async fn leases(&self) -> Result<Vec<LeaseEntry>, IndexError> {
+        self.retrying(IndexOp::Leases, |client| {
+            Box::pin(async move {
+                let rows = client
+                    .query(
+                        &format!(
+                            "SELECT {LEDGER_COLUMNS}, lease_until FROM ingest_ledger
+                             WHERE state IN ('running', 'published')
+                             ORDER BY updated_at, source COLLATE \"C\", source_version COLLATE \"C\""
+                        ),
+                        &[],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| LeaseEntry {
+                        entry: ledger_row(r),
+                        lease_until: r.get(6),
+                    })
+                    .collect())
             })
         })
         .await

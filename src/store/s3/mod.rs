@@ -250,6 +250,7 @@ impl ObjectStore for S3Store {
                     .and_then(|m| m.get(SHA256_META))
                     .cloned(),
                 version: real_version(out.version_id).or(out.e_tag),
+                modified: out.last_modified.as_ref().and_then(transfer::to_chrono),
             })),
             Err(e) => {
                 let err = errors::store_error(StoreOp::Head, &self.url_of(key), e);
@@ -272,6 +273,7 @@ impl ObjectStore for S3Store {
             size: got.size,
             version: got.version,
             sha256: Some(got.sha256),
+            modified: got.modified,
         })
     }
 
@@ -358,6 +360,7 @@ impl ObjectStore for S3Store {
                     size: object.size.unwrap_or_default().max(0) as u64,
                     version: object.e_tag,
                     sha256: None,
+                    modified: object.last_modified.as_ref().and_then(transfer::to_chrono),
                 });
             }
         }

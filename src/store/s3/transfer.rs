@@ -306,6 +306,13 @@ pub(super) struct Downloaded {
     pub version: Option<String>,
     /// SHA-256 of the bytes written (equal to the recorded one, where the object records one).
     pub sha256: String,
+    /// The object's Last-Modified time.
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An SDK timestamp as a chrono time (`None` out of chrono's range).
+pub(super) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
 /// Streams an object into `dest`, checking its length and, where the object records one, its
@@ -326,6 +333,7 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
         .and_then(|m| m.get(SHA256_META))
         .map(|s| s.to_ascii_lowercase());
     let version = real_version(out.version_id).or(out.e_tag);
+    let modified = out.last_modified.as_ref().and_then(to_chrono);
     let mut body = out.body;
     let mut file = tokio::fs::File::create(dest)
         .await
@@ -376,6 +384,7 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
         size,
         version,
         sha256: actual,
+        modified,
     })
 }
 

@@ -1,11 +1,12 @@
 //! The Index conformance suite: claims, the harvest transaction, the ledger and the job history,
 //! each guarantee a named function checked against each backend. Every guarantee uses its own
-//! sources and destinations, so the list runs on one index, empty at the start.
+//! sources and destinations, so the list runs on one index, empty at the start; the history and
+//! lease guarantees use times and sources no other guarantee does.
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use ocean_ingest::index::{
-    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, JobEnd, Journal,
-    LedgerState, Owner, Ownership, sqlite::SqliteIndex,
+    Claim, ClaimOutcome, ErrorKind, FileRecord, HarvestBatch, Index, IndexChange, JobEnd, JobFacts,
+    Journal, LedgerState, Owner, Ownership, sqlite::SqliteIndex,
 };
 use ocean_ingest::layout::Area;
 use ocean_ingest::model::FileMetadata;
@@ -23,6 +24,9 @@ pub const GUARANTEES: &[(&str, Guarantee<dyn Index>)] = guarantees![
     marking_a_missing_row_deleted_is_a_no_op,
     listings_take_the_prefix_literally_and_sort,
     concurrent_claims_have_one_winner,
+    the_history_is_the_jobs_finished_in_a_window_oldest_first,
+    the_history_keeps_what_each_job_recorded,
+    leases_are_the_claims_whose_job_has_not_finished,
     a_lease_renews_only_while_live_and_held,
     journals_and_commits_need_the_claim,
     abandoned_journals_and_stash_owners_follow_the_lease,
@@ -98,6 +102,7 @@ fn end(job: &str, version: &str, state: Option<LedgerState>, outcome: &str) -> J
         started_at: Utc::now(),
         finished_at: Utc::now(),
         report_url: Some(format!("file:///reports/{job}.json")),
+        facts: JobFacts::default(),
     }
 }
 
@@ -495,6 +500,229 @@ pub async fn concurrent_claims_have_one_winner(index: &dyn Index) {
         .filter(|o| matches!(o, ClaimOutcome::Claimed { .. }))
         .count();
     assert_eq!(winners, 1);
+}
+
+/// A time in 2001, to the millisecond: the history guarantees work on a stretch of time no other
+/// guarantee's jobs (which finish now) fall in.
+fn in_2001(day: u32, h: u32, m: u32, ms: i64) -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(2001, 1, day)
+        .unwrap()
+        .and_hms_opt(h, m, 0)
+        .unwrap()
+        .and_utc()
+        + Duration::milliseconds(ms)
+}
+
+/// The end of job `job` (outcome `outcome`) at `finished`.
+fn ended(job: &str, outcome: &str, finished: DateTime<Utc>) -> JobEnd {
+    JobEnd {
+        job_id: job.into(),
+        source: format!("s3://incoming/HISTORY/{job}.nc"),
+        source_version: format!("v-{job}"),
+        pipeline: "history".into(),
+        ledger_state: None,
+        outcome: outcome.into(),
+        started_at: finished - Duration::seconds(5),
+        finished_at: finished,
+        report_url: Some(format!("s3://reports/history/{job}.json")),
+        facts: JobFacts::default(),
+    }
+}
+
+async fn history_ids(index: &dyn Index, since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
+    index
+        .history(since, until)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.job_id)
+        .collect()
+}
+
+/// `history(since, until)` is exactly the jobs that finished at or after `since` and before
+/// `until`, oldest first, ties by job id; a job finished twice (a retry of its end) is there
+/// once, as it ended last.
+pub async fn the_history_is_the_jobs_finished_in_a_window_oldest_first(index: &dyn Index) {
+    let ends = [
+        ("H3", in_2001(2, 10, 0, 0)),
+        ("H1", in_2001(1, 23, 59, 999)),
+        ("H5", in_2001(3, 0, 0, 0)),
+        ("H4", in_2001(2, 10, 0, 0)),
+        ("H2", in_2001(2, 0, 0, 0)),
+    ];
+    for (job, at) in ends {
+        index.finish(&ended(job, "rejected", at)).await.unwrap();
+    }
+    let (day2, day3) = (in_2001(2, 0, 0, 0), in_2001(3, 0, 0, 0));
+    assert_eq!(
+        history_ids(index, day2, day3).await,
+        ["H2", "H3", "H4"],
+        "since included, until not, ties by id"
+    );
+    assert_eq!(
+        history_ids(index, in_2001(1, 0, 0, 0), in_2001(4, 0, 0, 0)).await,
+        ["H1", "H2", "H3", "H4", "H5"]
+    );
+    assert!(
+        history_ids(index, in_2001(5, 0, 0, 0), in_2001(6, 0, 0, 0))
+            .await
+            .is_empty()
+    );
+    // A job's end recorded again (its finish retried) replaces the first, at its new time.
+    index
+        .finish(&ended("H2", "failed_transient", in_2001(2, 11, 0, 0)))
+        .await
+        .unwrap();
+    assert_eq!(history_ids(index, day2, day3).await, ["H3", "H4", "H2"]);
+    let rows = index.history(day2, day3).await.unwrap();
+    assert_eq!(rows[2].outcome, "failed_transient");
+}
+
+/// Everything `finish` records comes back from `history` and `job`: the upload and publication
+/// times to the millisecond, the files published, the error, the quick looks.
+pub async fn the_history_keeps_what_each_job_recorded(index: &dyn Index) {
+    let finished = in_2001(20, 12, 0, 250);
+    let mut published = ended("K1", "published", finished);
+    published.facts = JobFacts {
+        uploaded_at: Some(in_2001(20, 11, 58, 1)),
+        published_at: Some(in_2001(20, 11, 59, 999)),
+        files_published: 3,
+        error: None,
+        plots: vec![
+            "s3://reports/history/K1/a.nc.png".into(),
+            "s3://reports/history/K1/b ü.nc.png".into(),
+        ],
+    };
+    let mut rejected = ended("K2", "rejected", finished + Duration::milliseconds(1));
+    rejected.facts.error =
+        Some("IMOS_x.nc: 2 checks failed — «température» is not a CF standard name".into());
+    for end in [&published, &rejected] {
+        index.finish(end).await.unwrap();
+    }
+    let rows = index
+        .history(in_2001(20, 0, 0, 0), in_2001(21, 0, 0, 0))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, end) in rows.iter().zip([&published, &rejected]) {
+        assert_eq!(row.job_id, end.job_id);
+        assert_eq!(row.source, end.source);
+        assert_eq!(row.source_version, end.source_version);
+        assert_eq!(row.pipeline, end.pipeline);
+        assert_eq!(row.outcome, end.outcome);
+        assert_eq!(
+            (row.started_at, row.finished_at),
+            (end.started_at, end.finished_at)
+        );
+        assert_eq!(row.report_url, end.report_url);
+        assert_eq!(row.facts, end.facts, "{}", end.job_id);
+        assert_eq!(index.job(&end.job_id).await.unwrap().as_ref(), Some(row));
+    }
+}
+
+/// `leases` lists exactly the rows still `running` or `published` (not finished), live or lapsed,
+/// with the end of each lease; a row whose job finished is not there.
+pub async fn leases_are_the_claims_whose_job_has_not_finished(index: &dyn Index) {
+    let source = |name: &str| format!("s3://incoming/LEASES/{name}.nc");
+    let mine =
+        |leases: Vec<ocean_ingest::index::LeaseEntry>| -> Vec<(String, String, LedgerState)> {
+            leases
+                .into_iter()
+                .map(|l| l.entry)
+                .filter(|l| l.source.contains("/LEASES/"))
+                .map(|l| {
+                    (
+                        l.job_id,
+                        l.source.rsplit('/').next().unwrap().to_string(),
+                        l.state,
+                    )
+                })
+                .collect()
+        };
+    let live = claim_of(&source("live"), "LS1", "v1", 600);
+    let lapsed = claim_of(&source("lapsed"), "LS2", "v1", -60);
+    let committed = claim_of(&source("committed"), "LS3", "v1", 600);
+    let done = claim_of(&source("done"), "LS4", "v1", 600);
+    for c in [&live, &lapsed, &committed, &done] {
+        index.claim(c).await.unwrap();
+    }
+    let commit = |c: &Claim| HarvestBatch {
+        job_id: c.job_id.clone(),
+        source: c.source.clone(),
+        source_version: c.source_version.clone(),
+        changes: vec![],
+        now: Utc::now(),
+        in_commit: Vec::new(),
+    };
+    assert!(index.commit(&commit(&committed)).await.unwrap());
+    assert!(index.commit(&commit(&done)).await.unwrap());
+    // The live job's heartbeat renews its lease: the list shows the renewed end, not the first.
+    let live = later(&live, 0, 900);
+    assert!(index.renew(&live).await.unwrap());
+    index
+        .finish(&JobEnd {
+            job_id: "LS4".into(),
+            source: done.source.clone(),
+            source_version: "v1".into(),
+            pipeline: "anmn".into(),
+            ledger_state: Some(LedgerState::Succeeded),
+            outcome: "published".into(),
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            report_url: None,
+            facts: JobFacts::default(),
+        })
+        .await
+        .unwrap();
+    let leases = index.leases().await.unwrap();
+    let mut listed = mine(leases.clone());
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        listed,
+        [
+            (
+                "LS1".to_string(),
+                "live.nc".to_string(),
+                LedgerState::Running
+            ),
+            ("LS2".into(), "lapsed.nc".into(), LedgerState::Running),
+            ("LS3".into(), "committed.nc".into(), LedgerState::Published),
+        ]
+    );
+    let until = |job: &str| {
+        leases
+            .iter()
+            .find(|l| l.entry.job_id == job)
+            .unwrap()
+            .lease_until
+    };
+    let near = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_milliseconds().abs() <= 1;
+    assert!(
+        near(until("LS1"), live.lease_until),
+        "{} vs {}",
+        until("LS1"),
+        live.lease_until
+    );
+    assert!(near(until("LS2"), lapsed.lease_until));
+    assert!(
+        until("LS2") < Utc::now(),
+        "a lapsed lease is listed with its end"
+    );
+    let entry = &leases
+        .iter()
+        .find(|l| l.entry.job_id == "LS1")
+        .unwrap()
+        .entry;
+    assert_eq!(
+        (entry.pipeline.as_str(), entry.source_version.as_str()),
+        ("anmn", "v1")
+    );
+    // Oldest first.
+    assert!(
+        leases
+            .windows(2)
+            .all(|w| w[0].entry.updated_at <= w[1].entry.updated_at)
+    );
 }
 
 /// `claim` as seen `secs` seconds from now, holding for `lease_secs` from then.

@@ -18,6 +18,7 @@ pub const GUARANTEES: &[(&str, Guarantee<dyn ObjectStore>)] = guarantees![
     settled_writes_stay,
     removed_objects_are_gone_for_good,
     undoing_writes_in_reverse_returns_to_the_start,
+    objects_say_when_they_were_written,
     undo_holds_whether_or_not_the_change_was_made_and_twice,
     stashes_are_named_until_settled,
 ];
@@ -468,4 +469,38 @@ async fn a_broken_guarantee_is_named() {
         !message.contains("`missing_objects_are_not_found`"),
         "guarantees it keeps are not blamed: {message}"
     );
+}
+
+/// `head`, `get_to_file` and `list` all give the time the object was written: the upload time the
+/// status page measures latency from. (S3 keeps it to the second, so the window starts at the
+/// second before the write.)
+pub async fn objects_say_when_they_were_written(store: &dyn ObjectStore) {
+    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    put(store, "written/a.nc", b"when").await;
+    let after = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let within = |label: &str, t: Option<chrono::DateTime<chrono::Utc>>| {
+        let t = t.unwrap_or_else(|| panic!("{label} gives no modification time"));
+        assert!(
+            before <= t && t <= after,
+            "{label}: written at {t}, not between {before} and {after}"
+        );
+    };
+    within(
+        "head",
+        store
+            .head(&key("written/a.nc"))
+            .await
+            .unwrap()
+            .unwrap()
+            .modified,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let got = store
+        .get_to_file(&key("written/a.nc"), &dir.path().join("a"))
+        .await
+        .unwrap();
+    within("get_to_file", got.modified);
+    let listed = store.list("written/").await.unwrap();
+    assert_eq!(listed.len(), 1);
+    within("list", listed[0].modified);
 }
