@@ -15,8 +15,8 @@ use crate::aws::Aws;
 use crate::error::{Classify, ExitCode, JobError};
 use crate::events::{ReplayObject, replay_event};
 use crate::job::{JobRequest, Services};
-use crate::queue::{BATCH, Message, Queue, QueueUrl};
 use crate::logging::{Severity, outside_job};
+use crate::queue::{BATCH, Message, Queue, QueueUrl};
 use crate::settings::Settings;
 use crate::source::Source;
 use crate::store::{Key, ObjectInfo, ObjectStore, StoreUrl};
@@ -251,7 +251,9 @@ impl Announce<'_> {
                         tally.add_ok();
                     }
                     Err(e) => {
-                        bar.suspend(|| outside_job(Severity::Error, "failed", &format!("{url}: {e}")));
+                        bar.suspend(|| {
+                            outside_job(Severity::Error, "failed", &format!("{url}: {e}"))
+                        });
                         tally.add_failure(e.fault().exit_code());
                     }
                 }
