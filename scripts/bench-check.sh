@@ -10,11 +10,13 @@
 #        OURS=path/to/ocean-ingest scripts/bench-check.sh   times that binary instead of building
 #        (e.g. a build with libnetcdf linked statically: cargo build --release --features
 #        netcdf/static, with CMAKE pointing at cmake >= 3.26).
+#        REFERENCE_VENV=DIR keeps the reference checker's venv in DIR for the next run.
 # Needs: python3 (venv, pip reaching PyPI), cargo, ncgen (netcdf-bin), /usr/bin/time (apt `time`).
 # hyperfine is used when installed (apt `hyperfine`), else a timing loop.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
+source "$here/scripts/lib/bench.sh"
 corpus="${1:-$here/../shared/imos-corpus}"
 [ -f "$corpus/reference/verdicts.tsv" ] || { echo "error: no IMOS corpus at $corpus" >&2; exit 2; }
 work="$(mktemp -d)"
@@ -29,19 +31,15 @@ else
 fi
 echo "== ours: $ours ($(ldd "$ours" 2>/dev/null | wc -l) shared libraries)"
 
-echo "== installing compliance-checker 5.0.2 in a throwaway venv"
-python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet 'compliance-checker==5.0.2' 'numpy<1.24'
-theirs="$work/venv/bin/compliance-checker"
-versions="$("$work/venv/bin/pip" list 2>/dev/null | grep -iE '^(compliance-checker|numpy|netCDF4|cftime|cf-units) ' | tr -s ' ' | paste -sd, -)"
+# A throwaway venv unless REFERENCE_VENV names one to keep.
+reference_venv "${REFERENCE_VENV:-$work/venv}"
+theirs="$REFERENCE_CHECKER"
+versions="$REFERENCE_VERSIONS"
 
 # The files that open as NetCDF (the reference stops a multi-file run on one that does not).
 mapfile -t files < <(find "$corpus" -name '*.nc' ! -name 'not_a_netcdf_file.nc' | sort)
 n=${#files[@]}
 echo "== $n files; $versions; $(nproc) cores; $(uname -sr)"
-
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # Mean seconds per file, one process per file.
 per_file() {

@@ -70,6 +70,9 @@ source scripts/lib/setup.sh
 source scripts/lib/servers.sh
 ensure_venv
 ensure_postgres
+# The example pipelines harvest collections with geometry columns: the index database has PostGIS,
+# as a deployment's does.
+ensure_postgis
 
 work="$(mktemp -d /tmp/ocean-ingest-smoke.XXXXXX)"
 chmod 755 "$work"
@@ -86,6 +89,8 @@ cleanup() {
 }
 trap cleanup EXIT
 start_servers || fail "the test servers did not start"
+"$(pg_bindir)/psql" "$INGEST_TEST_PG_URL" -q -c "CREATE EXTENSION IF NOT EXISTS postgis" \
+    || fail "PostGIS could not be created in the test database"
 
 if [[ $build -eq 1 ]]; then
     "$root/scripts/image-build.sh" --target runtime --db-ca "$INGEST_TEST_PG_CA"
@@ -219,7 +224,9 @@ sys.exit("no ObjectCreated event on the stream queue")
 PY
 }
 
-# Keys in BUCKET (whole bucket), one per line.
+# Keys in BUCKET (whole bucket), one per line. Readers take every line (grep >/dev/null, not
+# grep -q): under pipefail a reader that stops at its first match breaks the pipe and fails the
+# pipeline.
 keys() {
     aws "$1" <<'PY'
 import sys, boto3
@@ -290,7 +297,7 @@ bad_key="$(upload "$bad")" || fail "no S3 event for $bad"
 code="$(run_job image "$bad_key")"
 [[ "$code" == 1 ]] || { cat "$work/job.log" >&2; fail "a bad upload exited $code, not 1"; }
 [[ -z "$(keys incoming | grep -F "$(basename "$bad")" || true)" ]] || fail "the rejected upload is still in incoming"
-keys error | grep -q "^errors/.*$(basename "$bad")\." || fail "the rejected upload is not in the error store"
+keys error | grep "^errors/.*$(basename "$bad")\." >/dev/null || fail "the rejected upload is not in the error store"
 
 # 5. A transient failure keeps the upload for the retry, which then succeeds.
 say "5. the database unreachable: exit 75, upload kept; the retry with the database back: exit 0"
@@ -298,10 +305,10 @@ retried_key="$(upload "$retried")" || fail "no S3 event for $retried"
 closed_port="$(free_port)"
 code="$(run_job image "$retried_key" --env "INGEST_INDEX_URL=postgres://postgres@127.0.0.1:$closed_port/postgres?sslmode=verify-full&sslrootcert=$db_ca_path&connect_timeout=2")"
 [[ "$code" == 75 ]] || { cat "$work/job.log" >&2; fail "with the database down the job exited $code, not 75"; }
-keys incoming | grep -qF "$(basename "$retried")" || fail "a transient failure lost the upload from incoming"
+keys incoming | grep -F "$(basename "$retried")" >/dev/null || fail "a transient failure lost the upload from incoming"
 code="$(run_job image "$retried_key" --env AWS_BATCH_JOB_ATTEMPT=2)"
 [[ "$code" == 0 ]] || { cat "$work/job.log" >&2; fail "the retry exited $code, not 0"; }
-keys incoming | grep -qF "$(basename "$retried")" && fail "the retried upload is still in incoming"
+keys incoming | grep -F "$(basename "$retried")" >/dev/null && fail "the retried upload is still in incoming"
 
 say "emails sent: $(find "$INGEST_TEST_SMTP_DIR" -name '*.eml' | wc -l); index tables: $tables"
 say "PASSED in $((SECONDS - started)) s"

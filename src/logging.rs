@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
@@ -22,6 +23,33 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether log lines go out as JSON, so the lines a command writes outside the log (its fatal
+/// error, replay's per-upload problems) can go out as JSON too and a log query sees them.
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// How bad a line written outside a job's log is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warn,
+    Error,
+}
+
+/// Writes a line for the person or system reading stderr that is not part of a job's log: the
+/// error that stopped a command, an upload replay could not find or send. On a terminal (text
+/// logs) it is `prefix: message` as before; with JSON logs it is one JSON log line with the level,
+/// the `message` and the prefix as `kind`, since every stderr line of a container becomes a log
+/// event that a metric filter or a query must be able to parse.
+pub fn outside_job(severity: Severity, prefix: &str, message: &str) {
+    if !JSON.load(Ordering::Relaxed) {
+        eprintln!("{prefix}: {message}");
+        return;
+    }
+    match severity {
+        Severity::Warn => tracing::warn!(kind = prefix, "{message}"),
+        Severity::Error => tracing::error!(kind = prefix, "{message}"),
+    }
+}
+
 /// Installs the global subscriber once. The level comes from `RUST_LOG` (default `info`, with the
 /// PostgreSQL driver's server notices, such as "already exists, skipping" during migrations, kept
 /// at `warn`).
@@ -36,6 +64,7 @@ pub fn init(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
+    JSON.store(json, Ordering::Relaxed);
     let result = if json {
         builder
             .fmt_fields(JsonFields::new())

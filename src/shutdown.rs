@@ -52,7 +52,11 @@ pub fn listen() {
             wait_for_signal().await;
             signals += 1;
             if signals > 1 {
-                eprintln!("ocean-ingest: second stop signal: exiting now (75)");
+                crate::logging::outside_job(
+                    crate::logging::Severity::Warn,
+                    "ocean-ingest",
+                    "second stop signal: exiting now (75)",
+                );
                 std::process::exit(crate::error::ExitCode::Transient.code().into());
             }
             tracing::warn!(

@@ -132,7 +132,7 @@ fn push(doc: &mut Value, list: &str, item: Value) {
 }
 
 fn record_error(tally: &mut Tally, doc: &mut Value, output: Format, source: &str, err: &JobError) {
-    eprintln!("error: {}", err.detail());
+    crate::logging::outside_job(crate::logging::Severity::Error, "error", &err.detail());
     tally.add_failure(err.fault.exit_code());
     if output == Format::Json {
         push(

@@ -109,7 +109,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Prints an error that stopped a command before or outside a job, with its causes.
 fn usage_error(err: &JobError) -> ExitCode {
-    eprintln!("error: {}", err.detail());
+    crate::logging::outside_job(crate::logging::Severity::Error, "error", &err.detail());
     err.fault.exit_code()
 }
 

@@ -48,7 +48,12 @@ fn load(settings: &SettingsArgs, file: Option<PathBuf>) -> Result<PipelineSet, E
             settings,
             file.as_deref(),
         ))
-        .map_err(|e| super::usage_error(&e))
+        .map_err(|e| {
+            // The problems are this command's output, for a person or a CI log to read line by
+            // line: plain text whatever the log format.
+            eprintln!("error: {}", e.detail());
+            e.fault.exit_code()
+        })
 }
 
 pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {

@@ -15,6 +15,7 @@ use crate::aws::Aws;
 use crate::error::{Classify, ExitCode, JobError};
 use crate::events::{ReplayObject, replay_event};
 use crate::job::{JobRequest, Services};
+use crate::logging::{Severity, outside_job};
 use crate::queue::{BATCH, Message, Queue, QueueUrl};
 use crate::settings::Settings;
 use crate::source::Source;
@@ -156,9 +157,10 @@ async fn targets(
         match incoming.head(&key).await {
             Ok(Some(info)) => out.push(info),
             Ok(None) => {
-                eprintln!(
-                    "missing: {} is not in the incoming store",
-                    incoming.url_of(&key)
+                outside_job(
+                    Severity::Warn,
+                    "missing",
+                    &format!("{} is not in the incoming store", incoming.url_of(&key)),
                 );
                 tally.add_missing();
             }
@@ -249,7 +251,9 @@ impl Announce<'_> {
                         tally.add_ok();
                     }
                     Err(e) => {
-                        bar.suspend(|| eprintln!("failed: {url}: {e}"));
+                        bar.suspend(|| {
+                            outside_job(Severity::Error, "failed", &format!("{url}: {e}"))
+                        });
                         tally.add_failure(e.fault().exit_code());
                     }
                 }
@@ -329,7 +333,8 @@ async fn run_inline(
     }
     drop(reports);
     if started < total {
-        bar.suspend(|| eprintln!("stopped: {} upload(s) were not replayed", total - started));
+        let message = format!("{} upload(s) were not replayed", total - started);
+        bar.suspend(|| outside_job(Severity::Warn, "stopped", &message));
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -140,13 +140,24 @@ impl SqliteIndex {
                     .with_source(e)
                 })?;
             }
-            let mut conn = Connection::open(&p).map_err(|e| err(IndexOp::Open, &p, e))?;
-            conn.busy_timeout(Duration::from_secs(30))
-                .map_err(|e| err(IndexOp::Open, &p, e))?;
-            conn.pragma_update(None, "journal_mode", "WAL")
-                .map_err(|e| err(IndexOp::Open, &p, e))?;
-            migrate(&mut conn).map_err(|e| err(IndexOp::Migrate, &p, e))?;
-            Ok(conn)
+            // Jobs started together on one home open (and may create) the database at the same
+            // moment. The busy timeout covers waiting for each other's transactions, but not every
+            // lock SQLite takes while a database file is first set up (the switch to WAL, the
+            // recovery of a WAL left by a killed process): those report "database is locked" at
+            // once, so opening is retried until the same timeout has passed.
+            let started = Instant::now();
+            let mut pause = Duration::from_millis(10);
+            loop {
+                match connect(&p) {
+                    Ok(conn) => return Ok(conn),
+                    Err((op, e)) if busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                        tracing::debug!(op = %op, error = %e, "sqlite busy while opening; retrying");
+                        std::thread::sleep(pause);
+                        pause = (pause * 2).min(Duration::from_millis(500));
+                    }
+                    Err((op, e)) => return Err(err(op, &p, e)),
+                }
+            }
         })
         .await
         .map_err(|e| crashed(IndexOp::Open, &path, e))??;
@@ -171,6 +182,35 @@ impl SqliteIndex {
         .await
         .map_err(|e| crashed(op, &self.path, e))?
     }
+}
+
+/// How long a call waits for other processes holding the database before it fails (transient).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Opens the database in WAL mode with its migrations applied, or says which step failed.
+fn connect(path: &Path) -> Result<Connection, (IndexOp, rusqlite::Error)> {
+    let open = |e| (IndexOp::Open, e);
+    let mut conn = Connection::open(path).map_err(open)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+    // WAL is recorded in the database file: once set, nobody needs the exclusive lock the switch
+    // takes again.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(open)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open)?;
+    }
+    migrate(&mut conn).map_err(|e| (IndexOp::Migrate, e))?;
+    Ok(conn)
+}
+
+/// Whether an error is another connection holding a lock.
+fn busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -4,7 +4,7 @@
 //! the index before another finished may write over that job's newer page; the page is then one
 //! job behind until the next job rewrites it.
 
-use chrono::Utc;
+use chrono::{Duration, Utc};
 
 use super::Services;
 use crate::layout;
@@ -13,7 +13,10 @@ use crate::store::PutOptions;
 
 /// Renders the page from the index and puts it at the root of the reports store.
 pub(super) async fn rewrite(services: &Services) -> Result<(), String> {
-    let now = Utc::now();
+    // The index records times to the millisecond and a window ends before its `until`: the job
+    // that rewrites the page finished moments ago, possibly in this very millisecond, and the page
+    // must count it, so the window ends at the next millisecond.
+    let now = Utc::now() + Duration::milliseconds(1);
     let window = Window::days_to(now, status::DEFAULT_DAYS);
     let status = status::read(
         services.index.as_ref(),

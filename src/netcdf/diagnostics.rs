@@ -22,7 +22,8 @@ thread_local! {
 }
 
 /// Turns HDF5's automatic error printing off for the calling thread (once per thread), and
-/// netCDF's own logging off for the process. Call before any libnetcdf call.
+/// netCDF's own logging off for the process where the library has the switch. Call before any
+/// libnetcdf call.
 pub(super) fn quiet_thread() {
     if QUIET.with(Cell::get) {
         return;
@@ -32,7 +33,13 @@ pub(super) fn quiet_thread() {
     // documented way to turn automatic printing off for the default (this thread's) stack.
     unsafe {
         H5Eset_auto2(H5E_DEFAULT, None, std::ptr::null_mut());
-        // Only does something in a libnetcdf built with logging; never prints then either.
+    }
+    // Only does something in a libnetcdf built with logging; never prints then either. The
+    // static libnetcdf (netcdf-src) is built without logging and without this function at all,
+    // so calling it there fails the link.
+    #[cfg(not(feature = "static-netcdf"))]
+    // SAFETY: a plain C call under the libraries' lock.
+    unsafe {
         netcdf_sys::nc_set_log_level(netcdf_sys::NC_TURN_OFF_LOGGING);
     }
     QUIET.with(|q| q.set(true));

@@ -73,6 +73,23 @@ pub struct Run {
 }
 
 impl Run {
+    /// What stderr says, whatever the log format: each JSON log line's `message` (quotes and line
+    /// breaks as written), other lines as they are.
+    pub fn messages(&self) -> String {
+        self.stderr
+            .lines()
+            .map(|l| match serde_json::from_str::<Value>(l) {
+                Ok(Value::Object(line)) => line
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or(l)
+                    .to_string(),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The job report printed by `--output json`.
     pub fn report(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {

@@ -176,7 +176,16 @@ fn replay_of_a_missing_key_says_so_and_exits_2() {
         "keys.txt",
         &format!("# replay these\nANMN/{PROFILE}\n\nANMN/gone.nc\n"),
     );
-    let run = env.run(&["replay", "--inline", "--keys-from", &keys]);
+    // Text logs, as on a terminal: the problem is a `missing:` line (JSON logs carry it as a
+    // log line of kind `missing`, see stderr_json).
+    let run = env.run(&[
+        "--log-format",
+        "text",
+        "replay",
+        "--inline",
+        "--keys-from",
+        &keys,
+    ]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("missing: file://"), "{}", run.stderr);
     assert!(run.stderr.contains("ANMN/gone.nc"), "{}", run.stderr);

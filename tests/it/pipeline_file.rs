@@ -112,7 +112,7 @@ async fn a_missing_unreadable_or_invalid_object_is_a_configuration_error_naming_
         env.set("INGEST_PIPELINES", &url);
         let run = env.run(&["run", "--format", "json", data(PROFILE).to_str().unwrap()]);
         assert_eq!(run.code, 2, "{url}: {}\n{}", run.stdout, run.stderr);
-        assert!(run.stderr.contains(&expected), "{url}: {}", run.stderr);
+        assert!(run.messages().contains(&expected), "{url}: {}", run.stderr);
         let report = run.report();
         assert_eq!(report["exit_code"], 2, "{url}: {report}");
         assert_eq!(report["error"]["fault"], "usage", "{url}: {report}");
@@ -122,7 +122,7 @@ async fn a_missing_unreadable_or_invalid_object_is_a_configuration_error_naming_
         );
         let run = env.run(&["pipelines", "validate"]);
         assert_eq!(run.code, 2, "{url}: {}", run.stderr);
-        assert!(run.stderr.contains(&expected), "{url}: {}", run.stderr);
+        assert!(run.messages().contains(&expected), "{url}: {}", run.stderr);
     }
 
     // A setting that names no object is refused as it is read, before anything is fetched.
@@ -135,7 +135,7 @@ async fn a_missing_unreadable_or_invalid_object_is_a_configuration_error_naming_
             let run = env.run(args);
             assert_eq!(run.code, 2, "{url} {args:?}: {}", run.stderr);
             assert!(
-                run.stderr.contains(&format!(
+                run.messages().contains(&format!(
                     "INGEST_PIPELINES: names a bucket or folder, not the pipeline file's object: \
                      s3://bucket/key (got \"{url}\")"
                 )),
@@ -192,7 +192,11 @@ fn a_catch_all_pipeline_is_refused_without_the_opt_in() {
         "claims every key ending in \".nc\", whatever its folder and name".to_string(),
         "INGEST_PIPELINES_ALLOW_CATCH_ALL=true".to_string(),
     ] {
-        assert!(run.stderr.contains(&expected), "{expected}: {}", run.stderr);
+        assert!(
+            run.messages().contains(&expected),
+            "{expected}: {}",
+            run.stderr
+        );
     }
     assert!(!env.home().exists(), "nothing ran");
     let run = env.run(&["pipelines", "validate", file]);

@@ -200,3 +200,53 @@ fn stderr_is_json_with_job_ids_on_the_imos_corpus() {
     run_each(&env, &files);
     replay_all(&env, &files, "corpus/");
 }
+
+/// What stops a command before or outside a job — settings that do not load, an upload replay
+/// cannot find — goes out as JSON log lines too when logs are JSON: the level, the `kind` a
+/// terminal shows as the line's prefix, and the message naming what is wrong.
+#[test]
+fn errors_outside_a_job_are_json_lines_when_logs_are_json() {
+    let mut env = Env::new();
+    let missing = env.dir.path().join("no-such-pipelines.toml");
+    env.set("INGEST_PIPELINES", missing.to_str().unwrap());
+    let file = data(TEMPERATURE);
+    let run = env.run(&["--log-format", "json", "run", file.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines = json_lines("run with settings that do not load", &run.stderr);
+    let error = lines
+        .iter()
+        .find(|l| l["kind"] == "error")
+        .unwrap_or_else(|| panic!("no error line: {}", run.stderr));
+    assert_eq!(error["level"], "ERROR", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no-such-pipelines.toml")),
+        "the message names the file: {error}"
+    );
+
+    let mut env = Env::new();
+    env.pipelines(PIPELINE);
+    env.set("INGEST_PIPELINES_ALLOW_CATCH_ALL", "true");
+    let run = env.run(&[
+        "--log-format",
+        "json",
+        "replay",
+        "--inline",
+        "--key",
+        "ANMN/gone.nc",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let lines = json_lines("replay of a missing key", &run.stderr);
+    let missing = lines
+        .iter()
+        .find(|l| l["kind"] == "missing")
+        .unwrap_or_else(|| panic!("no line for the missing key: {}", run.stderr));
+    assert_eq!(missing["level"], "WARN", "{missing}");
+    assert!(
+        missing["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ANMN/gone.nc")),
+        "{missing}"
+    );
+}

@@ -839,3 +839,18 @@ fn a_packed_variable_whose_valid_range_is_not_of_its_type_fails_section_8_1() {
         "Type of TEMP:valid_min attribute (float) does not match variable type (short)"
     ));
 }
+
+#[test]
+fn every_variable_of_a_file_with_many_variables_is_checked_alike() {
+    use crate::compliance::testing::many_variables_cdl;
+    // 5, 10 and 15 pairs of a data variable and its flags: each pair adds the same points, and
+    // the file stays compliant, so no variable is lost or judged against another's neighbours.
+    let [r5, r10, r15] = [14, 24, 34].map(|n| check_cdl(&many_variables_cdl(n), "cf:1.6", &[]));
+    for r in [&r5, &r10, &r15] {
+        assert!(r.passed && r.errors.is_empty(), "{r:?}");
+        assert_eq!(r.scored, r.possible, "{r:?}");
+    }
+    let per_five_pairs = r10.possible - r5.possible;
+    assert!(per_five_pairs > 0);
+    assert_eq!(r15.possible - r10.possible, per_five_pairs);
+}

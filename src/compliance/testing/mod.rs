@@ -7,6 +7,7 @@
 //! suite's whole report — so the in-memory reading can never drift from the files it stands for.
 
 pub mod cdl;
+pub mod many;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +19,7 @@ use super::{
 use crate::netcdf::NcFile;
 
 pub use cdl::CdlFile;
+pub use many::many_variables_cdl;
 
 /// Whether to compare every in-memory reading with the file ncgen makes of the same CDL.
 fn compare_with_ncgen() -> bool {

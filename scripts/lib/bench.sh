@@ -1,0 +1,45 @@
+# What the benchmark scripts share: the reference checker's venv, timing and memory helpers.
+# Sourced by scripts/bench.sh, scripts/bench-check.sh and scripts/bench-variables.sh.
+
+# reference_venv DIR — a venv in DIR with the reference checker (IOOS compliance-checker 5.0.2,
+# numpy < 1.24, which brings netCDF4 and cftime), made once and reused while DIR stays. With
+# IMOS_PLUGIN set to a checkout of github.com/aodn/cc-plugin-imos (tag 1.5.6; it is not on PyPI)
+# the reference's IMOS suites are installed too. Sets REFERENCE_CHECKER (its command),
+# REFERENCE_PYTHON, REFERENCE_VERSIONS and REFERENCE_IMOS (1 when imos:1.4 is there).
+reference_venv() {
+    local dir="$1"
+    if [ ! -x "$dir/bin/compliance-checker" ]; then
+        echo "== installing compliance-checker 5.0.2 in a venv ($dir)" >&2
+        python3 -m venv "$dir"
+        "$dir/bin/pip" install --quiet --disable-pip-version-check 'compliance-checker==5.0.2' 'numpy<1.24'
+    fi
+    if [ -n "${IMOS_PLUGIN:-}" ] && ! "$dir/bin/compliance-checker" -l 2>/dev/null | grep -q 'imos:1.4'; then
+        echo "== installing the IMOS plugin from $IMOS_PLUGIN" >&2
+        SETUPTOOLS_SCM_PRETEND_VERSION="$(git -C "$IMOS_PLUGIN" describe --tags 2>/dev/null || echo 1.5.6)" \
+            "$dir/bin/pip" install --quiet --disable-pip-version-check --no-deps "$IMOS_PLUGIN" six
+    fi
+    REFERENCE_IMOS=0
+    "$dir/bin/compliance-checker" -l 2>/dev/null | grep -q 'imos:1.4' && REFERENCE_IMOS=1
+    REFERENCE_CHECKER="$dir/bin/compliance-checker"
+    REFERENCE_PYTHON="$dir/bin/python"
+    REFERENCE_VERSIONS="$("$dir/bin/pip" list 2>/dev/null | grep -iE '^(compliance-checker|cc-plugin-imos|numpy|netCDF4|cftime|cf-units) ' | tr -s ' ' | paste -sd, -)"
+}
+
+now() { date +%s.%N; }
+# elapsed START END — seconds between two `now`s, to the millisecond.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+# The median of numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# peak_rss_mib OUT CMD... — runs CMD (stdout to OUT, stderr to OUT.err) under GNU time; prints
+# its wall seconds and peak resident memory in MiB, and returns CMD's exit status.
+peak_rss_mib() {
+    local out="$1" t status=0
+    shift
+    t="$(mktemp)"
+    /usr/bin/time -f '%e %M' -o "$t" "$@" >"$out" 2>"$out.err" || status=$?
+    # The last line: GNU time writes a line of its own first when CMD fails.
+    awk 'END { printf "%s %.1f\n", $1, $2 / 1024 }' "$t"
+    rm -f "$t"
+    return "$status"
+}
