@@ -5,6 +5,7 @@
 mod connect;
 mod tls;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -398,26 +399,52 @@ impl Index for PostgresIndex {
                     return Ok(Ok(false));
                 }
                 // Ownership next: a path another pipeline owns refuses the batch before any
-                // change. The insert takes the row's lock, so of two racing pipelines the second
-                // waits for the first to commit, then reads its owner.
+                // change. The insert takes the rows' locks, so of two racing pipelines the second
+                // waits for the first to commit, then reads its owner. One statement for all the
+                // paths (not one per path): a publish of many files stays a few round trips, and
+                // the rows are locked in one order, so two batches cannot deadlock.
+                let owns: Vec<&Ownership> = b
+                    .changes
+                    .iter()
+                    .filter_map(|c| match c {
+                        IndexChange::Own(own) => Some(own),
+                        _ => None,
+                    })
+                    .collect();
                 let mut refused = Vec::new();
-                for change in &b.changes {
-                    if let IndexChange::Own(own) = change {
-                        tx.execute(
-                            "INSERT INTO owned_path (area, path, pipeline, job_id, since) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (area, path) DO NOTHING",
-                            &[&own.area.as_str(), &own.path, &own.pipeline, &own.job_id, &b.now],
+                if !owns.is_empty() {
+                    let mut sorted = owns.clone();
+                    sorted.sort_by(|x, y| (x.area.as_str(), &x.path).cmp(&(y.area.as_str(), &y.path)));
+                    let areas: Vec<&str> = sorted.iter().map(|o| o.area.as_str()).collect();
+                    let paths: Vec<&str> = sorted.iter().map(|o| o.path.as_str()).collect();
+                    let pipelines: Vec<&str> = sorted.iter().map(|o| o.pipeline.as_str()).collect();
+                    let jobs: Vec<&str> = sorted.iter().map(|o| o.job_id.as_str()).collect();
+                    tx.execute(
+                        "INSERT INTO owned_path (area, path, pipeline, job_id, since)
+                         SELECT a, p, pl, j, $5
+                         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS o(a, p, pl, j, n)
+                         ORDER BY n
+                         ON CONFLICT (area, path) DO NOTHING",
+                        &[&areas, &paths, &pipelines, &jobs, &b.now],
+                    )
+                    .await?;
+                    let owners: HashMap<(String, String), String> = tx
+                        .query(
+                            "SELECT o.area, o.path, o.pipeline FROM owned_path o
+                             JOIN unnest($1::text[], $2::text[]) AS u(a, p) ON o.area = u.a AND o.path = u.p",
+                            &[&areas, &paths],
                         )
-                        .await?;
-                        let owner: String = tx
-                            .query_one(
-                                "SELECT pipeline FROM owned_path WHERE area = $1 AND path = $2",
-                                &[&own.area.as_str(), &own.path],
-                            )
-                            .await?
-                            .get(0);
-                        if owner != own.pipeline {
-                            refused.push(owned_elsewhere(own, &owner));
+                        .await?
+                        .iter()
+                        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+                        .collect();
+                    for own in owns {
+                        let key = (own.area.as_str().to_string(), own.path.clone());
+                        match owners.get(&key) {
+                            Some(owner) if *owner != own.pipeline => {
+                                refused.push(owned_elsewhere(own, owner))
+                            }
+                            _ => {}
                         }
                     }
                 }
