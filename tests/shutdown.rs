@@ -13,7 +13,9 @@ use ocean_ingest::job::{JobRequest, Outcome, Services};
 use ocean_ingest::pipeline::PipelineSet;
 use ocean_ingest::settings::{Settings, SettingsArgs};
 use ocean_ingest::source::Source;
-use ocean_ingest::store::{Key, ObjectInfo, ObjectStore, PutOptions, Restore, StoreError, Written};
+use ocean_ingest::store::{
+    Key, ObjectInfo, ObjectStore, Origin, PutOptions, Restore, StoreError, Written,
+};
 
 const PROFILE: &str =
     "IMOS_ANMN-NRS_CDEKOSTUZ_20140703T021045Z_NRSMAI_FV01_Profile-SBE-19plus_C-20160524T003914Z.nc";
@@ -69,6 +71,18 @@ impl ObjectStore for StopAfterFetch {
     }
     async fn settle(&self, restore: &Restore) -> Result<(), StoreError> {
         self.0.settle(restore).await
+    }
+    fn origin_of(&self, key: &Key) -> Origin {
+        self.0.origin_of(key)
+    }
+    async fn put_copy(
+        &self,
+        key: &Key,
+        from: &Origin,
+        size: u64,
+        opts: &PutOptions,
+    ) -> Result<Written, StoreError> {
+        self.0.put_copy(key, from, size, opts).await
     }
 }
 

@@ -12,6 +12,7 @@ use crate::index::{JobEnd, JobFacts, LedgerState};
 use crate::layout;
 use crate::model::Upload;
 use crate::report::JobReport;
+use crate::source::Source;
 use crate::store::{Key, PutOptions};
 
 /// Copies a failed upload to the error store as `<pipeline>/<name>.<job_id>`; its URL, or `None`
@@ -34,7 +35,15 @@ pub(super) async fn keep_in_error_store(
         content_type: Some(crate::publish::content_type_for(&upload.name).into()),
         sha256: Some(upload.sha256.clone()),
     };
-    match store.put_file(&key, &upload.local_path, &opts).await {
+    let kept = match (&upload.not_fetched, &job.request.source) {
+        // Never in the work folder: copied from where it is, store to store.
+        (Some(_), Source::Incoming(incoming_key)) => {
+            let from = job.services.incoming.origin_of(incoming_key);
+            store.put_copy(&key, &from, upload.size, &opts).await
+        }
+        _ => store.put_file(&key, &upload.local_path, &opts).await,
+    };
+    match kept {
         Ok(_) => Some(store.url_of(&key)),
         Err(e) => {
             error!(error = %e, "could not keep the upload in the error store");

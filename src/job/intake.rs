@@ -106,6 +106,9 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
         }
         Source::Incoming(key) => {
             let incoming = &job.services.incoming;
+            if let Some(upload) = too_big_to_fetch(job, work, key, &name).await? {
+                return Ok(upload);
+            }
             match incoming.get_to_file(key, &local_path).await {
                 Ok(info) => match info.sha256 {
                     Some(sha256) => (key.to_string(), info.size, sha256, info.modified),
@@ -134,7 +137,51 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
         sha256,
         uploaded_at,
         local_path,
+        not_fetched: None,
     }))
+}
+
+/// An incoming object that by its own size cannot fit the work disk: no retry can fetch it, so
+/// it is not fetched, only read through a hash (its identity in the ledger), and the job rejects
+/// it. `None` when it fits, or when its size or the disk's cannot be known (then the fetch
+/// decides).
+async fn too_big_to_fetch(
+    job: &Job<'_>,
+    work: &WorkDir,
+    key: &crate::store::Key,
+    name: &str,
+) -> Result<Option<Fetched>, JobError> {
+    let settings = &job.services.settings;
+    let Some(room) = crate::resolve::unpack::WorkRoom::whole(work.path(), settings.work_max_bytes)
+    else {
+        return Ok(None);
+    };
+    let incoming = &job.services.incoming;
+    let looked_up =
+        |e| JobError::from_boundary(format!("looking up {key} in the incoming store failed"), e);
+    let info = match incoming.head(key).await.map_err(looked_up)? {
+        Some(info) if info.size > room.bytes => info,
+        Some(_) => return Ok(None),
+        None => return Ok(Some(Fetched::Gone)),
+    };
+    let Some(sha256) = incoming.sha256(key).await.map_err(looked_up)? else {
+        return Ok(Some(Fetched::Gone));
+    };
+    let reason = format!(
+        "{name} is {} bytes, more than the {} bytes the work disk has for a job ({}): it cannot be fetched to be checked, so it is refused without being opened; split it into smaller uploads, or give the jobs more disk (INGEST_WORK_MAX_BYTES, the job's ephemeral storage)",
+        info.size, room.bytes, room.why
+    );
+    Ok(Some(Fetched::Upload(Upload {
+        name: name.to_string(),
+        key: key.to_string(),
+        source: job.source.clone(),
+        size: info.size,
+        version: sha256.clone(),
+        sha256,
+        uploaded_at: info.modified,
+        local_path: work.path().join("upload").join(name),
+        not_fetched: Some(reason),
+    })))
 }
 
 /// The pipeline that owns the upload: the one asked for, or the first whose keys match.
@@ -248,8 +295,12 @@ pub(super) async fn claim(
     }
 }
 
-/// The pipeline's upload guards: allowed extensions and name patterns.
+/// The pipeline's upload guards: allowed extensions and name patterns; before them, an upload
+/// too big to fetch is refused.
 pub(super) fn guard(pipeline: &Pipeline, upload: &Upload) -> Result<(), JobError> {
+    if let Some(reason) = &upload.not_fetched {
+        return Err(JobError::rejected(reason.clone()));
+    }
     pipeline
         .accepts_upload(&upload.name)
         .map_err(JobError::rejected)

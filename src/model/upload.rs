@@ -25,4 +25,9 @@ pub struct Upload {
     /// The copy in the job's folder.
     #[serde(skip)]
     pub local_path: PathBuf,
+    /// Why the upload was not copied into the job's folder: it cannot fit the work disk. Then
+    /// `local_path` names nothing, the job rejects the upload with this reason, and its
+    /// error-store copy is made from the incoming store.
+    #[serde(skip)]
+    pub not_fetched: Option<String>,
 }

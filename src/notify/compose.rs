@@ -268,6 +268,7 @@ mod tests {
                 version: "v".into(),
                 uploaded_at: None,
                 local_path: format!("/work/{name}").into(),
+                not_fetched: None,
             }),
             states: ["Initial", "Initialised", "Resolved"]
                 .into_iter()

@@ -68,16 +68,32 @@ impl WorkRoom {
     /// disk, so passing them is the upload's own doing and a retry cannot help. `None` when the
     /// disk's size cannot be read (the pipeline's caps still hold).
     pub fn of(dir: &Path, configured: Option<u64>, upload_size: u64) -> Option<WorkRoom> {
-        let (total, why) = match configured {
-            Some(max) => (max, format!("INGEST_WORK_MAX_BYTES is {max}")),
+        let whole = WorkRoom::whole(dir, configured)?;
+        Some(WorkRoom {
+            bytes: whole.bytes.saturating_sub(upload_size),
+            why: format!(
+                "{}, {upload_size} of them taken by the upload itself",
+                whole.why
+            ),
+        })
+    }
+
+    /// All a job may use of the work disk under `dir`: `INGEST_WORK_MAX_BYTES` (`configured`)
+    /// when set, else the disk's size. An upload larger than this cannot be fetched, however
+    /// often the job is retried. `None` when the disk's size cannot be read.
+    pub fn whole(dir: &Path, configured: Option<u64>) -> Option<WorkRoom> {
+        Some(match configured {
+            Some(max) => WorkRoom {
+                bytes: max,
+                why: format!("INGEST_WORK_MAX_BYTES is {max}"),
+            },
             None => {
                 let size = disk_size(dir).ok()?;
-                (size, format!("the work folder's disk holds {size} bytes"))
+                WorkRoom {
+                    bytes: size,
+                    why: format!("the work folder's disk holds {size} bytes"),
+                }
             }
-        };
-        Some(WorkRoom {
-            bytes: total.saturating_sub(upload_size),
-            why: format!("{why}, {upload_size} of them taken by the upload itself"),
         })
     }
 }

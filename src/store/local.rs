@@ -16,8 +16,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, Restore, StoreError,
-    StoreOp, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, RESERVED_PREFIX, Restore,
+    StoreError, StoreOp, Written,
 };
 
 #[derive(Debug, Clone)]
@@ -412,6 +412,33 @@ impl ObjectStore for LocalStore {
             Ok(removed)
         })
         .await
+    }
+
+    fn origin_of(&self, key: &Key) -> Origin {
+        Origin::File {
+            path: self.path_of(key),
+            url: self.url_of(key),
+        }
+    }
+
+    async fn put_copy(
+        &self,
+        key: &Key,
+        from: &Origin,
+        _size: u64,
+        opts: &PutOptions,
+    ) -> Result<Written, StoreError> {
+        match from {
+            Origin::File { path, .. } => self.put_file(key, path, opts).await,
+            Origin::S3 { url, .. } => Err(StoreError::new(
+                StoreOp::Put,
+                self.url_of(key),
+                ErrorKind::Permanent,
+                format!(
+                    "a local store cannot copy {url} without passing it through the job's disk; keep this store on S3 beside an S3 incoming store"
+                ),
+            )),
+        }
     }
 
     async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {

@@ -135,9 +135,47 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         Ok(0)
     }
 
-    /// The SHA-256 of the object at `key`, where it can be known (`None` when absent).
+    /// The SHA-256 of the object at `key` (`None` when absent): the one recorded with it, else
+    /// its bytes read through a hash, never kept.
     async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
         Ok(self.head(key).await?.and_then(|info| info.sha256))
+    }
+
+    /// Where another store can copy the object at `key` from (see [`ObjectStore::put_copy`]).
+    fn origin_of(&self, key: &Key) -> Origin;
+
+    /// Stores under `key` a copy of an object of another store (or of this one) without its
+    /// bytes passing through the job's disk: a server-side copy between S3 buckets, a file copy
+    /// between local stores. `size` is the object's. A local store cannot copy an S3 object this
+    /// way (a permanent error saying so).
+    async fn put_copy(
+        &self,
+        key: &Key,
+        from: &Origin,
+        size: u64,
+        opts: &PutOptions,
+    ) -> Result<Written, StoreError>;
+}
+
+/// Where an object's bytes are, for a copy made by another store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file on this machine: an object of a local store.
+    File { path: PathBuf, url: String },
+    /// An S3 object, which S3 copies server-side into any bucket the same credentials write.
+    S3 {
+        bucket: String,
+        key: String,
+        url: String,
+    },
+}
+
+impl Origin {
+    /// The object's URL, for messages.
+    pub fn url(&self) -> &str {
+        match self {
+            Origin::File { url, .. } | Origin::S3 { url, .. } => url,
+        }
     }
 }
 

@@ -302,6 +302,36 @@ fn a_bomb_larger_than_the_work_disk_is_a_rejection_not_a_transient_failure() {
     );
 }
 
+/// An upload that by its own size cannot fit the work disk is refused for good (exit 1) without
+/// being fetched: its identity read through a hash, its error-store copy made store to store, it
+/// leaves incoming and nothing is published. (Fetched, it filled the disk, and the job ended 75 to
+/// be retried by Batch, over and over; or, under `INGEST_WORK_MAX_BYTES`, it published.)
+#[test]
+fn an_upload_larger_than_the_work_disk_is_refused_without_being_fetched() {
+    let mut env = env();
+    env.set("INGEST_WORK_MAX_BYTES", "1MiB");
+    let bytes = noise(2 << 20, 11);
+    let report = rejected(
+        &env,
+        "ARCH/huge.bin",
+        &bytes,
+        &[
+            "huge.bin is 2097152 bytes, more than the 1048576 bytes the work disk has for a job (INGEST_WORK_MAX_BYTES is 1048576)",
+            "split it into smaller uploads",
+        ],
+    );
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    assert_eq!(report["input"]["sha256"], sha.as_str(), "{report:#}");
+    assert!(
+        !env.home().join("incoming/ARCH/huge.bin").exists(),
+        "the rejection is final: the upload left incoming"
+    );
+    // Half the limit fits and publishes.
+    let fits = noise(512 << 10, 12);
+    let run = upload(&env, "ARCH/fits.bin", &fits);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
 #[test]
 fn gzip_ratios_divide_by_the_bytes_read_not_by_the_trailer() {
     let dir = tempfile::tempdir().unwrap();

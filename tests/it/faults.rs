@@ -27,7 +27,8 @@ use ocean_ingest::pipeline::PipelineSet;
 use ocean_ingest::settings::{Settings, SettingsArgs};
 use ocean_ingest::source::Source;
 use ocean_ingest::store::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, Restore, StoreError, StoreOp, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, Restore, StoreError, StoreOp,
+    Written,
 };
 
 use crate::common::*;
@@ -148,6 +149,19 @@ impl ObjectStore for FailingStore {
     }
     async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
         self.inner.sha256(key).await
+    }
+    fn origin_of(&self, key: &Key) -> Origin {
+        self.inner.origin_of(key)
+    }
+    async fn put_copy(
+        &self,
+        key: &Key,
+        from: &Origin,
+        size: u64,
+        opts: &PutOptions,
+    ) -> Result<Written, StoreError> {
+        self.check(StoreOp::Put, key)?;
+        self.inner.put_copy(key, from, size, opts).await
     }
 }
 

@@ -457,3 +457,65 @@ async fn replaying_a_prefix_onto_the_queue_sends_one_event_per_object_in_batches
     announced.sort();
     assert_eq!(announced, keys);
 }
+
+/// An upload larger than all the work disk a job has is refused for good without being fetched:
+/// read only through a hash (its identity in the ledger and the report), copied server-side into
+/// the error bucket (in parts, as it is large, with its SHA-256 recorded on the copy), removed
+/// from incoming. Exit 1: a retry could never fetch it. (Fetched, it filled the disk, and every
+/// retry did the same.)
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_larger_than_the_work_disk_goes_to_the_error_bucket_unfetched() {
+    let Some(mut d) = deploy().await else { return };
+    // 11 MiB that do not repeat, over 5 MiB parts: a multipart copy.
+    let bytes: Vec<u8> = (0..11u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let key = format!("ANMN/NRS/{PROFILE}");
+    d.moto.put(&d.incoming, &key, bytes.clone()).await;
+    d.env
+        .set("INGEST_WORK_MAX_BYTES", "1MiB")
+        .set("INGEST_S3_MULTIPART_THRESHOLD", "5MiB")
+        .set("INGEST_S3_PART_SIZE", "5MiB");
+    let run = d
+        .env
+        .run(&["run", "--output", "json", "--incoming-key", &key]);
+    assert_eq!(
+        run.code, 1,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    let report = run.report();
+    assert_eq!(report["outcome"], "rejected", "{report:#}");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "{PROFILE} is 11534336 bytes, more than the 1048576 bytes the work disk has for a job (INGEST_WORK_MAX_BYTES is 1048576)"
+        )),
+        "{message}"
+    );
+    assert_eq!(report["input"]["sha256"], sha.as_str(), "{report:#}");
+    let copy = format!(
+        "errors/anmn_nrs/{PROFILE}.{}",
+        report["job_id"].as_str().unwrap()
+    );
+    assert_eq!(d.moto.get(&d.error, &copy).await, Some(bytes));
+    let head = d
+        .moto
+        .aws
+        .s3
+        .head_object()
+        .bucket(&d.error)
+        .key(&copy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.metadata.unwrap_or_default().get("sha256"),
+        Some(&sha),
+        "the copy records its SHA-256"
+    );
+    assert_eq!(d.moto.get(&d.incoming, &key).await, None);
+    assert_eq!(d.moto.keys(&d.public).await, Vec::<String>::new());
+    assert_eq!(d.moto.keys(&d.archive).await, Vec::<String>::new());
+}

@@ -17,12 +17,12 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
-use transfer::{Body, Meta, SHA256_META, Target, real_version};
+use transfer::{Body, CopyFrom, Meta, SHA256_META, Target, real_version};
 
 use super::Transfer;
 use super::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, PutOptions, RESERVED_PREFIX, Restore, StoreError,
-    StoreOp, Written,
+    ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, RESERVED_PREFIX, Restore,
+    StoreError, StoreOp, Written,
 };
 
 /// How many versions `undo` removes at most to reach the one `prepare` found: a job writes a key
@@ -88,6 +88,14 @@ impl S3Store {
     /// One debug line per operation; inside a job's span it carries the job's fields.
     fn log(&self, op: StoreOp, key: &str) {
         tracing::debug!(op = %op, object = %self.url_of_full(&self.full(key)), "s3");
+    }
+
+    /// A key of this bucket as the source of a copy.
+    fn within<'a>(&'a self, full: &'a str) -> CopyFrom<'a> {
+        CopyFrom {
+            bucket: &self.bucket,
+            key: full,
+        }
     }
 
     fn target<'a>(&'a self, key: &'a str, url: &'a str) -> Target<'a> {
@@ -267,7 +275,7 @@ impl ObjectStore for S3Store {
         self.log(StoreOp::Get, key.as_str());
         let full = self.full(key.as_str());
         let url = self.url_of(key);
-        let got = transfer::download(&self.target(&full, &url), dest).await?;
+        let got = transfer::download(&self.target(&full, &url), Some(dest)).await?;
         Ok(ObjectInfo {
             key: key.clone(),
             size: got.size,
@@ -385,8 +393,9 @@ impl ObjectStore for S3Store {
                 let url = self.url_of(key);
                 transfer::copy(
                     &self.target(&kept, &url),
-                    &full,
+                    self.within(&full),
                     size,
+                    None,
                     StoreOp::Prepare,
                     &self.transfer,
                 )
@@ -448,8 +457,9 @@ impl ObjectStore for S3Store {
                 };
                 transfer::copy(
                     &self.target(&full, &url),
-                    &kept,
+                    self.within(&kept),
                     copy.size,
+                    None,
                     StoreOp::Undo,
                     &self.transfer,
                 )
@@ -471,6 +481,77 @@ impl ObjectStore for S3Store {
             }
             _ => Ok(()),
         }
+    }
+
+    async fn sha256(&self, key: &Key) -> Result<Option<String>, StoreError> {
+        let Some(info) = self.head(key).await? else {
+            return Ok(None);
+        };
+        if info.sha256.is_some() {
+            return Ok(info.sha256);
+        }
+        // An object written by someone else (a provider's upload) records none: hash its bytes
+        // as they stream past.
+        self.log(StoreOp::Get, key.as_str());
+        let full = self.full(key.as_str());
+        let url = self.url_of(key);
+        match transfer::download(&self.target(&full, &url), None).await {
+            Ok(got) => Ok(Some(got.sha256)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn origin_of(&self, key: &Key) -> Origin {
+        Origin::S3 {
+            bucket: self.bucket.clone(),
+            key: self.full(key.as_str()),
+            url: self.url_of(key),
+        }
+    }
+
+    async fn put_copy(
+        &self,
+        key: &Key,
+        from: &Origin,
+        size: u64,
+        opts: &PutOptions,
+    ) -> Result<Written, StoreError> {
+        let (bucket, source) = match from {
+            Origin::S3 { bucket, key, .. } => (bucket, key),
+            Origin::File { path, .. } => return self.put_file(key, path, opts).await,
+        };
+        self.log(StoreOp::Put, key.as_str());
+        let full = self.full(key.as_str());
+        let url = self.url_of(key);
+        let Some(sha256) = opts.sha256.as_deref() else {
+            return Err(StoreError::new(
+                StoreOp::Put,
+                url,
+                ErrorKind::Permanent,
+                "a copy needs the SHA-256 of what it copies, to record it with the copy",
+            ));
+        };
+        let meta = Meta {
+            content_type: opts.content_type.as_deref(),
+            sha256,
+        };
+        let version = transfer::copy(
+            &self.target(&full, &url),
+            CopyFrom {
+                bucket,
+                key: source,
+            },
+            size,
+            Some(&meta),
+            StoreOp::Put,
+            &self.transfer,
+        )
+        .await?;
+        Ok(Written {
+            key: key.clone(),
+            version,
+        })
     }
 
     async fn stashes(&self) -> Result<Vec<String>, StoreError> {

@@ -221,42 +221,68 @@ async fn abort(t: &Target<'_>, upload_id: &str) {
     }
 }
 
-/// Copies an object within the bucket, metadata and content type included; in parts when large.
+/// The object a copy reads: a key of the target's bucket or of another bucket S3 can read with
+/// the same credentials.
+pub(super) struct CopyFrom<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+}
+
+/// Copies an object server-side, in parts when large. Without `meta` the source's metadata and
+/// content type are carried over; with it they are replaced (an upload from a provider carries
+/// no SHA-256 of ours).
 pub(super) async fn copy(
     t: &Target<'_>,
-    from_key: &str,
+    from: CopyFrom<'_>,
     size: u64,
+    meta: Option<&Meta<'_>>,
     op: StoreOp,
     transfer: &Transfer,
-) -> Result<(), StoreError> {
-    let source = copy_source(t.bucket, from_key);
+) -> Result<Option<String>, StoreError> {
+    let source = copy_source(from.bucket, from.key);
+    let metadata = meta.map(|m| {
+        std::collections::HashMap::from([(SHA256_META.to_string(), m.sha256.to_string())])
+    });
+    let content_type = meta.and_then(|m| m.content_type.map(str::to_string));
     if size < transfer.multipart_threshold.min(MAX_SINGLE_COPY) {
-        t.client
+        let directive = meta.map(|_| aws_sdk_s3::types::MetadataDirective::Replace);
+        let out = t
+            .client
             .copy_object()
             .bucket(t.bucket)
             .key(t.key)
             .copy_source(source)
+            .set_metadata_directive(directive)
+            .set_metadata(metadata)
+            .set_content_type(content_type)
             .send()
             .await
             .map_err(|e| store_error(op, t.url, e))?;
-        return Ok(());
+        return Ok(real_version(out.version_id));
     }
-    // UploadPartCopy does not carry metadata over: read it from the source and set it anew.
-    let head = t
-        .client
-        .head_object()
-        .bucket(t.bucket)
-        .key(from_key)
-        .send()
-        .await
-        .map_err(|e| store_error(op, t.url, e))?;
+    // UploadPartCopy does not carry metadata over: read it from the source (unless replaced)
+    // and set it anew.
+    let (content_type, metadata) = match meta {
+        Some(_) => (content_type, metadata),
+        None => {
+            let head = t
+                .client
+                .head_object()
+                .bucket(from.bucket)
+                .key(from.key)
+                .send()
+                .await
+                .map_err(|e| store_error(op, t.url, e))?;
+            (head.content_type, head.metadata)
+        }
+    };
     let created = t
         .client
         .create_multipart_upload()
         .bucket(t.bucket)
         .key(t.key)
-        .set_content_type(head.content_type)
-        .set_metadata(head.metadata)
+        .set_content_type(content_type)
+        .set_metadata(metadata)
         .send()
         .await
         .map_err(|e| store_error(op, t.url, e))?;
@@ -297,7 +323,7 @@ pub(super) async fn copy(
         .buffered(transfer.concurrency.max(1))
         .try_collect()
         .await;
-    complete(t, &upload_id, copied, op).await.map(|_| ())
+    complete(t, &upload_id, copied, op).await
 }
 
 /// What a download learnt about the object.
@@ -315,9 +341,12 @@ pub(super) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTi
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
-/// Streams an object into `dest`, checking its length and, where the object records one, its
-/// SHA-256.
-pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, StoreError> {
+/// Streams an object into `dest` (or only through the hash, with no `dest`), checking its length
+/// and, where the object records one, its SHA-256.
+pub(super) async fn download(
+    t: &Target<'_>,
+    dest: Option<&Path>,
+) -> Result<Downloaded, StoreError> {
     let out = t
         .client
         .get_object()
@@ -335,9 +364,14 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
     let version = real_version(out.version_id).or(out.e_tag);
     let modified = out.last_modified.as_ref().and_then(to_chrono);
     let mut body = out.body;
-    let mut file = tokio::fs::File::create(dest)
-        .await
-        .map_err(|e| io_error(StoreOp::Get, t.url, e))?;
+    let mut file = match dest {
+        Some(dest) => Some(
+            tokio::fs::File::create(dest)
+                .await
+                .map_err(|e| io_error(StoreOp::Get, t.url, e))?,
+        ),
+        None => None,
+    };
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     while let Some(chunk) = body.next().await {
@@ -351,13 +385,17 @@ pub(super) async fn download(t: &Target<'_>, dest: &Path) -> Result<Downloaded, 
         })?;
         hasher.update(&chunk);
         size += chunk.len() as u64;
-        file.write_all(&chunk)
+        if let Some(file) = file.as_mut() {
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| io_error(StoreOp::Get, t.url, e))?;
+        }
+    }
+    if let Some(file) = file.as_mut() {
+        file.flush()
             .await
             .map_err(|e| io_error(StoreOp::Get, t.url, e))?;
     }
-    file.flush()
-        .await
-        .map_err(|e| io_error(StoreOp::Get, t.url, e))?;
     if let Some(expected) = expected.filter(|&n| n != size) {
         // A short read is the network's doing: the object itself may be whole.
         return Err(StoreError::new(

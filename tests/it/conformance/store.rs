@@ -453,6 +453,18 @@ async fn a_broken_guarantee_is_named() {
         async fn stashes(&self) -> Result<Vec<String>, ocean_ingest::store::StoreError> {
             self.0.stashes().await
         }
+        fn origin_of(&self, k: &Key) -> ocean_ingest::store::Origin {
+            self.0.origin_of(k)
+        }
+        async fn put_copy(
+            &self,
+            k: &Key,
+            from: &ocean_ingest::store::Origin,
+            size: u64,
+            o: &PutOptions,
+        ) -> Result<ocean_ingest::store::Written, ocean_ingest::store::StoreError> {
+            self.0.put_copy(k, from, size, o).await
+        }
     }
     let dir = tempfile::tempdir().unwrap();
     let store = Forgetful(LocalStore::open(dir.path()).unwrap());
