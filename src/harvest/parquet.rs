@@ -3,13 +3,15 @@
 //! (`<prefix>/site_code=NRSROT/year=2018/<file>.parquet`), with the file's columns repeated on
 //! every row and geometries as WKB with GeoParquet 1.0 metadata (CRS: WGS 84 longitude/latitude).
 //!
-//! Writes go through [`ObjectStore`], each prepared first, so they return what the caller needs
-//! to settle or undo them with the rest of a publish (the key and its [`Restore`]). A file harvested again replaces its object (also when its partition
-//! changed); a deletion or a superseded version removes it ([`remove`]).
+//! A publish writes the object locally first ([`write_object`]), finds the destination's objects
+//! already in the store ([`objects_of`]) and plans the puts and deletes with its other writes, so
+//! they are journaled and undone or settled with the rest of it. A file harvested again replaces
+//! its object (also when its partition changed); a deletion or a superseded version removes it.
+//! [`write`] and [`remove`] make the same changes outside a publish.
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use parquet::basic::{Compression, LogicalType, Repetition, TimeUnit, Type as Physical};
@@ -168,10 +170,76 @@ impl Geo {
     }
 }
 
-/// Writes the file's rows of the sink's table as one Parquet object, removing any object an
+/// A destination's object of the dataset, written locally and ready to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// Where it goes in the store: `<prefix>/<partitions>/<object name>`.
+    pub key: Key,
+    /// The Parquet file on local disk.
+    pub local: PathBuf,
+    /// Hex SHA-256 of the file, recorded with the object.
+    pub sha256: String,
+}
+
+impl Object {
+    /// The options to store it with.
+    pub fn put_options(&self) -> PutOptions {
+        PutOptions {
+            content_type: Some("application/vnd.apache.parquet".into()),
+            sha256: Some(self.sha256.clone()),
+        }
+    }
+}
+
+/// Writes the file's rows of the sink's table as one local Parquet file in `work_dir`, and says
+/// where it goes in the store. `None` when the collection has no Parquet copy or the file feeds
+/// not the sink's table. Reads the whole file: call it off the async threads.
+pub fn write_object(
+    c: &Collection,
+    file: &HarvestFile,
+    work_dir: &Path,
+) -> Result<Option<Object>, HarvestError> {
+    let Some(sink) = &c.parquet else {
+        return Ok(None);
+    };
+    let table = c.table(&sink.table).expect("validated");
+    let opened = Opened::open(c, file)?;
+    if !opened.feeds(table) {
+        return Ok(None);
+    }
+    let name = object_name(&file.dest_path);
+    let local = work_dir.join(&name);
+    let partition = write_local(&opened, c, table, file, &local)?;
+    let key =
+        Key::new(format!("{}/{partition}{name}", sink.prefix)).map_err(|e| store_err(file, e))?;
+    let (_, sha256) = crate::digest::sha256_file(&local).map_err(|e| store_err(file, e))?;
+    Ok(Some(Object { key, local, sha256 }))
+}
+
+/// The keys of a destination's objects in the dataset (one, or more while an earlier harvest's
+/// object in another partition is still there).
+pub async fn objects_of(
+    store: &dyn ObjectStore,
+    c: &Collection,
+    dest_path: &str,
+) -> Result<Vec<Key>, HarvestError> {
+    let Some(sink) = &c.parquet else {
+        return Ok(Vec::new());
+    };
+    let name = object_name(dest_path);
+    Ok(store
+        .list(&format!("{}/", sink.prefix))
+        .await?
+        .into_iter()
+        .filter(|object| object.key.file_name() == name)
+        .map(|object| object.key)
+        .collect())
+}
+
+/// Writes the file's object straight to the store, outside any publish, removing any object an
 /// earlier harvest of the same destination left in another partition. Returns the changes made,
-/// each prepared with a stash name from `stash_as` (see [`crate::layout::stash_name`]).
-/// `work_dir` holds the object while it is written.
+/// each prepared with a stash name from `stash_as` (see [`crate::layout::stash_name`]). A
+/// publish plans the same writes with its others instead (`publish::dataset`).
 pub async fn write(
     store: &dyn ObjectStore,
     c: &Collection,
@@ -179,37 +247,21 @@ pub async fn write(
     work_dir: &Path,
     stash_as: &mut (dyn FnMut() -> String + Send),
 ) -> Result<Vec<Change>, HarvestError> {
-    let Some(sink) = &c.parquet else {
+    let Some(object) = write_object(c, file, work_dir)? else {
         return Ok(Vec::new());
     };
-    let table = c.table(&sink.table).expect("validated");
-    let opened = Opened::open(c, file)?;
-    if !opened.feeds(table) {
-        return Ok(Vec::new());
-    }
-    let name = object_name(&file.dest_path);
-    let local = work_dir.join(&name);
-    let partition = write_local(&opened, c, table, file, &local)?;
-    let key =
-        Key::new(format!("{}/{partition}{name}", sink.prefix)).map_err(|e| store_err(file, e))?;
-    let mut changes = remove_except(store, c, &file.dest_path, Some(&key), stash_as).await?;
-    let restore = store.prepare(&key, &stash_as()).await?;
+    let mut changes = remove_except(store, c, &file.dest_path, Some(&object.key), stash_as).await?;
+    let restore = store.prepare(&object.key, &stash_as()).await?;
     store
-        .put_file(
-            &key,
-            &local,
-            &PutOptions {
-                content_type: Some("application/vnd.apache.parquet".into()),
-                sha256: None,
-            },
-        )
+        .put_file(&object.key, &object.local, &object.put_options())
         .await?;
-    changes.push((key, restore));
-    let _ = std::fs::remove_file(&local);
+    let _ = std::fs::remove_file(&object.local);
+    changes.push((object.key, restore));
     Ok(changes)
 }
 
-/// Removes a destination's objects from the dataset (a deletion, or a superseded version).
+/// Removes a destination's objects from the dataset (a deletion, or a superseded version),
+/// outside any publish.
 pub async fn remove(
     store: &dyn ObjectStore,
     c: &Collection,
@@ -226,16 +278,12 @@ async fn remove_except(
     keep: Option<&Key>,
     stash_as: &mut (dyn FnMut() -> String + Send),
 ) -> Result<Vec<Change>, HarvestError> {
-    let Some(sink) = &c.parquet else {
-        return Ok(Vec::new());
-    };
-    let name = object_name(dest_path);
     let mut receipts = Vec::new();
-    for object in store.list(&format!("{}/", sink.prefix)).await? {
-        if object.key.file_name() == name && Some(&object.key) != keep {
-            let restore = store.prepare(&object.key, &stash_as()).await?;
-            store.delete(&object.key).await?;
-            receipts.push((object.key, restore));
+    for key in objects_of(store, c, dest_path).await? {
+        if Some(&key) != keep {
+            let restore = store.prepare(&key, &stash_as()).await?;
+            store.delete(&key).await?;
+            receipts.push((key, restore));
         }
     }
     Ok(receipts)

@@ -64,14 +64,6 @@ pub(super) fn load(path: &Path, rel: &str) -> Result<Arc<Collection>, Vec<Proble
 fn declared(value: toml::Value) -> Result<Arc<Collection>, Vec<Problem>> {
     let decl = HarvestDecl::deserialize(value)
         .map_err(|e| vec![(String::new(), e.message().trim().to_string())])?;
-    if decl.parquet.is_some() {
-        // Its objects are not yet among the publish's journaled writes, so a failed publish
-        // could leave them behind: refused rather than written outside the all-or-nothing.
-        return Err(vec![(
-            "parquet".into(),
-            "a publish does not write the Parquet copy yet (its objects would not be undone with the rest of a failed publish); remove [parquet] from the pipeline's harvest".into(),
-        )]);
-    }
     crate::harvest::validate(&decl).map(Arc::new).map_err(|ps| {
         ps.into_iter()
             .map(|p| (p.path.clone(), p.message.clone()))

@@ -12,36 +12,42 @@ use crate::pipeline::Pipeline;
 /// What the files of a publish change in their collections, removals first (so a destination
 /// removed and loaded again in one job keeps the load): every unharvested deletion (asked for,
 /// or a superseded version) with a collection removes its rows; every harvested file with one
-/// loads its rows.
+/// loads its rows. Each change comes with its file's position in the collection.
 pub fn changes(
     pipeline: &Pipeline,
     files: &FileCollection,
-) -> Result<Vec<CollectionChange>, JobError> {
+) -> Result<Vec<(usize, CollectionChange)>, JobError> {
     let mut unloads = Vec::new();
     let mut loads = Vec::new();
-    for f in files.iter() {
+    for (i, f) in files.iter().enumerate() {
         let (Some(dest), Some(collection)) = (&f.dest_path, pipeline.harvest_for(f.rule)) else {
             continue;
         };
         if f.is_deletion() && f.publish_type.unharvest() {
-            unloads.push(CollectionChange::Unload {
-                collection,
-                dest_path: dest.clone(),
-            });
+            unloads.push((
+                i,
+                CollectionChange::Unload {
+                    collection,
+                    dest_path: dest.clone(),
+                },
+            ));
         } else if !f.is_deletion() && f.publish_type.harvest() {
             let path = f
                 .local_path
                 .clone()
                 .ok_or_else(|| JobError::internal(format!("{}: no content to harvest", f.name)))?;
-            loads.push(CollectionChange::Load {
-                collection,
-                file: HarvestFile {
-                    path,
-                    dest_path: dest.clone(),
-                    size: f.size,
-                    sha256: f.sha256.clone().unwrap_or_default(),
+            loads.push((
+                i,
+                CollectionChange::Load {
+                    collection,
+                    file: HarvestFile {
+                        path,
+                        dest_path: dest.clone(),
+                        size: f.size,
+                        sha256: f.sha256.clone().unwrap_or_default(),
+                    },
                 },
-            });
+            ));
         }
     }
     unloads.extend(loads);
@@ -49,10 +55,10 @@ pub fn changes(
 }
 
 /// The changes as work for the index's commit.
-pub fn in_commit(changes: &[CollectionChange]) -> Vec<Arc<dyn InCommit>> {
+pub fn in_commit(changes: &[(usize, CollectionChange)]) -> Vec<Arc<dyn InCommit>> {
     changes
         .iter()
-        .map(|c| Arc::new(c.clone()) as Arc<dyn InCommit>)
+        .map(|(_, c)| Arc::new(c.clone()) as Arc<dyn InCommit>)
         .collect()
 }
 

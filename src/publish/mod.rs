@@ -1,8 +1,9 @@
 //! The publish step, all-or-nothing for the public store and the index.
 //!
 //! Order, as the reference: archive, early deletions, store, late deletions, then the harvest as
-//! one index transaction. The upload's own archive copy (`_uploads/…/<name>.<job id>`) is never
-//! undone: the archive only grows. Every other write is prepared first (the store says how to put
+//! one index transaction; the objects of the collections' Parquet copies (`dataset`) are written
+//! after the late deletions, journaled like the rest. The upload's own archive copy
+//! (`_uploads/…/<name>.<job id>`) is never undone: the archive only grows. Every other write is prepared first (the store says how to put
 //! its key back, keeping a stash of what it replaces where it must) and the whole list is recorded
 //! as the upload's publish [`journal`] before the first write; the index accepts the journal and
 //! the commit only from the job that holds the claim. If any later step fails, the writes are
@@ -14,6 +15,7 @@
 //! since the process step checked it refuses the commit, and the job is rolled back and rejected.
 
 mod collections;
+mod dataset;
 pub mod journal;
 
 use std::path::{Path, PathBuf};
@@ -96,8 +98,11 @@ pub async fn publish(
     let s = req.targets;
     req.permit.check()?;
     let upload_key = archive_upload(req).await?;
-    let plan = plan(files)?;
+    let mut plan = plan(files)?;
     let harvests = collections::changes(req.pipeline, files)?;
+    // The collections' Parquet objects are written here first, then stored with the rest.
+    let dataset_dir = dataset_dir(req)?;
+    plan.extend(dataset::plan(s.public, &harvests, dataset_dir.path()).await?);
     let entries = prepare(req, &plan).await?;
     if let Err(e) = apply(req, files, &plan, &entries).await {
         return Err(roll_back(req, files, &entries, e).await);
@@ -138,6 +143,7 @@ pub async fn publish(
     debug_assert!(committed);
     mark_harvested(files);
     collections::record(req.pipeline, files);
+    dataset::record(s.public, files, &plan);
     let mut warnings = journal::settle_all(s, &entries).await;
     if let Err(e) = s
         .index
@@ -161,6 +167,24 @@ fn transient(message: String) -> JobError {
         message,
         source: None,
     }
+}
+
+/// A folder in the job's folder for the Parquet objects of the publish, removed when dropped.
+fn dataset_dir(req: &PublishRequest<'_>) -> Result<tempfile::TempDir, JobError> {
+    let job_folder = req
+        .upload
+        .local_path
+        .parent()
+        .ok_or_else(|| JobError::internal("the upload's copy is in no folder"))?;
+    tempfile::Builder::new()
+        .prefix("parquet-")
+        .tempdir_in(job_folder)
+        .map_err(|e| {
+            JobError::internal(format!(
+                "cannot make a folder for Parquet objects in {}: {e}",
+                job_folder.display()
+            ))
+        })
 }
 
 /// Archives the upload itself and confirms the copy. Never undone.
@@ -188,6 +212,8 @@ struct Planned {
     /// The file it is for, by position in the collection.
     file: usize,
     change: Change,
+    /// An object of a collection's Parquet copy (not the file itself).
+    dataset: bool,
 }
 
 enum Change {
@@ -222,6 +248,7 @@ fn plan(files: &FileCollection) -> Result<Vec<Planned>, JobError> {
                 key: valid(layout::archived_file(&path))?,
                 file: i,
                 change: put(f, local),
+                dataset: false,
             });
         }
     }
@@ -235,6 +262,7 @@ fn plan(files: &FileCollection) -> Result<Vec<Planned>, JobError> {
                     ))?,
                     file: i,
                     change: Change::Delete { late },
+                    dataset: false,
                 });
             }
         }
@@ -249,6 +277,7 @@ fn plan(files: &FileCollection) -> Result<Vec<Planned>, JobError> {
                 key: valid(layout::public_file(&path))?,
                 file: i,
                 change: put(f, local),
+                dataset: false,
             });
         }
     }
@@ -346,6 +375,20 @@ async fn apply(
         let store = s.store(p.place);
         let url = store.url_of(&p.key);
         let f = &mut files[p.file];
+        if p.dataset {
+            // The file's own record notes these once committed (`dataset::record`).
+            match &p.change {
+                Change::Put { local, opts } => store.put_file(&p.key, local, opts).await.map(drop),
+                Change::Delete { .. } if entry.restore != Restore::Absent => {
+                    store.delete(&p.key).await
+                }
+                Change::Delete { .. } => Ok(()),
+            }
+            .map_err(|e| {
+                JobError::from_boundary(format!("writing the Parquet copy of {} failed", f.name), e)
+            })?;
+            continue;
+        }
         match &p.change {
             Change::Put { local, opts } => {
                 let what = if p.place == Place::Archive {

@@ -1021,7 +1021,7 @@ fn csv_modes_append_truncate_and_replace_keep_reruns_single() {
 }
 
 /// The test venv's Python with pyarrow, or `None` (skipped unless servers are required).
-fn pyarrow() -> Option<PathBuf> {
+pub(crate) fn pyarrow() -> Option<PathBuf> {
     let venv = std::env::var("OCEAN_INGEST_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
@@ -1092,16 +1092,7 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
         .await
         .unwrap();
     let root = dir.path().join("public/anmn_ts/measurement");
-    let out = std::process::Command::new(&python)
-        .args(["-c", READ_DATASET, &format!("{}/", root.display())])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read = dataset_matches_measurement(&python, &root, &client).await;
     let files: Vec<String> = serde_json::from_value(read["files"].clone()).unwrap();
     assert_eq!(files.len(), 2, "{files:?}");
     assert!(
@@ -1117,6 +1108,34 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
     assert_eq!(read["types"]["TIME"], "timestamp[us, tz=UTC]");
     assert_eq!(read["types"]["TEMP"], "float");
 
+    // A deletion removes the file's object.
+    let removed = harvest::parquet::remove(&store, &c, &a.dest_path, &mut stash_as)
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    let left: Vec<_> = walk(&root);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].contains("NRSROT"));
+}
+
+/// Reads the `anmn_ts` Parquet dataset under `root` with pyarrow and checks it holds the rows
+/// of PostgreSQL's `anmn_ts.measurement` (with their file's site, year and point), value for
+/// value; returns what pyarrow read (`files`, `geo`, `rows`, `types`).
+pub(crate) async fn dataset_matches_measurement(
+    python: &Path,
+    root: &Path,
+    client: &tokio_postgres::Client,
+) -> serde_json::Value {
+    let out = std::process::Command::new(python)
+        .args(["-c", READ_DATASET, &format!("{}/", root.display())])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // The same rows as PostgreSQL's measurement table, value for value.
     let rows = client
         .query(
@@ -1152,14 +1171,7 @@ async fn the_parquet_dataset_holds_the_rows_of_the_postgres_table() {
         );
     }
 
-    // A deletion removes the file's object.
-    let removed = harvest::parquet::remove(&store, &c, &a.dest_path, &mut stash_as)
-        .await
-        .unwrap();
-    assert_eq!(removed.len(), 1);
-    let left: Vec<_> = walk(&root);
-    assert_eq!(left.len(), 1, "{left:?}");
-    assert!(left[0].contains("NRSROT"));
+    read
 }
 
 fn walk(dir: &Path) -> Vec<String> {

@@ -1,13 +1,17 @@
 //! Harvest as part of the publish, end to end through `ocean-ingest run`: the example pipeline
 //! loads the NRS `_TZ_` fixture into `anmn_ts`; a pipeline naming a declaration file loads, then
 //! on a newer version and on a deletion removes, a file's rows in the index's transaction, on
-//! SQLite (the embedded default) and on PostgreSQL with PostGIS; a rerun loads nothing twice; a
-//! harvest that fails part-way leaves no row anywhere.
+//! SQLite (the embedded default) and on PostgreSQL with PostGIS, with the file's object of the
+//! collection's Parquet copy written, replaced and removed alongside (and read back with pyarrow
+//! as the PostgreSQL table's rows); a rerun loads nothing twice; a harvest that fails part-way
+//! leaves no row and no object anywhere.
 
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::harvest::{dim, duplicate_time_file, postgis};
+use crate::harvest::{
+    dataset_matches_measurement, dim, duplicate_time_file, postgis, pyarrow,
+};
 use crate::servers::pg;
 
 const NSW: &str = "IMOS_ANMN-NSW_TZ_20141118T130000Z_BMP070_FV01_BMP070-1411-Aqualogger-520PT-16_END-20150504T063500Z_C-20160901T044727Z.nc";
@@ -37,19 +41,28 @@ fn moorings_env() -> Env {
     let file = env.pipelines(PIPELINES);
     let dir = file.parent().unwrap().join("harvest");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("anmn_ts.toml"), anmn_ts_tables()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harvest/anmn_ts.toml"),
+        dir.join("anmn_ts.toml"),
+    )
+    .unwrap();
     env
 }
 
-/// The example `anmn_ts` declaration without its Parquet copy, which a publish does not write.
-pub(crate) fn anmn_ts_tables() -> String {
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/harvest/anmn_ts.toml"),
+/// The objects of the example's Parquet copy in the env's public store.
+fn dataset_objects(env: &Env) -> Vec<String> {
+    env.store("public")
+        .into_keys()
+        .filter(|k| k.starts_with("anmn_ts/measurement/"))
+        .collect()
+}
+
+/// The key of a destination's object in the example's Parquet copy.
+fn dataset_object(site: &str, year: &str, dest: &str) -> String {
+    format!(
+        "anmn_ts/measurement/site_code={site}/year={year}/{}",
+        ocean_ingest::harvest::parquet::object_name(dest)
     )
-    .unwrap();
-    let tables = text.split("\n[parquet]").next().unwrap().to_string();
-    assert_ne!(tables, text, "the example declares a Parquet copy");
-    tables
 }
 
 /// Puts `content` in the env's incoming folder at `key` and runs it.
@@ -132,10 +145,20 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
     assert_eq!(rows_of(t, "measurement", &old_dest), samples);
     assert_eq!(rows_of(t, "file_metadata", &old_dest), 1);
     assert_eq!(rows_of(t, "feature_metadata", &old_dest), 1);
+    let old_object = dataset_object("NRSROT", "2018", &old_dest);
+    assert_eq!(dataset_objects(env), [old_object.clone()]);
+    assert!(
+        audit.contains("Parquet object written at"),
+        "the file's audit names its Parquet object: {audit}"
+    );
     let nsw_run = upload(env, &format!("ANMN/{NSW}"), &std::fs::read(nsw()).unwrap());
     assert_eq!(nsw_run.code, 0, "{}\n{}", nsw_run.stdout, nsw_run.stderr);
     assert_eq!(rows_of(t, "measurement", &nsw_dest), nsw_samples);
     assert_eq!(measurement_total(t), samples + nsw_samples);
+    let nsw_object = dataset_object("BMP070", "2014", &nsw_dest);
+    let both = [nsw_object.clone(), old_object.clone()];
+    assert_eq!(dataset_objects(env), both);
+    let published = env.store("public");
 
     // The same upload again is a duplicate: nothing loads twice.
     let again = upload(
@@ -147,6 +170,7 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
     assert_eq!(again.report()["outcome"], "duplicate", "{}", again.stdout);
     assert_eq!(rows_of(t, "measurement", &old_dest), samples);
     assert_eq!(measurement_total(t), samples + nsw_samples);
+    assert_eq!(env.store("public"), published, "a duplicate writes no object");
 
     // A newer version: the old one's rows leave as the new one's arrive, in one commit.
     let newer = upload(
@@ -169,6 +193,20 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
         superseded.contains("rows removed from collection anmn_ts"),
         "{superseded}"
     );
+    // Its object leaves the dataset as the new version's arrives.
+    let new_object = dataset_object("NRSROT", "2018", &new_dest);
+    let mut expected = vec![nsw_object, new_object.clone()];
+    expected.sort();
+    assert_eq!(dataset_objects(env), expected);
+    assert!(
+        superseded.contains(&format!("{old_object} removed")),
+        "{superseded}"
+    );
+    assert_eq!(
+        published[&old_object],
+        env.store("public")[&new_object],
+        "the same content gives the same object"
+    );
 
     // A deletion removes its rows with its index row.
     let delete = upload(
@@ -180,6 +218,7 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
     assert_eq!(rows_of(t, "measurement", &nsw_dest), 0);
     assert_eq!(rows_of(t, "feature_metadata", &nsw_dest), 0);
     assert_eq!(measurement_total(t), samples);
+    assert_eq!(dataset_objects(env), [new_object]);
     assert_eq!(
         t.count("SELECT count(*) FROM file_index.nc_global_attribute a JOIN file_index.indexed_file f ON f.id = a.file_id WHERE f.deleted = 0"),
         t.count(&format!("SELECT count(*) FROM file_index.nc_global_attribute a JOIN file_index.indexed_file f ON f.id = a.file_id WHERE f.url = '{new_dest}'")),
@@ -288,6 +327,12 @@ async fn a_harvesting_publish_loads_supersedes_and_deletes_rows_in_postgis() {
         ),
         0
     );
+    // The Parquet copy holds the table's rows, read back by another reader.
+    if let Some(python) = pyarrow() {
+        let root = env.home().join("public/anmn_ts/measurement");
+        let read = dataset_matches_measurement(&python, &root, &t.0).await;
+        assert_eq!(read["rows"].as_array().unwrap().len() as i64, measurement_total(&t));
+    }
 }
 
 #[test]

@@ -378,16 +378,19 @@ columns = ["TIME"]
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }
 
-    // Fixed, the same file validates, and the example declaration loads by path; with its
-    // Parquet copy, which a publish does not write, it is refused.
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/harvest/anmn_ts.toml"),
-        dir.join("missing.toml"),
-    )
-    .unwrap();
+    // Fixed, the same file validates, and the example declaration loads by path, its Parquet
+    // copy included (a publish writes it with the rest); a Parquet copy of a file table is
+    // refused, naming the declaration file and the field.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/harvest/anmn_ts.toml");
+    let text = std::fs::read_to_string(example).unwrap();
+    assert!(text.contains("\n[parquet]\n"), "the example declares a Parquet copy");
+    std::fs::write(dir.join("missing.toml"), &text).unwrap();
     std::fs::write(
         dir.join("broken.toml"),
-        crate::harvest_publish::anmn_ts_tables(),
+        text.replace(
+            "[parquet]\ntable = \"measurement\"",
+            "[parquet]\ntable = \"file_metadata\"",
+        ),
     )
     .unwrap();
     let fixed = std::fs::read_to_string(&path)
@@ -399,14 +402,14 @@ columns = ["TIME"]
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     let refused = format!(
-        "{origin}:9:11: pipeline \"moorings\", files[0].harvest: harvest/missing.toml: parquet: a publish does not write the Parquet copy yet"
+        "{origin}:4:11: pipeline \"moorings\", harvest: harvest/broken.toml: parquet.table: the dataset holds samples or CSV rows"
     );
     assert!(
         run.stderr.contains(&refused),
         "missing {refused:?} in:\n{}",
         run.stderr
     );
-    std::fs::copy(dir.join("broken.toml"), dir.join("missing.toml")).unwrap();
+    std::fs::write(dir.join("broken.toml"), &text).unwrap();
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
