@@ -341,10 +341,10 @@ struct FailingWork {
 
 impl FailingWork {
     fn check(&self) -> Result<(), InCommitError> {
-        if self
-            .faults
-            .hit(format!("index commit: collection change {} written", self.n))
-        {
+        if self.faults.hit(format!(
+            "index commit: collection change {} written",
+            self.n
+        )) {
             Err(InCommitError {
                 kind: ErrorKind::Transient,
                 source: "injected fault".into(),
@@ -552,7 +552,13 @@ async fn pg_collection_rows(client: &tokio_postgres::Client) -> Vec<(String, Str
             .await
             .unwrap()
             .iter()
-            .map(|r| format!("\"{}\".\"{}\"", r.get::<_, String>(0), r.get::<_, String>(1)))
+            .map(|r| {
+                format!(
+                    "\"{}\".\"{}\"",
+                    r.get::<_, String>(0),
+                    r.get::<_, String>(1)
+                )
+            })
             .collect::<Vec<String>>()
     };
     let files_tables = names(
@@ -567,7 +573,7 @@ async fn pg_collection_rows(client: &tokio_postgres::Client) -> Vec<(String, Str
     for files in files_tables {
         let rows = client
             .query(
-                &format!("SELECT url, deleted::int8 FROM {files} ORDER BY url"),
+                &format!("SELECT url, deleted::int::int8 FROM {files} ORDER BY url"),
                 &[],
             )
             .await
@@ -810,11 +816,12 @@ where
 }
 
 /// Stops the scenario's upload for good at each write `crash_at` picks among those a clean run
-/// makes (as a killed job stops: nothing undone, its journal and claim left, its heartbeat gone),
-/// then reruns it. The rerun waits out the dead job's lease, finishes or undoes what it left, and
-/// publishes: the public store, the index and the collections end exactly as after a clean run,
-/// with no stash and no journal left. `make` must give services with a short lease. Returns the
-/// writes crashed at.
+/// makes (as a killed job stops: nothing undone, its journal and claim left, its heartbeat gone).
+/// Once its lease lapsed, a job of the same pipeline with nothing to ingest finds what it left:
+/// the public store, the index and the collections are then exactly as before the upload (or, when
+/// it had committed, as after a clean run). Then the upload's rerun publishes it: all as after a
+/// clean run. No stash and no journal is left either time. `make` must give services with a
+/// short lease. Returns the writes crashed at.
 pub async fn crash_matrix<F, Fut>(
     scenario: &Scenario,
     make: F,
@@ -835,12 +842,29 @@ where
     std::fs::create_dir_all(&tmp).unwrap();
     let expected = Published::of(&s, &tmp).await;
     let pipeline = report.pipeline.clone().unwrap();
+    let commit_at = writes.iter().position(|w| w == "index commit").unwrap() + 1;
+    let nothing_left = |s: &Services, context: String| {
+        let pipeline = pipeline.clone();
+        let s = s.clone();
+        async move {
+            no_stash_left(&s, &context).await;
+            let journals = s
+                .index
+                .abandoned(&pipeline, chrono::Utc::now() + chrono::Duration::days(1))
+                .await
+                .unwrap();
+            assert!(journals.is_empty(), "journals left: {context}");
+        }
+    };
 
     let mut crashed = Vec::new();
     for (i, write) in writes.iter().enumerate().filter(|(_, w)| crash_at(w)) {
         let n = i + 1;
         let dir = tempfile::tempdir().unwrap();
         let s = prepare(scenario, dir.path(), &make).await;
+        let tmp = dir.path().join("snap");
+        std::fs::create_dir_all(&tmp).unwrap();
+        let before = Published::of(&s, &tmp).await;
         let faults = Arc::new(Faults::default());
         let faulty = with_faults(&s, &faults);
         faults.arm_crash(n);
@@ -851,20 +875,21 @@ where
             }
             () = faults.crashed.notified() => {}
         }
-        // The job is dropped where it stood.
+        // The job is dropped where it stood. Once its lease lapsed, any job of the pipeline
+        // undoes (or, committed, settles) what it left.
+        tokio::time::sleep(s.settings.lease + std::time::Duration::from_secs(1)).await;
+        let other = ingest(&s, "FAULTS/not-there.zip").await;
+        let swept = format!("{context}; the next job's notes: {:#?}", other.notes);
+        assert_eq!(other.exit_code, 0, "{swept}: {:#?}", other.error);
+        let left = if n > commit_at { &expected } else { &before };
+        left.check(&s, &tmp, &swept).await;
+        nothing_left(&s, swept).await;
+
         let rerun = ingest(&s, &scenario.upload.0).await;
         let context = format!("{context}; rerun notes: {:#?}", rerun.notes);
         assert_eq!(rerun.exit_code, 0, "{context}: {:#?}", rerun.error);
-        let tmp = dir.path().join("snap");
-        std::fs::create_dir_all(&tmp).unwrap();
         expected.check(&s, &tmp, &context).await;
-        no_stash_left(&s, &context).await;
-        let journals = s
-            .index
-            .abandoned(&pipeline, chrono::Utc::now() + chrono::Duration::days(1))
-            .await
-            .unwrap();
-        assert!(journals.is_empty(), "journals left: {context}");
+        nothing_left(&s, context).await;
         crashed.push(write.clone());
     }
     crashed
@@ -1040,9 +1065,8 @@ where
     let s = prepare(&scenario, dir, &make).await;
     let rows = collection_rows(&s).await;
     assert!(
-        rows.iter().any(|(t, url, n)| t.contains("measurement")
-            && url.ends_with(NSW)
-            && *n > 0),
+        rows.iter()
+            .any(|(t, url, n)| t.contains("measurement") && url.ends_with(NSW) && *n > 0),
         "{rows:?}"
     );
     let before = dataset_keys(&s).await;

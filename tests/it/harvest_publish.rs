@@ -9,9 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
-use crate::harvest::{
-    dataset_matches_measurement, dim, duplicate_time_file, postgis, pyarrow,
-};
+use crate::harvest::{dataset_matches_measurement, dim, duplicate_time_file, postgis, pyarrow};
 use crate::servers::pg;
 
 const NSW: &str = "IMOS_ANMN-NSW_TZ_20141118T130000Z_BMP070_FV01_BMP070-1411-Aqualogger-520PT-16_END-20150504T063500Z_C-20160901T044727Z.nc";
@@ -170,7 +168,11 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
     assert_eq!(again.report()["outcome"], "duplicate", "{}", again.stdout);
     assert_eq!(rows_of(t, "measurement", &old_dest), samples);
     assert_eq!(measurement_total(t), samples + nsw_samples);
-    assert_eq!(env.store("public"), published, "a duplicate writes no object");
+    assert_eq!(
+        env.store("public"),
+        published,
+        "a duplicate writes no object"
+    );
 
     // A newer version: the old one's rows leave as the new one's arrive, in one commit.
     let newer = upload(
@@ -331,7 +333,10 @@ async fn a_harvesting_publish_loads_supersedes_and_deletes_rows_in_postgis() {
     if let Some(python) = pyarrow() {
         let root = env.home().join("public/anmn_ts/measurement");
         let read = dataset_matches_measurement(&python, &root, &t.0).await;
-        assert_eq!(read["rows"].as_array().unwrap().len() as i64, measurement_total(&t));
+        assert_eq!(
+            read["rows"].as_array().unwrap().len() as i64,
+            measurement_total(&t)
+        );
     }
 }
 

@@ -383,7 +383,10 @@ columns = ["TIME"]
     // refused, naming the declaration file and the field.
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/harvest/anmn_ts.toml");
     let text = std::fs::read_to_string(example).unwrap();
-    assert!(text.contains("\n[parquet]\n"), "the example declares a Parquet copy");
+    assert!(
+        text.contains("\n[parquet]\n"),
+        "the example declares a Parquet copy"
+    );
     std::fs::write(dir.join("missing.toml"), &text).unwrap();
     std::fs::write(
         dir.join("broken.toml"),

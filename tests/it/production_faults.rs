@@ -130,7 +130,10 @@ async fn a_harvesting_publish_is_all_or_nothing_on_s3_and_postgis() {
         let local = root.join(key.strip_prefix("anmn_ts/measurement/").unwrap());
         std::fs::create_dir_all(local.parent().unwrap()).unwrap();
         s.public
-            .get_to_file(&ocean_ingest::store::Key::new(key.as_str()).unwrap(), &local)
+            .get_to_file(
+                &ocean_ingest::store::Key::new(key.as_str()).unwrap(),
+                &local,
+            )
             .await
             .unwrap();
     }
