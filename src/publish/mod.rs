@@ -3,16 +3,17 @@
 //! Order, as the reference: archive, early deletions, store, late deletions, then the harvest as
 //! one index transaction; the objects of the collections' Parquet copies (`dataset`) are written
 //! after the late deletions, journaled like the rest. The upload's own archive copy
-//! (`_uploads/…/<name>.<job id>`) is never undone: the archive only grows. Every other write is prepared first (the store says how to put
-//! its key back, keeping a stash of what it replaces where it must) and the whole list is recorded
-//! as the upload's publish [`journal`] before the first write; the index accepts the journal and
-//! the commit only from the job that holds the claim. If any later step fails, the writes are
-//! undone in reverse order, so the public store and the index are exactly as before the job (and
-//! a per-file archive copy that replaced an older one is put back). After the index commit the
-//! stashes are dropped and the journal cleared. A job that dies anywhere in between leaves the
-//! journal, and the next job to find it finishes or undoes the publish. The commit also records
-//! the pipeline as the owner of every path written or deleted; a path another pipeline took
-//! since the process step checked it refuses the commit, and the job is rolled back and rejected.
+//! (`_uploads/…/<name>.<job id>`) is never undone: the archive only grows. Every other write is
+//! prepared first (the store says how to put its key back, keeping a stash of what it replaces
+//! where it must) and the whole list is recorded as the upload's publish [`journal`] before the
+//! first write; the index accepts the journal and the commit only from the job that holds the
+//! claim. If any later step fails, the writes are undone in reverse order, so the public store and
+//! the index are exactly as before the job (and a per-file archive copy that replaced an older one
+//! is put back). After the index commit the stashes are dropped and the journal cleared. A job
+//! that dies anywhere in between leaves the journal, and the next job to find it finishes or
+//! undoes the publish. The commit also records the pipeline as the owner of every path written or
+//! deleted; a path another pipeline took since the process step checked it refuses the commit,
+//! and the job is rolled back and rejected.
 
 mod collections;
 mod dataset;
