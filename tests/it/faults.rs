@@ -184,7 +184,7 @@ impl ObjectStore for FailingStore {
         size: u64,
         opts: &PutOptions,
     ) -> Result<Written, StoreError> {
-        self.check(StoreOp::Put, key)?;
+        self.check(StoreOp::Put, key).await?;
         self.inner.put_copy(key, from, size, opts).await
     }
 }

@@ -144,7 +144,7 @@ fn publish_supersede_and_delete(env: &Env, t: &dyn Tables) {
     assert_eq!(rows_of(t, "file_metadata", &old_dest), 1);
     assert_eq!(rows_of(t, "feature_metadata", &old_dest), 1);
     let old_object = dataset_object("NRSROT", "2018", &old_dest);
-    assert_eq!(dataset_objects(env), [old_object.clone()]);
+    assert_eq!(dataset_objects(env), std::slice::from_ref(&old_object));
     assert!(
         audit.contains("Parquet object written at"),
         "the file's audit names its Parquet object: {audit}"
