@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Writes an IMOS ANMN-style moored time series of N samples (TIME, TEMP, PRES, DEPTH, each with
 its quality-control flags; scalar LATITUDE/LONGITUDE; the global attributes the anmn_ts collection
-reads) for the harvest benchmark. Values are written in blocks, so memory stays flat for any N.
+reads) for the harvest and checker benchmarks. Values are written in blocks, so memory stays flat
+for any N.
 
-Usage: gen-timeseries.py OUT.nc [N]   (default N = 5,000,000; needs numpy and netCDF4)
+Usage: gen-timeseries.py OUT.nc [N] [--imos]   (default N = 5,000,000; needs numpy and netCDF4)
+  --imos   lay the file out as the IMOS toolbox does: an unlimited TIME dimension and HDF5 chunks
+           of 512 samples (the layout of the SRS altimetry files whose 5,007,551-point TIME the
+           reference checker is slow on), instead of a fixed TIME and 65,536-sample chunks.
 """
 import sys
 
@@ -17,17 +21,20 @@ def iso(days):
     t = datetime.datetime(1950, 1, 1) + datetime.timedelta(days=days)
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-out = sys.argv[1]
-n = int(sys.argv[2]) if len(sys.argv) > 2 else 5_000_000
+args = [a for a in sys.argv[1:] if not a.startswith("--")]
+imos = "--imos" in sys.argv[1:]
+out = args[0]
+n = int(args[1].replace(",", "").replace("_", "")) if len(args) > 1 else 5_000_000
 block = 1_000_000
 # HDF5 chunks of 65,536 samples (256 KiB of floats), as the netCDF library sizes them for
-# series like this: a reader caches a chunk per variable, not megabytes.
-chunk = 65_536
+# series like this: a reader caches a chunk per variable, not megabytes. The IMOS toolbox's
+# files have 512-sample chunks along their unlimited TIME.
+chunk = 512 if imos else 65_536
 start_days = 23_000.0  # 2012-12-21, days since 1950-01-01
 step_days = 1.0 / 86_400.0  # one sample a second: unique times, as the prototype's key needs
 
 with netCDF4.Dataset(out, "w", format="NETCDF4") as ds:
-    ds.createDimension("TIME", n)
+    ds.createDimension("TIME", None if imos else n)
     time = ds.createVariable("TIME", "f8", ("TIME",), chunksizes=(chunk,))
     time.standard_name = "time"
     time.units = "days since 1950-01-01 00:00:00 UTC"

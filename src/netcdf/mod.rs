@@ -19,8 +19,44 @@ pub use metadata::extract_metadata;
 pub use summary::{AttrValue, Attribute, Dimension, NcSummary, NcType, Variable};
 pub use write::{NcWriteError, NcWriter, VarDef, convert_attr, default_fill};
 
-/// Values are read at most this many at a time, so a multi-GB variable never sits in memory.
-pub const DEFAULT_CHUNK: usize = 1 << 20;
+/// Values are read about this many bytes at a time (as `f64`), so a multi-GB variable never
+/// sits in memory.
+pub const READ_BYTES: usize = 1 << 20;
+
+/// Values are read at most this many at a time: [`READ_BYTES`] of `f64`.
+pub const DEFAULT_CHUNK: usize = READ_BYTES / std::mem::size_of::<f64>();
+
+/// A read grows to cover whole HDF5 chunks only up to this size; beyond it, a file of huge chunks
+/// is read in [`READ_BYTES`] pieces (each inflating its chunk again) to keep memory bounded.
+pub const MAX_ALIGNED_BYTES: usize = 16 * READ_BYTES;
+
+/// libnetcdf's chunk cache for each variable of a file opened after [`limit_chunk_cache`]: one
+/// chunk of at most this many bytes. Reads run front to back, so a chunk is wanted again only by
+/// the next read of the same variable; libnetcdf's default (16 MiB and 1009 chunks per variable,
+/// kept until the file closes) made a check's memory grow with every variable it read.
+pub const CHUNK_CACHE_BYTES: usize = 4 << 20;
+
+/// What [`NcFile::visit_slab`] reads.
+struct Slab<'a> {
+    var: &'a str,
+    shape: &'a [usize],
+    chunking: Option<&'a [usize]>,
+    chunk: usize,
+}
+
+/// Sets libnetcdf's default chunk cache (a process-wide setting that files opened or created
+/// later take) to one slot of [`CHUNK_CACHE_BYTES`], once, before the first file is opened.
+fn limit_chunk_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _lock = netcdf_sys::libnetcdf_lock.lock();
+        // SAFETY: plain values, under the lock every libnetcdf call takes. A failure leaves
+        // libnetcdf's default, which only costs memory.
+        unsafe {
+            netcdf_sys::nc_set_chunk_cache(CHUNK_CACHE_BYTES, 1, 0.75);
+        }
+    });
+}
 
 /// A NetCDF file that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +147,7 @@ fn guarded<T>(
 impl NcFile {
     /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
+        limit_chunk_cache();
         match call(|| netcdf::open(path)) {
             Ok(file) => Ok(NcFile {
                 path: path.to_path_buf(),
@@ -159,45 +196,62 @@ impl NcFile {
         })
     }
 
-    /// Visits every value of a numeric variable in row-major order, at most `chunk` values at a
-    /// time, so memory stays bounded whatever the variable's size.
+    /// Visits every value of a numeric variable in row-major order, at most about `chunk` values
+    /// at a time, so memory stays bounded whatever the variable's size. Reads cover whole HDF5
+    /// chunks where the variable is chunked (each chunk is read and inflated once, with no need
+    /// for a cache), unless one row of chunks is larger than [`MAX_ALIGNED_BYTES`].
     pub fn for_each_chunk(
         &self,
         var: &str,
         chunk: usize,
         mut visit: impl FnMut(&[f64]),
     ) -> Result<(), NcError> {
-        let shape: Vec<usize> = {
+        let (shape, chunking) = {
             let what = format!("variable {var}");
             guarded(&self.path, &what, || {
                 let v = self.variable(var)?;
-                Ok(v.dimensions().iter().map(|d| d.len()).collect())
+                let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
+                Ok((shape, v.chunking()?))
             })?
         };
+        let mut buf = Vec::new();
         if shape.is_empty() {
-            let values = self.read_f64(var, &[], &[])?;
-            visit(&values);
+            self.read_f64_into(var, &[], &[], &mut buf)?;
+            visit(&buf);
             return Ok(());
         }
         if shape.contains(&0) {
             return Ok(());
         }
-        self.visit_slab(var, &mut Vec::new(), &shape, chunk.max(1), &mut visit)
+        let slab = Slab {
+            var,
+            shape: &shape,
+            chunking: chunking.as_deref(),
+            chunk: chunk.max(1),
+        };
+        self.visit_slab(&slab, &mut Vec::new(), &mut buf, &mut visit)
     }
 
     fn visit_slab(
         &self,
-        var: &str,
+        slab: &Slab<'_>,
         prefix: &mut Vec<usize>,
-        shape: &[usize],
-        chunk: usize,
+        buf: &mut Vec<f64>,
         visit: &mut impl FnMut(&[f64]),
     ) -> Result<(), NcError> {
+        let shape = slab.shape;
         let depth = prefix.len();
         let inner: usize = shape[depth + 1..].iter().product();
-        if inner <= chunk {
-            // Read whole rows of dimension `depth`, as many as fit in one chunk.
-            let rows = (chunk / inner).max(1);
+        if inner <= slab.chunk {
+            // Read whole rows of dimension `depth`, as many as fit in one read, rounded to whole
+            // HDF5 chunks along it.
+            let mut rows = (slab.chunk / inner).max(1);
+            if let Some(step) = slab.chunking.and_then(|c| c.get(depth)).copied()
+                && step > 0
+                && step.saturating_mul(inner).saturating_mul(8) <= MAX_ALIGNED_BYTES
+            {
+                rows = (rows / step).max(1) * step;
+            }
             let mut i = 0;
             while i < shape[depth] {
                 let n = rows.min(shape[depth] - i);
@@ -213,15 +267,15 @@ impl NcFile {
                     .chain([n])
                     .chain(shape[depth + 1..].iter().copied())
                     .collect();
-                let values = self.read_f64(var, &start, &count)?;
-                visit(&values);
+                self.read_f64_into(slab.var, &start, &count, buf)?;
+                visit(buf);
                 i += n;
             }
             Ok(())
         } else {
             for i in 0..shape[depth] {
                 prefix.push(i);
-                self.visit_slab(var, prefix, shape, chunk, visit)?;
+                self.visit_slab(slab, prefix, buf, visit)?;
                 prefix.pop();
             }
             Ok(())

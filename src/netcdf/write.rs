@@ -153,6 +153,7 @@ pub fn convert_attr(dtype: &NcType, values: &[f64]) -> Option<AttrValue> {
 impl NcWriter {
     /// Creates (or replaces) a NetCDF-4 file.
     pub fn create(path: &Path) -> Result<NcWriter, NcWriteError> {
+        super::limit_chunk_cache();
         let file = guarded(path, "creating the file", || netcdf::create(path))?;
         Ok(NcWriter {
             path: path.to_path_buf(),
