@@ -5,11 +5,18 @@ use std::path::Path;
 
 use super::{CheckOutcome, CheckParams};
 use crate::compliance::{self, FileReport};
+use crate::netcdf::ValueMemo;
 
 /// The pipeline's NcCompliance check: every suite must pass at the pipeline's criteria. The log
 /// lists each suite's verdict and every group that counted against it, with its messages.
-pub fn nc_compliance(path: &Path, params: &CheckParams) -> CheckOutcome {
-    let report = compliance::check_file(path, &params.suites, params.criteria, &params.skip_checks);
+pub fn nc_compliance(path: &Path, params: &CheckParams, memo: &ValueMemo) -> CheckOutcome {
+    let report = compliance::check_memo(
+        path,
+        memo,
+        &params.suites,
+        params.criteria,
+        &params.skip_checks,
+    );
     let mut log = Vec::new();
     let criteria = format!("{:?}", params.criteria).to_lowercase();
     // The first line is the whole verdict, as the job's rejection message quotes it.

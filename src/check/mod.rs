@@ -12,6 +12,7 @@ pub use table_schema::TableSchema;
 
 use crate::compliance::{Criteria, Suite};
 use crate::model::CheckType;
+use crate::netcdf::ValueMemo;
 
 /// The pipeline's compliance parameters.
 #[derive(Debug, Clone)]
@@ -45,8 +46,16 @@ impl CheckOutcome {
     }
 }
 
-/// Checks one file. Blocking (it may read a large file): call it off the async workers.
-pub fn check_file(path: &Path, name: &str, check: CheckType, params: &CheckParams) -> CheckOutcome {
+/// Checks one file. Blocking (it may read a large file): call it off the async workers. A NetCDF
+/// file opened as a memo (with [`crate::compliance::share_values`] registered) is checked through
+/// it, so its values are read once for the check and the job's later readers.
+pub fn check_file(
+    path: &Path,
+    name: &str,
+    check: CheckType,
+    params: &CheckParams,
+    memo: Option<&ValueMemo>,
+) -> CheckOutcome {
     if check == CheckType::NoAction {
         return CheckOutcome::pass("no check requested");
     }
@@ -61,9 +70,15 @@ pub fn check_file(path: &Path, name: &str, check: CheckType, params: &CheckParam
         CheckType::NoAction => unreachable!("handled above"),
         CheckType::NonEmpty => CheckOutcome::pass(format!("not empty ({size} bytes)")),
         CheckType::Format => format_check(path, name),
-        CheckType::NcCompliance => match crate::netcdf::probe(path) {
-            Err(e) => CheckOutcome::fail(e.to_string()),
-            Ok(()) => compliance::nc_compliance(path, params),
+        CheckType::NcCompliance => match memo {
+            Some(memo) => compliance::nc_compliance(path, params, memo),
+            None => match ValueMemo::open(path) {
+                Err(e) => CheckOutcome::fail(e.to_string()),
+                Ok(mut memo) => {
+                    crate::compliance::share_values(&mut memo);
+                    compliance::nc_compliance(path, params, &memo)
+                }
+            },
         },
         CheckType::TableSchema => match &params.table_schema {
             None => CheckOutcome::fail("no table schema is configured for this file's rule"),

@@ -1,9 +1,11 @@
 //! What a rule sees of a file: its header (an owned [`NcSummary`]) with its variables indexed
-//! once ([`VarIndex`]), and its values, read on demand in bounded chunks through [`ValueSource`],
-//! so rules are pure functions that unit tests can feed from memory.
+//! once ([`VarIndex`]), and its values, read on demand in bounded chunks through [`ValueSource`]
+//! (on a real file, through its [`ValueMemo`]: one read per variable for every rule and every
+//! later reader), so rules are pure functions that unit tests can feed from memory.
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::netcdf::memo::ValueMemo;
 use crate::netcdf::{AttrValue, NcFile, NcSummary, Variable};
 
 /// Reads variable values. Implemented over an open file and over memory (tests).
@@ -18,6 +20,30 @@ pub trait ValueSource: Sync {
 
     /// The strings of a `char` (or `string`) variable, one per outer index.
     fn text(&self, var: &str) -> Result<Vec<String>, String>;
+
+    /// The file's one-read-per-variable memo, when the values come through one.
+    fn memo(&self) -> Option<&ValueMemo> {
+        None
+    }
+}
+
+impl ValueSource for ValueMemo {
+    fn for_each_chunk(
+        &self,
+        var: &str,
+        chunk: usize,
+        visit: &mut dyn FnMut(&[f64]),
+    ) -> Result<(), String> {
+        ValueSource::for_each_chunk(self.file(), var, chunk, visit)
+    }
+
+    fn text(&self, var: &str) -> Result<Vec<String>, String> {
+        ValueSource::text(self.file(), var)
+    }
+
+    fn memo(&self) -> Option<&ValueMemo> {
+        Some(self)
+    }
 }
 
 impl ValueSource for NcFile {
@@ -230,6 +256,11 @@ impl<'a> Dataset<'a> {
 
     pub fn text(&self, var: &str) -> Result<Vec<String>, String> {
         self.values.text(var)
+    }
+
+    /// The file's one-read-per-variable memo, if its values come through one.
+    pub fn memo(&self) -> Option<&'a ValueMemo> {
+        self.values.memo()
     }
 
     /// Statistics of a numeric variable's valid values, in one bounded pass.

@@ -18,6 +18,7 @@ pub mod units;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
+use crate::netcdf::memo::ValueMemo;
 pub use dataset::{Dataset, MemValues, ValueSource, ValueStats};
 pub use result::{CheckResult, Criteria, FileReport, Group, GroupCtx, Priority, SuiteReport};
 
@@ -154,29 +155,51 @@ pub fn check_file(
     criteria: Criteria,
     skip_checks: &[String],
 ) -> FileReport {
-    let file = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_string();
-    let opened = crate::netcdf::NcFile::open(path).and_then(|nc| nc.summary().map(|s| (nc, s)));
-    let (nc, summary) = match opened {
-        Ok(x) => x,
-        Err(e) => {
-            return FileReport {
-                file,
-                compliant: false,
-                error: Some(e.to_string()),
-                suites: vec![],
-            };
-        }
+    let mut memo = match ValueMemo::open(path) {
+        Ok(memo) => memo,
+        Err(e) => return unreadable(path, e.to_string()),
     };
+    share_values(&mut memo);
+    check_memo(path, &memo, suites, criteria, skip_checks)
+}
+
+/// Registers what the suites read of a file's values in its memo, so that the rules and every
+/// later reader of the file share one read of each variable.
+pub fn share_values(memo: &mut ValueMemo) {
+    memo.fold(imos::values::MASKED, Box::new(imos::values::fold_for));
+}
+
+/// Runs suites over a file opened as a memo (with [`share_values`] registered).
+pub fn check_memo(
+    path: &Path,
+    memo: &ValueMemo,
+    suites: &[Suite],
+    criteria: Criteria,
+    skip_checks: &[String],
+) -> FileReport {
     check_dataset(
-        &Dataset::new(file, &summary, &nc),
+        &Dataset::new(file_name(path), memo.header(), memo),
         suites,
         criteria,
         skip_checks,
     )
+}
+
+/// The verdict on a file that does not open as NetCDF.
+pub fn unreadable(path: &Path, error: String) -> FileReport {
+    FileReport {
+        file: file_name(path),
+        compliant: false,
+        error: Some(error),
+        suites: vec![],
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Runs suites over a dataset (an open file, or one held in memory).

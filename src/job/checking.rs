@@ -1,30 +1,60 @@
 //! The check step over a whole collection: every file by its check type, then the metadata of each
 //! NetCDF file; one failing file rejects the upload (all-or-nothing). Files that passed come back
 //! as [`CheckedFiles`], which nothing else can make, so publish only ever sees checked files.
+//! Each NetCDF file is opened once as a [`ValueMemo`] that the check, the metadata and the quick
+//! look share, so each of its variables is read once in the whole job.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::JobError;
 use crate::model::FileCollection;
+use crate::netcdf::ValueMemo;
 use crate::pipeline::Pipeline;
 
 /// A collection every file of which passed its check. Later steps may place, type and annotate
 /// the files (through [`CheckedFiles::files_mut`]); only [`check`] makes one.
 #[derive(Debug)]
-pub(super) struct CheckedFiles(FileCollection);
+pub(super) struct CheckedFiles {
+    files: FileCollection,
+    /// The memos of the files a quick look may be drawn of, by local path.
+    memos: HashMap<PathBuf, Arc<ValueMemo>>,
+}
 
 impl CheckedFiles {
     pub fn files(&self) -> &FileCollection {
-        &self.0
+        &self.files
     }
 
     pub fn files_mut(&mut self) -> &mut FileCollection {
-        &mut self.0
+        &mut self.files
+    }
+
+    /// The memos the quick looks are drawn from.
+    pub fn memos(&self) -> &HashMap<PathBuf, Arc<ValueMemo>> {
+        &self.memos
     }
 }
 
 impl From<CheckedFiles> for FileCollection {
     fn from(checked: CheckedFiles) -> FileCollection {
-        checked.0
+        checked.files
     }
+}
+
+/// A NetCDF file opened for every reader of its values in the job: the check's suites, the
+/// metadata and the quick look. `None` for other files and for files that do not open (the check
+/// says why).
+fn open_memo(name: &str, path: &Path) -> Option<ValueMemo> {
+    if !name.to_ascii_lowercase().ends_with(".nc") {
+        return None;
+    }
+    let mut memo = ValueMemo::open(path).ok()?;
+    crate::compliance::share_values(&mut memo);
+    crate::netcdf::share_ranges(&mut memo);
+    crate::plot::share_points(&mut memo);
+    Some(memo)
 }
 
 /// Checks every file off the async workers. On a rejection the files come back with their check
@@ -42,6 +72,7 @@ pub(super) async fn check(
     let pipeline = pipeline.clone();
     let checked = crate::task::blocking(move || {
         let mut files = files;
+        let mut memos = HashMap::new();
         for f in files.iter_mut().filter(|f| !f.is_deletion()) {
             let Some(path) = f.local_path.clone() else {
                 continue;
@@ -53,18 +84,28 @@ pub(super) async fn check(
                     .and_then(|r| pipeline.schema_for(r)),
                 ..params.clone()
             };
-            let outcome = crate::check::check_file(&path, &f.name, f.check_type, &params);
+            let memo = open_memo(&f.name, &path).map(Arc::new);
+            let outcome =
+                crate::check::check_file(&path, &f.name, f.check_type, &params, memo.as_deref());
             f.check_passed = Some(outcome.passed);
             f.check_log = outcome.log;
             let verdict = if outcome.passed { "passed" } else { "failed" };
             let check_type = f.check_type;
             f.record("Checked", format!("{check_type} check {verdict}"));
+            crate::process::extract_file_metadata(f, memo.as_deref());
+            // Quick looks are drawn of the first few files only: the others close now rather
+            // than stay open through the publish.
+            if let Some(memo) = memo
+                && memos.len() < crate::plot::MAX_PLOTS
+            {
+                memos.insert(path, memo);
+            }
         }
         crate::process::extract_metadata(&mut files);
-        files
+        (files, memos)
     })
     .await;
-    let files = checked.map_err(|e| {
+    let (files, memos) = checked.map_err(|e| {
         (
             JobError::internal(format!("the check step crashed: {e}")),
             FileCollection::default(),
@@ -83,7 +124,7 @@ pub(super) async fn check(
         })
         .collect();
     if failed.is_empty() {
-        return Ok(CheckedFiles(files));
+        return Ok(CheckedFiles { files, memos });
     }
     let total = files.iter().filter(|f| !f.is_deletion()).count();
     let err = JobError::rejected(format!(

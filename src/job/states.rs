@@ -525,6 +525,7 @@ impl<'s> Postprocessed<'s> {
         } = self;
         let plots = crate::plot::for_published(
             files.files(),
+            files.memos(),
             job.services.reports.as_ref(),
             &acc.pipeline.name,
             &job.id,

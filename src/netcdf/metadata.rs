@@ -1,11 +1,84 @@
 //! Harvest metadata from a NetCDF file: feature type, time coverage, geospatial bounds, variables.
 
+use std::any::Any;
+use std::sync::Arc;
+
+use super::memo::{Fold, ValueMemo, downcast};
 use super::{NcError, NcFile, NcSummary, Variable, parse_time_units};
 use crate::model::FileMetadata;
+
+/// A coordinate's smallest and largest valid value, if it has any.
+type Range = Option<(f64, f64)>;
+
+/// The key of the coordinates' value ranges in a file's [`ValueMemo`].
+const RANGE: &str = "metadata-range";
 
 /// Extracts what the index records about a file. Coverage and bounds come from the coordinate
 /// values when the file has them (the data is the truth), else from the global attributes.
 pub fn extract_metadata(file: &NcFile, summary: &NcSummary) -> Result<FileMetadata, NcError> {
+    extract(summary, &mut |var| value_range(file, var))
+}
+
+/// Registers the coordinates whose value ranges [`extract_metadata_shared`] takes from a file's
+/// memo, so they come from the one read every reader of the file shares.
+pub fn share_ranges(memo: &mut ValueMemo) {
+    let names: Vec<String> = coordinates(memo.header()).map(|v| v.name.clone()).collect();
+    memo.fold(
+        RANGE,
+        Box::new(move |var| {
+            names
+                .contains(&var.name)
+                .then(|| Ok(Box::new(RangeFold::new(var)) as Box<dyn Fold>))
+        }),
+    );
+}
+
+/// [`extract_metadata`] over a file's memo (with [`share_ranges`] registered).
+pub fn extract_metadata_shared(memo: &ValueMemo) -> Result<FileMetadata, NcError> {
+    extract(memo.header(), &mut |var| match memo.summary(var, RANGE) {
+        Some(range) => downcast::<Option<(f64, f64)>>(range)
+            .map(|r| r.and_then(|r| *r))
+            .map_err(|detail| NcError::Read {
+                path: memo.file().path().to_path_buf(),
+                what: format!("variable {}", var.name),
+                detail,
+            }),
+        None => value_range(memo.file(), var),
+    })
+}
+
+/// A coordinate's range, read on its own.
+fn value_range(file: &NcFile, var: &Variable) -> Result<Option<(f64, f64)>, NcError> {
+    let mut fold = RangeFold::new(var);
+    file.for_each_chunk(&var.name, super::DEFAULT_CHUNK, |values| fold.feed(values))?;
+    Ok(fold.range)
+}
+
+/// The time, latitude and longitude coordinates whose values bound the file.
+fn coordinates(summary: &NcSummary) -> impl Iterator<Item = &Variable> {
+    [
+        find_coordinate(summary, "time", &["TIME", "time", "JULD"], "T"),
+        find_coordinate(
+            summary,
+            "latitude",
+            &["LATITUDE", "latitude", "lat", "LAT"],
+            "Y",
+        ),
+        find_coordinate(
+            summary,
+            "longitude",
+            &["LONGITUDE", "longitude", "lon", "LON"],
+            "X",
+        ),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn extract(
+    summary: &NcSummary,
+    value_range: &mut dyn FnMut(&Variable) -> Result<Range, NcError>,
+) -> Result<FileMetadata, NcError> {
     let mut meta = FileMetadata {
         feature_type: summary.global_str("featureType").map(str::to_string),
         variables: summary.variables.iter().map(|v| v.name.clone()).collect(),
@@ -15,7 +88,7 @@ pub fn extract_metadata(file: &NcFile, summary: &NcSummary) -> Result<FileMetada
 
     if let Some(time) = find_coordinate(summary, "time", &["TIME", "time", "JULD"], "T")
         && let Some(units) = time.attr_str("units").and_then(parse_time_units)
-        && let Some((lo, hi)) = value_range(file, time)?
+        && let Some((lo, hi)) = value_range(time)?
     {
         meta.time_start = units.to_datetime(lo).map(iso);
         meta.time_end = units.to_datetime(hi).map(iso);
@@ -32,7 +105,7 @@ pub fn extract_metadata(file: &NcFile, summary: &NcSummary) -> Result<FileMetada
         "latitude",
         &["LATITUDE", "latitude", "lat", "LAT"],
         "Y",
-    ) && let Some((lo, hi)) = value_range(file, lat)?
+    ) && let Some((lo, hi)) = value_range(lat)?
     {
         meta.lat_min = Some(lo);
         meta.lat_max = Some(hi);
@@ -42,7 +115,7 @@ pub fn extract_metadata(file: &NcFile, summary: &NcSummary) -> Result<FileMetada
         "longitude",
         &["LONGITUDE", "longitude", "lon", "LON"],
         "X",
-    ) && let Some((lo, hi)) = value_range(file, lon)?
+    ) && let Some((lo, hi)) = value_range(lon)?
     {
         meta.lon_min = Some(lo);
         meta.lon_max = Some(hi);
@@ -86,26 +159,39 @@ fn find_coordinate<'a>(
         })
 }
 
-/// Minimum and maximum of the valid values (fill and missing values and NaN excluded), read in
+/// Minimum and maximum of the valid values (fill and missing values and NaN excluded), fed in
 /// bounded chunks.
-fn value_range(file: &NcFile, var: &Variable) -> Result<Option<(f64, f64)>, NcError> {
-    let mut skip: Vec<f64> = Vec::new();
-    for name in ["_FillValue", "missing_value"] {
-        if let Some(values) = var.attr(name).and_then(|v| v.as_f64s()) {
-            skip.extend(values);
+struct RangeFold {
+    skip: Vec<f64>,
+    range: Option<(f64, f64)>,
+}
+
+impl RangeFold {
+    fn new(var: &Variable) -> RangeFold {
+        let mut skip: Vec<f64> = Vec::new();
+        for name in ["_FillValue", "missing_value"] {
+            if let Some(values) = var.attr(name).and_then(|v| v.as_f64s()) {
+                skip.extend(values);
+            }
         }
+        RangeFold { skip, range: None }
     }
-    let mut range: Option<(f64, f64)> = None;
-    file.for_each_chunk(&var.name, super::DEFAULT_CHUNK, |values| {
+}
+
+impl Fold for RangeFold {
+    fn feed(&mut self, values: &[f64]) {
         for &x in values {
-            if !x.is_finite() || skip.contains(&x) || x.abs() >= 9.9e36 {
+            if !x.is_finite() || self.skip.contains(&x) || x.abs() >= 9.9e36 {
                 continue;
             }
-            range = Some(match range {
+            self.range = Some(match self.range {
                 None => (x, x),
                 Some((lo, hi)) => (lo.min(x), hi.max(x)),
             });
         }
-    })?;
-    Ok(range)
+    }
+
+    fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+        Arc::new(self.range)
+    }
 }

@@ -6,6 +6,7 @@ mod cftime;
 pub mod columns;
 mod diagnostics;
 mod masked;
+pub mod memo;
 mod metadata;
 mod summary;
 mod write;
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 
 pub use cftime::{CfTimeUnits, parse_time_units};
 pub use masked::MissingRule;
-pub use metadata::extract_metadata;
+pub use memo::ValueMemo;
+pub use metadata::{extract_metadata, extract_metadata_shared, share_ranges};
 pub use summary::{AttrValue, Attribute, Dimension, NcSummary, NcType, Variable};
 pub use write::{NcWriteError, NcWriter, VarDef, convert_attr, default_fill};
 

@@ -6,8 +6,10 @@ mod draw;
 mod select;
 mod series;
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tracing::{debug, warn};
 
@@ -15,7 +17,8 @@ pub use draw::{HEIGHT, WIDTH};
 pub use select::{Choice, Kind, choose};
 
 use crate::model::FileCollection;
-use crate::netcdf::NcFile;
+use crate::netcdf::memo::downcast;
+use crate::netcdf::{NcFile, NcSummary, ValueMemo};
 use crate::notify::compose::InlinePlot;
 use crate::report::PlotReport;
 use crate::store::{ObjectStore, PutOptions};
@@ -38,19 +41,61 @@ pub struct QuickLook {
     pub png: Vec<u8>,
 }
 
+/// The key of a quick look's points in a file's [`ValueMemo`].
+const POINTS: &str = "quick-look-points";
+
 /// Draws the quick look of one NetCDF file. `Ok(None)` when the file is not a time series or
 /// profile with a plottable variable (nothing to say); `Err` when it should have been drawn but
 /// could not (worth a note).
 pub fn quick_look(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
     // The drawing library is not ours: a panic in it must not take the job down.
-    catch_unwind(AssertUnwindSafe(|| draw_file(path, name)))
-        .unwrap_or_else(|_| Err("the plotting library failed on this file".into()))
+    catch_unwind(AssertUnwindSafe(|| {
+        let file = NcFile::open(path).map_err(|e| e.to_string())?;
+        let summary = file.summary().map_err(|e| e.to_string())?;
+        draw_file(&file, &summary, None, name)
+    }))
+    .unwrap_or_else(|_| Err("the plotting library failed on this file".into()))
 }
 
-fn draw_file(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
-    let file = NcFile::open(path).map_err(|e| e.to_string())?;
-    let summary = file.summary().map_err(|e| e.to_string())?;
-    let Some(choice) = choose(&summary) else {
+/// [`quick_look`] of a file opened as a memo with [`share_points`] registered: the points come
+/// from the one read of the two variables that every reader of the file shares.
+pub fn quick_look_shared(memo: &ValueMemo, name: &str) -> Result<Option<QuickLook>, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        draw_file(memo.file(), memo.header(), Some(memo), name)
+    }))
+    .unwrap_or_else(|_| Err("the plotting library failed on this file".into()))
+}
+
+/// Registers the quick look's two variables in a file's memo, to be read side by side with
+/// every other reader's folds of them.
+pub fn share_points(memo: &mut ValueMemo) {
+    let summary = memo.header();
+    let Some(choice) = choose(summary) else {
+        return;
+    };
+    let (Some(axis), Some(data)) = (
+        summary.variable(&choice.axis),
+        summary.variable(&choice.data),
+    ) else {
+        return;
+    };
+    let (axis, data) = (axis.clone(), data.clone());
+    let (a, d) = (axis.clone(), data.clone());
+    memo.pair(
+        POINTS,
+        &axis,
+        &data,
+        Box::new(move || Box::new(series::Points::new(&a, &d, MAX_POINTS))),
+    );
+}
+
+fn draw_file(
+    file: &NcFile,
+    summary: &NcSummary,
+    memo: Option<&ValueMemo>,
+    name: &str,
+) -> Result<Option<QuickLook>, String> {
+    let Some(choice) = choose(summary) else {
         return Ok(None);
     };
     let (Some(axis), Some(data)) = (
@@ -59,8 +104,13 @@ fn draw_file(path: &Path, name: &str) -> Result<Option<QuickLook>, String> {
     ) else {
         return Ok(None);
     };
-    let mut points =
-        series::read_pairs(&file, axis, data, MAX_POINTS).map_err(|e| e.to_string())?;
+    let shared = memo.and_then(|m| m.pair_summary(POINTS));
+    let mut points = match shared {
+        Some(summary) => downcast::<Vec<(f64, f64)>>(summary)?
+            .map(|p| p.as_ref().clone())
+            .ok_or("the kept points are not a quick look's")?,
+        None => series::read_pairs(file, axis, data, MAX_POINTS).map_err(|e| e.to_string())?,
+    };
     if points.is_empty() {
         return Err(format!("{} has no valid values to plot", choice.data));
     }
@@ -108,18 +158,24 @@ pub struct JobPlots {
 }
 
 /// Draws the quick looks of the job's published NetCDF files (off the async workers) and stores
-/// each PNG beside the job report as `<pipeline>/<job_id>/<file>.png`.
+/// each PNG beside the job report as `<pipeline>/<job_id>/<file>.png`. A file with a memo in
+/// `memos` (by its local path) is drawn from the points its memo kept.
 pub async fn for_published(
     files: &FileCollection,
+    memos: &HashMap<PathBuf, Arc<ValueMemo>>,
     reports: &dyn ObjectStore,
     pipeline: &str,
     job_id: &str,
 ) -> JobPlots {
-    let candidates: Vec<(String, PathBuf)> = files
+    let candidates: Vec<(String, PathBuf, Option<Arc<ValueMemo>>)> = files
         .iter()
         .filter(|f| f.published() && !f.is_deletion())
         .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
-        .filter_map(|f| Some((f.name.clone(), f.local_path.clone()?)))
+        .filter_map(|f| {
+            let path = f.local_path.clone()?;
+            let memo = memos.get(&path).cloned();
+            Some((f.name.clone(), path, memo))
+        })
         .collect();
     let mut out = JobPlots::default();
     if candidates.is_empty() {
@@ -129,12 +185,16 @@ pub async fn for_published(
         let mut looks = Vec::new();
         let mut notes = Vec::new();
         let mut left_out = 0;
-        for (name, path) in candidates {
+        for (name, path, memo) in candidates {
             if looks.len() == MAX_PLOTS {
                 left_out += 1;
                 continue;
             }
-            match quick_look(&path, &name) {
+            let look = match &memo {
+                Some(memo) => quick_look_shared(memo, &name),
+                None => quick_look(&path, &name),
+            };
+            match look {
                 Ok(Some(look)) => looks.push(look),
                 Ok(None) => debug!(file = %name, "no quick look: not a time series or profile with a plottable variable"),
                 Err(e) => notes.push(format!("no quick look of {name}: {e}")),

@@ -1,7 +1,12 @@
 //! The points of a quick look: a coordinate and a data variable read side by side in bounded
 //! chunks, invalid values dropped, long series thinned to a few thousand points that keep every
-//! peak and trough.
+//! peak and trough; or the same points made in the one read of a file's values that its
+//! [`ValueMemo`](crate::netcdf::ValueMemo) shares.
 
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::netcdf::memo::PairFold;
 use crate::netcdf::{NcError, NcFile, Variable};
 
 /// Values are read this many at a time, whatever the length of the series.
@@ -113,6 +118,40 @@ impl Decimator {
     }
 }
 
+/// The points of a quick look as a running summary: `(axis, data)` pairs where both are valid,
+/// thinned to about `max_points`, fed equal runs of both variables in file order.
+pub struct Points {
+    ax: Validity,
+    dv: Validity,
+    thin: Decimator,
+}
+
+impl Points {
+    pub fn new(axis: &Variable, data: &Variable, max_points: usize) -> Points {
+        Points {
+            ax: Validity::of(axis),
+            dv: Validity::of(data),
+            thin: Decimator::new(data.len().min(axis.len()), max_points),
+        }
+    }
+
+    pub fn finish(self) -> Vec<(f64, f64)> {
+        self.thin.finish()
+    }
+}
+
+impl PairFold for Points {
+    fn feed(&mut self, xs: &[f64], ys: &[f64]) {
+        for (&x, &y) in xs.iter().zip(ys) {
+            self.thin.push(self.ax.value(x).zip(self.dv.value(y)));
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+        Arc::new(Points::finish(*self))
+    }
+}
+
 /// Reads `(axis, data)` pairs of two 1-D variables of the same dimension, `CHUNK` values at a time,
 /// keeping pairs where both are valid, thinned to about `max_points`.
 pub fn read_pairs(
@@ -122,19 +161,17 @@ pub fn read_pairs(
     max_points: usize,
 ) -> Result<Vec<(f64, f64)>, NcError> {
     let total = data.len().min(axis.len());
-    let (ax, dv) = (Validity::of(axis), Validity::of(data));
-    let mut thin = Decimator::new(total, max_points);
+    let mut points = Points::new(axis, data, max_points);
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
     let mut start = 0;
     while start < total {
         let n = CHUNK.min(total - start);
-        let xs = file.read_f64(&axis.name, &[start], &[n])?;
-        let ys = file.read_f64(&data.name, &[start], &[n])?;
-        for (x, y) in xs.into_iter().zip(ys) {
-            thin.push(ax.value(x).zip(dv.value(y)));
-        }
+        file.read_f64_into(&axis.name, &[start], &[n], &mut xs)?;
+        file.read_f64_into(&data.name, &[start], &[n], &mut ys)?;
+        PairFold::feed(&mut points, &xs, &ys);
         start += n;
     }
-    Ok(thin.finish())
+    Ok(points.finish())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use crate::error::JobError;
 use crate::layout;
 use crate::model::{FileCollection, PipelineFile};
+use crate::netcdf::ValueMemo;
 use crate::pipeline::{Pipeline, TemplateContext, TimeCoverage};
 use crate::store::Key;
 
@@ -23,29 +24,40 @@ use crate::store::Key;
 /// A file that will not open keeps no metadata (its check decided whether that is acceptable).
 pub fn extract_metadata(files: &mut FileCollection) {
     for file in files.iter_mut() {
-        if file.is_deletion()
-            || file.metadata.is_some()
-            || !file.name.to_ascii_lowercase().ends_with(".nc")
-        {
-            continue;
+        extract_file_metadata(file, None);
+    }
+}
+
+/// [`extract_metadata`] of one file, through its memo (with [`crate::netcdf::share_ranges`]
+/// registered) when it has one, so the coordinates' values come from the job's one read of them.
+pub fn extract_file_metadata(file: &mut PipelineFile, memo: Option<&ValueMemo>) {
+    if file.is_deletion()
+        || file.metadata.is_some()
+        || !file.name.to_ascii_lowercase().ends_with(".nc")
+    {
+        return;
+    }
+    let Some(path) = file.local_path.clone() else {
+        return;
+    };
+    let header_json = crate::pipeline::template::values::header_json;
+    let meta = match memo {
+        Some(memo) => {
+            crate::netcdf::extract_metadata_shared(memo).map(|m| (m, header_json(memo.header())))
         }
-        let Some(path) = file.local_path.clone() else {
-            continue;
-        };
-        let meta = crate::netcdf::NcFile::open(&path).and_then(|nc| {
+        None => crate::netcdf::NcFile::open(&path).and_then(|nc| {
             nc.summary().and_then(|s| {
-                let header = crate::pipeline::template::values::header_json(&s);
-                crate::netcdf::extract_metadata(&nc, &s).map(|m| (m, header))
+                crate::netcdf::extract_metadata(&nc, &s).map(|m| (m, header_json(&s)))
             })
-        });
-        match meta {
-            Ok((m, header)) => {
-                file.metadata = Some(m);
-                file.header = Some(Arc::new(header));
-                file.record("Checked", "metadata extracted");
-            }
-            Err(e) => file.record("Checked", format!("no metadata: {e}")),
+        }),
+    };
+    match meta {
+        Ok((m, header)) => {
+            file.metadata = Some(m);
+            file.header = Some(Arc::new(header));
+            file.record("Checked", "metadata extracted");
         }
+        Err(e) => file.record("Checked", format!("no metadata: {e}")),
     }
 }
 

@@ -1,9 +1,14 @@
 //! A variable's values as the reference reads them (`get_masked_array`): unpacked with
 //! `scale_factor`/`add_offset` as netCDF4-python does, then masked where they equal `_FillValue`
-//! (not outside `valid_min`/`valid_max`), summarised in one bounded pass.
+//! (not outside `valid_min`/`valid_max`), summarised in one bounded pass, shared through the
+//! file's [`ValueMemo`](crate::netcdf::memo::ValueMemo) with the job's other readers.
+
+use std::any::Any;
+use std::sync::Arc;
 
 use super::pyattr;
 use crate::compliance::Dataset;
+use crate::netcdf::memo::{Fold, downcast};
 use crate::netcdf::{AttrValue, NcType, Variable};
 
 /// What the rules need of a masked array.
@@ -133,8 +138,21 @@ impl Unpack {
     }
 }
 
-/// Reads a variable as the reference's `get_masked_array` does, in bounded chunks. `Err` where
-/// reading fails (text variables, unreadable data) or the reference raises.
+/// The key of [`masked`]'s summaries in a file's [`ValueMemo`].
+pub const MASKED: &str = "imos-masked";
+
+/// [`masked`]'s fold, for a file's [`ValueMemo`]: every numeric variable's masked summary is
+/// made in the read any reader of the file makes of it.
+pub fn fold_for(var: &Variable) -> Option<Result<Box<dyn Fold>, String>> {
+    // Text variables are refused by `masked` before any read.
+    var.dtype
+        .is_numeric()
+        .then(|| Unpack::new(var).map(|unpack| Box::new(MaskedFold::new(unpack)) as Box<dyn Fold>))
+}
+
+/// Reads a variable as the reference's `get_masked_array` does, in bounded chunks, or takes the
+/// summary the file's one read of it made. `Err` where reading fails (text variables, unreadable
+/// data) or the reference raises.
 pub fn masked(ds: &Dataset<'_>, var: &Variable) -> Result<Masked, String> {
     if !var.dtype.is_numeric() {
         return Err(format!(
@@ -143,20 +161,58 @@ pub fn masked(ds: &Dataset<'_>, var: &Variable) -> Result<Masked, String> {
             var.dtype.cdl_name()
         ));
     }
-    let unpack = Unpack::new(var)?;
-    let mut m = Masked {
-        len: 0,
-        unmasked: 0,
-        min: None,
-        max: None,
-        monotonic: true,
-    };
-    let (mut all_neg, mut all_pos) = (true, true);
-    let mut unmasked_diffs = 0usize;
-    let mut prev: Option<(f64, bool)> = None;
-    ds.for_each_chunk(&var.name, &mut |chunk| {
+    if let Some(summary) = ds.memo().and_then(|memo| memo.summary(var, MASKED)) {
+        return downcast::<Masked>(summary)?
+            .map(|m| *m)
+            .ok_or_else(|| format!("the summary of {} is not a masked array's", var.name));
+    }
+    let mut fold = MaskedFold::new(Unpack::new(var)?);
+    ds.for_each_chunk(&var.name, &mut |chunk| fold.feed(chunk))?;
+    Ok(fold.masked())
+}
+
+/// The running state of [`masked`] over a variable's values in file order.
+struct MaskedFold {
+    unpack: Unpack,
+    m: Masked,
+    all_neg: bool,
+    all_pos: bool,
+    unmasked_diffs: usize,
+    prev: Option<(f64, bool)>,
+}
+
+impl MaskedFold {
+    fn new(unpack: Unpack) -> MaskedFold {
+        MaskedFold {
+            unpack,
+            m: Masked {
+                len: 0,
+                unmasked: 0,
+                min: None,
+                max: None,
+                monotonic: true,
+            },
+            all_neg: true,
+            all_pos: true,
+            unmasked_diffs: 0,
+            prev: None,
+        }
+    }
+
+    fn masked(&self) -> Masked {
+        let diffs = self.m.len.saturating_sub(1);
+        Masked {
+            monotonic: diffs == 0 || (self.unmasked_diffs > 0 && (self.all_neg || self.all_pos)),
+            ..self.m
+        }
+    }
+}
+
+impl Fold for MaskedFold {
+    fn feed(&mut self, chunk: &[f64]) {
+        let m = &mut self.m;
         for &raw in chunk {
-            let (x, is_masked) = unpack.apply(raw);
+            let (x, is_masked) = self.unpack.apply(raw);
             m.len += 1;
             if !is_masked {
                 m.unmasked += 1;
@@ -171,21 +227,22 @@ pub fn masked(ds: &Dataset<'_>, var: &Variable) -> Result<Masked, String> {
                     Some(a) => a.max(x),
                 });
             }
-            if let Some((p, p_masked)) = prev
+            if let Some((p, p_masked)) = self.prev
                 && !p_masked
                 && !is_masked
             {
                 let d = x - p;
-                unmasked_diffs += 1;
-                all_neg &= d < 0.0;
-                all_pos &= d > 0.0;
+                self.unmasked_diffs += 1;
+                self.all_neg &= d < 0.0;
+                self.all_pos &= d > 0.0;
             }
-            prev = Some((x, is_masked));
+            self.prev = Some((x, is_masked));
         }
-    })?;
-    let diffs = m.len.saturating_sub(1);
-    m.monotonic = diffs == 0 || (unmasked_diffs > 0 && (all_neg || all_pos));
-    Ok(m)
+    }
+
+    fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+        Arc::new(self.masked())
+    }
 }
 
 /// numpy's `isclose(a, b)` with its default tolerances (relative to `b`).

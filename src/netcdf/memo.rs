@@ -1,0 +1,350 @@
+//! One streaming read per variable per file: every reader of a variable's values (a compliance
+//! rule, the metadata extraction, the quick look) registers a [`Fold`] that summarises them, and
+//! the first request for a variable reads it once, feeding every fold from the same chunks; later
+//! requests, from any step of the job, take the kept summaries.
+
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use std::path::Path;
+
+use super::{DEFAULT_CHUNK, NcError, NcFile, NcSummary, Variable};
+
+/// What a fold leaves: its summary, or why there is none (e.g. the values could not be read).
+pub type Summary = Result<Arc<dyn Any + Send + Sync>, String>;
+
+/// A running summary of one variable's values, fed every chunk of its one read in file order.
+pub trait Fold: Send {
+    fn feed(&mut self, values: &[f64]);
+    /// The summary, kept for whoever asks for it by the fold's key.
+    fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+/// A running summary of two 1-D variables of one length read side by side (a quick look's
+/// points), fed equal runs of both.
+pub trait PairFold: Send {
+    fn feed(&mut self, xs: &[f64], ys: &[f64]);
+    fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+/// A reader's fold for a variable: `None` when it never needs that variable, `Some(Err)` when it
+/// knows from the header alone that it cannot summarise it (kept as the summary).
+pub type FoldFor = Box<dyn Fn(&Variable) -> Option<Result<Box<dyn Fold>, String>> + Send + Sync>;
+
+/// Two variables a reader wants side by side.
+struct Pair {
+    key: &'static str,
+    x: Variable,
+    y: Variable,
+    fold: Box<dyn Fn() -> Box<dyn PairFold> + Send + Sync>,
+}
+
+impl Pair {
+    /// Whether the two can be read side by side: 1-D, of one length.
+    fn side_by_side(&self) -> bool {
+        self.x.shape.len() == 1 && self.x.shape == self.y.shape
+    }
+
+    /// Where the pair's summary is kept (no variable name holds a NUL).
+    fn id(&self) -> (String, &'static str) {
+        (format!("{}\u{0}{}", self.x.name, self.y.name), self.key)
+    }
+}
+
+/// An open file, its header, the folds of its readers and the summaries made so far.
+pub struct ValueMemo {
+    file: NcFile,
+    header: NcSummary,
+    folds: Vec<(&'static str, FoldFor)>,
+    pair: Option<Pair>,
+    /// (variable, key) → summary; a variable is in `read` once its read has been made.
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    summaries: HashMap<(String, &'static str), Summary>,
+    read: HashSet<String>,
+}
+
+impl std::fmt::Debug for ValueMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueMemo")
+            .field("file", &self.file)
+            .field(
+                "folds",
+                &self.folds.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl ValueMemo {
+    /// Opens a file and reads its header, with no readers yet. Anything libnetcdf cannot open
+    /// is [`NcError::Invalid`].
+    pub fn open(path: &Path) -> Result<ValueMemo, NcError> {
+        let file = NcFile::open(path)?;
+        let header = file.summary()?;
+        Ok(ValueMemo::new(file, header))
+    }
+
+    /// A memo over an open file and its header, with no readers yet.
+    pub fn new(file: NcFile, header: NcSummary) -> ValueMemo {
+        ValueMemo {
+            file,
+            header,
+            folds: Vec::new(),
+            pair: None,
+            kept: Mutex::default(),
+        }
+    }
+
+    /// The file, for reads no fold stands for (text, hyperslabs).
+    pub fn file(&self) -> &NcFile {
+        &self.file
+    }
+
+    /// The file's header.
+    pub fn header(&self) -> &NcSummary {
+        &self.header
+    }
+
+    /// Registers a reader's folds under `key`. Register every reader before the first request:
+    /// a variable already read is not read again for a later one.
+    pub fn fold(&mut self, key: &'static str, fold_for: FoldFor) {
+        self.folds.push((key, fold_for));
+    }
+
+    /// Registers the one pair read side by side (`x` and `y` of one length); reading either reads
+    /// both, feeding their own folds too.
+    pub fn pair(
+        &mut self,
+        key: &'static str,
+        x: &Variable,
+        y: &Variable,
+        fold: Box<dyn Fn() -> Box<dyn PairFold> + Send + Sync>,
+    ) {
+        self.pair = Some(Pair {
+            key,
+            x: x.clone(),
+            y: y.clone(),
+            fold,
+        });
+    }
+
+    /// The summary of the fold registered as `key` for `var`, reading the variable (once) if
+    /// need be; `None` when that reader registered no fold for it.
+    pub fn summary(&self, var: &Variable, key: &'static str) -> Option<Summary> {
+        let id = (var.name.clone(), key);
+        if let Some(s) = self.lock().summaries.get(&id) {
+            return Some(s.clone());
+        }
+        if !self.lock().read.contains(&var.name) {
+            self.read(var);
+        }
+        self.lock().summaries.get(&id).cloned()
+    }
+
+    /// The summary of the pair's fold, reading the pair (once) if need be; `None` without one.
+    pub fn pair_summary(&self, key: &'static str) -> Option<Summary> {
+        let pair = self
+            .pair
+            .as_ref()
+            .filter(|p| p.key == key && p.side_by_side())?;
+        let id = pair.id();
+        if !self.lock().summaries.contains_key(&id) && !self.lock().read.contains(&pair.x.name) {
+            self.read_pair(pair);
+        }
+        self.lock().summaries.get(&id).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Kept> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This variable's folds; summaries already known (from the header) are kept at once.
+    fn folds_for(&self, var: &Variable) -> Vec<(&'static str, Box<dyn Fold>)> {
+        let mut out = Vec::new();
+        let mut kept = self.lock();
+        for (key, fold_for) in &self.folds {
+            match fold_for(var) {
+                None => {}
+                Some(Ok(fold)) => out.push((*key, fold)),
+                Some(Err(e)) => {
+                    kept.summaries.insert((var.name.clone(), key), Err(e));
+                }
+            }
+        }
+        kept.read.insert(var.name.clone());
+        out
+    }
+
+    /// Reads a variable once (with its partner, when it is one of the pair) and keeps every
+    /// fold's summary, or the read's error in place of each.
+    fn read(&self, var: &Variable) {
+        let side_by_side = self.pair.as_ref().filter(|p| {
+            (p.x.name == var.name || p.y.name == var.name)
+                && p.side_by_side()
+                && !self.lock().read.contains(&p.x.name)
+                && !self.lock().read.contains(&p.y.name)
+        });
+        match side_by_side {
+            Some(pair) => self.read_pair(pair),
+            None => self.read_alone(var),
+        }
+    }
+
+    fn read_alone(&self, var: &Variable) {
+        let mut folds = self.folds_for(var);
+        let result = if folds.is_empty() {
+            Ok(())
+        } else {
+            self.file
+                .for_each_chunk(&var.name, DEFAULT_CHUNK, |chunk| {
+                    folds.iter_mut().for_each(|(_, f)| f.feed(chunk));
+                })
+                .map_err(|e| e.to_string())
+        };
+        self.keep(&var.name, folds, &result);
+    }
+
+    /// Reads the pair side by side. When that fails, each is read alone, so that one unreadable
+    /// variable does not take its partner's summaries with it.
+    fn read_pair(&self, pair: &Pair) {
+        let mut xf = self.folds_for(&pair.x);
+        let mut yf = self.folds_for(&pair.y);
+        let mut both = (pair.fold)();
+        let total = pair.x.shape[0];
+        let (mut xs, mut ys) = (Vec::new(), Vec::new());
+        let mut read = || -> Result<(), NcError> {
+            let mut start = 0;
+            while start < total {
+                let n = DEFAULT_CHUNK.min(total - start);
+                self.file
+                    .read_f64_into(&pair.x.name, &[start], &[n], &mut xs)?;
+                self.file
+                    .read_f64_into(&pair.y.name, &[start], &[n], &mut ys)?;
+                xf.iter_mut().for_each(|(_, f)| f.feed(&xs));
+                yf.iter_mut().for_each(|(_, f)| f.feed(&ys));
+                both.feed(&xs, &ys);
+                start += n;
+            }
+            Ok(())
+        };
+        let summary = match read() {
+            Ok(()) => {
+                self.keep(&pair.x.name, xf, &Ok(()));
+                self.keep(&pair.y.name, yf, &Ok(()));
+                Ok(both.finish())
+            }
+            Err(e) => {
+                self.read_alone(&pair.x);
+                self.read_alone(&pair.y);
+                Err(e.to_string())
+            }
+        };
+        self.lock().summaries.insert(pair.id(), summary);
+    }
+
+    fn keep(
+        &self,
+        var: &str,
+        folds: Vec<(&'static str, Box<dyn Fold>)>,
+        read: &Result<(), String>,
+    ) {
+        let mut kept = self.lock();
+        for (key, fold) in folds {
+            let summary = match read {
+                Ok(()) => Ok(fold.finish()),
+                Err(e) => Err(e.clone()),
+            };
+            kept.summaries.insert((var.to_string(), key), summary);
+        }
+    }
+}
+
+/// The summary as the type its fold made (`None` for another type: a reader's mistake).
+pub fn downcast<T: Any + Send + Sync>(summary: Summary) -> Result<Option<Arc<T>>, String> {
+    summary.map(|s| s.downcast::<T>().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the values it sees and keeps their sum.
+    struct Sum(usize, f64);
+    impl Fold for Sum {
+        fn feed(&mut self, values: &[f64]) {
+            self.0 += values.len();
+            self.1 += values.iter().sum::<f64>();
+        }
+        fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+            Arc::new((self.0, self.1))
+        }
+    }
+
+    struct Count(usize);
+    impl PairFold for Count {
+        fn feed(&mut self, xs: &[f64], ys: &[f64]) {
+            assert_eq!(xs.len(), ys.len());
+            self.0 += xs.len();
+        }
+        fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+            Arc::new(self.0)
+        }
+    }
+
+    fn fixture() -> NcFile {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc",
+        );
+        NcFile::open(&path).unwrap()
+    }
+
+    #[test]
+    fn every_fold_of_a_variable_and_the_pair_come_from_one_read() {
+        let file = fixture();
+        let summary = file.summary().unwrap();
+        let whole = file.read_f64("TEMP", &[0], &[1001]).unwrap();
+        let (time, temp, lat) = (
+            summary.variable("TIME").unwrap().clone(),
+            summary.variable("TEMP").unwrap().clone(),
+            summary.variable("LATITUDE").unwrap().clone(),
+        );
+        let reads = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut memo = ValueMemo::new(file, summary);
+        for key in ["a", "b"] {
+            let reads = reads.clone();
+            memo.fold(
+                key,
+                Box::new(move |v| {
+                    reads.lock().unwrap().push(v.name.clone());
+                    (v.name != "LATITUDE").then(|| Ok(Box::new(Sum(0, 0.0)) as Box<dyn Fold>))
+                }),
+            );
+        }
+        memo.fold(
+            "refused",
+            Box::new(|v| (v.name == "TEMP").then(|| Err("no".to_string()))),
+        );
+        memo.pair("pair", &time, &temp, Box::new(|| Box::new(Count(0))));
+
+        // Asking for TEMP reads TIME beside it: every fold of both is then known.
+        let got = downcast::<(usize, f64)>(memo.summary(&temp, "a").unwrap()).unwrap();
+        assert_eq!(*got.unwrap(), (1001, whole.iter().sum::<f64>()));
+        let n = downcast::<usize>(memo.pair_summary("pair").unwrap()).unwrap();
+        assert_eq!(*n.unwrap(), 1001);
+        assert!(memo.summary(&time, "b").unwrap().is_ok());
+        assert_eq!(memo.summary(&temp, "refused").unwrap().unwrap_err(), "no");
+        assert_eq!(
+            *reads.lock().unwrap(),
+            ["TIME", "TIME", "TEMP", "TEMP"],
+            "each variable's folds are made once, for its one read"
+        );
+        // A variable no fold wants has no summary, and is not read for it.
+        assert!(memo.summary(&lat, "a").is_none());
+        assert!(memo.pair_summary("other").is_none());
+    }
+}
