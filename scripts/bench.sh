@@ -116,7 +116,7 @@ say "Ours: \`$bin\` ($(ldd "$bin" 2>/dev/null | wc -l) shared libraries). Refere
 say ""
 say "#### Long TIME series (IMOS toolbox layout), check = cf:1.6 + imos:1.4"
 say ""
-say "| points | file | check (ours, median of $runs) | reference check ($(IFS=+; echo "${theirs_suites[*]}" | sed 's/--test //g')) | read-every-variable floor | check max RSS | run (ours) | copy floor | run / floor | run max RSS | run outcome |"
+say "| points | file | check (ours, median of $runs) | reference check ($(printf '%s\n' "${theirs_suites[@]}" | grep -v -- --test | paste -sd+ -)) | read-every-variable floor | check max RSS | run (ours) | copy floor | run / floor | run max RSS | run outcome |"
 say "|---|---|---|---|---|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
     file="$work/IMOS_BENCH_series_$n.nc"
