@@ -1,7 +1,7 @@
 //! CF chapter 3 (description of the data): units, standard names, ancillary variables, flags.
 
 use super::model::{
-    Model, Py, attr, attr_str, convertible, dimensionless_standard_name, is_text,
+    Model, Names, Py, attr, attr_str, convertible, dimensionless_standard_name, is_text,
     split_standard_name,
 };
 use super::section::*;
@@ -74,7 +74,7 @@ pub fn units(ds: &Dataset) -> Out {
         })
         .map(|v| v.name.as_str())
         .collect();
-    let mut required: Vec<&str> = Vec::new();
+    let mut required = Names::default();
     for n in m
         .coord_vars
         .iter()
@@ -86,12 +86,12 @@ pub fn units(ds: &Dataset) -> Out {
         let v = m.var(n).expect("classified variables exist");
         let dimless_vert =
             dimless_vertical_16(attr_str(v, "standard_name")) && v.attr("units").is_none();
-        if !required.contains(n) && !dimless_vert {
+        if !dimless_vert {
             required.push(n);
         }
     }
     let mut out = Vec::new();
-    for name in required {
+    for &name in &required {
         if m.is_compression_coordinate(name) {
             continue;
         }
@@ -267,21 +267,17 @@ fn valid_standard_units(m: &Model, v: &Variable) -> CheckResult {
 pub fn standard_name(ds: &Dataset) -> Out {
     let m = Model::new(ds);
     let flag_vars = m.flag_vars();
-    let mut names: Vec<&str> = Vec::new();
-    for n in m
+    let names: Names = m
         .coord_vars
         .iter()
         .chain(&m.aux_coords)
         .chain(&m.axis_vars)
         .chain(&flag_vars)
         .chain(&m.geophysical)
-    {
-        if !names.contains(n) {
-            names.push(n);
-        }
-    }
+        .copied()
+        .collect();
     let mut out = Vec::new();
-    for name in names {
+    for &name in &names {
         if m.is_compression_coordinate(name) {
             continue;
         }
