@@ -177,10 +177,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, "\u{feff}site,depth\nNRSMAI,10\n").unwrap();
-        let outcome = check_file(&path, "t.csv", CheckType::Format, &params());
+        let outcome = check_file(&path, "t.csv", CheckType::Format, &params(), None);
         assert_eq!(outcome, CheckOutcome::pass("parses as CSV"));
         std::fs::write(&path, b"site,depth\nS\xe3o Tom\xe9,10\n").unwrap();
-        let outcome = check_file(&path, "t.csv", CheckType::Format, &params());
+        let outcome = check_file(&path, "t.csv", CheckType::Format, &params(), None);
         assert!(!outcome.passed);
         assert!(
             outcome.log[0].starts_with("row 2: column 1 is not UTF-8 text")
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn a_netcdf4_file_with_an_enum_type_passes_the_format_check() {
         let path = data("enum_type.nc");
-        let outcome = check_file(&path, "enum_type.nc", CheckType::Format, &params());
+        let outcome = check_file(&path, "enum_type.nc", CheckType::Format, &params(), None);
         assert_eq!(outcome, CheckOutcome::pass("opens as NetCDF"));
         // Its header reads whole but for the enum-typed attribute; compliance gets to judge it.
         let summary = crate::netcdf::NcFile::open(&path)
@@ -204,7 +204,7 @@ mod tests {
             summary.variable("temp").unwrap().attr_str("units"),
             Some("degC")
         );
-        let verdict = check_file(&path, "enum_type.nc", CheckType::NcCompliance, &params());
+        let verdict = check_file(&path, "enum_type.nc", CheckType::NcCompliance, &params(), None);
         assert!(
             !verdict
                 .log
