@@ -6,11 +6,16 @@
 #      reference checker on the same suites and against the floor of reading every variable once
 #      (netCDF4-python, its start-up subtracted); peak memory of `check` and of a whole `run`;
 #      `run` against the floor of its copies (hashing into the work folder, archive, public);
-#   2. a whole `run` of an ordinary IMOS file (the median of RUNS runs) against its copy floor;
-#   3. unless CORPUS=0, scripts/bench-check.sh: the corpus, per file and in one process, against
+#   2. a whole `run` of ordinary IMOS files (the median of 3 x RUNS runs) against its copy floor:
+#      one that passes cf:1.6 + imos:1.4 (published, quick look drawn) and one that fails imos:1.4;
+#   3. `replay --inline` of REPLAY_JOBS uploads of the ordinary passing file at concurrency 1, 2
+#      and 4 (jobs per second, against the same number of single `run`s one after another);
+#   4. unless VARIABLES=0, scripts/bench-variables.sh: `check` and `run` on files of 1,000 to
+#      10,000 variables (growth must be at most linear);
+#   5. unless CORPUS=0, scripts/bench-check.sh: the corpus, per file and in one process, against
 #      the reference (cf:1.6), and peak memory on a 2 GB file.
 # Exits 1 when a peak memory from 1 M points up is 40 MiB or more (memory must not grow with
-# the file), after writing the figures.
+# the file) or when section 4 finds growth worse than linear, after writing the figures.
 #
 # Usage: scripts/bench.sh
 #   BIN=path/to/ocean-ingest   time that release binary instead of building one
@@ -19,7 +24,9 @@
 #   REFERENCE_VENV=DIR         keep the reference checker's venv there (default: a throwaway one)
 #   IMOS_PLUGIN=DIR            a checkout of github.com/aodn/cc-plugin-imos at tag 1.5.6, to
 #                              time the reference on imos:1.4 too (it is not on PyPI)
-#   CORPUS=0                   skip section 3
+#   REPLAY_JOBS=24             uploads replayed at each concurrency
+#   VARIABLES=0                skip section 4 (VARIABLE_FILES=DIR keeps its generated files)
+#   CORPUS=0                   skip section 5
 #   OUT=BENCHMARKS.md          where the figures go (OUT=- prints them only)
 # Needs: python3 (venv, pip reaching PyPI), cargo (unless BIN), /usr/bin/time (apt `time`),
 # ncgen (netcdf-bin), sha256sum.
@@ -109,6 +116,7 @@ EOF
 }
 
 status=0
+variables_status=0
 load_before="$(uptime | sed 's/.*load average: //')"
 say "### Run of $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) cores, $(uname -sr), load average before: $load_before"
 say ""
@@ -156,21 +164,70 @@ for n in "${sizes[@]}"; do
 done
 say ""
 
-say "#### A whole \`run\` of an ordinary IMOS file against its copy floor (median of $((runs * 3)))"
+say "#### A whole \`run\` of ordinary IMOS files against their copy floor (median of $((runs * 3)))"
 say ""
-ordinary="$here/tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc"
-runs_s=(); floors=()
-for _ in $(seq $((runs * 3))); do
-    read -r s _ outcome < <(run_job "$ordinary")
-    runs_s+=("$s")
-    floors+=("$(copy_floor "$ordinary")")
-done
-run_s=$(printf '%s\n' "${runs_s[@]}" | median)
-copy_s=$(printf '%s\n' "${floors[@]}" | median)
 say "| file | run | copy floor | beyond the floor | outcome |"
 say "|---|---|---|---|---|"
-say "| $(basename "$ordinary") ($(du -h --apparent-size "$ordinary" | cut -f1)) | ${run_s} s | ${copy_s} s | $(awk -v a="$run_s" -v b="$copy_s" 'BEGIN { printf "%.0f ms", (a - b) * 1000 }') | $outcome |"
+# The first passes cf:1.6 + imos:1.4 (the job publishes it and draws its quick look); the second
+# fails imos:1.4 (the job keeps it in the error store).
+passing="$here/tests/data/imos/moorings/IMOS_ANMN-NRS_BCKOSTUZ_20081120T081531Z_NRSROT_FV01_NRSROT-0811-WQM-21_END-20081120T171535Z_C-20190418T000000Z.nc"
+rejected="$here/tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc"
+for ordinary in "$passing" "$rejected"; do
+    runs_s=(); floors=()
+    for _ in $(seq $((runs * 3))); do
+        read -r s _ outcome < <(run_job "$ordinary")
+        runs_s+=("$s")
+        floors+=("$(copy_floor "$ordinary")")
+    done
+    run_s=$(printf '%s\n' "${runs_s[@]}" | median)
+    copy_s=$(printf '%s\n' "${floors[@]}" | median)
+    say "| $(basename "$ordinary") ($(du -h --apparent-size "$ordinary" | cut -f1)) | ${run_s} s | ${copy_s} s | $(awk -v a="$run_s" -v b="$copy_s" 'BEGIN { printf "%.0f ms", (a - b) * 1000 }') | $outcome |"
+done
 say ""
+
+replay_jobs="${REPLAY_JOBS:-24}"
+say "#### \`replay --inline\`: $replay_jobs uploads of $(basename "$passing") on the embedded default"
+say ""
+say "| how | wall | jobs per second | outcomes |"
+say "|---|---|---|---|"
+# Fresh home, the uploads in its incoming store under distinct names (each its own upload).
+stage_uploads() {
+    rm -rf "$work/var" "$work/jobs"
+    mkdir -p "$work/jobs" "$work/var/incoming/BENCH"
+    for i in $(seq "$replay_jobs"); do
+        cp "$passing" "$work/var/incoming/BENCH/IMOS_BENCH_replay_$i.nc"
+    done
+}
+# The same number of jobs as separate processes one after another, as Batch would run them.
+stage_uploads
+start=$(now)
+for i in $(seq "$replay_jobs"); do
+    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
+        "$bin" --log-format json run --output json "$work/var/incoming/BENCH/IMOS_BENCH_replay_$i.nc" >"$work/run.json" 2>>"$work/runs.err" || true
+done
+wall=$(elapsed "$start" "$(now)")
+say "| $replay_jobs \`run\` processes one after another | ${wall} s | $(awk -v n="$replay_jobs" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $(find "$work/var/public" -name '*.nc' | wc -l) published |"
+for c in 1 2 4; do
+    stage_uploads
+    start=$(now)
+    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
+        "$bin" --log-format json replay --inline --concurrency "$c" --prefix "" >"$work/replay.out" 2>"$work/replay.err" || true
+    wall=$(elapsed "$start" "$(now)")
+    summary=$(grep -o 'replayed [0-9]*:.*' "$work/replay.out" | tail -n 1)
+    [ -n "$summary" ] || { echo "error: replay --inline printed no summary: $(tail -c 400 "$work/replay.err")" >&2; exit 1; }
+    say "| \`replay --inline --concurrency $c\` | ${wall} s | $(awk -v n="$replay_jobs" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $summary |"
+done
+say ""
+
+if [ "${VARIABLES:-1}" != 0 ]; then
+    say "#### Many variables (scripts/bench-variables.sh): \`check --suite cf:1.6\` and a whole \`run\`, seconds"
+    say ""
+    say '```'
+    BIN="$bin" GEN="${GEN:-}" RUNS="$runs" FILES="${VARIABLE_FILES:-}" "$here/scripts/bench-variables.sh" 2>&1 | tee -a "$report" \
+        || variables_status=1
+    say '```'
+    say ""
+fi
 
 if [ "${CORPUS:-1}" != 0 ]; then
     say "#### The corpus against the reference (scripts/bench-check.sh, cf:1.6)"
@@ -183,6 +240,7 @@ if [ "${CORPUS:-1}" != 0 ]; then
 fi
 say "Load average after: $(uptime | sed 's/.*load average: //')."
 [ "$status" = 0 ] || say "**Peak memory reached 40 MiB or more from 1 M points up.**"
+[ "$variables_status" = 0 ] || say "**Time grew faster than linearly with the number of variables.**"
 
 if [ "$out" != - ]; then
     "$py" - "$out" "$report" <<'EOF'
@@ -199,4 +257,5 @@ open(out, "w").write(text)
 EOF
     echo "== figures written into $out" >&2
 fi
+[ "$variables_status" = 0 ] || status=1
 exit "$status"
