@@ -204,7 +204,13 @@ mod tests {
             summary.variable("temp").unwrap().attr_str("units"),
             Some("degC")
         );
-        let verdict = check_file(&path, "enum_type.nc", CheckType::NcCompliance, &params(), None);
+        let verdict = check_file(
+            &path,
+            "enum_type.nc",
+            CheckType::NcCompliance,
+            &params(),
+            None,
+        );
         assert!(
             !verdict
                 .log
