@@ -62,9 +62,13 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
             Ok(set) => {
                 let mut problems = Vec::new();
                 for p in &set.pipelines {
-                    for (i, r) in p.rules.iter().enumerate() {
-                        for e in sample_problems(p, r) {
-                            problems.push(format!("pipeline {:?}, files[{i}]: {e}", p.name));
+                    let uploads: Vec<_> = p.upload_rules.iter().map(|u| &u.rule).collect();
+                    let files: Vec<_> = p.rules.iter().collect();
+                    for (what, list) in [("upload", uploads), ("files", files)] {
+                        for (i, r) in list.into_iter().enumerate() {
+                            for e in sample_problems(p, r) {
+                                problems.push(format!("pipeline {:?}, {what}[{i}]: {e}", p.name));
+                            }
                         }
                     }
                 }

@@ -1059,5 +1059,65 @@ fn published_latest_qc_end(
     }
 }
 
+/// The stream's handler in the job: [`prepare`] in preprocess; for NRT, the published ZIPs of the
+/// same campaign listed, fetched and compared ([`check_nrt_update`]); the tables placed and the
+/// uploaded ZIP stored whole.
+pub struct SattagHandler {
+    pub mode: Mode,
+}
+
+const HANDLER: &str = "aatams_sattag";
+
+#[async_trait::async_trait]
+impl crate::pipeline::Handler for SattagHandler {
+    fn name(&self) -> &'static str {
+        HANDLER
+    }
+
+    fn places_files(&self) -> bool {
+        true
+    }
+
+    async fn preprocess(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let inputs = crate::pipeline::handler::inputs(files);
+        let (upload_name, mode) = (ctx.upload.name.clone(), self.mode);
+        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
+            prepare(&upload_name, &inputs, mode)
+        })
+        .await?;
+        if mode == Mode::Nrt {
+            let listing = ctx.list_public(&format!("{}/", mode.base())).await?;
+            let mut published = Vec::new();
+            for (n, key) in published_to_compare(&plan, &listing)
+                .into_iter()
+                .enumerate()
+            {
+                let path = ctx.fetch_public(&key, n).await?;
+                published.push((key, path));
+            }
+            let compared = plan.clone();
+            let comparisons = crate::pipeline::handler::blocking(HANDLER, move || {
+                check_nrt_update(&compared, &published)
+            })
+            .await?;
+            for c in &comparisons {
+                tracing::info!("{}", c.log_line(&plan));
+            }
+        }
+        let mut apply = crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        };
+        apply.place_all(&plan.files)?;
+        apply.place_upload(ctx.upload, &plan.upload);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -530,11 +530,14 @@ pub fn plan(
             }
             let primary = upload.primary.as_deref();
             for f in files {
-                placements.push(Placement::new(
-                    &f.name,
-                    PublishType::HarvestUpload,
-                    at(&f.name),
-                ));
+                let placement = Placement::new(&f.name, PublishType::HarvestUpload, at(&f.name));
+                // As in a ZIP (the reference's get_data_mode): DSTG and ADAPTER files are not
+                // CF/IMOS compliant.
+                placements.push(if p.dstg.is_match(&f.name) || p.adapter.is_match(&f.name) {
+                    placement.with_check(CheckType::Format)
+                } else {
+                    placement
+                });
             }
             deletions = deletions_in(published, folder, &p.anfog_dm, primary);
         }
@@ -603,6 +606,58 @@ fn status_listing(
         )
         .with_check(CheckType::Format),
     })
+}
+
+/// The stream's handler in the job: [`classify`], the listings of the folders it names, then
+/// [`plan`]; its placements, deletions and status file applied in preprocess.
+pub struct AnfogHandler;
+
+const HANDLER: &str = "anfog";
+
+#[async_trait::async_trait]
+impl crate::pipeline::Handler for AnfogHandler {
+    fn name(&self) -> &'static str {
+        HANDLER
+    }
+
+    fn places_files(&self) -> bool {
+        true
+    }
+
+    async fn preprocess(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let inputs = crate::pipeline::handler::inputs(files);
+        let upload_name = ctx.upload.name.clone();
+        let read = inputs.clone();
+        let upload =
+            crate::pipeline::handler::blocking(HANDLER, move || classify(&upload_name, &read))
+                .await?;
+        let mut listings = BTreeMap::new();
+        for folder in &upload.folders_to_list {
+            listings.insert(folder.clone(), ctx.list_public(folder).await?);
+        }
+        let dir = ctx.scratch()?.to_path_buf();
+        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
+            plan(&upload, &inputs, &listings, &dir)
+        })
+        .await?;
+        let mut apply = crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        };
+        apply.place_all(&plan.files)?;
+        for d in &plan.deletions {
+            apply.delete(d, &ctx.upload.name);
+        }
+        if let Some(status) = &plan.status {
+            apply.add_generated(&status.generated, &status.placement)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

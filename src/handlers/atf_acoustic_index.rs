@@ -378,5 +378,56 @@ fn integer_text(value: &str) -> String {
     }
 }
 
+/// The stream's handler in the job: [`place`] in preprocess (the names, every CSV stored as it
+/// came after the table-schema check), [`build_index`] after the check, as the reference, its
+/// index then checked and published with the detection files.
+pub struct AcousticHandler;
+
+const HANDLER: &str = "atf_acoustic_index";
+
+#[async_trait::async_trait]
+impl crate::pipeline::Handler for AcousticHandler {
+    fn name(&self) -> &'static str {
+        HANDLER
+    }
+
+    fn places_files(&self) -> bool {
+        true
+    }
+
+    async fn preprocess(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let inputs = crate::pipeline::handler::inputs(files);
+        let names: Vec<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
+        let placements = place(&ctx.upload.name, &names)?;
+        crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        }
+        .place_all(&placements)
+    }
+
+    async fn process(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let inputs = crate::pipeline::handler::inputs(files);
+        let dir = ctx.scratch()?.to_path_buf();
+        let index =
+            crate::pipeline::handler::blocking(HANDLER, move || build_index(&inputs, &dir)).await?;
+        crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        }
+        .add_generated(&index.generated, &index.placement)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -817,5 +817,49 @@ pub fn prepare(
     })
 }
 
+/// The stream's handler in the job: [`prepare`] in preprocess, on the uploaded ZIP itself; its
+/// placements applied, the ZIP published whole where the survey method says so.
+pub struct SurveyHandler;
+
+const HANDLER: &str = "nsw_oeh_survey";
+
+#[async_trait::async_trait]
+impl crate::pipeline::Handler for SurveyHandler {
+    fn name(&self) -> &'static str {
+        HANDLER
+    }
+
+    fn places_files(&self) -> bool {
+        true
+    }
+
+    async fn preprocess(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let names: Vec<String> = crate::pipeline::handler::inputs(files)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        let (upload_name, zip) = (ctx.upload.name.clone(), ctx.upload.local_path.clone());
+        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            prepare(&upload_name, &zip, &names)
+        })
+        .await?;
+        let mut apply = crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        };
+        apply.place_all(&plan.files)?;
+        if let Some(upload) = &plan.upload {
+            apply.place_upload(ctx.upload, upload);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -619,5 +619,64 @@ pub fn preprocess(
     }
 }
 
+/// The stream's handler in the job: [`preprocess`] with the vessel vocabulary the pipeline file
+/// names (`handler_params.vessels`); the log's NetCDF joins the collection, the uploaded ZIP is
+/// archived whole where the core says so.
+pub struct TmvHandler {
+    /// The name of the pipeline file's vessel vocabulary (callsign → vessel name).
+    pub vessels: String,
+}
+
+const HANDLER: &str = "tmv_log";
+
+#[async_trait::async_trait]
+impl crate::pipeline::Handler for TmvHandler {
+    fn name(&self) -> &'static str {
+        HANDLER
+    }
+
+    fn places_files(&self) -> bool {
+        true
+    }
+
+    async fn preprocess(
+        &self,
+        ctx: &crate::pipeline::handler::HookContext<'_>,
+        files: &mut crate::model::FileCollection,
+    ) -> Result<(), crate::error::JobError> {
+        let vessels = ctx
+            .pipeline
+            .vocabulary(&self.vessels)
+            .ok_or_else(|| {
+                crate::error::JobError::internal(format!(
+                    "handler {HANDLER}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
+                    ctx.pipeline.name, self.vessels
+                ))
+            })?
+            .entries
+            .clone();
+        let inputs = crate::pipeline::handler::inputs(files);
+        let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
+        let dir = ctx.scratch()?.to_path_buf();
+        let outcome = crate::pipeline::handler::blocking(HANDLER, move || {
+            preprocess(&upload_name, &inputs, &vessels, &dir, now)
+        })
+        .await?;
+        let mut apply = crate::pipeline::handler::Apply {
+            files,
+            pipeline: ctx.pipeline,
+            by: HANDLER,
+        };
+        apply.place_all(&outcome.files)?;
+        for (generated, placement) in &outcome.generated {
+            apply.add_generated(generated, placement)?;
+        }
+        if let Some(upload) = &outcome.upload {
+            apply.place_upload(ctx.upload, upload);
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests;

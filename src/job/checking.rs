@@ -57,8 +57,8 @@ fn open_memo(name: &str, path: &Path) -> Option<ValueMemo> {
     Some(memo)
 }
 
-/// Checks every file off the async workers. On a rejection the files come back with their check
-/// logs, for the report.
+/// Checks every file not yet checked, off the async workers. On a rejection the files come back
+/// with their check logs, for the report.
 pub(super) async fn check(
     pipeline: &Pipeline,
     files: FileCollection,
@@ -73,15 +73,20 @@ pub(super) async fn check(
     let checked = crate::task::blocking(move || {
         let mut files = files;
         let mut memos = HashMap::new();
-        for f in files.iter_mut().filter(|f| !f.is_deletion()) {
+        // Files checked before are not checked again (a handler adds files after the check).
+        for f in files
+            .iter_mut()
+            .filter(|f| !f.is_deletion() && f.check_passed.is_none())
+        {
             let Some(path) = f.local_path.clone() else {
                 continue;
             };
             let params = crate::check::CheckParams {
-                table_schema: f
-                    .rule
-                    .and_then(|i| pipeline.rules.get(i))
-                    .and_then(|r| pipeline.schema_for(r)),
+                table_schema: match f.rule.and_then(|i| pipeline.rules.get(i)) {
+                    Some(rule) => pipeline.schema_for(rule),
+                    // Placed by the handler: the pipeline's schema.
+                    None => pipeline.table_schema.clone(),
+                },
                 ..params.clone()
             };
             let memo = open_memo(&f.name, &path).map(Arc::new);
@@ -133,4 +138,20 @@ pub(super) async fn check(
         failed.join("; ")
     ));
     Err((err, files))
+}
+
+/// Checks the files a handler added to checked files; one failure rejects the upload.
+pub(super) async fn check_added(
+    pipeline: &Pipeline,
+    files: CheckedFiles,
+) -> Result<CheckedFiles, (JobError, FileCollection)> {
+    let CheckedFiles { files, mut memos } = files;
+    let mut checked = check(pipeline, files).await?;
+    for (path, memo) in checked.memos.drain() {
+        if memos.len() < crate::plot::MAX_PLOTS {
+            memos.entry(path).or_insert(memo);
+        }
+    }
+    checked.memos = memos;
+    Ok(checked)
 }

@@ -75,8 +75,11 @@ impl<'s> Accepted<'s> {
     fn hook<'a>(&'a self, job: &'a Job<'_>) -> HookContext<'a> {
         HookContext {
             job_id: &job.id,
-            pipeline: &self.pipeline.name,
-            key: &self.upload.key,
+            pipeline: self.pipeline,
+            upload: &self.upload,
+            public: job.services.public.as_ref(),
+            now: job.started_at(),
+            work_dir: self.work.path().join("handler"),
         }
     }
 
@@ -364,7 +367,16 @@ impl<'s> Initialised<'s> {
             .await
             .and_then(|mut r| {
                 let (key, now) = (&acc.upload.key, job.started_at());
-                crate::resolve::assign_rules(acc.pipeline, key, now, &mut r.files).map(|()| r)
+                let whole = crate::pipeline::whole::place_whole_upload(
+                    acc.pipeline,
+                    &acc.upload,
+                    now,
+                    &mut r.files,
+                )?;
+                if !whole {
+                    crate::resolve::assign_rules(acc.pipeline, key, now, &mut r.files)?;
+                }
+                Ok(r)
             });
         let (acc, _, resolution) = acc.then(job, FileCollection::default(), resolved)?;
         job.notes.extend(resolution.notes);
@@ -383,7 +395,8 @@ impl<'s> Resolved<'s> {
             .pipeline
             .handler
             .preprocess(&acc.hook(job), &mut files)
-            .await;
+            .await
+            .and_then(|()| crate::resolve::require_placed(acc.pipeline, &files));
         let (acc, files, ()) = acc.then(job, files, hooked)?;
         job.enter("Preprocessed", acc.name());
         Ok(Preprocessed { acc, files })
@@ -405,12 +418,22 @@ impl<'s> Preprocessed<'s> {
 }
 
 impl<'s> Checked<'s> {
-    /// Places every file (destination and archive paths, validated), finds what each new file
-    /// supersedes, refuses any path outside the pipeline's writes or owned by another pipeline
-    /// and any destination that would turn a published file into a folder or back, then runs the
-    /// handler's hook. Nothing is written before this step is done.
+    /// Runs the handler's hook (and checks what it adds), then places every file (destination
+    /// and archive paths, validated), finds what each new file supersedes, refuses any path
+    /// outside the pipeline's writes or owned by another pipeline and any destination that would
+    /// turn a published file into a folder or back. Nothing is written before this step is done.
     async fn process(self, job: &mut Job<'s>) -> Result<Processed<'s>, Failed<'s>> {
         let Checked { acc, mut files } = self;
+        let hooked = acc
+            .pipeline
+            .handler
+            .process(&acc.hook(job), files.files_mut())
+            .await;
+        let (acc, files, ()) = acc.then(job, files, hooked)?;
+        let mut files = match checking::check_added(acc.pipeline, files).await {
+            Ok(files) => files,
+            Err((e, files)) => return Err(acc.fail(job, e, files)),
+        };
         let services = job.services;
         let placed = crate::process::assign_paths(
             acc.pipeline,
@@ -437,13 +460,7 @@ impl<'s> Checked<'s> {
             files.files(),
         )
         .await;
-        let (acc, mut files, ()) = acc.then(job, files, fits)?;
-        let hooked = acc
-            .pipeline
-            .handler
-            .process(&acc.hook(job), files.files_mut())
-            .await;
-        let (acc, files, ()) = acc.then(job, files, hooked)?;
+        let (acc, files, ()) = acc.then(job, files, fits)?;
         job.enter("Processed", acc.name());
         Ok(Processed { acc, files })
     }

@@ -21,6 +21,8 @@ pub enum FileOrigin {
     Deletion { requested_by: String },
     /// An older version replaced by the file `by`: deleted only after the new one is published.
     Superseded { by: String },
+    /// A file the pipeline's handler `by` made in the job's work folder (a product, an index).
+    Generated { by: String },
 }
 
 /// One change to a file's record, kept for the job report.
@@ -46,6 +48,10 @@ pub struct PipelineFile {
     /// Index of the pipeline rule that claimed the file.
     #[serde(skip)]
     pub rule: Option<usize>,
+    /// The handler that placed the file (its publish type, check, destination and archive path),
+    /// in place of a rule: the process step keeps its paths as they are and only validates them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placed_by: Option<String>,
     pub dest_path: Option<String>,
     pub archive_path: Option<String>,
     /// Where the file is within its upload, as templates' `path` read it: the path a manifest
@@ -124,6 +130,7 @@ impl PipelineFile {
             check_type: CheckType::NonEmpty,
             publish_type,
             rule: None,
+            placed_by: None,
             dest_path: None,
             archive_path: None,
             path: None,
@@ -178,7 +185,9 @@ impl PipelineFile {
         match self.origin {
             FileOrigin::Deletion { .. } => "delete",
             FileOrigin::Superseded { .. } => "supersede",
-            FileOrigin::Upload | FileOrigin::Member { .. } => "overwrite",
+            FileOrigin::Upload | FileOrigin::Member { .. } | FileOrigin::Generated { .. } => {
+                "overwrite"
+            }
         }
     }
 

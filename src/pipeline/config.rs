@@ -15,6 +15,7 @@ use super::vocabulary::{Format, Vocabulary};
 use super::writes::{PathPattern, Writes, regex_prefixes, template_prefix};
 use super::{
     FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template, UnpackLimits,
+    UploadRule,
 };
 use crate::check::TableSchema;
 use crate::compliance::Criteria;
@@ -65,6 +66,7 @@ struct RawPipeline {
     #[serde(default)]
     notify_success: Vec<Spanned<String>>,
     handler: Option<Spanned<String>>,
+    handler_params: Option<Spanned<toml::Table>>,
     #[serde(default)]
     allow_delete_manifests: bool,
     table_schema: Option<Spanned<String>>,
@@ -78,6 +80,25 @@ struct RawPipeline {
     writes: Vec<Spanned<String>>,
     #[serde(default)]
     files: Vec<RawRule>,
+    #[serde(default)]
+    upload: Vec<RawUploadRule>,
+}
+
+/// `[[pipeline.upload]]`: the uploaded object itself published whole (a ZIP of images), its
+/// files then published as `members` says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUploadRule {
+    include: Spanned<String>,
+    exclude: Option<Spanned<String>>,
+    unless_member: Option<Spanned<String>>,
+    members: Option<Spanned<String>>,
+    check: Option<Spanned<String>>,
+    publish: Option<Spanned<String>>,
+    dest: Option<Spanned<String>>,
+    archive: Option<Spanned<String>>,
+    #[serde(default)]
+    allowed_dest: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,13 +386,13 @@ fn pipeline_writes(
     problems: &mut Problems,
     pipeline: &str,
     declared: &[Spanned<String>],
-    derived: Vec<(Area, PathPattern, String, std::ops::Range<usize>)>,
+    derived: Vec<DerivedWrite>,
 ) -> Writes {
     let mut writes = Writes {
         declared: !declared.is_empty(),
         ..Writes::default()
     };
-    let refs: Vec<(Area, PathPattern, String, std::ops::Range<usize>)> = if declared.is_empty() {
+    let refs: Vec<DerivedWrite> = if declared.is_empty() {
         derived
     } else {
         let mut refs = Vec::new();
@@ -403,13 +424,12 @@ fn pipeline_writes(
     writes
 }
 
+/// One place a rule may write, with the field and span it comes from.
+type DerivedWrite = (Area, PathPattern, String, std::ops::Range<usize>);
+
 /// What a rule writes, from the literal start of its templates and `allowed_dest` patterns: the
 /// destination (and the allowed ones) in the public store, the archive path in the archive.
-fn derived_writes(
-    rule: &FileRule,
-    raw: &RawRule,
-    i: usize,
-) -> Vec<(Area, PathPattern, String, std::ops::Range<usize>)> {
+fn derived_writes(rule: &FileRule, raw: &RawRule, (list, i): (&str, usize)) -> Vec<DerivedWrite> {
     let mut out = Vec::new();
     if rule.reject.is_some() {
         // A rule that only refuses its files writes nothing.
@@ -417,14 +437,14 @@ fn derived_writes(
     }
     if let (Some(dest), Some(span)) = (&rule.dest, raw.dest.as_ref().map(Spanned::span)) {
         let prefix = PathPattern::literal(&template_prefix(dest));
-        out.push((Area::Public, prefix, format!("files[{i}].dest"), span));
+        out.push((Area::Public, prefix, format!("{list}[{i}].dest"), span));
     }
     for (j, (re, raw_re)) in rule.allowed_dest.iter().zip(&raw.allowed_dest).enumerate() {
         for prefix in regex_prefixes(re) {
             out.push((
                 Area::Public,
                 PathPattern::literal(&prefix),
-                format!("files[{i}].allowed_dest[{j}]"),
+                format!("{list}[{i}].allowed_dest[{j}]"),
                 raw_re.span(),
             ));
         }
@@ -440,7 +460,7 @@ fn derived_writes(
         };
         if let Some((t, field, span)) = archive {
             let prefix = PathPattern::literal(&template_prefix(t));
-            out.push((Area::Archive, prefix, format!("files[{i}].{field}"), span));
+            out.push((Area::Archive, prefix, format!("{list}[{i}].{field}"), span));
         }
     }
     out
@@ -523,8 +543,10 @@ fn load_vocabularies(
             .map(|v| (v.name.clone(), v.value()))
             .collect::<std::collections::BTreeMap<_, _>>(),
     );
+    let shared = Arc::new(loaded.clone());
     for p in pipelines {
         p.globals.vocab = vocab.clone();
+        p.vocabularies = shared.clone();
     }
     loaded
 }
@@ -804,26 +826,32 @@ fn validate_pipeline(
     let skip_checks = rp.skip_checks.iter().map(|s| s.get_ref().clone()).collect();
     let owners = emails(problems, &rp.owners, &name, "owners");
     let notify_success = emails(problems, &rp.notify_success, &name, "notify_success");
+    let no_params = toml::Table::new();
+    let params = rp
+        .handler_params
+        .as_ref()
+        .map_or(&no_params, |p| p.get_ref());
     let handler = match &rp.handler {
-        None => super::handler::by_name("default"),
-        Some(h) => {
-            let handler = super::handler::by_name(h.get_ref());
-            if handler.is_none() {
+        None => {
+            if let Some(p) = &rp.handler_params {
                 problems.at(
-                    h.span(),
+                    p.span(),
                     Some(&name),
-                    "handler",
-                    format!(
-                        "unknown handler {:?}; known handlers: {}",
-                        h.get_ref(),
-                        super::handler::NAMES.join(", ")
-                    ),
+                    "handler_params",
+                    "handler_params without a handler has no effect; name the handler (handler = \"…\") or remove them",
                 );
             }
-            handler
+            super::handler::by_name("default", params).ok()
         }
+        Some(h) => match super::handler::by_name(h.get_ref(), params) {
+            Ok(handler) => Some(handler),
+            Err(e) => {
+                problems.at(h.span(), Some(&name), "handler", e);
+                None
+            }
+        },
     };
-    if rp.files.is_empty() {
+    if rp.files.is_empty() && !handler.as_ref().is_some_and(|h| h.places_files()) {
         problems.at(
             rp.name.span(),
             Some(&name),
@@ -863,30 +891,43 @@ fn validate_pipeline(
         ),
     };
     let (constants, constant_names) = constants_value(&rp.constants);
+    let declared = Declared {
+        checks: !checks.is_empty(),
+        schema: rp.table_schema.is_some(),
+    };
+    let scope = lint::Scope {
+        groups: BTreeSet::new(),
+        constants: constant_names.clone(),
+        vocabularies: problems.vocab_names.clone(),
+        dest_known: false,
+    };
     let mut rules = Vec::new();
     let mut derived = Vec::new();
     for (i, rr) in rp.files.into_iter().enumerate() {
-        let declared = Declared {
-            checks: !checks.is_empty(),
-            schema: rp.table_schema.is_some(),
-        };
-        let scope = lint::Scope {
-            groups: BTreeSet::new(),
-            constants: constant_names.clone(),
-            vocabularies: problems.vocab_names.clone(),
-            dest_known: false,
-        };
         if let Some(rule) = validate_rule(
             &rr,
-            i,
+            ("files", i),
             (index, rules.len()),
             &name,
             declared,
-            scope,
+            scope.clone(),
             problems,
         ) {
-            derived.extend(derived_writes(&rule, &rr, i));
+            derived.extend(derived_writes(&rule, &rr, ("files", i)));
             rules.push(rule);
+        }
+    }
+    let mut upload_rules = Vec::new();
+    for (i, ru) in rp.upload.into_iter().enumerate() {
+        if let Some(rule) = validate_upload_rule(
+            ru,
+            i,
+            &name,
+            (declared, scope.clone()),
+            &mut derived,
+            problems,
+        ) {
+            upload_rules.push(rule);
         }
     }
     let writes = pipeline_writes(problems, &name, &rp.writes, derived);
@@ -903,6 +944,7 @@ fn validate_pipeline(
         handler: handler?,
         allow_delete_manifests: rp.allow_delete_manifests,
         rules,
+        upload_rules,
         // Loaded after validation, by `load_table_schemas`.
         table_schema: None,
         unpack,
@@ -911,6 +953,8 @@ fn validate_pipeline(
             // Set after validation, by `load_vocabularies`.
             vocab: Globals::default().vocab,
         },
+        // Set after validation, by `load_vocabularies`.
+        vocabularies: Arc::default(),
         harvest,
         writes,
     })
@@ -999,9 +1043,77 @@ struct Declared {
 
 /// Validates the `i`-th rule of a pipeline; `target` is where it will sit in the set (pipeline,
 /// rule) if nothing is wrong.
+/// An upload rule: a file rule on the upload's name, plus what its members become and the
+/// member names that keep the upload from being published whole.
+fn validate_upload_rule(
+    ru: RawUploadRule,
+    i: usize,
+    pipeline: &str,
+    (declared, scope): (Declared, lint::Scope),
+    derived: &mut Vec<DerivedWrite>,
+    problems: &mut Problems,
+) -> Option<UploadRule> {
+    let before = problems.list.len();
+    let field = |f: &str| format!("upload[{i}].{f}");
+    let unless_member = ru
+        .unless_member
+        .as_ref()
+        .and_then(|r| regex(problems, r, pipeline, &field("unless_member"), true));
+    let members = match &ru.members {
+        None => PublishType::NoAction,
+        Some(p) => {
+            match named::<PublishType>(problems, p, pipeline, &field("members"), "publish type") {
+                Some(t) if t.store() || t.harvest() || t.is_deletion() => {
+                    problems.at(
+                    p.span(),
+                    Some(pipeline),
+                    field("members"),
+                    format!("members of an upload published whole have no destination of their own: use no_action or archive_only, not {t}"),
+                );
+                    t
+                }
+                Some(t) => t,
+                None => PublishType::NoAction,
+            }
+        }
+    };
+    let raw = RawRule {
+        include: ru.include,
+        exclude: ru.exclude,
+        check: ru.check,
+        publish: ru.publish,
+        on_delete: None,
+        dest: ru.dest,
+        archive: ru.archive,
+        allowed_dest: ru.allowed_dest,
+        supersede: None,
+        table_schema: None,
+        reject: None,
+        require: Vec::new(),
+        harvest: None,
+    };
+    let rule = validate_rule(
+        &raw,
+        ("upload", i),
+        (usize::MAX, usize::MAX),
+        pipeline,
+        declared,
+        scope,
+        problems,
+    );
+    if let Some(rule) = &rule {
+        derived.extend(derived_writes(rule, &raw, ("upload", i)));
+    }
+    (problems.list.len() == before).then(|| UploadRule {
+        rule: rule.expect("valid when no problem was added"),
+        unless_member,
+        members,
+    })
+}
+
 fn validate_rule(
     rr: &RawRule,
-    i: usize,
+    (list, i): (&str, usize),
     target: (usize, usize),
     pipeline: &str,
     declared: Declared,
@@ -1009,7 +1121,7 @@ fn validate_rule(
     problems: &mut Problems,
 ) -> Option<FileRule> {
     let before = problems.list.len();
-    let field = |f: &str| format!("files[{i}].{f}");
+    let field = |f: &str| format!("{list}[{i}].{f}");
     let include = regex(problems, &rr.include, pipeline, &field("include"), true);
     if let Some(re) = &include {
         scope.groups = re.capture_names().flatten().map(str::to_string).collect();
@@ -1154,7 +1266,7 @@ fn validate_rule(
                 problems,
                 r,
                 pipeline,
-                &format!("files[{i}].allowed_dest[{j}]"),
+                &field(&format!("allowed_dest[{j}]")),
                 true,
             )
         })

@@ -1,17 +1,72 @@
 //! The few facilities that need code, not just configuration, hook in here: a `Handler` with
-//! default no-op hooks, picked by name from the pipeline file.
+//! default no-op hooks, picked by name (with its parameters) from the pipeline file, and the one
+//! place where a handler's decisions (`crate::handlers::plan`) are applied to the job's collection.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
+use super::Pipeline;
 use crate::error::JobError;
-use crate::model::FileCollection;
+use crate::handlers::plan::{Deletion, InputFile, Placement};
+use crate::handlers::{Generated, HandlerError};
+use crate::model::{FileCollection, FileOrigin, PipelineFile, Upload};
+use crate::store::ObjectStore;
 
-/// What a hook may know about the job.
-#[derive(Debug, Clone)]
+/// What a hook may know about the job, and what it may read: the upload as fetched, the public
+/// store (listings and published files), the job's start time, a folder of its own.
 pub struct HookContext<'a> {
     pub job_id: &'a str,
-    pub pipeline: &'a str,
-    pub key: &'a str,
+    pub pipeline: &'a Pipeline,
+    pub upload: &'a Upload,
+    pub public: &'a dyn ObjectStore,
+    /// The job's start (what templates see as `now`).
+    pub now: DateTime<Utc>,
+    /// The handler's folder inside the job's work folder (made by [`HookContext::scratch`]).
+    pub work_dir: PathBuf,
+}
+
+impl HookContext<'_> {
+    /// The handler's folder in the job's work folder, made on first use: where it writes the
+    /// files it generates and the published files it fetches.
+    pub fn scratch(&self) -> Result<&Path, JobError> {
+        std::fs::create_dir_all(&self.work_dir).map_err(|e| {
+            JobError::internal(format!(
+                "making the handler's folder {}: {e}",
+                self.work_dir.display()
+            ))
+        })?;
+        Ok(&self.work_dir)
+    }
+
+    /// Lists the public store under `prefix`: the keys, sorted. A store that does not answer is
+    /// a transient failure (the job is retried).
+    pub async fn list_public(&self, prefix: &str) -> Result<Vec<String>, JobError> {
+        let listed = self.public.list(prefix).await.map_err(|e| {
+            JobError::from(HandlerError::Transient(format!(
+                "listing {prefix} in the public store: {e}"
+            )))
+        })?;
+        Ok(listed.into_iter().map(|o| o.key.to_string()).collect())
+    }
+
+    /// Fetches the published object `key` into the handler's folder, as `<n>_<base name>`.
+    pub async fn fetch_public(&self, key: &str, n: usize) -> Result<PathBuf, JobError> {
+        let dir = self.scratch()?.join("published");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| JobError::internal(format!("making {}: {e}", dir.display())))?;
+        let dest = dir.join(format!("{n}_{}", crate::handlers::plan::base_name(key)));
+        let k = crate::store::Key::new(key.to_string())
+            .map_err(|e| JobError::internal(format!("{key}: {e}")))?;
+        self.public.get_to_file(&k, &dest).await.map_err(|e| {
+            JobError::from(HandlerError::Transient(format!(
+                "fetching the published {key}: {e}"
+            )))
+        })?;
+        Ok(dest)
+    }
 }
 
 /// Per-facility hooks around the built-in steps. Each may change the collection (add files, set
@@ -19,6 +74,13 @@ pub struct HookContext<'a> {
 #[async_trait]
 pub trait Handler: Send + Sync {
     fn name(&self) -> &'static str;
+
+    /// Whether the handler places the files itself (publish type, check, destination): then the
+    /// pipeline's rules claim only what it leaves, and a file neither places is refused after
+    /// preprocess rather than at resolve.
+    fn places_files(&self) -> bool {
+        false
+    }
 
     /// After resolve, before check.
     async fn preprocess(
@@ -29,7 +91,8 @@ pub trait Handler: Send + Sync {
         Ok(())
     }
 
-    /// After the built-in process step (paths, metadata) and before publish.
+    /// After the check and before the built-in process step (paths, supersede); files it adds
+    /// are checked like the others before they are placed.
     async fn process(
         &self,
         _ctx: &HookContext<'_>,
@@ -65,12 +128,221 @@ impl Handler for DefaultHandler {
 }
 
 /// Names a pipeline file may use in `handler = "…"`.
-pub const NAMES: &[&str] = &["default"];
+pub const NAMES: &[&str] = &[
+    "default",
+    "aatams_sattag",
+    "anfog",
+    "atf_acoustic_index",
+    "nsw_oeh_survey",
+    "tmv_log",
+];
 
-/// The handler a pipeline file names, looked up once when the file is validated.
-pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Handler>> {
-    match name {
-        "default" => Some(std::sync::Arc::new(DefaultHandler)),
-        _ => None,
+/// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
+/// the file is validated; an unknown name or a parameter the handler does not take is refused
+/// with what would fix it.
+pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn Handler>, String> {
+    use crate::handlers::{aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log};
+    let takes = |allowed: &[&str]| -> Result<(), String> {
+        match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) if allowed.is_empty() => Err(format!(
+                "handler {name:?} takes no parameters; remove handler_params.{k}"
+            )),
+            Some(k) => Err(format!(
+                "handler {name:?} takes no parameter {k:?}; it takes: {}",
+                allowed.join(", ")
+            )),
+            None => Ok(()),
+        }
+    };
+    let text = |key: &str| -> Result<String, String> {
+        match params.get(key) {
+            Some(toml::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(format!(
+                "handler_params.{key} of handler {name:?} must be a string, not {}",
+                other.type_str()
+            )),
+            None => Err(format!(
+                "handler {name:?} needs handler_params.{key}; add it under [pipeline.handler_params]"
+            )),
+        }
+    };
+    Ok(match name {
+        "default" => {
+            takes(&[])?;
+            Arc::new(DefaultHandler)
+        }
+        "atf_acoustic_index" => {
+            takes(&[])?;
+            Arc::new(atf_acoustic_index::AcousticHandler)
+        }
+        "nsw_oeh_survey" => {
+            takes(&[])?;
+            Arc::new(nsw_oeh_survey::SurveyHandler)
+        }
+        "anfog" => {
+            takes(&[])?;
+            Arc::new(anfog::AnfogHandler)
+        }
+        "tmv_log" => {
+            takes(&["vessels"])?;
+            Arc::new(tmv_log::TmvHandler {
+                vessels: text("vessels")?,
+            })
+        }
+        "aatams_sattag" => {
+            takes(&["mode"])?;
+            let mode = text("mode")?;
+            let mode = aatams_sattag::Mode::parse(&mode).ok_or_else(|| {
+                format!(
+                    "handler_params.mode of handler {name:?} is {mode:?}; use \"dm\" or \"nrt\""
+                )
+            })?;
+            Arc::new(aatams_sattag::SattagHandler { mode })
+        }
+        _ => {
+            return Err(format!(
+                "unknown handler {name:?}; known handlers: {}",
+                NAMES.join(", ")
+            ));
+        }
+    })
+}
+
+/// The collection's files with content, as a handler core reads them (deletions left out).
+pub fn inputs(files: &FileCollection) -> Vec<InputFile> {
+    files
+        .iter()
+        .filter(|f| !f.is_deletion())
+        .filter_map(|f| {
+            f.local_path
+                .as_ref()
+                .map(|p| InputFile::new(f.name.clone(), p.clone()))
+        })
+        .collect()
+}
+
+/// Applies a handler's decisions to the job's collection, saying which handler made them.
+pub struct Apply<'c> {
+    pub files: &'c mut FileCollection,
+    pub pipeline: &'c Pipeline,
+    pub by: &'static str,
+}
+
+impl Apply<'_> {
+    /// Places the collection's file named as the placement says (the first one not yet placed).
+    pub fn place(&mut self, placement: &Placement) -> Result<(), JobError> {
+        let (pipeline, by) = (self.pipeline, self.by);
+        let file = self
+            .files
+            .iter_mut()
+            .find(|f| !f.is_deletion() && f.name == placement.name && f.placed_by.is_none())
+            .ok_or_else(|| {
+                JobError::internal(format!(
+                    "handler {by} placed {}, which is not a file of the upload",
+                    placement.name
+                ))
+            })?;
+        set(file, placement, pipeline, by);
+        Ok(())
     }
+
+    /// Places every file of `placements`.
+    pub fn place_all(&mut self, placements: &[Placement]) -> Result<(), JobError> {
+        placements.iter().try_for_each(|p| self.place(p))
+    }
+
+    /// Adds a file the handler made to the collection, placed: it is checked and published like
+    /// an uploaded file.
+    pub fn add_generated(
+        &mut self,
+        generated: &Generated,
+        placement: &Placement,
+    ) -> Result<(), JobError> {
+        let (size, sha256) = crate::digest::sha256_file(&generated.path).map_err(|e| {
+            JobError::internal(format!(
+                "handler {} made {}, which cannot be read: {e}",
+                self.by,
+                generated.path.display()
+            ))
+        })?;
+        let mut file = PipelineFile::addition(
+            generated.name.clone(),
+            FileOrigin::Generated {
+                by: self.by.to_string(),
+            },
+            generated.path.clone(),
+            size,
+        );
+        file.sha256 = Some(sha256);
+        file.record("Preprocessed", format!("made by handler {}", self.by));
+        set(&mut file, placement, self.pipeline, self.by);
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Publishes the uploaded object itself as the placement says (a ZIP stored whole): the
+    /// collection's file for it when the upload is a single file, else a new one.
+    pub fn place_upload(&mut self, upload: &Upload, placement: &Placement) {
+        let (pipeline, by) = (self.pipeline, self.by);
+        if let Some(file) = self
+            .files
+            .iter_mut()
+            .find(|f| f.origin == FileOrigin::Upload && f.placed_by.is_none())
+        {
+            set(file, placement, pipeline, by);
+            return;
+        }
+        let mut file = PipelineFile::addition(
+            upload.name.clone(),
+            FileOrigin::Upload,
+            upload.local_path.clone(),
+            upload.size,
+        );
+        file.sha256 = Some(upload.sha256.clone());
+        set(&mut file, placement, pipeline, by);
+        self.files.push(file);
+    }
+
+    /// Adds the removal of a published file (before the additions are published).
+    pub fn delete(&mut self, deletion: &Deletion, requested_by: &str) {
+        let mut file = PipelineFile::deletion(deletion.key.clone(), requested_by);
+        file.publish_type = deletion.publish;
+        file.placed_by = Some(self.by.to_string());
+        file.record(
+            "Preprocessed",
+            format!("handler {}: {} {}", self.by, deletion.publish, deletion.key),
+        );
+        self.files.push(file);
+    }
+}
+
+fn set(file: &mut PipelineFile, placement: &Placement, pipeline: &Pipeline, by: &str) {
+    file.publish_type = placement.publish;
+    file.check_type = placement
+        .check
+        .unwrap_or_else(|| pipeline.default_check(&file.name));
+    file.dest_path = placement.dest.clone();
+    file.archive_path = placement.archive.clone();
+    file.placed_by = Some(by.to_string());
+    file.rule = None;
+    let (check, publish) = (file.check_type, file.publish_type);
+    let mut event = format!("placed by handler {by}: check {check}, publish {publish}");
+    if let Some(d) = &placement.dest {
+        event.push_str(&format!(", destination {d}"));
+    }
+    if let Some(a) = &placement.archive {
+        event.push_str(&format!(", archive path {a}"));
+    }
+    file.record("Preprocessed", event);
+}
+
+/// Runs a blocking handler core off the async workers; a crash of the core is the job's fault.
+pub async fn blocking<T: Send + 'static>(
+    by: &'static str,
+    f: impl FnOnce() -> Result<T, HandlerError> + Send + 'static,
+) -> Result<T, JobError> {
+    crate::task::blocking(f)
+        .await
+        .map_err(|e| JobError::internal(format!("handler {by} crashed: {e}")))?
+        .map_err(JobError::from)
 }

@@ -9,6 +9,7 @@ pub mod imos_name;
 pub mod route;
 pub mod template;
 pub mod vocabulary;
+pub mod whole;
 pub mod writes;
 
 use std::path::Path;
@@ -193,6 +194,19 @@ impl FileRule {
     }
 }
 
+/// The uploaded object published whole (the reference's handlers that publish the input file,
+/// e.g. DWM's image ZIPs): when the upload's name matches `rule` and none of its files matches
+/// `unless_member`, the upload is checked and published by `rule` and its files get `members`.
+#[derive(Debug, Clone)]
+pub struct UploadRule {
+    /// Claims the upload's name; its check, publish type, dest and archive are the upload's.
+    pub rule: FileRule,
+    /// A file of the upload matching this (anchored at the start) keeps the rule from applying.
+    pub unless_member: Option<Regex>,
+    /// What the upload's files become: `no_action` (the default) or `archive_only`.
+    pub members: PublishType,
+}
+
 /// A validated pipeline.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -213,11 +227,15 @@ pub struct Pipeline {
     /// Whether uploads may delete published files (`.delete_manifest`, rsync `*deleting` lines).
     pub allow_delete_manifests: bool,
     pub rules: Vec<FileRule>,
+    /// `[[pipeline.upload]]`: when the uploaded object itself is published whole.
+    pub upload_rules: Vec<UploadRule>,
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
     pub unpack: UnpackLimits,
     /// What every template of the pipeline sees: its constants and the file's vocabularies.
     pub globals: Globals,
+    /// The pipeline file's vocabularies, as loaded (what handlers look names up in).
+    pub vocabularies: Arc<Vec<Vocabulary>>,
     /// The collection the files of rules that name none are harvested into.
     pub harvest: Option<Arc<Collection>>,
     /// Where the pipeline may add, delete and supersede files.
@@ -239,6 +257,23 @@ impl Pipeline {
         ctx.now = now;
         ctx.globals = self.globals.clone();
         ctx
+    }
+
+    /// The vocabulary the pipeline file declares under `name`.
+    pub fn vocabulary(&self, name: &str) -> Option<&Vocabulary> {
+        self.vocabularies.iter().find(|v| v.name == name)
+    }
+
+    /// The first upload rule that publishes an upload named `name` whole, given the names of
+    /// its files, with its index.
+    pub fn upload_rule_for(&self, name: &str, members: &[&str]) -> Option<(usize, &UploadRule)> {
+        self.upload_rules.iter().enumerate().find(|(_, u)| {
+            u.rule.claims(name)
+                && !u
+                    .unless_member
+                    .as_ref()
+                    .is_some_and(|r| members.iter().any(|m| r.is_match(m)))
+        })
     }
 
     /// The first rule claiming `name`, with its index.

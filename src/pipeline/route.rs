@@ -16,8 +16,9 @@ use crate::model::{CheckType, PublishType};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
     pub pipeline: String,
-    /// The claiming rule's place in the pipeline (`files[i]`).
-    pub rule: usize,
+    /// The claiming rule's place in the pipeline: `files[i]`, or `upload[i]` for the upload
+    /// published whole.
+    pub rule: String,
     pub check: CheckType,
     pub publish: PublishType,
     pub dest: Option<String>,
@@ -40,7 +41,7 @@ impl std::fmt::Display for Routed {
         match self {
             Routed::Placed(p) => {
                 writeln!(f, "pipeline: {}", p.pipeline)?;
-                writeln!(f, "rule:     files[{}]", p.rule)?;
+                writeln!(f, "rule:     {}", p.rule)?;
                 writeln!(f, "check:    {}", p.check)?;
                 writeln!(f, "publish:  {}", p.publish)?;
                 if let Some(d) = &p.dest {
@@ -78,13 +79,44 @@ pub fn route(set: &PipelineSet, key: &str, file: Option<&Path>, now: DateTime<Ut
     if let Err(e) = pipeline.accepts_upload(name) {
         return refused(e);
     }
+    // The upload published whole (its files, which a dry run does not see, would not keep it
+    // from that unless they match the rule's unless_member).
+    if let Some((index, up)) = pipeline.upload_rule_for(name, &[]) {
+        return match place(
+            pipeline,
+            format!("upload[{index}]"),
+            &up.rule,
+            name,
+            key,
+            file,
+            now,
+        ) {
+            Ok(p) => Routed::Placed(p),
+            Err(reason) => refused(format!("{name}: {reason}")),
+        };
+    }
     let Some((index, rule)) = pipeline.rule_for(name) else {
+        if pipeline.handler.places_files() {
+            return refused(format!(
+                "{name}: the handler {} of pipeline {} places the files when the job runs, from the whole upload and what is published; a dry run cannot say where (ingest it with `ocean-ingest run`, or `check` it)",
+                pipeline.handler.name(),
+                pipeline.name
+            ));
+        }
         return refused(format!(
             "no rule of pipeline {} claims {name}: each file must match a files.include pattern",
             pipeline.name
         ));
     };
-    match place(pipeline, index, rule, name, key, file, now) {
+    match place(
+        pipeline,
+        format!("files[{index}]"),
+        rule,
+        name,
+        key,
+        file,
+        now,
+    ) {
         Ok(p) => Routed::Placed(p),
         Err(reason) => refused(format!("{name}: {reason}")),
     }
@@ -92,7 +124,7 @@ pub fn route(set: &PipelineSet, key: &str, file: Option<&Path>, now: DateTime<Ut
 
 fn place(
     pipeline: &Pipeline,
-    index: usize,
+    label: String,
     rule: &FileRule,
     name: &str,
     key: &str,
@@ -157,7 +189,7 @@ fn place(
     };
     Ok(Placement {
         pipeline: pipeline.name.clone(),
-        rule: index,
+        rule: label,
         check: pipeline.check_for(rule, name),
         publish,
         dest: if publish.store() || publish.harvest() {

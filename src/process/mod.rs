@@ -95,6 +95,10 @@ pub fn assign_paths(
 ) -> Result<(), JobError> {
     let mut problems = Vec::new();
     for file in files.iter_mut() {
+        if file.placed_by.is_some() {
+            // Its handler placed it: the paths are validated below like any other.
+            continue;
+        }
         let Some(rule) = file.rule.and_then(|i| pipeline.rules.get(i)) else {
             problems.push(format!("{}: no rule claims it", file.name));
             continue;

@@ -419,17 +419,41 @@ pub fn assign_rules(
         }
     }
     let mut problems = Vec::new();
-    if !unclaimed.is_empty() {
-        problems.push(format!(
-            "no rule of pipeline {} claims {}: each file must match a files.include pattern",
-            pipeline.name,
-            unclaimed.join(", ")
-        ));
+    // A handler that places files takes the files no rule claims; what it leaves is refused
+    // after it ran (`require_placed`).
+    if !unclaimed.is_empty() && !pipeline.handler.places_files() {
+        problems.push(unclaimed_message(pipeline, &unclaimed));
     }
     problems.extend(refused);
     if problems.is_empty() {
         Ok(())
     } else {
         Err(JobError::rejected(problems.join("; ")))
+    }
+}
+
+fn unclaimed_message(pipeline: &Pipeline, names: &[String]) -> String {
+    format!(
+        "no rule of pipeline {} claims {}: each file must match a files.include pattern",
+        pipeline.name,
+        names.join(", ")
+    )
+}
+
+/// After the handler's preprocess: every file is claimed by a rule or placed by the handler.
+pub fn require_placed(pipeline: &Pipeline, files: &FileCollection) -> Result<(), JobError> {
+    let unplaced: Vec<String> = files
+        .iter()
+        .filter(|f| f.rule.is_none() && f.placed_by.is_none())
+        .map(|f| f.name.clone())
+        .collect();
+    if unplaced.is_empty() {
+        Ok(())
+    } else {
+        Err(JobError::rejected(format!(
+            "{} (nor does its handler {} place them)",
+            unclaimed_message(pipeline, &unplaced),
+            pipeline.handler.name()
+        )))
     }
 }

@@ -21,9 +21,9 @@ use ocean_ingest::pipeline::route::{Routed, route};
 
 /// The fewest handler runs that must be reproduced (the count reached; raised as the port grows,
 /// so a regression fails here as well as in the list of docs/HANDLERS.md).
-const MIN_HANDLER_RUNS: usize = 64;
+const MIN_HANDLER_RUNS: usize = 113;
 /// The fewest destination assertions that must be reproduced.
-const MIN_DESTINATIONS: usize = 264;
+const MIN_DESTINATIONS: usize = 268;
 
 #[derive(Debug, Deserialize)]
 struct Cases {
@@ -58,6 +58,14 @@ struct Case {
     deleted: Vec<Deleted>,
     #[serde(default)]
     unpublished: Vec<Unpublished>,
+    public_holds: Option<PublicHolds>,
+}
+
+/// What the public store holds under a folder after the case's uploads: exactly these names.
+#[derive(Debug, Deserialize)]
+struct PublicHolds {
+    prefix: String,
+    names: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -268,7 +276,26 @@ fn run_case(case: &Case) -> Result<(), String> {
         )?;
     }
     let report = ingest(&env, &case.upload_key);
-    compare(case, &report)
+    compare(case, &report)?;
+    if let Some(holds) = &case.public_holds {
+        let folder = home.join("public").join(&holds.prefix);
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .map_err(|e| format!("{}: {e}", folder.display()))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let mut want = holds.names.clone();
+        want.sort();
+        if names != want {
+            return Err(format!(
+                "the public store holds {names:?} under {} where the reference holds {want:?}",
+                holds.prefix
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn compare(case: &Case, report: &Value) -> Result<(), String> {
@@ -304,15 +331,16 @@ fn compare(case: &Case, report: &Value) -> Result<(), String> {
             case.expect
         ));
     }
+    if case.expect == "duplicate" {
+        // The same bytes again: the ledger knows them, nothing is published a second time.
+        return match report["outcome"].as_str() {
+            Some("duplicate") => Ok(()),
+            other => Err(format!("expected a duplicate, got {other:?}")),
+        };
+    }
     let files: Vec<&Value> = report["files"].as_array().into_iter().flatten().collect();
     let mut used = BTreeSet::new();
     for want in &case.published {
-        if want.generated {
-            return Err("needs generated files (a derivation or a handler)".into());
-        }
-        if want.is_upload {
-            return Err("needs publishing the upload itself".into());
-        }
         let found = files
             .iter()
             .enumerate()
@@ -320,6 +348,7 @@ fn compare(case: &Case, report: &Value) -> Result<(), String> {
         match found {
             Some((i, f)) => {
                 used.insert(i);
+                same_origin(f, want)?;
                 same_publish_type(&f["name"].to_string(), f, want.publish_type.as_deref())?;
                 if let Some(c) = &want.check
                     && f["check_type"] != check_name(c)
@@ -361,6 +390,26 @@ fn compare(case: &Case, report: &Value) -> Result<(), String> {
         }
     }
     for want in &case.unpublished {
+        if want.name == EVERY_MEMBER {
+            let members: Vec<(usize, &&Value)> = files
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f["origin"]["kind"] == "member")
+                .collect();
+            if members.is_empty() {
+                return Err("the upload has no member files, where the reference has".into());
+            }
+            for (i, f) in members {
+                if f["publish_type"] != "no_action" {
+                    return Err(format!(
+                        "{} should be neither published nor rejected (no_action), not {}",
+                        f["name"], f["publish_type"]
+                    ));
+                }
+                used.insert(i);
+            }
+            continue;
+        }
         match files
             .iter()
             .enumerate()
@@ -388,6 +437,37 @@ fn compare(case: &Case, report: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// `[[case.unpublished]] name`: every member of the uploaded archive.
+const EVERY_MEMBER: &str = "(every member)";
+
+/// Whether our file `f` comes from where the reference's does: made by the handler, the upload
+/// itself, or a file of the upload.
+fn same_origin(f: &Value, want: &Published) -> Result<(), String> {
+    let kind = f["origin"]["kind"].as_str().unwrap_or("?");
+    let expected = if want.generated {
+        "generated"
+    } else if want.is_upload {
+        "upload"
+    } else {
+        // A file of the upload: the uploaded file itself or a member of it.
+        return match kind {
+            "upload" | "member" => Ok(()),
+            other => Err(format!(
+                "{}: published as a {other} file where the reference publishes a file of the upload",
+                f["name"]
+            )),
+        };
+    };
+    if kind == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: published as a {kind} file where the reference publishes a {expected} one",
+            f["name"]
+        ))
+    }
 }
 
 /// Whether our file `f` has the reference's publish type (when the case names one).

@@ -416,3 +416,66 @@ columns = ["TIME"]
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// A pipeline names a registered handler, with the parameters it takes: `validate` refuses an
+/// unknown name or parameter at its line, saying what would fix it.
+#[test]
+fn handlers_are_checked_by_name_and_parameters() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        r#"[[pipeline]]
+name = "gliders"
+keys = '^ANFOG/'
+handler = "anfgo"
+
+[[pipeline]]
+name = "tags"
+keys = '^TAGS/'
+handler = "aatams_sattag"
+
+[pipeline.handler_params]
+mode = "delayed"
+
+[[pipeline]]
+name = "ships"
+keys = '^SHIPS/'
+handler = "tmv_log"
+
+[pipeline.handler_params]
+vessel = "vessels"
+
+[[pipeline]]
+name = "plain"
+keys = '^PLAIN/'
+
+[pipeline.handler_params]
+mode = "dm"
+
+[[pipeline.files]]
+include = '.*'
+dest = "X/{{ name }}"
+"#,
+    );
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    let out = run.stderr;
+    let origin = path.display().to_string();
+    for expected in [
+        format!(
+            "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log"
+        ),
+        format!(
+            "{origin}:9:11: pipeline \"tags\", handler: handler_params.mode of handler \"aatams_sattag\" is \"delayed\"; use \"dm\" or \"nrt\""
+        ),
+        format!(
+            "{origin}:17:11: pipeline \"ships\", handler: handler \"tmv_log\" takes no parameter \"vessel\"; it takes: vessels"
+        ),
+        format!(
+            "pipeline \"plain\", handler_params: handler_params without a handler has no effect"
+        ),
+    ] {
+        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
+    }
+    // Handlers that place files need no rules; the default handler does.
+    assert!(!out.contains("pipeline \"gliders\", files:"), "{out}");
+}

@@ -270,7 +270,8 @@ fn dstg_file_updates_its_deployment() {
     let plan = plan.unwrap();
     assert_eq!(
         plan.files,
-        vec![placed(folder, name, PublishType::HarvestUpload)]
+        vec![placed(folder, name, PublishType::HarvestUpload).with_check(CheckType::Format)],
+        "a DSTG file is format-checked only, alone as in a ZIP"
     );
     assert!(plan.deletions.is_empty());
 }
