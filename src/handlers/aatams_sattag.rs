@@ -62,7 +62,10 @@ use regex::Regex;
 use super::HandlerError;
 use super::plan::{InputFile, Placement, base_name, join_key};
 use super::pyfmt::{py_float, py_int};
+use crate::error::JobError;
+use crate::model::FileCollection;
 use crate::model::PublishType;
+use crate::pipeline::handler::{self as hook, HookContext};
 
 /// Where the delayed-mode stream publishes.
 pub const DM_BASE: &str = "IMOS/AATAMS/satellite_tagging/ATF_Location_QC_DM";
@@ -1069,7 +1072,7 @@ pub struct SattagHandler {
 const HANDLER: &str = "aatams_sattag";
 
 #[async_trait::async_trait]
-impl crate::pipeline::Handler for SattagHandler {
+impl hook::Handler for SattagHandler {
     fn name(&self) -> &'static str {
         HANDLER
     }
@@ -1080,15 +1083,12 @@ impl crate::pipeline::Handler for SattagHandler {
 
     async fn preprocess(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
-        let inputs = crate::pipeline::handler::inputs(files);
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
+        let inputs = hook::inputs(files);
         let (upload_name, mode) = (ctx.upload.name.clone(), self.mode);
-        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
-            prepare(&upload_name, &inputs, mode)
-        })
-        .await?;
+        let plan = hook::blocking(HANDLER, move || prepare(&upload_name, &inputs, mode)).await?;
         if mode == Mode::Nrt {
             let listing = ctx.list_public(&format!("{}/", mode.base())).await?;
             let mut published = Vec::new();
@@ -1100,19 +1100,13 @@ impl crate::pipeline::Handler for SattagHandler {
                 published.push((key, path));
             }
             let compared = plan.clone();
-            let comparisons = crate::pipeline::handler::blocking(HANDLER, move || {
-                check_nrt_update(&compared, &published)
-            })
-            .await?;
+            let comparisons =
+                hook::blocking(HANDLER, move || check_nrt_update(&compared, &published)).await?;
             for c in &comparisons {
                 tracing::info!("{}", c.log_line(&plan));
             }
         }
-        let mut apply = crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        };
+        let mut apply = ctx.apply(files, HANDLER);
         apply.place_all(&plan.files)?;
         apply.place_upload(ctx.upload, &plan.upload);
         Ok(())

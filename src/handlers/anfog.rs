@@ -52,8 +52,11 @@ use regex::Regex;
 
 use super::plan::{Deletion, InputFile, Placement, join_key};
 use super::{Generated, HandlerError};
+use crate::error::JobError;
+use crate::model::FileCollection;
 use crate::model::{CheckType, PublishType};
 use crate::netcdf::NcFile;
+use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The generated deployment-status file.
 pub const MISSION_LISTING: &str = "HarvestmissionList.csv";
@@ -615,7 +618,7 @@ pub struct AnfogHandler;
 const HANDLER: &str = "anfog";
 
 #[async_trait::async_trait]
-impl crate::pipeline::Handler for AnfogHandler {
+impl hook::Handler for AnfogHandler {
     fn name(&self) -> &'static str {
         HANDLER
     }
@@ -626,29 +629,20 @@ impl crate::pipeline::Handler for AnfogHandler {
 
     async fn preprocess(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
-        let inputs = crate::pipeline::handler::inputs(files);
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
+        let inputs = hook::inputs(files);
         let upload_name = ctx.upload.name.clone();
         let read = inputs.clone();
-        let upload =
-            crate::pipeline::handler::blocking(HANDLER, move || classify(&upload_name, &read))
-                .await?;
+        let upload = hook::blocking(HANDLER, move || classify(&upload_name, &read)).await?;
         let mut listings = BTreeMap::new();
         for folder in &upload.folders_to_list {
             listings.insert(folder.clone(), ctx.list_public(folder).await?);
         }
         let dir = ctx.scratch()?.to_path_buf();
-        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
-            plan(&upload, &inputs, &listings, &dir)
-        })
-        .await?;
-        let mut apply = crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        };
+        let plan = hook::blocking(HANDLER, move || plan(&upload, &inputs, &listings, &dir)).await?;
+        let mut apply = ctx.apply(files, HANDLER);
         apply.place_all(&plan.files)?;
         for d in &plan.deletions {
             apply.delete(d, &ctx.upload.name);

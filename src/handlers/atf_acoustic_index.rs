@@ -42,7 +42,10 @@ use regex::Regex;
 use super::plan::{InputFile, Placement, join_key};
 use super::pyfmt::{csv_field, py_int, wkt_number};
 use super::{Generated, HandlerError};
+use crate::error::JobError;
+use crate::model::FileCollection;
 use crate::model::{CheckType, PublishType};
+use crate::pipeline::handler::{self as hook, HookContext};
 
 /// Where the detection files and the index are published.
 pub const DEST_FOLDER: &str = "IMOS/AATAMS/acoustic_detections_QC";
@@ -386,7 +389,7 @@ pub struct AcousticHandler;
 const HANDLER: &str = "atf_acoustic_index";
 
 #[async_trait::async_trait]
-impl crate::pipeline::Handler for AcousticHandler {
+impl hook::Handler for AcousticHandler {
     fn name(&self) -> &'static str {
         HANDLER
     }
@@ -397,35 +400,25 @@ impl crate::pipeline::Handler for AcousticHandler {
 
     async fn preprocess(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
-        let inputs = crate::pipeline::handler::inputs(files);
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
+        let inputs = hook::inputs(files);
         let names: Vec<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
         let placements = place(&ctx.upload.name, &names)?;
-        crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        }
-        .place_all(&placements)
+        ctx.apply(files, HANDLER).place_all(&placements)
     }
 
     async fn process(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
-        let inputs = crate::pipeline::handler::inputs(files);
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
+        let inputs = hook::inputs(files);
         let dir = ctx.scratch()?.to_path_buf();
-        let index =
-            crate::pipeline::handler::blocking(HANDLER, move || build_index(&inputs, &dir)).await?;
-        crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        }
-        .add_generated(&index.generated, &index.placement)
+        let index = hook::blocking(HANDLER, move || build_index(&inputs, &dir)).await?;
+        ctx.apply(files, HANDLER)
+            .add_generated(&index.generated, &index.placement)
     }
 }
 

@@ -44,7 +44,10 @@ use regex::Regex;
 
 use super::HandlerError;
 use super::plan::{Placement, join_key};
+use crate::error::JobError;
+use crate::model::FileCollection;
 use crate::model::PublishType;
+use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The root of every destination.
 pub const DEST_ROOT: &str = "NSW-OEH";
@@ -824,7 +827,7 @@ pub struct SurveyHandler;
 const HANDLER: &str = "nsw_oeh_survey";
 
 #[async_trait::async_trait]
-impl crate::pipeline::Handler for SurveyHandler {
+impl hook::Handler for SurveyHandler {
     fn name(&self) -> &'static str {
         HANDLER
     }
@@ -835,24 +838,17 @@ impl crate::pipeline::Handler for SurveyHandler {
 
     async fn preprocess(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
-        let names: Vec<String> = crate::pipeline::handler::inputs(files)
-            .into_iter()
-            .map(|f| f.name)
-            .collect();
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
+        let names: Vec<String> = hook::inputs(files).into_iter().map(|f| f.name).collect();
         let (upload_name, zip) = (ctx.upload.name.clone(), ctx.upload.local_path.clone());
-        let plan = crate::pipeline::handler::blocking(HANDLER, move || {
+        let plan = hook::blocking(HANDLER, move || {
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             prepare(&upload_name, &zip, &names)
         })
         .await?;
-        let mut apply = crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        };
+        let mut apply = ctx.apply(files, HANDLER);
         apply.place_all(&plan.files)?;
         if let Some(upload) = &plan.upload {
             apply.place_upload(ctx.upload, upload);

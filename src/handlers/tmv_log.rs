@@ -34,6 +34,9 @@ use crate::netcdf::{AttrValue, NcFile, NcWriter, parse_time_units};
 use super::plan::{InputFile, Placement};
 use super::product::{Template, compact_seconds, iso_seconds, parse_iso_seconds, time_value};
 use super::{Generated, HandlerError};
+use crate::error::JobError;
+use crate::model::FileCollection;
+use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The vessel's callsign: the only one the stream carries.
 pub const SHIP_CODE: &str = "VLST";
@@ -630,7 +633,7 @@ pub struct TmvHandler {
 const HANDLER: &str = "tmv_log";
 
 #[async_trait::async_trait]
-impl crate::pipeline::Handler for TmvHandler {
+impl hook::Handler for TmvHandler {
     fn name(&self) -> &'static str {
         HANDLER
     }
@@ -641,32 +644,28 @@ impl crate::pipeline::Handler for TmvHandler {
 
     async fn preprocess(
         &self,
-        ctx: &crate::pipeline::handler::HookContext<'_>,
-        files: &mut crate::model::FileCollection,
-    ) -> Result<(), crate::error::JobError> {
+        ctx: &HookContext<'_>,
+        files: &mut FileCollection,
+    ) -> Result<(), JobError> {
         let vessels = ctx
             .pipeline
             .vocabulary(&self.vessels)
             .ok_or_else(|| {
-                crate::error::JobError::internal(format!(
+                JobError::internal(format!(
                     "handler {HANDLER}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
                     ctx.pipeline.name, self.vessels
                 ))
             })?
             .entries
             .clone();
-        let inputs = crate::pipeline::handler::inputs(files);
+        let inputs = hook::inputs(files);
         let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
         let dir = ctx.scratch()?.to_path_buf();
-        let outcome = crate::pipeline::handler::blocking(HANDLER, move || {
+        let outcome = hook::blocking(HANDLER, move || {
             preprocess(&upload_name, &inputs, &vessels, &dir, now)
         })
         .await?;
-        let mut apply = crate::pipeline::handler::Apply {
-            files,
-            pipeline: ctx.pipeline,
-            by: HANDLER,
-        };
+        let mut apply = ctx.apply(files, HANDLER);
         apply.place_all(&outcome.files)?;
         for (generated, placement) in &outcome.generated {
             apply.add_generated(generated, placement)?;

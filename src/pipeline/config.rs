@@ -851,7 +851,8 @@ fn validate_pipeline(
             }
         },
     };
-    if rp.files.is_empty() && !handler.as_ref().is_some_and(|h| h.places_files()) {
+    // (An unknown handler is reported above; whether it would need rules is unknown.)
+    if rp.files.is_empty() && handler.as_ref().is_some_and(|h| !h.places_files()) {
         problems.at(
             rp.name.span(),
             Some(&name),

@@ -41,6 +41,15 @@ impl HookContext<'_> {
         Ok(&self.work_dir)
     }
 
+    /// Applies the decisions of the handler `by` to the job's collection.
+    pub fn apply<'c>(&'c self, files: &'c mut FileCollection, by: &'static str) -> Apply<'c> {
+        Apply {
+            files,
+            pipeline: self.pipeline,
+            by,
+        }
+    }
+
     /// Lists the public store under `prefix`: the keys, sorted. A store that does not answer is
     /// a transient failure (the job is retried).
     pub async fn list_public(&self, prefix: &str) -> Result<Vec<String>, JobError> {

@@ -418,7 +418,8 @@ columns = ["TIME"]
 }
 
 /// A pipeline names a registered handler, with the parameters it takes: `validate` refuses an
-/// unknown name or parameter at its line, saying what would fix it.
+/// unknown name or parameter at its line, saying what would fix it; an upload rule's members
+/// cannot have destinations of their own.
 #[test]
 fn handlers_are_checked_by_name_and_parameters() {
     let mut env = Env::new();
@@ -454,6 +455,19 @@ mode = "dm"
 [[pipeline.files]]
 include = '.*'
 dest = "X/{{ name }}"
+
+[[pipeline]]
+name = "images"
+keys = '^IMAGES/'
+
+[[pipeline.files]]
+include = '.*'
+dest = "X/{{ name }}"
+
+[[pipeline.upload]]
+include = 'images_.*\.zip$'
+dest = "X/{{ name }}"
+members = "upload_only"
 "#,
     );
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
@@ -461,6 +475,9 @@ dest = "X/{{ name }}"
     let out = run.stderr;
     let origin = path.display().to_string();
     for expected in [
+        format!(
+            "{origin}:44:11: pipeline \"images\", upload[0].members: members of an upload published whole have no destination of their own: use no_action or archive_only, not upload_only"
+        ),
         format!(
             "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log"
         ),
@@ -470,9 +487,8 @@ dest = "X/{{ name }}"
         format!(
             "{origin}:17:11: pipeline \"ships\", handler: handler \"tmv_log\" takes no parameter \"vessel\"; it takes: vessels"
         ),
-        format!(
-            "pipeline \"plain\", handler_params: handler_params without a handler has no effect"
-        ),
+        "pipeline \"plain\", handler_params: handler_params without a handler has no effect"
+            .to_string(),
     ] {
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }
