@@ -931,6 +931,21 @@ fn validate_pipeline(
             upload_rules.push(rule);
         }
     }
+    if let (Some(h), Some(raw)) = (handler.as_ref(), rp.handler.as_ref())
+        && h.places_files()
+        && rp.writes.is_empty()
+    {
+        // Its paths come from code, not from templates: nothing to derive them from.
+        problems.at(
+            raw.span(),
+            Some(&name),
+            "writes",
+            format!(
+                "handler {:?} places the files itself: declare where it writes (writes = [\"<folder>/\", …]); without it every path it places is refused",
+                raw.get_ref()
+            ),
+        );
+    }
     let writes = pipeline_writes(problems, &name, &rp.writes, derived);
     (problems.list.len() == before).then_some(Pipeline {
         name,

@@ -468,6 +468,11 @@ dest = "X/{{ name }}"
 include = 'images_.*\.zip$'
 dest = "X/{{ name }}"
 members = "upload_only"
+
+[[pipeline]]
+name = "surveys"
+keys = '^SURVEYS/'
+handler = "nsw_oeh_survey"
 "#,
     );
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
@@ -475,6 +480,9 @@ members = "upload_only"
     let out = run.stderr;
     let origin = path.display().to_string();
     for expected in [
+        format!(
+            "{origin}:49:11: pipeline \"surveys\", writes: handler \"nsw_oeh_survey\" places the files itself: declare where it writes"
+        ),
         format!(
             "{origin}:44:11: pipeline \"images\", upload[0].members: members of an upload published whole have no destination of their own: use no_action or archive_only, not upload_only"
         ),
