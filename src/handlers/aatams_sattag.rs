@@ -62,10 +62,7 @@ use regex::Regex;
 use super::HandlerError;
 use super::plan::{InputFile, Placement, base_name, join_key};
 use super::pyfmt::{py_float, py_int};
-use crate::error::JobError;
-use crate::model::FileCollection;
 use crate::model::PublishType;
-use crate::pipeline::handler::{self as hook, HookContext};
 
 /// Where the delayed-mode stream publishes.
 pub const DM_BASE: &str = "IMOS/AATAMS/satellite_tagging/ATF_Location_QC_DM";
@@ -1059,57 +1056,6 @@ fn published_latest_qc_end(
                 .collect::<Vec<_>>()
                 .join("; ")
         ))),
-    }
-}
-
-/// The stream's handler in the job: [`prepare`] in preprocess; for NRT, the published ZIPs of the
-/// same campaign listed, fetched and compared ([`check_nrt_update`]); the tables placed and the
-/// uploaded ZIP stored whole.
-pub struct SattagHandler {
-    pub mode: Mode,
-}
-
-const HANDLER: &str = "aatams_sattag";
-
-#[async_trait::async_trait]
-impl hook::Handler for SattagHandler {
-    fn name(&self) -> &'static str {
-        HANDLER
-    }
-
-    fn places_files(&self) -> bool {
-        true
-    }
-
-    async fn preprocess(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let inputs = hook::inputs(files);
-        let (upload_name, mode) = (ctx.upload.name.clone(), self.mode);
-        let plan = hook::blocking(HANDLER, move || prepare(&upload_name, &inputs, mode)).await?;
-        if mode == Mode::Nrt {
-            let listing = ctx.list_public(&format!("{}/", mode.base())).await?;
-            let mut published = Vec::new();
-            for (n, key) in published_to_compare(&plan, &listing)
-                .into_iter()
-                .enumerate()
-            {
-                let path = ctx.fetch_public(&key, n).await?;
-                published.push((key, path));
-            }
-            let compared = plan.clone();
-            let comparisons =
-                hook::blocking(HANDLER, move || check_nrt_update(&compared, &published)).await?;
-            for c in &comparisons {
-                tracing::info!("{}", c.log_line(&plan));
-            }
-        }
-        let mut apply = ctx.apply(files, HANDLER);
-        apply.place_all(&plan.files)?;
-        apply.place_upload(ctx.upload, &plan.upload);
-        Ok(())
     }
 }
 

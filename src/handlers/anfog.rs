@@ -52,11 +52,8 @@ use regex::Regex;
 
 use super::plan::{Deletion, InputFile, Placement, join_key};
 use super::{Generated, HandlerError};
-use crate::error::JobError;
-use crate::model::FileCollection;
 use crate::model::{CheckType, PublishType};
 use crate::netcdf::NcFile;
-use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The generated deployment-status file.
 pub const MISSION_LISTING: &str = "HarvestmissionList.csv";
@@ -609,49 +606,6 @@ fn status_listing(
         )
         .with_check(CheckType::Format),
     })
-}
-
-/// The stream's handler in the job: [`classify`], the listings of the folders it names, then
-/// [`plan`]; its placements, deletions and status file applied in preprocess.
-pub struct AnfogHandler;
-
-const HANDLER: &str = "anfog";
-
-#[async_trait::async_trait]
-impl hook::Handler for AnfogHandler {
-    fn name(&self) -> &'static str {
-        HANDLER
-    }
-
-    fn places_files(&self) -> bool {
-        true
-    }
-
-    async fn preprocess(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let inputs = hook::inputs(files);
-        let upload_name = ctx.upload.name.clone();
-        let read = inputs.clone();
-        let upload = hook::blocking(HANDLER, move || classify(&upload_name, &read)).await?;
-        let mut listings = BTreeMap::new();
-        for folder in &upload.folders_to_list {
-            listings.insert(folder.clone(), ctx.list_public(folder).await?);
-        }
-        let dir = ctx.scratch()?.to_path_buf();
-        let plan = hook::blocking(HANDLER, move || plan(&upload, &inputs, &listings, &dir)).await?;
-        let mut apply = ctx.apply(files, HANDLER);
-        apply.place_all(&plan.files)?;
-        for d in &plan.deletions {
-            apply.delete(d, &ctx.upload.name);
-        }
-        if let Some(status) = &plan.status {
-            apply.add_generated(&status.generated, &status.placement)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

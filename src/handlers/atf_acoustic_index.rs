@@ -42,10 +42,7 @@ use regex::Regex;
 use super::plan::{InputFile, Placement, join_key};
 use super::pyfmt::{csv_field, py_int, wkt_number};
 use super::{Generated, HandlerError};
-use crate::error::JobError;
-use crate::model::FileCollection;
 use crate::model::{CheckType, PublishType};
-use crate::pipeline::handler::{self as hook, HookContext};
 
 /// Where the detection files and the index are published.
 pub const DEST_FOLDER: &str = "IMOS/AATAMS/acoustic_detections_QC";
@@ -378,47 +375,6 @@ fn integer_text(value: &str) -> String {
     match py_int(value) {
         Some(Ok(v)) => v.to_string(),
         _ => value.trim().to_string(),
-    }
-}
-
-/// The stream's handler in the job: [`place`] in preprocess (the names, every CSV stored as it
-/// came after the table-schema check), [`build_index`] after the check, as the reference, its
-/// index then checked and published with the detection files.
-pub struct AcousticHandler;
-
-const HANDLER: &str = "atf_acoustic_index";
-
-#[async_trait::async_trait]
-impl hook::Handler for AcousticHandler {
-    fn name(&self) -> &'static str {
-        HANDLER
-    }
-
-    fn places_files(&self) -> bool {
-        true
-    }
-
-    async fn preprocess(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let inputs = hook::inputs(files);
-        let names: Vec<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
-        let placements = place(&ctx.upload.name, &names)?;
-        ctx.apply(files, HANDLER).place_all(&placements)
-    }
-
-    async fn process(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let inputs = hook::inputs(files);
-        let dir = ctx.scratch()?.to_path_buf();
-        let index = hook::blocking(HANDLER, move || build_index(&inputs, &dir)).await?;
-        ctx.apply(files, HANDLER)
-            .add_generated(&index.generated, &index.placement)
     }
 }
 

@@ -5,7 +5,7 @@
 //! Each module's core is a plain function over local files in the job's work folder: what it needs
 //! from the stores or the index (a published file, a folder listing, a vocabulary) is handed to it
 //! already fetched, so the core can be tested on files alone. The job's `Handler` hooks
-//! (`crate::pipeline::handler`) wrap these cores; files a core generates join the job's collection
+//! (`crate::pipeline::wired`) wrap these cores; files a core generates join the job's collection
 //! and are checked and published like uploaded files.
 
 pub mod aatams_sattag;

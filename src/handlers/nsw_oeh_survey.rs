@@ -44,10 +44,7 @@ use regex::Regex;
 
 use super::HandlerError;
 use super::plan::{Placement, join_key};
-use crate::error::JobError;
-use crate::model::FileCollection;
 use crate::model::PublishType;
-use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The root of every destination.
 pub const DEST_ROOT: &str = "NSW-OEH";
@@ -818,43 +815,6 @@ pub fn prepare(
         upload,
         files,
     })
-}
-
-/// The stream's handler in the job: [`prepare`] in preprocess, on the uploaded ZIP itself; its
-/// placements applied, the ZIP published whole where the survey method says so.
-pub struct SurveyHandler;
-
-const HANDLER: &str = "nsw_oeh_survey";
-
-#[async_trait::async_trait]
-impl hook::Handler for SurveyHandler {
-    fn name(&self) -> &'static str {
-        HANDLER
-    }
-
-    fn places_files(&self) -> bool {
-        true
-    }
-
-    async fn preprocess(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let names: Vec<String> = hook::inputs(files).into_iter().map(|f| f.name).collect();
-        let (upload_name, zip) = (ctx.upload.name.clone(), ctx.upload.local_path.clone());
-        let plan = hook::blocking(HANDLER, move || {
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            prepare(&upload_name, &zip, &names)
-        })
-        .await?;
-        let mut apply = ctx.apply(files, HANDLER);
-        apply.place_all(&plan.files)?;
-        if let Some(upload) = &plan.upload {
-            apply.place_upload(ctx.upload, upload);
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

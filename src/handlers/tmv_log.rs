@@ -34,9 +34,6 @@ use crate::netcdf::{AttrValue, NcFile, NcWriter, parse_time_units};
 use super::plan::{InputFile, Placement};
 use super::product::{Template, compact_seconds, iso_seconds, parse_iso_seconds, time_value};
 use super::{Generated, HandlerError};
-use crate::error::JobError;
-use crate::model::FileCollection;
-use crate::pipeline::handler::{self as hook, HookContext};
 
 /// The vessel's callsign: the only one the stream carries.
 pub const SHIP_CODE: &str = "VLST";
@@ -619,61 +616,6 @@ pub fn preprocess(
                 })
             }
         }
-    }
-}
-
-/// The stream's handler in the job: [`preprocess`] with the vessel vocabulary the pipeline file
-/// names (`handler_params.vessels`); the log's NetCDF joins the collection, the uploaded ZIP is
-/// archived whole where the core says so.
-pub struct TmvHandler {
-    /// The name of the pipeline file's vessel vocabulary (callsign → vessel name).
-    pub vessels: String,
-}
-
-const HANDLER: &str = "tmv_log";
-
-#[async_trait::async_trait]
-impl hook::Handler for TmvHandler {
-    fn name(&self) -> &'static str {
-        HANDLER
-    }
-
-    fn places_files(&self) -> bool {
-        true
-    }
-
-    async fn preprocess(
-        &self,
-        ctx: &HookContext<'_>,
-        files: &mut FileCollection,
-    ) -> Result<(), JobError> {
-        let vessels = ctx
-            .pipeline
-            .vocabulary(&self.vessels)
-            .ok_or_else(|| {
-                JobError::internal(format!(
-                    "handler {HANDLER}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
-                    ctx.pipeline.name, self.vessels
-                ))
-            })?
-            .entries
-            .clone();
-        let inputs = hook::inputs(files);
-        let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
-        let dir = ctx.scratch()?.to_path_buf();
-        let outcome = hook::blocking(HANDLER, move || {
-            preprocess(&upload_name, &inputs, &vessels, &dir, now)
-        })
-        .await?;
-        let mut apply = ctx.apply(files, HANDLER);
-        apply.place_all(&outcome.files)?;
-        for (generated, placement) in &outcome.generated {
-            apply.add_generated(generated, placement)?;
-        }
-        if let Some(upload) = &outcome.upload {
-            apply.place_upload(ctx.upload, upload);
-        }
-        Ok(())
     }
 }
 

@@ -841,9 +841,9 @@ fn validate_pipeline(
                     "handler_params without a handler has no effect; name the handler (handler = \"…\") or remove them",
                 );
             }
-            super::handler::by_name("default", params).ok()
+            super::wired::by_name("default", params).ok()
         }
-        Some(h) => match super::handler::by_name(h.get_ref(), params) {
+        Some(h) => match super::wired::by_name(h.get_ref(), params) {
             Ok(handler) => Some(handler),
             Err(e) => {
                 problems.at(h.span(), Some(&name), "handler", e);

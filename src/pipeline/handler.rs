@@ -3,7 +3,6 @@
 //! place where a handler's decisions (`crate::handlers::plan`) are applied to the job's collection.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -134,87 +133,6 @@ impl Handler for DefaultHandler {
     fn name(&self) -> &'static str {
         "default"
     }
-}
-
-/// Names a pipeline file may use in `handler = "…"`.
-pub const NAMES: &[&str] = &[
-    "default",
-    "aatams_sattag",
-    "anfog",
-    "atf_acoustic_index",
-    "nsw_oeh_survey",
-    "tmv_log",
-];
-
-/// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
-/// the file is validated; an unknown name or a parameter the handler does not take is refused
-/// with what would fix it.
-pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn Handler>, String> {
-    use crate::handlers::{aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log};
-    let takes = |allowed: &[&str]| -> Result<(), String> {
-        match params.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(k) if allowed.is_empty() => Err(format!(
-                "handler {name:?} takes no parameters; remove handler_params.{k}"
-            )),
-            Some(k) => Err(format!(
-                "handler {name:?} takes no parameter {k:?}; it takes: {}",
-                allowed.join(", ")
-            )),
-            None => Ok(()),
-        }
-    };
-    let text = |key: &str| -> Result<String, String> {
-        match params.get(key) {
-            Some(toml::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(format!(
-                "handler_params.{key} of handler {name:?} must be a string, not {}",
-                other.type_str()
-            )),
-            None => Err(format!(
-                "handler {name:?} needs handler_params.{key}; add it under [pipeline.handler_params]"
-            )),
-        }
-    };
-    Ok(match name {
-        "default" => {
-            takes(&[])?;
-            Arc::new(DefaultHandler)
-        }
-        "atf_acoustic_index" => {
-            takes(&[])?;
-            Arc::new(atf_acoustic_index::AcousticHandler)
-        }
-        "nsw_oeh_survey" => {
-            takes(&[])?;
-            Arc::new(nsw_oeh_survey::SurveyHandler)
-        }
-        "anfog" => {
-            takes(&[])?;
-            Arc::new(anfog::AnfogHandler)
-        }
-        "tmv_log" => {
-            takes(&["vessels"])?;
-            Arc::new(tmv_log::TmvHandler {
-                vessels: text("vessels")?,
-            })
-        }
-        "aatams_sattag" => {
-            takes(&["mode"])?;
-            let mode = text("mode")?;
-            let mode = aatams_sattag::Mode::parse(&mode).ok_or_else(|| {
-                format!(
-                    "handler_params.mode of handler {name:?} is {mode:?}; use \"dm\" or \"nrt\""
-                )
-            })?;
-            Arc::new(aatams_sattag::SattagHandler { mode })
-        }
-        _ => {
-            return Err(format!(
-                "unknown handler {name:?}; known handlers: {}",
-                NAMES.join(", ")
-            ));
-        }
-    })
 }
 
 /// The collection's files with content, as a handler core reads them (deletions left out).

@@ -10,6 +10,7 @@ pub mod route;
 pub mod template;
 pub mod vocabulary;
 pub mod whole;
+mod wired;
 pub mod writes;
 
 use std::path::Path;

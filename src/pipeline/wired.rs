@@ -1,0 +1,355 @@
+//! The handler cores of `crate::handlers` in the job: one `Handler` per registered name, each
+//! calling its core with what it needs already fetched (the upload, listings and published files
+//! of the public store, a vocabulary) and applying the core's decisions through
+//! [`super::handler::Apply`]; and the registry of names a pipeline file may give. The cores stay
+//! plain functions over files; this is their wiring.
+
+use std::sync::Arc;
+
+use crate::error::JobError;
+use crate::model::FileCollection;
+use crate::pipeline::handler::{self as hook, HookContext};
+
+/// Names a pipeline file may use in `handler = "…"`.
+pub const NAMES: &[&str] = &[
+    "default",
+    "aatams_sattag",
+    "anfog",
+    "atf_acoustic_index",
+    "nsw_oeh_survey",
+    "tmv_log",
+];
+
+/// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
+/// the file is validated; an unknown name or a parameter the handler does not take is refused
+/// with what would fix it.
+pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler>, String> {
+    let takes = |allowed: &[&str]| -> Result<(), String> {
+        match params.keys().find(|k| !allowed.contains(&k.as_str())) {
+            Some(k) if allowed.is_empty() => Err(format!(
+                "handler {name:?} takes no parameters; remove handler_params.{k}"
+            )),
+            Some(k) => Err(format!(
+                "handler {name:?} takes no parameter {k:?}; it takes: {}",
+                allowed.join(", ")
+            )),
+            None => Ok(()),
+        }
+    };
+    let text = |key: &str| -> Result<String, String> {
+        match params.get(key) {
+            Some(toml::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(format!(
+                "handler_params.{key} of handler {name:?} must be a string, not {}",
+                other.type_str()
+            )),
+            None => Err(format!(
+                "handler {name:?} needs handler_params.{key}; add it under [pipeline.handler_params]"
+            )),
+        }
+    };
+    Ok(match name {
+        "default" => {
+            takes(&[])?;
+            Arc::new(hook::DefaultHandler)
+        }
+        "atf_acoustic_index" => {
+            takes(&[])?;
+            Arc::new(AcousticHandler)
+        }
+        "nsw_oeh_survey" => {
+            takes(&[])?;
+            Arc::new(SurveyHandler)
+        }
+        "anfog" => {
+            takes(&[])?;
+            Arc::new(AnfogHandler)
+        }
+        "tmv_log" => {
+            takes(&["vessels"])?;
+            Arc::new(TmvHandler {
+                vessels: text("vessels")?,
+            })
+        }
+        "aatams_sattag" => {
+            takes(&["mode"])?;
+            let mode = text("mode")?;
+            let mode = crate::handlers::aatams_sattag::Mode::parse(&mode).ok_or_else(|| {
+                format!(
+                    "handler_params.mode of handler {name:?} is {mode:?}; use \"dm\" or \"nrt\""
+                )
+            })?;
+            Arc::new(SattagHandler { mode })
+        }
+        _ => {
+            return Err(format!(
+                "unknown handler {name:?}; known handlers: {}",
+                NAMES.join(", ")
+            ));
+        }
+    })
+}
+
+mod acoustic {
+    use super::*;
+    use crate::handlers::atf_acoustic_index::*;
+
+    /// The stream's handler in the job: [`place`] in preprocess (the names, every CSV stored as it
+    /// came after the table-schema check), [`build_index`] after the check, as the reference, its
+    /// index then checked and published with the detection files.
+    pub struct AcousticHandler;
+
+    const ATF_ACOUSTIC_INDEX: &str = "atf_acoustic_index";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for AcousticHandler {
+        fn name(&self) -> &'static str {
+            ATF_ACOUSTIC_INDEX
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let inputs = hook::inputs(files);
+            let names: Vec<&str> = inputs.iter().map(|f| f.name.as_str()).collect();
+            let placements = place(&ctx.upload.name, &names)?;
+            ctx.apply(files, ATF_ACOUSTIC_INDEX).place_all(&placements)
+        }
+
+        async fn process(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let inputs = hook::inputs(files);
+            let dir = ctx.scratch()?.to_path_buf();
+            let index =
+                hook::blocking(ATF_ACOUSTIC_INDEX, move || build_index(&inputs, &dir)).await?;
+            ctx.apply(files, ATF_ACOUSTIC_INDEX)
+                .add_generated(&index.generated, &index.placement)
+        }
+    }
+}
+
+mod survey {
+    use super::*;
+    use crate::handlers::nsw_oeh_survey::*;
+
+    /// The stream's handler in the job: [`prepare`] in preprocess, on the uploaded ZIP itself; its
+    /// placements applied, the ZIP published whole where the survey method says so.
+    pub struct SurveyHandler;
+
+    const NSW_OEH_SURVEY: &str = "nsw_oeh_survey";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for SurveyHandler {
+        fn name(&self) -> &'static str {
+            NSW_OEH_SURVEY
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let names: Vec<String> = hook::inputs(files).into_iter().map(|f| f.name).collect();
+            let (upload_name, zip) = (ctx.upload.name.clone(), ctx.upload.local_path.clone());
+            let plan = hook::blocking(NSW_OEH_SURVEY, move || {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                prepare(&upload_name, &zip, &names)
+            })
+            .await?;
+            let mut apply = ctx.apply(files, NSW_OEH_SURVEY);
+            apply.place_all(&plan.files)?;
+            if let Some(upload) = &plan.upload {
+                apply.place_upload(ctx.upload, upload);
+            }
+            Ok(())
+        }
+    }
+}
+
+mod glider {
+    use super::*;
+    use crate::handlers::anfog::*;
+    use std::collections::BTreeMap;
+
+    /// The stream's handler in the job: [`classify`], the listings of the folders it names, then
+    /// [`plan`]; its placements, deletions and status file applied in preprocess.
+    pub struct AnfogHandler;
+
+    const ANFOG: &str = "anfog";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for AnfogHandler {
+        fn name(&self) -> &'static str {
+            ANFOG
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let inputs = hook::inputs(files);
+            let upload_name = ctx.upload.name.clone();
+            let read = inputs.clone();
+            let upload = hook::blocking(ANFOG, move || classify(&upload_name, &read)).await?;
+            let mut listings = BTreeMap::new();
+            for folder in &upload.folders_to_list {
+                listings.insert(folder.clone(), ctx.list_public(folder).await?);
+            }
+            let dir = ctx.scratch()?.to_path_buf();
+            let plan =
+                hook::blocking(ANFOG, move || plan(&upload, &inputs, &listings, &dir)).await?;
+            let mut apply = ctx.apply(files, ANFOG);
+            apply.place_all(&plan.files)?;
+            for d in &plan.deletions {
+                apply.delete(d, &ctx.upload.name);
+            }
+            if let Some(status) = &plan.status {
+                apply.add_generated(&status.generated, &status.placement)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+mod tmv {
+    use super::*;
+    use crate::handlers::tmv_log::*;
+
+    /// The stream's handler in the job: [`preprocess`] with the vessel vocabulary the pipeline file
+    /// names (`handler_params.vessels`); the log's NetCDF joins the collection, the uploaded ZIP is
+    /// archived whole where the core says so.
+    pub struct TmvHandler {
+        /// The name of the pipeline file's vessel vocabulary (callsign → vessel name).
+        pub vessels: String,
+    }
+
+    const TMV_LOG: &str = "tmv_log";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for TmvHandler {
+        fn name(&self) -> &'static str {
+            TMV_LOG
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let vessels = ctx
+                .pipeline
+                .vocabulary(&self.vessels)
+                .ok_or_else(|| {
+                    JobError::internal(format!(
+                        "handler {TMV_LOG}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
+                        ctx.pipeline.name, self.vessels
+                    ))
+                })?
+                .entries
+                .clone();
+            let inputs = hook::inputs(files);
+            let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
+            let dir = ctx.scratch()?.to_path_buf();
+            let outcome = hook::blocking(TMV_LOG, move || {
+                preprocess(&upload_name, &inputs, &vessels, &dir, now)
+            })
+            .await?;
+            let mut apply = ctx.apply(files, TMV_LOG);
+            apply.place_all(&outcome.files)?;
+            for (generated, placement) in &outcome.generated {
+                apply.add_generated(generated, placement)?;
+            }
+            if let Some(upload) = &outcome.upload {
+                apply.place_upload(ctx.upload, upload);
+            }
+            Ok(())
+        }
+    }
+}
+
+mod sattag {
+    use super::*;
+    use crate::handlers::aatams_sattag::*;
+
+    /// The stream's handler in the job: [`prepare`] in preprocess; for NRT, the published ZIPs of the
+    /// same campaign listed, fetched and compared ([`check_nrt_update`]); the tables placed and the
+    /// uploaded ZIP stored whole.
+    pub struct SattagHandler {
+        pub mode: Mode,
+    }
+
+    const AATAMS_SATTAG: &str = "aatams_sattag";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for SattagHandler {
+        fn name(&self) -> &'static str {
+            AATAMS_SATTAG
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let inputs = hook::inputs(files);
+            let (upload_name, mode) = (ctx.upload.name.clone(), self.mode);
+            let plan =
+                hook::blocking(AATAMS_SATTAG, move || prepare(&upload_name, &inputs, mode)).await?;
+            if mode == Mode::Nrt {
+                let listing = ctx.list_public(&format!("{}/", mode.base())).await?;
+                let mut published = Vec::new();
+                for (n, key) in published_to_compare(&plan, &listing)
+                    .into_iter()
+                    .enumerate()
+                {
+                    let path = ctx.fetch_public(&key, n).await?;
+                    published.push((key, path));
+                }
+                let compared = plan.clone();
+                let comparisons = hook::blocking(AATAMS_SATTAG, move || {
+                    check_nrt_update(&compared, &published)
+                })
+                .await?;
+                for c in &comparisons {
+                    tracing::info!("{}", c.log_line(&plan));
+                }
+            }
+            let mut apply = ctx.apply(files, AATAMS_SATTAG);
+            apply.place_all(&plan.files)?;
+            apply.place_upload(ctx.upload, &plan.upload);
+            Ok(())
+        }
+    }
+}
+
+pub use acoustic::AcousticHandler;
+pub use glider::AnfogHandler;
+pub use sattag::SattagHandler;
+pub use survey::SurveyHandler;
+pub use tmv::TmvHandler;
