@@ -4,9 +4,10 @@
 //!
 //! Each module's core is a plain function over local files in the job's work folder: what it needs
 //! from the stores or the index (a published file, a folder listing, a vocabulary) is handed to it
-//! already fetched, so the core can be tested on files alone. The job's `Handler` hooks
-//! (`crate::pipeline::wired`) wrap these cores; files a core generates join the job's collection
-//! and are checked and published like uploaded files.
+//! already fetched, so the core can be tested on files alone. This module knows nothing of the
+//! pipeline or the job: the pipeline's handler hooks, one layer up, wrap these cores and apply
+//! the plans they return (the types of `plan`, [`Generated`], [`HandlerError`]); files a core
+//! generates join the job's collection and are checked and published like uploaded files.
 
 pub mod aatams_sattag;
 pub mod anfog;
