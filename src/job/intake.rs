@@ -13,7 +13,9 @@ use crate::error::{Fault, JobError};
 use crate::index::{Claim, ClaimOutcome};
 use crate::model::Upload;
 use crate::pipeline::Pipeline;
+use crate::resolve::unpack::WorkRoom;
 use crate::source::Source;
+use crate::store::{Bounded, ObjectInfo};
 
 /// Proof that this job holds the ledger's claim on its upload. Only [`claim`] makes one, so a
 /// state holding it has claimed, and only such a job moves the ledger when it ends. It carries
@@ -106,11 +108,22 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
         }
         Source::Incoming(key) => {
             let incoming = &job.services.incoming;
-            if let Some(upload) = too_big_to_fetch(job, work, key, &name).await? {
-                return Ok(upload);
-            }
-            match incoming.get_to_file(key, &local_path).await {
-                Ok(info) => match info.sha256 {
+            // All the work disk a job has: an upload larger than that is not fetched (one
+            // request either way: the download answers its size before its body).
+            let room = WorkRoom::whole(work.path(), job.services.settings.work_max_bytes);
+            let fetched = match &room {
+                Some(room) => {
+                    incoming
+                        .get_to_file_within(key, &local_path, room.bytes)
+                        .await
+                }
+                None => incoming
+                    .get_to_file(key, &local_path)
+                    .await
+                    .map(Bounded::Fetched),
+            };
+            match (fetched, room) {
+                (Ok(Bounded::Fetched(info)), _) => match info.sha256 {
                     Some(sha256) => (key.to_string(), info.size, sha256, info.modified),
                     None => {
                         return Err(JobError::internal(format!(
@@ -118,8 +131,16 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
                         )));
                     }
                 },
-                Err(e) if e.is_not_found() => return Ok(Fetched::Gone),
-                Err(e) => {
+                (Ok(Bounded::TooLarge(info)), Some(room)) => {
+                    return too_big_to_fetch(job, work, key, &name, &info, &room).await;
+                }
+                (Ok(Bounded::TooLarge(_)), None) => {
+                    return Err(JobError::internal(
+                        "an unbounded fetch stopped as too large".to_string(),
+                    ));
+                }
+                (Err(e), _) if e.is_not_found() => return Ok(Fetched::Gone),
+                (Err(e), _) => {
                     return Err(JobError::from_boundary(
                         format!("fetching {key} from the incoming store failed"),
                         e,
@@ -141,37 +162,27 @@ pub(super) async fn fetch(job: &Job<'_>, work: &WorkDir) -> Result<Fetched, JobE
     }))
 }
 
-/// An incoming object that by its own size cannot fit the work disk: no retry can fetch it, so
-/// it is not fetched, only read through a hash (its identity in the ledger), and the job rejects
-/// it. `None` when it fits, or when its size or the disk's cannot be known (then the fetch
-/// decides).
+/// An incoming object that by its own size cannot fit the work disk (`room`): no retry can fetch
+/// it, so it is only read through a hash (its identity in the ledger), and the job rejects it.
 async fn too_big_to_fetch(
     job: &Job<'_>,
     work: &WorkDir,
     key: &crate::store::Key,
     name: &str,
-) -> Result<Option<Fetched>, JobError> {
-    let settings = &job.services.settings;
-    let Some(room) = crate::resolve::unpack::WorkRoom::whole(work.path(), settings.work_max_bytes)
-    else {
-        return Ok(None);
-    };
+    info: &ObjectInfo,
+    room: &WorkRoom,
+) -> Result<Fetched, JobError> {
     let incoming = &job.services.incoming;
     let looked_up =
-        |e| JobError::from_boundary(format!("looking up {key} in the incoming store failed"), e);
-    let info = match incoming.head(key).await.map_err(looked_up)? {
-        Some(info) if info.size > room.bytes => info,
-        Some(_) => return Ok(None),
-        None => return Ok(Some(Fetched::Gone)),
-    };
+        |e| JobError::from_boundary(format!("reading {key} in the incoming store failed"), e);
     let Some(sha256) = incoming.sha256(key).await.map_err(looked_up)? else {
-        return Ok(Some(Fetched::Gone));
+        return Ok(Fetched::Gone);
     };
     let reason = format!(
         "{name} is {} bytes, more than the {} bytes the work disk has for a job ({}): it cannot be fetched to be checked, so it is refused without being opened; split it into smaller uploads, or give the jobs more disk (INGEST_WORK_MAX_BYTES, the job's ephemeral storage)",
         info.size, room.bytes, room.why
     );
-    Ok(Some(Fetched::Upload(Upload {
+    Ok(Fetched::Upload(Upload {
         name: name.to_string(),
         key: key.to_string(),
         source: job.source.clone(),
@@ -181,7 +192,7 @@ async fn too_big_to_fetch(
         uploaded_at: info.modified,
         local_path: work.path().join("upload").join(name),
         not_fetched: Some(reason),
-    })))
+    }))
 }
 
 /// The pipeline that owns the upload: the one asked for, or the first whose keys match.

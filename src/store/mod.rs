@@ -94,6 +94,24 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
     /// returns the SHA-256 of what it wrote in `sha256`.
     async fn get_to_file(&self, key: &Key, dest: &Path) -> Result<ObjectInfo, StoreError>;
 
+    /// [`ObjectStore::get_to_file`] for an object that may not be larger than `max` bytes: one
+    /// that is (by the size the store reports before any byte is read) is not fetched, and
+    /// nothing is written. This default asks for the size first; a store whose download reports
+    /// the size before its body answers from the download itself, in one request.
+    async fn get_to_file_within(
+        &self,
+        key: &Key,
+        dest: &Path,
+        max: u64,
+    ) -> Result<Bounded, StoreError> {
+        if let Some(info) = self.head(key).await?
+            && info.size > max
+        {
+            return Ok(Bounded::TooLarge(info));
+        }
+        self.get_to_file(key, dest).await.map(Bounded::Fetched)
+    }
+
     /// Stores a local file under `key`, streaming it.
     async fn put_file(
         &self,
@@ -155,6 +173,15 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         size: u64,
         opts: &PutOptions,
     ) -> Result<Written, StoreError>;
+}
+
+/// What a bounded fetch ([`ObjectStore::get_to_file_within`]) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bounded {
+    /// Fetched, as `get_to_file` reports it.
+    Fetched(ObjectInfo),
+    /// Larger than allowed: not fetched (no SHA-256 known).
+    TooLarge(ObjectInfo),
 }
 
 /// Where an object's bytes are, for a copy made by another store.

@@ -17,11 +17,11 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
-use transfer::{Body, CopyFrom, Meta, SHA256_META, Target, real_version};
+use transfer::{Body, CopyFrom, Download, Meta, SHA256_META, Target, real_version};
 
 use super::Transfer;
 use super::{
-    ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, RESERVED_PREFIX, Restore,
+    Bounded, ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, RESERVED_PREFIX, Restore,
     StoreError, StoreOp, Written,
 };
 
@@ -88,6 +88,31 @@ impl S3Store {
     /// One debug line per operation; inside a job's span it carries the job's fields.
     fn log(&self, op: StoreOp, key: &str) {
         tracing::debug!(op = %op, object = %self.url_of_full(&self.full(key)), "s3");
+    }
+
+    /// One GET into `dest`, left unread when the object is larger than `max`.
+    async fn fetch(&self, key: &Key, dest: &Path, max: Option<u64>) -> Result<Bounded, StoreError> {
+        self.log(StoreOp::Get, key.as_str());
+        let full = self.full(key.as_str());
+        let url = self.url_of(key);
+        Ok(
+            match transfer::download(&self.target(&full, &url), Some(dest), max).await? {
+                Download::Done(got) => Bounded::Fetched(ObjectInfo {
+                    key: key.clone(),
+                    size: got.size,
+                    version: got.version,
+                    sha256: Some(got.sha256),
+                    modified: got.modified,
+                }),
+                Download::TooLarge { size, modified } => Bounded::TooLarge(ObjectInfo {
+                    key: key.clone(),
+                    size,
+                    version: None,
+                    sha256: None,
+                    modified,
+                }),
+            },
+        )
     }
 
     /// A key of this bucket as the source of a copy.
@@ -272,17 +297,18 @@ impl ObjectStore for S3Store {
     }
 
     async fn get_to_file(&self, key: &Key, dest: &Path) -> Result<ObjectInfo, StoreError> {
-        self.log(StoreOp::Get, key.as_str());
-        let full = self.full(key.as_str());
-        let url = self.url_of(key);
-        let got = transfer::download(&self.target(&full, &url), Some(dest)).await?;
-        Ok(ObjectInfo {
-            key: key.clone(),
-            size: got.size,
-            version: got.version,
-            sha256: Some(got.sha256),
-            modified: got.modified,
-        })
+        match self.fetch(key, dest, None).await? {
+            Bounded::Fetched(info) | Bounded::TooLarge(info) => Ok(info),
+        }
+    }
+
+    async fn get_to_file_within(
+        &self,
+        key: &Key,
+        dest: &Path,
+        max: u64,
+    ) -> Result<Bounded, StoreError> {
+        self.fetch(key, dest, Some(max)).await
     }
 
     async fn put_file(
@@ -495,8 +521,15 @@ impl ObjectStore for S3Store {
         self.log(StoreOp::Get, key.as_str());
         let full = self.full(key.as_str());
         let url = self.url_of(key);
-        match transfer::download(&self.target(&full, &url), None).await {
-            Ok(got) => Ok(Some(got.sha256)),
+        match transfer::download(&self.target(&full, &url), None, None).await {
+            Ok(Download::Done(got)) => Ok(Some(got.sha256)),
+            // Only a bounded download stops short.
+            Ok(Download::TooLarge { .. }) => Err(StoreError::new(
+                StoreOp::Get,
+                url,
+                ErrorKind::Permanent,
+                "an unbounded download stopped as too large",
+            )),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }

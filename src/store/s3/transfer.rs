@@ -341,12 +341,24 @@ pub(super) fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<chrono::DateTi
     chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
 }
 
+/// What a download did.
+pub(super) enum Download {
+    Done(Downloaded),
+    /// The response said the object is larger than allowed: its body was not read.
+    TooLarge {
+        size: u64,
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    },
+}
+
 /// Streams an object into `dest` (or only through the hash, with no `dest`), checking its length
-/// and, where the object records one, its SHA-256.
+/// and, where the object records one, its SHA-256. An object larger than `max` bytes (by the
+/// response's length, before any byte of the body is read) is left unread.
 pub(super) async fn download(
     t: &Target<'_>,
     dest: Option<&Path>,
-) -> Result<Downloaded, StoreError> {
+    max: Option<u64>,
+) -> Result<Download, StoreError> {
     let out = t
         .client
         .get_object()
@@ -363,6 +375,11 @@ pub(super) async fn download(
         .map(|s| s.to_ascii_lowercase());
     let version = real_version(out.version_id).or(out.e_tag);
     let modified = out.last_modified.as_ref().and_then(to_chrono);
+    if let (Some(max), Some(size)) = (max, expected)
+        && size > max
+    {
+        return Ok(Download::TooLarge { size, modified });
+    }
     let mut body = out.body;
     let mut file = match dest {
         Some(dest) => Some(
@@ -418,12 +435,12 @@ pub(super) async fn download(
             ),
         ));
     }
-    Ok(Downloaded {
+    Ok(Download::Done(Downloaded {
         size,
         version,
         sha256: actual,
         modified,
-    })
+    }))
 }
 
 /// A version id that names a version: S3 answers "null" for objects written while the bucket
