@@ -2,6 +2,7 @@
 //! (fill values masked, packed values unpacked, CF times as instants, quality-control flags found
 //! beside their variable), a file table's one row, and the attribute rows of the `nc_*` tables.
 
+use crate::netcdf::columns::RowCursor;
 use crate::netcdf::{
     AttrValue, CfTimeUnits, NcFile, NcSummary, NcType, Variable, parse_time_units,
 };
@@ -127,6 +128,8 @@ enum Feed {
         spans: usize,
         numeric: Numeric,
         as_time: bool,
+        /// Reads the variable's rows, each HDF5 chunk inflated once (`None` for a scalar).
+        cursor: Option<RowCursor>,
     },
     Chars {
         var: String,
@@ -251,11 +254,21 @@ impl<'a> NcRows<'a> {
                 },
                 ref t if t.is_numeric() => {
                     let numeric = Numeric::of(v);
+                    let cursor = if spans > 0 {
+                        Some(
+                            self.file
+                                .row_cursor(&v.name)
+                                .map_err(|e| self.read_err(e))?,
+                        )
+                    } else {
+                        None
+                    };
                     Feed::Numbers {
                         var: v.name.clone(),
                         spans,
                         as_time: numeric.time.is_some(),
                         numeric,
+                        cursor,
                     }
                 }
                 _ => {
@@ -725,7 +738,7 @@ impl SampleChunks<'_, '_> {
         let len = k * self.inner;
         let mut columns = Vec::with_capacity(self.feeds.len());
         for i in 0..self.feeds.len() {
-            let feed = &self.feeds[i];
+            let feed = &mut self.feeds[i];
             let cells = read_feed(
                 self.rows,
                 feed,
@@ -761,7 +774,7 @@ fn slab(lens: &[usize], spans: usize, i0: usize, k: usize) -> (Vec<usize>, Vec<u
 
 fn read_feed(
     rows: &NcRows,
-    feed: &Feed,
+    feed: &mut Feed,
     lens: &[usize],
     i0: usize,
     k: usize,
@@ -777,11 +790,14 @@ fn read_feed(
             spans,
             numeric,
             as_time,
+            cursor,
         } => {
             let (start, count, repeat) = slab(lens, *spans, i0, k);
-            rows.file
-                .read_f64_into(var, &start, &count, nums)
-                .map_err(read_err)?;
+            match cursor {
+                Some(c) => c.read_rows_into(&rows.file, i0, k, nums),
+                None => rows.file.read_f64_into(var, &start, &count, nums),
+            }
+            .map_err(read_err)?;
             if *as_time {
                 let mut out = Vec::with_capacity(total);
                 for &raw in nums.iter() {

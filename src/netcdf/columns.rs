@@ -1,9 +1,152 @@
 //! Hyperslab reads into buffers the caller keeps: the harvest streams a variable chunk by chunk
 //! through the same few buffers, so memory stays flat whatever the variable's length.
 
-use super::{NcError, NcFile, guarded};
+use super::summary::NcType;
+use super::{CHUNK_CACHE_BYTES, MAX_ALIGNED_BYTES, NcError, NcFile, guarded};
+
+/// Reads a numeric variable's rows (its first dimension, whole along the others) front to back as
+/// `f64`, inflating each HDF5 chunk once. Reads in steps smaller than a chunk along the rows would
+/// each inflate the whole chunk again when it is larger than libnetcdf's per-variable cache
+/// ([`CHUNK_CACHE_BYTES`]): such a variable is read a row of chunks at a time into a window of its
+/// own type (at most [`MAX_ALIGNED_BYTES`]) and served from it. Other variables are read directly.
+#[derive(Debug)]
+pub struct RowCursor {
+    var: String,
+    dtype: NcType,
+    shape: Vec<usize>,
+    /// Rows per window (one row of HDF5 chunks); 0 when the variable is read directly.
+    window_rows: usize,
+    window_start: usize,
+    window_len: usize,
+    raw: Vec<u8>,
+}
+
+/// Bytes of one value of a numeric type.
+fn numeric_width(t: &NcType) -> Option<usize> {
+    Some(match t {
+        NcType::Byte | NcType::UByte => 1,
+        NcType::Short | NcType::UShort => 2,
+        NcType::Int | NcType::UInt | NcType::Float => 4,
+        NcType::Int64 | NcType::UInt64 | NcType::Double => 8,
+        _ => return None,
+    })
+}
+
+/// Appends values in memory (native byte order, as libnetcdf returns them) as `f64`, converted as
+/// libnetcdf's own `nc_get_vara_double` does: a plain numeric cast.
+fn extend_f64(out: &mut Vec<f64>, t: &NcType, raw: &[u8]) {
+    macro_rules! cast {
+        ($ty:ty) => {
+            out.extend(
+                raw.chunks_exact(std::mem::size_of::<$ty>())
+                    .map(|b| <$ty>::from_ne_bytes(b.try_into().expect("exact chunk")) as f64),
+            )
+        };
+    }
+    match t {
+        NcType::Byte => cast!(i8),
+        NcType::UByte => cast!(u8),
+        NcType::Short => cast!(i16),
+        NcType::UShort => cast!(u16),
+        NcType::Int => cast!(i32),
+        NcType::UInt => cast!(u32),
+        NcType::Int64 => cast!(i64),
+        NcType::UInt64 => cast!(u64),
+        NcType::Float => cast!(f32),
+        NcType::Double => cast!(f64),
+        _ => unreachable!("a cursor is made for numeric variables only"),
+    }
+}
+
+impl RowCursor {
+    /// Rows `[start, start + count)` as `f64` into `buf` (replacing what it held).
+    pub fn read_rows_into(
+        &mut self,
+        file: &NcFile,
+        start: usize,
+        count: usize,
+        buf: &mut Vec<f64>,
+    ) -> Result<(), NcError> {
+        let end = (start + count).min(self.shape[0]);
+        if self.window_rows == 0 {
+            let (s, c) = self.extent(start, end.saturating_sub(start));
+            return file.read_f64_into(&self.var, &s, &c, buf);
+        }
+        let width = numeric_width(&self.dtype).expect("a cursor's variable is numeric");
+        let row_bytes = self.shape[1..].iter().product::<usize>() * width;
+        buf.clear();
+        let mut r = start;
+        while r < end {
+            if !(self.window_start..self.window_start + self.window_len).contains(&r) {
+                let w0 = r / self.window_rows * self.window_rows;
+                let n = self.window_rows.min(self.shape[0] - w0);
+                let (s, c) = self.extent(w0, n);
+                file.read_bytes_into(&self.var, &s, &c, &mut self.raw)?;
+                self.window_start = w0;
+                self.window_len = n;
+            }
+            let upto = end.min(self.window_start + self.window_len);
+            let from = (r - self.window_start) * row_bytes;
+            let to = (upto - self.window_start) * row_bytes;
+            extend_f64(buf, &self.dtype, &self.raw[from..to]);
+            r = upto;
+        }
+        Ok(())
+    }
+
+    /// The hyperslab of `n` rows from `row`, whole along the other dimensions.
+    fn extent(&self, row: usize, n: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut start = vec![0; self.shape.len()];
+        let mut count = self.shape.clone();
+        start[0] = row;
+        count[0] = n;
+        (start, count)
+    }
+}
 
 impl NcFile {
+    /// A [`RowCursor`] over `var`, a numeric variable with at least one dimension.
+    pub fn row_cursor(&self, var: &str) -> Result<RowCursor, NcError> {
+        let what = format!("variable {var}");
+        let (dtype, shape, chunking) = guarded(&self.path, &what, || {
+            let v = self.variable(var)?;
+            let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
+            Ok((super::summary::nc_type(&v.vartype()), shape, v.chunking()?))
+        })?;
+        let not_rows = |detail: String| NcError::Read {
+            path: self.path.clone(),
+            what: what.clone(),
+            detail,
+        };
+        let width = numeric_width(&dtype)
+            .ok_or_else(|| not_rows(format!("type {} is not numeric", dtype.cdl_name())))?;
+        if shape.is_empty() {
+            return Err(not_rows("a scalar has no rows".to_string()));
+        }
+        let mut window_rows = 0;
+        if let Some(c) = chunking
+            && let Some(&rows) = c.first()
+            && rows > 0
+        {
+            let chunk_bytes = c.iter().product::<usize>().saturating_mul(width);
+            let window_bytes = rows
+                .saturating_mul(shape[1..].iter().product())
+                .saturating_mul(width);
+            if chunk_bytes > CHUNK_CACHE_BYTES && window_bytes <= MAX_ALIGNED_BYTES {
+                window_rows = rows;
+            }
+        }
+        Ok(RowCursor {
+            var: var.to_string(),
+            dtype,
+            shape,
+            window_rows,
+            window_start: 0,
+            window_len: 0,
+            raw: Vec::new(),
+        })
+    }
+
     /// Reads the hyperslab `start`/`count` of a numeric variable as `f64` into `buf` (resized to
     /// the slab's size; libnetcdf converts the type). A scalar variable takes empty `start` and
     /// `count` and yields its one value.
@@ -79,6 +222,94 @@ mod tests {
         assert_eq!(joined, whole);
         file.read_f64_into("LATITUDE", &[], &[], &mut buf).unwrap();
         assert_eq!(buf, vec![-31.9895833333]);
+    }
+
+    /// A file whose chunks are larger than libnetcdf's per-variable cache (1-D float and 2-D
+    /// short, both windowed) beside one whose chunks fit it (read directly).
+    fn big_chunks(dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("big-chunks.nc");
+        let mut f = netcdf::create(&path).unwrap();
+        f.add_dimension("TIME", 3_000_000).unwrap();
+        f.add_dimension("PROFILE", 700_000).unwrap();
+        f.add_dimension("LEVEL", 4).unwrap();
+        let temp: Vec<f32> = (0..3_000_000).map(|i| (i % 1000) as f32 * 0.5).collect();
+        let mut v = f.add_variable::<f32>("TEMP", &["TIME"]).unwrap();
+        v.set_chunking(&[1_200_000]).unwrap(); // 4.8 MB a chunk
+        v.set_compression(1, true).unwrap();
+        v.put_values(&temp, ..).unwrap();
+        let qc: Vec<i8> = (0..3_000_000).map(|i| (i % 7) as i8 - 1).collect();
+        let mut v = f
+            .add_variable::<i8>("TEMP_quality_control", &["TIME"])
+            .unwrap();
+        v.set_chunking(&[65_536]).unwrap();
+        v.set_compression(1, true).unwrap();
+        v.put_values(&qc, ..).unwrap();
+        let pres: Vec<i16> = (0..2_800_000)
+            .map(|i| (i % 30_000) as i16 - 15_000)
+            .collect();
+        let mut v = f
+            .add_variable::<i16>("PRES", &["PROFILE", "LEVEL"])
+            .unwrap();
+        v.set_chunking(&[600_000, 4]).unwrap(); // 4.8 MB a chunk
+        v.set_compression(1, true).unwrap();
+        v.put_values(&pres, ..).unwrap();
+        f.add_variable::<f64>("LATITUDE", &[]).unwrap();
+        f.add_string_variable("SITE", &["LEVEL"]).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_cursor_windows_chunks_larger_than_the_cache_and_reads_the_same_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = NcFile::open(&big_chunks(dir.path())).unwrap();
+        for (var, rows, window, step) in [
+            ("TEMP", 3_000_000, 1_200_000, 700_001),
+            ("TEMP_quality_control", 3_000_000, 0, 700_001),
+            ("PRES", 700_000, 600_000, 250_000),
+        ] {
+            let mut cursor = file.row_cursor(var).unwrap();
+            assert_eq!(cursor.window_rows, window, "{var}");
+            let width: usize = cursor.shape[1..].iter().product();
+            let whole = file
+                .read_f64(var, &[0, 0][..cursor.shape.len()], &cursor.shape.clone())
+                .unwrap();
+            let (mut buf, mut joined) = (Vec::new(), Vec::new());
+            // Steps that straddle windows, and one past the end (clamped).
+            for start in (0..rows).step_by(step) {
+                cursor.read_rows_into(&file, start, step, &mut buf).unwrap();
+                assert_eq!(
+                    buf.len(),
+                    step.min(rows - start) * width,
+                    "{var} at {start}"
+                );
+                joined.extend_from_slice(&buf);
+            }
+            assert_eq!(joined.len(), whole.len(), "{var}");
+            assert!(
+                joined == whole,
+                "{var}: the cursor's values differ from a whole read"
+            );
+            // Backwards: a row behind the window is read again.
+            cursor.read_rows_into(&file, 1, 2, &mut buf).unwrap();
+            assert_eq!(buf, whole[width..3 * width], "{var}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_refuses_scalars_and_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = NcFile::open(&big_chunks(dir.path())).unwrap();
+        let e = file.row_cursor("LATITUDE").unwrap_err().to_string();
+        assert!(
+            e.contains("variable LATITUDE") && e.contains("scalar"),
+            "{e}"
+        );
+        let e = file.row_cursor("SITE").unwrap_err().to_string();
+        assert!(
+            e.contains("variable SITE") && e.contains("not numeric"),
+            "{e}"
+        );
+        assert!(file.row_cursor("NOPE").is_err());
     }
 
     #[test]

@@ -218,13 +218,13 @@ impl ValueMemo {
         let total = pair.x.shape[0];
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         let mut read = || -> Result<(), NcError> {
+            let mut xc = self.file.row_cursor(&pair.x.name)?;
+            let mut yc = self.file.row_cursor(&pair.y.name)?;
             let mut start = 0;
             while start < total {
                 let n = DEFAULT_CHUNK.min(total - start);
-                self.file
-                    .read_f64_into(&pair.x.name, &[start], &[n], &mut xs)?;
-                self.file
-                    .read_f64_into(&pair.y.name, &[start], &[n], &mut ys)?;
+                xc.read_rows_into(&self.file, start, n, &mut xs)?;
+                yc.read_rows_into(&self.file, start, n, &mut ys)?;
                 xf.iter_mut().for_each(|(_, f)| f.feed(&xs));
                 yf.iter_mut().for_each(|(_, f)| f.feed(&ys));
                 both.feed(&xs, &ys);

@@ -199,9 +199,10 @@ impl NcFile {
     }
 
     /// Visits every value of a numeric variable in row-major order, at most about `chunk` values
-    /// at a time, so memory stays bounded whatever the variable's size. Reads cover whole HDF5
-    /// chunks where the variable is chunked (each chunk is read and inflated once, with no need
-    /// for a cache), unless one row of chunks is larger than [`MAX_ALIGNED_BYTES`].
+    /// at a time, so memory stays bounded whatever the variable's size. Whole rows are read
+    /// through a [`columns::RowCursor`], which inflates each HDF5 chunk once; a variable whose
+    /// rows are each larger than `chunk` is read row by row, in reads rounded to whole HDF5
+    /// chunks unless one row of chunks is larger than [`MAX_ALIGNED_BYTES`].
     pub fn for_each_chunk(
         &self,
         var: &str,
@@ -223,6 +224,21 @@ impl NcFile {
             return Ok(());
         }
         if shape.contains(&0) {
+            return Ok(());
+        }
+        let inner: usize = shape[1..].iter().product();
+        if inner <= chunk {
+            // Whole rows per read, through a cursor: each HDF5 chunk is inflated once even when
+            // it is larger than the library's cache.
+            let mut cursor = self.row_cursor(var)?;
+            let rows = (chunk / inner).max(1);
+            let mut i = 0;
+            while i < shape[0] {
+                let n = rows.min(shape[0] - i);
+                cursor.read_rows_into(self, i, n, &mut buf)?;
+                visit(&buf);
+                i += n;
+            }
             return Ok(());
         }
         let slab = Slab {

@@ -272,7 +272,7 @@ fn attr_value(v: netcdf::AttributeValue) -> AttrValue {
     }
 }
 
-fn nc_type(t: &netcdf::types::NcVariableType) -> NcType {
+pub(super) fn nc_type(t: &netcdf::types::NcVariableType) -> NcType {
     use netcdf::types::{FloatType, IntType, NcVariableType as T};
     match t {
         T::Int(IntType::I8) => NcType::Byte,

@@ -163,11 +163,13 @@ pub fn read_pairs(
     let total = data.len().min(axis.len());
     let mut points = Points::new(axis, data, max_points);
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    let mut xc = file.row_cursor(&axis.name)?;
+    let mut yc = file.row_cursor(&data.name)?;
     let mut start = 0;
     while start < total {
         let n = CHUNK.min(total - start);
-        file.read_f64_into(&axis.name, &[start], &[n], &mut xs)?;
-        file.read_f64_into(&data.name, &[start], &[n], &mut ys)?;
+        xc.read_rows_into(file, start, n, &mut xs)?;
+        yc.read_rows_into(file, start, n, &mut ys)?;
         PairFold::feed(&mut points, &xs, &ys);
         start += n;
     }
