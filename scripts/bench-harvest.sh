@@ -10,6 +10,9 @@
 #   N              samples in the generated series (default 5000000)
 #   OURS=path/to/harvest_bench scripts/bench-harvest.sh …   times that build of the driver instead
 #                  of building it (cargo build --release --example harvest_bench)
+#   PROTOTYPE_SAMPLES=M  the prototype harvests a series of M samples from the same generator
+#                  instead of the N-sample one (it loads about 1,700 rows/s, so 5,000,000 samples
+#                  take it most of an hour; its rate is per row either way)
 # Needs: python3 (venv, pip reaching PyPI), cargo, /usr/bin/time (apt `time`), PostgreSQL and
 # PostGIS (installed as scripts/test.sh installs them).
 set -euo pipefail
@@ -51,6 +54,14 @@ log "generating a time series of $n samples"
 series="$work/IMOS_ANMN-NRS_TZ_20121222T000000Z_BENCH01_FV01_BENCH01-2012-generated_C-20260101T000000Z.nc"
 "$work/venv/bin/python" scripts/gen-timeseries.py "$series" "$n"
 dest="IMOS/ANMN/NRS/BENCH01/Temperature/$(basename "$series")"
+theirs_series="$series"
+theirs_dest="$dest"
+if [ -n "${PROTOTYPE_SAMPLES:-}" ] && [ "$PROTOTYPE_SAMPLES" != "$n" ]; then
+    log "generating the prototype's series of $PROTOTYPE_SAMPLES samples"
+    theirs_series="$work/p/$(basename "$series")"
+    mkdir -p "$work/p"
+    "$work/venv/bin/python" scripts/gen-timeseries.py "$theirs_series" "$PROTOTYPE_SAMPLES"
+fi
 
 start_servers >/dev/null
 pg="$INGEST_TEST_PG_URL"
@@ -113,7 +124,7 @@ log "prototype: alembic migrations (db-create)"
 log "prototype: harvesting the same file (this takes a while)"
 started=$(date +%s.%N)
 (cd "$prototype" && /usr/bin/time -v "$work/venv/bin/python" "$work/launch.py" harvest \
-    -c "$work/config/anmn_ts.json" -i "$work/config/file_index.json" -s "$series" -d "$dest" \
+    -c "$work/config/anmn_ts.json" -i "$work/config/file_index.json" -s "$theirs_series" -d "$theirs_dest" \
     >"$work/theirs.log" 2>"$work/theirs.time") || { tail -30 "$work/theirs.time" >&2; exit 1; }
 ended=$(date +%s.%N)
 theirs_rows=$(psql_as "$base/bench_theirs" -At -c "SELECT count(*) FROM anmn_ts.measurement")
@@ -131,5 +142,5 @@ echo "== $n samples; $(nproc) cores; $(uname -sr); PostgreSQL $("$(pg_bindir)/po
 printf '%-28s %14s %12s %14s %10s\n' "" "measurement" "wall (s)" "rows/s" "max RSS"
 printf '%-28s %14s %12s %14s %10s\n' "ours (fresh database)" "$ours_rows" "$ours_secs" "$ours_rate" "$(rss "$work/ours.time") MiB"
 printf '%-28s %14s %12s %14s %10s\n' "ours (rerun: rows replaced)" "$ours_rows" "$(wall "$work/ours2.time")" "$ours2_rate" "$(rss "$work/ours2.time") MiB"
-printf '%-28s %14s %12s %14s %10s\n' "prototype (Python)" "$theirs_rows" "$theirs_secs" "$theirs_rate" "$(rss "$work/theirs.time") MiB"
+printf '%-28s %14s %12s %14s %10s\n' "prototype (Python)${PROTOTYPE_SAMPLES:+, $PROTOTYPE_SAMPLES samples}" "$theirs_rows" "$theirs_secs" "$theirs_rate" "$(rss "$work/theirs.time") MiB"
 awk -v a="$ours_rate" -v b="$theirs_rate" 'BEGIN { if (b > 0) printf "ours loads %.1fx as many rows per second\n", a / b }'
