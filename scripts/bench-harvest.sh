@@ -13,6 +13,7 @@
 #   PROTOTYPE_SAMPLES=M  the prototype harvests a series of M samples from the same generator
 #                  instead of the N-sample one (it loads about 1,700 rows/s, so 5,000,000 samples
 #                  take it most of an hour; its rate is per row either way)
+#   CHUNK=C        the series is written in HDF5 chunks of C samples (gen-timeseries.py --chunk)
 # Needs: python3 (venv, pip reaching PyPI), cargo, /usr/bin/time (apt `time`), PostgreSQL and
 # PostGIS (installed as scripts/test.sh installs them).
 set -euo pipefail
@@ -52,7 +53,7 @@ versions="$("$work/venv/bin/pip" list 2>/dev/null | grep -iE '^(netCDF4|numpy|cf
 
 log "generating a time series of $n samples"
 series="$work/IMOS_ANMN-NRS_TZ_20121222T000000Z_BENCH01_FV01_BENCH01-2012-generated_C-20260101T000000Z.nc"
-"$work/venv/bin/python" scripts/gen-timeseries.py "$series" "$n"
+"$work/venv/bin/python" scripts/gen-timeseries.py "$series" "$n" ${CHUNK:+--chunk=$CHUNK}
 dest="IMOS/ANMN/NRS/BENCH01/Temperature/$(basename "$series")"
 theirs_series="$series"
 theirs_dest="$dest"
@@ -60,7 +61,7 @@ if [ -n "${PROTOTYPE_SAMPLES:-}" ] && [ "$PROTOTYPE_SAMPLES" != "$n" ]; then
     log "generating the prototype's series of $PROTOTYPE_SAMPLES samples"
     theirs_series="$work/p/$(basename "$series")"
     mkdir -p "$work/p"
-    "$work/venv/bin/python" scripts/gen-timeseries.py "$theirs_series" "$PROTOTYPE_SAMPLES"
+    "$work/venv/bin/python" scripts/gen-timeseries.py "$theirs_series" "$PROTOTYPE_SAMPLES" ${CHUNK:+--chunk=$CHUNK}
 fi
 
 start_servers >/dev/null
@@ -138,7 +139,7 @@ ours2_rate=$(python3 -c "import json; d=json.load(open('$work/ours2.json')); pri
 theirs_secs=$(awk -v a="$started" -v b="$ended" 'BEGIN { printf "%.2f", b - a }')
 theirs_rate=$(awk -v r="$theirs_rows" -v s="$theirs_secs" 'BEGIN { printf "%d", r / s }')
 echo
-echo "== $n samples; $(nproc) cores; $(uname -sr); PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'); prototype venv: $versions"
+echo "== $n samples${CHUNK:+ in chunks of $CHUNK}; $(nproc) cores; $(uname -sr); PostgreSQL $("$(pg_bindir)/postgres" --version | awk '{print $3}'); prototype venv: $versions"
 printf '%-28s %14s %12s %14s %10s\n' "" "measurement" "wall (s)" "rows/s" "max RSS"
 printf '%-28s %14s %12s %14s %10s\n' "ours (fresh database)" "$ours_rows" "$ours_secs" "$ours_rate" "$(rss "$work/ours.time") MiB"
 printf '%-28s %14s %12s %14s %10s\n' "ours (rerun: rows replaced)" "$ours_rows" "$(wall "$work/ours2.time")" "$ours2_rate" "$(rss "$work/ours2.time") MiB"

@@ -6,10 +6,14 @@ for any N. Its variables and global attributes are those of an IMOS toolbox moor
 on the ANMN NRSROT WQM file of the IMOS corpus, which passes imos:1.4), so that the file passes
 cf:1.6 and imos:1.4 and a whole job on it publishes and draws its quick look.
 
-Usage: gen-timeseries.py OUT.nc [N] [--imos]   (default N = 5,000,000; needs numpy and netCDF4)
-  --imos   lay the file out as the IMOS toolbox does: an unlimited TIME dimension and HDF5 chunks
-           of 512 samples (the layout of the SRS altimetry files whose 5,007,551-point TIME the
-           reference checker is slow on), instead of a fixed TIME and 65,536-sample chunks.
+Usage: gen-timeseries.py OUT.nc [N] [--imos] [--chunk=C]   (default N = 5,000,000; needs numpy
+and netCDF4)
+  --imos     lay the file out as the IMOS toolbox does: an unlimited TIME dimension and HDF5
+             chunks of 512 samples (the layout of the SRS altimetry files whose 5,007,551-point
+             TIME the reference checker is slow on), instead of a fixed TIME and 65,536-sample
+             chunks.
+  --chunk=C  HDF5 chunks of C samples instead (e.g. 2500000: chunks of 10 MB of floats, larger
+             than a reader's per-variable cache, as some writers' defaults make them).
 """
 import sys
 
@@ -32,6 +36,11 @@ block = 1_000_000
 # series like this: a reader caches a chunk per variable, not megabytes. The IMOS toolbox's
 # files have 512-sample chunks along their unlimited TIME.
 chunk = min(512 if imos else 65_536, max(n, 1))
+for a in (a for a in sys.argv[1:] if a.startswith("--")):
+    if a.startswith("--chunk="):
+        chunk = min(int(a.split("=", 1)[1].replace(",", "").replace("_", "")), max(n, 1))
+    elif a != "--imos":
+        sys.exit(f"gen-timeseries.py: unknown option {a}")
 LATITUDE, LONGITUDE, NOMINAL_DEPTH = -32.0, 115.4, 40.0
 FLAG_MEANINGS = (
     "No_QC_performed Good_data Probably_good_data Bad_data_that_are_potentially_correctable "
