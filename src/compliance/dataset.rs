@@ -4,6 +4,7 @@
 //! later reader), so rules are pure functions that unit tests can feed from memory.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use crate::netcdf::memo::ValueMemo;
 use crate::netcdf::{AttrValue, NcFile, NcSummary, Variable};
@@ -221,6 +222,8 @@ pub struct Dataset<'a> {
     /// The variables, indexed once for every rule of every suite.
     pub index: VarIndex<'a>,
     values: &'a dyn ValueSource,
+    /// The CF classes of the variables, made by the first CF rule for every other.
+    pub(crate) cf_classes: OnceLock<crate::compliance::cf::Classes<'a>>,
 }
 
 /// Values are read this many at a time.
@@ -237,6 +240,7 @@ impl<'a> Dataset<'a> {
             summary,
             index: VarIndex::new(summary),
             values,
+            cf_classes: OnceLock::new(),
         }
     }
 

@@ -261,7 +261,7 @@ fn coord_axis_map(m: &Model) -> BTreeMap<String, char> {
     let mut map = BTreeMap::new();
     for name in &m.coord_vars {
         let Some(v) = m.var(name) else { continue };
-        let unlimited = m.ds.summary.dimension(name).is_some_and(|d| d.unlimited);
+        let unlimited = m.summary.dimension(name).is_some_and(|d| d.unlimited);
         let axis = super::model::attr_str(v, "axis");
         let sn = super::model::attr_str(v, "standard_name");
         let letter = if unlimited {
@@ -307,7 +307,7 @@ fn coord_axis_map(m: &Model) -> BTreeMap<String, char> {
             map.entry(d.clone()).or_insert('A');
         }
     }
-    for d in &m.ds.summary.dimensions {
+    for d in &m.summary.dimensions {
         map.entry(d.name.clone()).or_insert('U');
     }
     map

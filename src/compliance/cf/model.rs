@@ -1,15 +1,16 @@
 //! The reference's view of a file (netCDF4-python + cfutil): attribute values typed as Python
 //! sees them, and the variable classes the CF rules select on (coordinate, auxiliary coordinate,
-//! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per rule run
+//! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per dataset
 //! in time linear in the number of variables (lookups go through the dataset's index).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use crate::compliance::Dataset;
+use crate::compliance::dataset::VarIndex;
 use crate::compliance::standard_names::StandardNameTable;
 use crate::compliance::units::Unit;
-use crate::netcdf::{AttrValue, NcType, Variable};
+use crate::netcdf::{AttrValue, NcSummary, NcType, Variable};
 
 /// Standard names of the dimensionless vertical coordinates cfutil knows.
 pub const DIMLESS_VERTICAL: [&str; 11] = [
@@ -216,10 +217,11 @@ impl<'a> FromIterator<&'a str> for Names<'a> {
     }
 }
 
-/// Everything the CF rules classify, computed once per run over the header.
-pub struct Model<'a> {
-    pub ds: &'a Dataset<'a>,
-    pub vars: &'a [Variable],
+/// Everything the CF rules classify, computed once per dataset over its header (every rule of
+/// a check shares it: building it is linear in the variables, but 23 rules each building it
+/// made it a tenth of a check's work).
+#[derive(Debug, Default, Clone)]
+pub struct Classes<'a> {
     pub coord_vars: Names<'a>,
     pub aux_coords: Names<'a>,
     pub axis_vars: Names<'a>,
@@ -230,7 +232,6 @@ pub struct Model<'a> {
     pub boundary_vars: Names<'a>,
     pub clim_var: Option<&'a str>,
     pub geophysical: Names<'a>,
-    pub table: &'static StandardNameTable,
     /// Variables named by a `platform` or an `instrument` attribute (of a variable or global).
     platform_or_instrument: Names<'a>,
     /// The axis letter of each coordinate and auxiliary coordinate, for [`Model::axis_map`].
@@ -239,79 +240,108 @@ pub struct Model<'a> {
     coordinate_order: HashMap<&'a str, usize>,
 }
 
-impl<'a> Model<'a> {
-    pub fn new(ds: &'a Dataset<'a>) -> Model<'a> {
-        let vars = &ds.summary.variables[..];
-        let mut m = Model {
-            ds,
-            vars,
-            coord_vars: Names::default(),
-            aux_coords: Names::default(),
-            axis_vars: Names::default(),
-            time_vars: BTreeSet::new(),
-            lat_vars: Names::default(),
-            lon_vars: Names::default(),
-            z_vars: Names::default(),
-            boundary_vars: Names::default(),
-            clim_var: None,
-            geophysical: Names::default(),
-            table: StandardNameTable::v72(),
-            platform_or_instrument: Names::default(),
-            coordinate_axes: HashMap::new(),
-            coordinate_order: HashMap::new(),
-        };
-        // Coordinate variables, in dimension order.
-        for d in &ds.summary.dimensions {
-            if let Some(v) = m.var(&d.name)
-                && is_coordinate(v)
-            {
-                m.coord_vars.push(&v.name);
-            }
-        }
-        m.axis_vars = vars
-            .iter()
-            .filter(|v| v.attr("axis").is_some())
-            .map(|v| v.name.as_str())
-            .collect();
-        m.aux_coords = m.find_aux_coords();
-        m.time_vars = m.find_time_vars();
-        m.lat_vars = m.find_axis_vars("latitude", "Y", &VALID_LAT_UNITS);
-        m.lon_vars = m.find_axis_vars("longitude", "X", &VALID_LON_UNITS);
-        m.z_vars = m.find_z_vars();
-        m.boundary_vars = vars
-            .iter()
-            .filter_map(|v| attr_str(v, "bounds"))
-            .filter_map(|b| m.var(b).map(|v| v.name.as_str()))
-            .collect();
-        m.clim_var = m.find_clim_var();
-        let platforms = m.platform_or_instrument_vars("platform");
-        let instruments = m.platform_or_instrument_vars("instrument");
-        m.platform_or_instrument = platforms
-            .iter()
-            .chain(instruments.iter())
-            .copied()
-            .collect();
-        m.geophysical = vars
-            .iter()
-            .filter(|v| m.is_geophysical(v))
-            .map(|v| v.name.as_str())
-            .collect();
-        let coordinates: Vec<&'a str> = m
-            .coord_vars
-            .iter()
-            .chain(m.aux_coords.iter())
-            .copied()
-            .collect();
-        for (i, name) in coordinates.into_iter().enumerate() {
-            m.coordinate_order.entry(name).or_insert(i);
-            let axis = m.coordinate_axis(name);
-            m.coordinate_axes.entry(name).or_insert(axis);
-        }
-        m
-    }
+/// A rule's view of a dataset: its header, its index and the [`Classes`] of its variables.
+pub type Model<'a> = ModelOf<'a, 'a>;
 
+/// [`Model`] over a dataset borrowed for `'i` whose header lives for `'a` (while its classes
+/// are built, the view borrows the dataset for less than the classes will live).
+pub struct ModelOf<'i, 'a> {
+    pub summary: &'a NcSummary,
+    index: &'i VarIndex<'a>,
+    pub vars: &'a [Variable],
+    pub table: &'static StandardNameTable,
+    classes: &'i Classes<'a>,
+}
+
+impl<'a> std::ops::Deref for ModelOf<'_, 'a> {
+    type Target = Classes<'a>;
+    fn deref(&self) -> &Classes<'a> {
+        self.classes
+    }
+}
+
+impl<'a> Model<'a> {
+    /// The model of a dataset, classifying its variables on the first call for that dataset.
+    pub fn new<'d: 'a>(ds: &'a Dataset<'d>) -> Model<'a> {
+        ModelOf::over(ds, ds.cf_classes.get_or_init(|| classify(ds)))
+    }
+}
+
+impl<'i, 'a> ModelOf<'i, 'a> {
+    fn over(ds: &'i Dataset<'a>, classes: &'i Classes<'a>) -> ModelOf<'i, 'a> {
+        ModelOf {
+            summary: ds.summary,
+            index: &ds.index,
+            vars: &ds.summary.variables[..],
+            table: StandardNameTable::v72(),
+            classes,
+        }
+    }
+}
+
+/// Classifies the variables of a dataset, each class from the header and those before it.
+fn classify<'a>(ds: &Dataset<'a>) -> Classes<'a> {
+    let vars = &ds.summary.variables[..];
+    let mut c = Classes::default();
+    // Coordinate variables, in dimension order.
+    for d in &ds.summary.dimensions {
+        if let Some(v) = ds.index.variable(&d.name)
+            && is_coordinate(v)
+        {
+            c.coord_vars.push(&v.name);
+        }
+    }
+    c.axis_vars = vars
+        .iter()
+        .filter(|v| v.attr("axis").is_some())
+        .map(|v| v.name.as_str())
+        .collect();
+    c.aux_coords = ModelOf::over(ds, &c).find_aux_coords();
+    c.time_vars = ModelOf::over(ds, &c).find_time_vars();
+    c.lat_vars = ModelOf::over(ds, &c).find_axis_vars("latitude", "Y", &VALID_LAT_UNITS);
+    c.lon_vars = ModelOf::over(ds, &c).find_axis_vars("longitude", "X", &VALID_LON_UNITS);
+    c.z_vars = ModelOf::over(ds, &c).find_z_vars();
+    c.boundary_vars = vars
+        .iter()
+        .filter_map(|v| attr_str(v, "bounds"))
+        .filter_map(|b| ds.index.variable(b).map(|v| v.name.as_str()))
+        .collect();
+    c.clim_var = ModelOf::over(ds, &c).find_clim_var();
+    let platforms = ModelOf::over(ds, &c).platform_or_instrument_vars("platform");
+    let instruments = ModelOf::over(ds, &c).platform_or_instrument_vars("instrument");
+    c.platform_or_instrument = platforms
+        .iter()
+        .chain(instruments.iter())
+        .copied()
+        .collect();
+    c.geophysical = vars
+        .iter()
+        .filter(|v| ModelOf::over(ds, &c).is_geophysical(v))
+        .map(|v| v.name.as_str())
+        .collect();
+    let coordinates: Vec<&'a str> = c
+        .coord_vars
+        .iter()
+        .chain(c.aux_coords.iter())
+        .copied()
+        .collect();
+    let mut order = HashMap::new();
+    let mut axes = HashMap::new();
+    {
+        let m = ModelOf::over(ds, &c);
+        for (i, name) in coordinates.into_iter().enumerate() {
+            order.entry(name).or_insert(i);
+            axes.entry(name).or_insert_with(|| m.coordinate_axis(name));
+        }
+    }
+    c.coordinate_order = order;
+    c.coordinate_axes = axes;
+    c
+}
+
+impl<'a> ModelOf<'_, 'a> {
     pub fn var(&self, name: &str) -> Option<&'a Variable> {
-        self.ds.variable(name)
+        self.index.variable(name)
     }
 
     pub fn has_var(&self, name: &str) -> bool {
@@ -319,16 +349,16 @@ impl<'a> Model<'a> {
     }
 
     pub fn has_dim(&self, name: &str) -> bool {
-        self.ds.summary.dimension(name).is_some()
+        self.summary.dimension(name).is_some()
     }
 
     pub fn dim_len(&self, name: &str) -> usize {
-        self.ds.summary.dimension(name).map_or(0, |d| d.len)
+        self.summary.dimension(name).map_or(0, |d| d.len)
     }
 
     /// `ds.get_variables_by_attributes(name=value)`.
     pub fn vars_with(&self, name: &str, value: &str) -> Vec<&'a Variable> {
-        self.ds.index.with_text(name, value).to_vec()
+        self.index.with_text(name, value).to_vec()
     }
 
     fn find_aux_coords(&self) -> Names<'a> {
@@ -494,7 +524,6 @@ impl<'a> Model<'a> {
     pub fn platform_or_instrument_vars(&self, attr_name: &str) -> Names<'a> {
         let mut out = Names::default();
         let globals = self
-            .ds
             .summary
             .global(attr_name)
             .and_then(|a| Py::of(a).as_str());
