@@ -223,7 +223,7 @@ pub struct Dataset<'a> {
     pub index: VarIndex<'a>,
     values: &'a dyn ValueSource,
     /// The CF classes of the variables, made by the first CF rule for every other.
-    pub(crate) cf_classes: OnceLock<crate::compliance::cf::Classes<'a>>,
+    pub(crate) cf_classes: OnceLock<crate::compliance::classes::Classes<'a>>,
 }
 
 /// Values are read this many at a time.

@@ -6,6 +6,7 @@
 //! panics, makes the file non-compliant instead of crashing the program) and groups the results.
 
 pub mod cf;
+pub mod classes;
 pub mod dataset;
 pub mod ghrsst;
 pub mod imos;

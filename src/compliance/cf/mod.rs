@@ -12,8 +12,6 @@ mod ch9;
 mod feature;
 mod model;
 
-pub(crate) use model::Classes;
-
 use super::{Rule, SuiteImpl};
 
 /// The reference's section titles (its group names).

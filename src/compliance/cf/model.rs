@@ -3,7 +3,7 @@
 //! geophysical, time, latitude, longitude, vertical, flag, boundary…), computed once per dataset
 //! in time linear in the number of variables (lookups go through the dataset's index).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
 use crate::compliance::Dataset;
@@ -168,77 +168,7 @@ pub fn convertible(a: Option<&str>, b: &str) -> bool {
     crate::compliance::units::convertible(a, b)
 }
 
-/// Variable names in the reference's order, with membership in constant time (the reference's
-/// lists, which it searches with `in`).
-#[derive(Debug, Default, Clone)]
-pub struct Names<'a> {
-    order: Vec<&'a str>,
-    set: HashSet<&'a str>,
-}
-
-impl<'a> Names<'a> {
-    /// Adds a name not yet present; false if it was.
-    pub fn push(&mut self, name: &'a str) -> bool {
-        let new = self.set.insert(name);
-        if new {
-            self.order.push(name);
-        }
-        new
-    }
-
-    pub fn contains(&self, name: &str) -> bool {
-        self.set.contains(name)
-    }
-}
-
-impl<'a> std::ops::Deref for Names<'a> {
-    type Target = [&'a str];
-    fn deref(&self) -> &[&'a str] {
-        &self.order
-    }
-}
-
-impl<'a, 'b> IntoIterator for &'b Names<'a> {
-    type Item = &'b &'a str;
-    type IntoIter = std::slice::Iter<'b, &'a str>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.order.iter()
-    }
-}
-
-impl<'a> FromIterator<&'a str> for Names<'a> {
-    /// Keeps the first of repeated names, as the lists the reference builds with `if not in`.
-    fn from_iter<I: IntoIterator<Item = &'a str>>(iter: I) -> Self {
-        let mut names = Names::default();
-        for n in iter {
-            names.push(n);
-        }
-        names
-    }
-}
-
-/// Everything the CF rules classify, computed once per dataset over its header (every rule of
-/// a check shares it: building it is linear in the variables, but 23 rules each building it
-/// made it a tenth of a check's work).
-#[derive(Debug, Default, Clone)]
-pub struct Classes<'a> {
-    pub coord_vars: Names<'a>,
-    pub aux_coords: Names<'a>,
-    pub axis_vars: Names<'a>,
-    pub time_vars: BTreeSet<&'a str>,
-    pub lat_vars: Names<'a>,
-    pub lon_vars: Names<'a>,
-    pub z_vars: Names<'a>,
-    pub boundary_vars: Names<'a>,
-    pub clim_var: Option<&'a str>,
-    pub geophysical: Names<'a>,
-    /// Variables named by a `platform` or an `instrument` attribute (of a variable or global).
-    platform_or_instrument: Names<'a>,
-    /// The axis letter of each coordinate and auxiliary coordinate, for [`Model::axis_map`].
-    coordinate_axes: HashMap<&'a str, char>,
-    /// Each coordinate's place in coordinates-then-auxiliary-coordinates order.
-    coordinate_order: HashMap<&'a str, usize>,
-}
+pub use crate::compliance::classes::{Classes, Names};
 
 /// A rule's view of a dataset: its header, its index and the [`Classes`] of its variables.
 pub type Model<'a> = ModelOf<'a, 'a>;

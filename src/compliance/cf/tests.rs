@@ -854,3 +854,26 @@ fn every_variable_of_a_file_with_many_variables_is_checked_alike() {
     assert!(per_five_pairs > 0);
     assert_eq!(r15.possible - r10.possible, per_five_pairs);
 }
+
+#[test]
+fn every_rule_of_a_dataset_sees_the_one_classification_made_for_it() {
+    use super::model::{Classes, Model};
+    use crate::compliance::Dataset;
+    use crate::compliance::testing::cdl;
+
+    let file = cdl::parse(GOOD);
+    let ds = Dataset::new("t.nc", &file.summary, &file.values);
+    let first = Model::new(&ds);
+    let second = Model::new(&ds);
+    assert!(
+        std::ptr::eq::<Classes>(&*first, &*second),
+        "the second model classified the variables again"
+    );
+    assert_eq!(&first.coord_vars[..], ["TIME"]);
+    assert_eq!(&first.geophysical[..], ["TEMP"]);
+    assert_eq!(first.time_variable(), Some("TIME"));
+
+    // Another dataset over the same header is classified on its own.
+    let other = Dataset::new("t.nc", &file.summary, &file.values);
+    assert!(!std::ptr::eq::<Classes>(&*first, &*Model::new(&other)));
+}
