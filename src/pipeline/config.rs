@@ -1075,8 +1075,12 @@ fn validate_upload_rule(
         .unless_member
         .as_ref()
         .and_then(|r| regex(problems, r, pipeline, &field("unless_member"), true));
+    // `members = "rules"`: the upload is published (archived) as well, its files as the file
+    // rules say (the reference's archive_input_file with its own archive path).
+    let members_by_rules = ru.members.as_ref().is_some_and(|p| p.get_ref() == "rules");
     let members = match &ru.members {
         None => PublishType::NoAction,
+        Some(_) if members_by_rules => PublishType::NoAction,
         Some(p) => {
             match named::<PublishType>(problems, p, pipeline, &field("members"), "publish type") {
                 Some(t) if t.store() || t.harvest() || t.is_deletion() => {
@@ -1084,7 +1088,7 @@ fn validate_upload_rule(
                     p.span(),
                     Some(pipeline),
                     field("members"),
-                    format!("members of an upload published whole have no destination of their own: use no_action or archive_only, not {t}"),
+                    format!("members of an upload published whole have no destination of their own: use no_action, archive_only or rules (the file rules place them), not {t}"),
                 );
                     t
                 }
@@ -1124,6 +1128,7 @@ fn validate_upload_rule(
         rule: rule.expect("valid when no problem was added"),
         unless_member,
         members,
+        members_by_rules,
     })
 }
 

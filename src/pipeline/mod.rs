@@ -206,6 +206,10 @@ pub struct UploadRule {
     pub unless_member: Option<Regex>,
     /// What the upload's files become: `no_action` (the default) or `archive_only`.
     pub members: PublishType,
+    /// `members = "rules"`: the upload is published as the rule says *and* its files are
+    /// claimed by the file rules (a single-file upload is then two files of the collection: the
+    /// upload itself and the file the rules place).
+    pub members_by_rules: bool,
 }
 
 /// A validated pipeline.

@@ -81,7 +81,12 @@ pub fn route(set: &PipelineSet, key: &str, file: Option<&Path>, now: DateTime<Ut
     }
     // The upload published whole (its files, which a dry run does not see, would not keep it
     // from that unless they match the rule's unless_member).
-    if let Some((index, up)) = pipeline.upload_rule_for(name, &[]) {
+    // An upload rule whose files are the file rules' (`members = "rules"`) publishes the upload
+    // beside them: the file's place is the file rules'.
+    if let Some((index, up)) = pipeline
+        .upload_rule_for(name, &[])
+        .filter(|(_, up)| !up.members_by_rules)
+    {
         return match place(
             pipeline,
             format!("upload[{index}]"),

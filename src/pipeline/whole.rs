@@ -8,8 +8,9 @@ use super::Pipeline;
 use crate::error::JobError;
 use crate::model::{FileCollection, FileOrigin, PipelineFile, Upload};
 
-/// Places the upload whole when an upload rule takes it; `false` when none does (the file rules
-/// then claim its files).
+/// Places the upload whole when an upload rule takes it; `false` when none does, or when the rule
+/// leaves the upload's files to the file rules (`members = "rules"`: the upload is added to the
+/// collection placed, the file rules then claim the rest).
 pub fn place_whole_upload(
     pipeline: &Pipeline,
     upload: &Upload,
@@ -57,6 +58,29 @@ pub fn place_whole_upload(
         (Some(t), true) => Some(render(t, &ctx, "archive path")?),
         _ => None,
     };
+    if up.members_by_rules {
+        let mut f = PipelineFile::addition(
+            upload.name.clone(),
+            FileOrigin::Upload,
+            upload.local_path.clone(),
+            upload.size,
+        );
+        f.sha256 = Some(upload.sha256.clone());
+        f.publish_type = publish;
+        f.check_type = pipeline.check_for(rule, &upload.name);
+        f.dest_path = dest;
+        f.archive_path = archive;
+        f.placed_by = Some(by.clone());
+        f.record(
+            "Resolved",
+            format!(
+                "the upload itself, published by {by} (its files by the file rules): check {}, publish {publish}",
+                f.check_type
+            ),
+        );
+        files.push(f);
+        return Ok(false);
+    }
     for f in files.iter_mut().filter(|f| !f.is_deletion()) {
         f.publish_type = up.members;
         f.check_type = pipeline.default_check(&f.name);

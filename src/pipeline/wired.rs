@@ -18,6 +18,8 @@ pub const NAMES: &[&str] = &[
     "atf_acoustic_index",
     "nsw_oeh_survey",
     "tmv_log",
+    "wave_monthly",
+    "burst_average",
 ];
 
 /// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
@@ -70,6 +72,14 @@ pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler
             Arc::new(TmvHandler {
                 vessels: text("vessels")?,
             })
+        }
+        "wave_monthly" => {
+            takes(&[])?;
+            Arc::new(WaveHandler)
+        }
+        "burst_average" => {
+            takes(&[])?;
+            Arc::new(BurstHandler)
         }
         "aatams_sattag" => {
             takes(&["mode"])?;
@@ -348,8 +358,208 @@ mod sattag {
     }
 }
 
+mod wave {
+    use super::*;
+    use crate::handlers::plan::Placement;
+    use crate::handlers::wave_monthly::*;
+    use crate::model::PublishType;
+
+    /// The stream's handler in the job: [`plan`] on the uploaded file's name. A real-time file of
+    /// an aggregating institution is appended to the month's published product when the listing
+    /// finds one (the product replaces it, `HARVEST_UPLOAD`; the upload is only archived), or
+    /// published under the monthly name and archived under its own when there is none. Every
+    /// other file is left to the pipeline's rules, which place it from its name as the
+    /// reference's `dest_path` does (and which a dry run shows).
+    pub struct WaveHandler;
+
+    const WAVE_MONTHLY: &str = "wave_monthly";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for WaveHandler {
+        fn name(&self) -> &'static str {
+            WAVE_MONTHLY
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            // A name the pattern refuses is the rules' to refuse, with the reference's message.
+            if WaveName::parse(&ctx.upload.name).is_err() {
+                return Ok(());
+            }
+            let plan = plan(&ctx.upload.name)?;
+            let WavePlan::Aggregate {
+                name,
+                listing_prefix,
+                product_dest_dir,
+                ..
+            } = &plan
+            else {
+                return Ok(());
+            };
+            let listed = ctx.list_public(listing_prefix).await?;
+            let upload = Placement::new(&name.name, PublishType::ArchiveOnly, None)
+                .with_archive(name.archive_path());
+            let Some(monthly_key) = find_monthly(&plan, &listed) else {
+                let first = Placement::new(
+                    &name.name,
+                    PublishType::HarvestArchiveUpload,
+                    Some(name.dest_path()),
+                )
+                .with_archive(name.archive_path());
+                return ctx.apply(files, WAVE_MONTHLY).place(&first);
+            };
+            let monthly = ctx.fetch_public(monthly_key, 0).await?;
+            let monthly_name = crate::handlers::plan::base_name(monthly_key).to_string();
+            let (upload_path, upload_name) =
+                (ctx.upload.local_path.clone(), ctx.upload.name.clone());
+            let (dir, now) = (ctx.scratch()?.join("product"), ctx.now);
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| JobError::internal(format!("making {}: {e}", dir.display())))?;
+            let product = hook::blocking(WAVE_MONTHLY, move || {
+                aggregate(
+                    &upload_path,
+                    &upload_name,
+                    &monthly,
+                    &monthly_name,
+                    &dir,
+                    now,
+                )
+            })
+            .await?;
+            let placed = Placement::new(
+                &product.name,
+                PublishType::HarvestUpload,
+                Some(crate::handlers::plan::join_key(product_dest_dir, &product.name)),
+            );
+            let mut apply = ctx.apply(files, WAVE_MONTHLY);
+            apply.place(&upload)?;
+            apply.add_generated(&product, &placed)
+        }
+    }
+}
+
+mod burst {
+    use super::*;
+    use crate::handlers::burst_average::*;
+    use crate::model::{FileOrigin, PipelineFile};
+
+    /// The moorings streams' handler in the job: for every burst-sampled NetCDF file of the
+    /// upload ([`is_burst_file`]), its burst-averaged product ([`burst_average`], with the
+    /// input's destination as the pipeline's rule renders it) joins the collection, claimed by
+    /// the pipeline's rules like an uploaded file (the FV02 product takes the `burst-averaged/`
+    /// level), then checked and published with the rest. The input files stay the rules'.
+    pub struct BurstHandler;
+
+    const BURST_AVERAGE: &str = "burst_average";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for BurstHandler {
+        fn name(&self) -> &'static str {
+            BURST_AVERAGE
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let (pipeline, key, now) = (ctx.pipeline, ctx.upload.key.as_str(), ctx.now);
+            let mut made = Vec::new();
+            for file in files.iter_mut() {
+                let Some(path) = file.local_path.clone() else {
+                    continue;
+                };
+                if file.is_deletion() || !file.name.to_ascii_lowercase().ends_with(".nc") {
+                    continue;
+                }
+                let (name, read) = (file.name.clone(), path.clone());
+                if !hook::blocking(BURST_AVERAGE, move || is_burst_file(&read, &name)).await? {
+                    continue;
+                }
+                // The product records where its input is published: the input's own rule,
+                // rendered as the process step will render it.
+                let mut read = file.clone();
+                *file = hook::blocking(BURST_AVERAGE, move || {
+                    crate::process::extract_file_metadata(&mut read, None);
+                    Ok(read)
+                })
+                .await?;
+                let rule = file
+                    .rule
+                    .and_then(|i| pipeline.rules.get(i))
+                    .ok_or_else(|| {
+                        JobError::internal(format!(
+                            "handler {BURST_AVERAGE}: {} has no rule of pipeline {}",
+                            file.name, pipeline.name
+                        ))
+                    })?;
+                let context = crate::process::context_for(file, key, pipeline, now);
+                let input_destination = rule
+                    .dest
+                    .as_ref()
+                    .ok_or_else(|| {
+                        JobError::rejected(format!(
+                            "{}: its rule of pipeline {} has no dest template, which the burst-averaged product records as its input_file",
+                            file.name, pipeline.name
+                        ))
+                    })?
+                    .render(&context)
+                    .map_err(|e| {
+                        JobError::rejected(format!(
+                            "{}: cannot build the destination path: {e}",
+                            file.name
+                        ))
+                    })?;
+                let dir = ctx.scratch()?.join(format!("product_{}", made.len()));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| JobError::internal(format!("making {}: {e}", dir.display())))?;
+                let name = file.name.clone();
+                let params = BurstParams {
+                    input_destination,
+                    now,
+                };
+                let product = hook::blocking(BURST_AVERAGE, move || {
+                    burst_average(&path, &name, &dir, &params)
+                })
+                .await?;
+                made.push(product);
+            }
+            for product in made {
+                let (size, sha256) = crate::digest::sha256_file(&product.path).map_err(|e| {
+                    JobError::internal(format!(
+                        "handler {BURST_AVERAGE} made {}, which cannot be read: {e}",
+                        product.path.display()
+                    ))
+                })?;
+                let mut file = PipelineFile::addition(
+                    product.name.clone(),
+                    FileOrigin::Generated {
+                        by: BURST_AVERAGE.to_string(),
+                    },
+                    product.path.clone(),
+                    size,
+                );
+                file.sha256 = Some(sha256);
+                file.record("Preprocessed", format!("made by handler {BURST_AVERAGE}"));
+                // Claimed by the pipeline's rules, as an uploaded file of that name would be.
+                let mut one = FileCollection::new(vec![file]);
+                crate::resolve::assign_rules(pipeline, key, now, &mut one)?;
+                for f in one.iter() {
+                    files.push(f.clone());
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 pub use acoustic::AcousticHandler;
+pub use burst::BurstHandler;
 pub use glider::AnfogHandler;
 pub use sattag::SattagHandler;
 pub use survey::SurveyHandler;
 pub use tmv::TmvHandler;
+pub use wave::WaveHandler;

@@ -390,7 +390,8 @@ pub fn assign_rules(
 ) -> Result<(), JobError> {
     let mut unclaimed = Vec::new();
     let mut refused = Vec::new();
-    for file in files.iter_mut() {
+    // A file already placed (the upload itself, by an upload rule) is not the file rules'.
+    for file in files.iter_mut().filter(|f| f.placed_by.is_none()) {
         match pipeline.rule_for(&file.name) {
             None => unclaimed.push(file.name.clone()),
             Some((i, rule)) => {
