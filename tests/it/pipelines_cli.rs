@@ -304,6 +304,16 @@ fn route_says_where_an_upload_would_go_or_why_not() {
         "{}",
         run.stdout
     );
+    // An upload rule that leaves the files to the file rules (members = "rules") archives the
+    // upload beside them: the file goes where its file rule says.
+    let run = env.run(&["pipelines", "route", "--pipelines", imos, "BGC_DB/bgc_trip.csv"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("dest:     IMOS/BGC_DB/harvested_from_CSIRO/bgc_trip.csv"),
+        "{}",
+        run.stdout
+    );
     let run = env.run(&["pipelines", "route", "--pipelines", imos, "SRS/bad.nc"]);
     assert_eq!(run.code, 1);
     assert!(
@@ -484,10 +494,10 @@ handler = "nsw_oeh_survey"
             "{origin}:49:11: pipeline \"surveys\", writes: handler \"nsw_oeh_survey\" places the files itself: declare where it writes"
         ),
         format!(
-            "{origin}:44:11: pipeline \"images\", upload[0].members: members of an upload published whole have no destination of their own: use no_action or archive_only, not upload_only"
+            "{origin}:44:11: pipeline \"images\", upload[0].members: members of an upload published whole have no destination of their own: use no_action, archive_only or rules (the file rules place them), not upload_only"
         ),
         format!(
-            "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log"
+            "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log, wave_monthly, burst_average"
         ),
         format!(
             "{origin}:9:11: pipeline \"tags\", handler: handler_params.mode of handler \"aatams_sattag\" is \"delayed\"; use \"dm\" or \"nrt\""
