@@ -81,7 +81,9 @@ pub fn check_file(
             },
         },
         CheckType::TableSchema => match &params.table_schema {
-            None => CheckOutcome::fail("no table schema is configured for this file's rule"),
+            None => CheckOutcome::fail(
+                "no table schema is configured for this file's rule, and none of the pipeline's table_schemas is named like it",
+            ),
             Some(schema) => table_schema_check(path, schema),
         },
     }

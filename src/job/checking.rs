@@ -86,7 +86,8 @@ pub(super) async fn check(
                     Some(rule) => pipeline.schema_for(rule),
                     // Placed by the handler: the pipeline's schema.
                     None => pipeline.table_schema.clone(),
-                },
+                }
+                .or_else(|| pipeline.schema_named(&f.name)),
                 ..params.clone()
             };
             let memo = open_memo(&f.name, &path).map(Arc::new);

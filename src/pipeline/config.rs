@@ -70,6 +70,7 @@ struct RawPipeline {
     #[serde(default)]
     allow_delete_manifests: bool,
     table_schema: Option<Spanned<String>>,
+    table_schemas: Option<Spanned<String>>,
     max_unpacked_bytes: Option<Spanned<i64>>,
     max_archive_entries: Option<Spanned<i64>>,
     max_compression_ratio: Option<Spanned<i64>>,
@@ -182,6 +183,8 @@ struct Problems<'a> {
     list: Vec<ConfigProblem>,
     /// The table schemas the file names, loaded after validation.
     schemas: Vec<SchemaRef>,
+    /// The folders of table schemas found by a CSV file's name, loaded after validation.
+    schema_folders: Vec<SchemaRef>,
     /// Whether a pipeline that claims every key is accepted.
     allow_catch_all: bool,
     /// The vocabularies the file declares, loaded after validation.
@@ -247,6 +250,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet, ConfigError> {
     let (mut pipelines, mut problems) = validate(text, origin, opts.allow_catch_all)?;
     load_table_schemas(&mut pipelines, &mut problems, opts.base);
+    load_schema_folders(&mut pipelines, &mut problems, opts.base);
     let vocabularies = load_vocabularies(&mut pipelines, &mut problems, opts.base);
     load_harvests(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
@@ -287,6 +291,7 @@ fn validate<'t>(
         text,
         list: Vec::new(),
         schemas: Vec::new(),
+        schema_folders: Vec::new(),
         allow_catch_all,
         vocabularies: Vec::new(),
         vocab_names: BTreeSet::new(),
@@ -487,6 +492,42 @@ fn load_table_schemas(pipelines: &mut [Pipeline], problems: &mut Problems, base:
                             rule.table_schema = schema;
                         }
                     }
+                }
+            }
+            Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
+        }
+    }
+}
+
+/// Loads each pipeline's `table_schemas` folder: every `*.json` in it, by file name, sorted. A
+/// folder that cannot be read, holds no schema, or holds a file that is not a schema is a problem
+/// at its line.
+fn load_schema_folders(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
+    for named in std::mem::take(&mut problems.schema_folders) {
+        let rel = named.path.get_ref();
+        let loaded = side_file(base, rel).and_then(|dir| {
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(|e| format!("cannot read the table schema folder {}: {e}", dir.display()))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .collect();
+            names.sort();
+            if names.is_empty() {
+                return Err(format!("{} holds no table schema (*.json)", dir.display()));
+            }
+            names
+                .into_iter()
+                .map(|n| {
+                    let origin = format!("{}/{n}", rel.trim_end_matches('/'));
+                    TableSchema::load(&dir.join(&n), &origin).map(|s| (n, Arc::new(s)))
+                })
+                .collect::<Result<Vec<_>, String>>()
+        });
+        match loaded {
+            Ok(found) => {
+                if let Some(p) = pipelines.get_mut(named.target.0) {
+                    p.table_schemas = found;
                 }
             }
             Err(e) => problems.at(named.path.span(), Some(&named.pipeline), named.field, e),
@@ -863,6 +904,14 @@ fn validate_pipeline(
     if let Some(t) = &rp.table_schema {
         name_schema(problems, t, &name, "table_schema", (index, None));
     }
+    if let Some(t) = &rp.table_schemas {
+        problems.schema_folders.push(SchemaRef {
+            path: t.clone(),
+            pipeline: name.clone(),
+            field: "table_schemas".to_string(),
+            target: (index, None),
+        });
+    }
     let harvest = rp
         .harvest
         .as_ref()
@@ -894,7 +943,7 @@ fn validate_pipeline(
     let (constants, constant_names) = constants_value(&rp.constants);
     let declared = Declared {
         checks: !checks.is_empty(),
-        schema: rp.table_schema.is_some(),
+        schema: rp.table_schema.is_some() || rp.table_schemas.is_some(),
     };
     let scope = lint::Scope {
         groups: BTreeSet::new(),
@@ -961,8 +1010,9 @@ fn validate_pipeline(
         allow_delete_manifests: rp.allow_delete_manifests,
         rules,
         upload_rules,
-        // Loaded after validation, by `load_table_schemas`.
+        // Loaded after validation, by `load_table_schemas` and `load_schema_folders`.
         table_schema: None,
+        table_schemas: Vec::new(),
         unpack,
         globals: Globals {
             constants,
@@ -1182,7 +1232,7 @@ fn validate_rule(
             c.span(),
             Some(pipeline),
             field("check"),
-            "table_schema needs a schema: set table_schema = \"schemas/<name>.json\" on the rule or the pipeline",
+            "table_schema needs a schema: set table_schema = \"schemas/<name>.json\" on the rule or the pipeline, or table_schemas = \"<folder>\" on the pipeline",
         );
     }
     // An unusable publish type is reported once; the checks that depend on it are skipped.

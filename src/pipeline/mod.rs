@@ -236,6 +236,9 @@ pub struct Pipeline {
     pub upload_rules: Vec<UploadRule>,
     /// The table schema for CSV files of rules that name none.
     pub table_schema: Option<Arc<TableSchema>>,
+    /// `table_schemas = "<folder>"`: the schemas (by file name, sorted) a CSV file of a rule that
+    /// names none is checked against, found by the file's name ([`Pipeline::schema_named`]).
+    pub table_schemas: Vec<(String, Arc<TableSchema>)>,
     pub unpack: UnpackLimits,
     /// What every template of the pipeline sees: its constants and the file's vocabularies.
     pub globals: Globals,
@@ -307,10 +310,23 @@ impl Pipeline {
         if let Some(check) = rule.check {
             return check;
         }
-        if name.to_ascii_lowercase().ends_with(".csv") && self.schema_for(rule).is_some() {
+        if name.to_ascii_lowercase().ends_with(".csv")
+            && (self.schema_for(rule).is_some() || !self.table_schemas.is_empty())
+        {
             return CheckType::TableSchema;
         }
         self.default_check(name)
+    }
+
+    /// The schema of the `table_schemas` folder a CSV file is checked against, found by its
+    /// name as the reference's harvester finds one: the first (by file name) whose name holds the
+    /// file's name without its extension. `None` when none does: the check then fails.
+    pub fn schema_named(&self, file_name: &str) -> Option<Arc<TableSchema>> {
+        let stem = template::split_name(file_name).0;
+        self.table_schemas
+            .iter()
+            .find(|(n, _)| n.contains(&stem))
+            .map(|(_, s)| s.clone())
     }
 
     /// The table schema that applies to a rule's files.

@@ -432,7 +432,10 @@ mod wave {
             let placed = Placement::new(
                 &product.name,
                 PublishType::HarvestUpload,
-                Some(crate::handlers::plan::join_key(product_dest_dir, &product.name)),
+                Some(crate::handlers::plan::join_key(
+                    product_dest_dir,
+                    &product.name,
+                )),
             );
             let mut apply = ctx.apply(files, WAVE_MONTHLY);
             apply.place(&upload)?;

@@ -306,7 +306,13 @@ fn route_says_where_an_upload_would_go_or_why_not() {
     );
     // An upload rule that leaves the files to the file rules (members = "rules") archives the
     // upload beside them: the file goes where its file rule says.
-    let run = env.run(&["pipelines", "route", "--pipelines", imos, "BGC_DB/bgc_trip.csv"]);
+    let run = env.run(&[
+        "pipelines",
+        "route",
+        "--pipelines",
+        imos,
+        "BGC_DB/bgc_trip.csv",
+    ]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     assert!(
         run.stdout
@@ -483,6 +489,15 @@ members = "upload_only"
 name = "surveys"
 keys = '^SURVEYS/'
 handler = "nsw_oeh_survey"
+
+[[pipeline]]
+name = "tables"
+keys = '^TABLES/'
+table_schemas = "no-such-folder"
+
+[[pipeline.files]]
+include = '.*'
+dest = "TABLES/{{ name }}"
 "#,
     );
     let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
@@ -507,6 +522,9 @@ handler = "nsw_oeh_survey"
         ),
         "pipeline \"plain\", handler_params: handler_params without a handler has no effect"
             .to_string(),
+        format!(
+            "{origin}:54:17: pipeline \"tables\", table_schemas: cannot read the table schema folder"
+        ),
     ] {
         assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
     }
