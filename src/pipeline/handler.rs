@@ -185,6 +185,29 @@ impl Apply<'_> {
         generated: &Generated,
         placement: &Placement,
     ) -> Result<(), JobError> {
+        let mut file = self.generated_file(generated)?;
+        set(&mut file, placement, self.pipeline, self.by);
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Adds a file the handler made to the collection, claimed by the pipeline's file rules as
+    /// an uploaded file of that name would be (a rule's refusal rejects the upload).
+    pub fn add_generated_by_rules(
+        &mut self,
+        generated: &Generated,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), JobError> {
+        let mut one = FileCollection::new(vec![self.generated_file(generated)?]);
+        crate::resolve::assign_rules(self.pipeline, key, now, &mut one)?;
+        for f in &one {
+            self.files.push(f.clone());
+        }
+        Ok(())
+    }
+
+    fn generated_file(&self, generated: &Generated) -> Result<PipelineFile, JobError> {
         let (size, sha256) = crate::digest::sha256_file(&generated.path).map_err(|e| {
             JobError::internal(format!(
                 "handler {} made {}, which cannot be read: {e}",
@@ -202,9 +225,7 @@ impl Apply<'_> {
         );
         file.sha256 = Some(sha256);
         file.record("Preprocessed", format!("made by handler {}", self.by));
-        set(&mut file, placement, self.pipeline, self.by);
-        self.files.push(file);
-        Ok(())
+        Ok(file)
     }
 
     /// Publishes the uploaded object itself as the placement says (a ZIP stored whole): the
@@ -219,13 +240,7 @@ impl Apply<'_> {
             set(file, placement, pipeline, by);
             return;
         }
-        let mut file = PipelineFile::addition(
-            upload.name.clone(),
-            FileOrigin::Upload,
-            upload.local_path.clone(),
-            upload.size,
-        );
-        file.sha256 = Some(upload.sha256.clone());
+        let mut file = super::whole::upload_file(upload);
         set(&mut file, placement, pipeline, by);
         self.files.push(file);
     }

@@ -58,57 +58,32 @@ pub fn place_whole_upload(
         (Some(t), true) => Some(render(t, &ctx, "archive path")?),
         _ => None,
     };
-    if up.members_by_rules {
-        let mut f = PipelineFile::addition(
-            upload.name.clone(),
-            FileOrigin::Upload,
-            upload.local_path.clone(),
-            upload.size,
-        );
-        f.sha256 = Some(upload.sha256.clone());
-        f.publish_type = publish;
-        f.check_type = pipeline.check_for(rule, &upload.name);
-        f.dest_path = dest;
-        f.archive_path = archive;
-        f.placed_by = Some(by.clone());
-        f.record(
-            "Resolved",
-            format!(
-                "the upload itself, published by {by} (its files by the file rules): check {}, publish {publish}",
-                f.check_type
-            ),
-        );
-        files.push(f);
-        return Ok(false);
-    }
-    for f in files.iter_mut().filter(|f| !f.is_deletion()) {
-        f.publish_type = up.members;
-        f.check_type = pipeline.default_check(&f.name);
-        f.placed_by = Some(by.clone());
-        f.record(
-            "Resolved",
-            format!(
-                "a file of the upload published whole by {by}: check {}, publish {}",
-                f.check_type, f.publish_type
-            ),
-        );
-    }
-    // A single-file upload is its own collection file; a container is added.
-    let existing = files.iter().position(|f| f.origin == FileOrigin::Upload);
-    let mut whole = match existing {
-        Some(_) => None,
-        None => {
-            let mut f = PipelineFile::addition(
-                upload.name.clone(),
-                FileOrigin::Upload,
-                upload.local_path.clone(),
-                upload.size,
+    // The file rules keep the upload's files: the upload joins them, a file of its own.
+    let beside = up.members_by_rules;
+    if !beside {
+        for f in files.iter_mut().filter(|f| !f.is_deletion()) {
+            f.publish_type = up.members;
+            f.check_type = pipeline.default_check(&f.name);
+            f.placed_by = Some(by.clone());
+            f.record(
+                "Resolved",
+                format!(
+                    "a file of the upload published whole by {by}: check {}, publish {}",
+                    f.check_type, f.publish_type
+                ),
             );
-            f.sha256 = Some(upload.sha256.clone());
-            Some(f)
         }
+    }
+    // A single-file upload published whole is its own collection file; otherwise it is added.
+    let existing = files
+        .iter()
+        .position(|f| f.origin == FileOrigin::Upload)
+        .filter(|_| !beside);
+    let mut added = match existing {
+        Some(_) => None,
+        None => Some(upload_file(upload)),
     };
-    let file = match (&mut whole, existing) {
+    let file = match (&mut added, existing) {
         (Some(f), _) => f,
         (None, Some(at)) => files.iter_mut().nth(at).expect("found above"),
         (None, None) => unreachable!("one of the two is set"),
@@ -118,15 +93,32 @@ pub fn place_whole_upload(
     file.dest_path = dest;
     file.archive_path = archive;
     file.placed_by = Some(by.clone());
+    let how = if beside {
+        "the upload itself, published beside its files (the file rules')"
+    } else {
+        "the upload published whole"
+    };
     file.record(
         "Resolved",
         format!(
-            "the upload published whole by {by}: check {}, publish {publish}",
+            "{how} by {by}: check {}, publish {publish}",
             file.check_type
         ),
     );
-    if let Some(f) = whole {
+    if let Some(f) = added {
         files.push(f);
     }
-    Ok(true)
+    Ok(!beside)
+}
+
+/// The uploaded object as a file of its collection.
+pub fn upload_file(upload: &Upload) -> PipelineFile {
+    let mut f = PipelineFile::addition(
+        upload.name.clone(),
+        FileOrigin::Upload,
+        upload.local_path.clone(),
+        upload.size,
+    );
+    f.sha256 = Some(upload.sha256.clone());
+    f
 }

@@ -447,7 +447,6 @@ mod wave {
 mod burst {
     use super::*;
     use crate::handlers::burst_average::*;
-    use crate::model::{FileOrigin, PipelineFile};
 
     /// The moorings streams' handler in the job: for every burst-sampled NetCDF file of the
     /// upload ([`is_burst_file`]), its burst-averaged product ([`burst_average`], with the
@@ -530,29 +529,9 @@ mod burst {
                 .await?;
                 made.push(product);
             }
-            for product in made {
-                let (size, sha256) = crate::digest::sha256_file(&product.path).map_err(|e| {
-                    JobError::internal(format!(
-                        "handler {BURST_AVERAGE} made {}, which cannot be read: {e}",
-                        product.path.display()
-                    ))
-                })?;
-                let mut file = PipelineFile::addition(
-                    product.name.clone(),
-                    FileOrigin::Generated {
-                        by: BURST_AVERAGE.to_string(),
-                    },
-                    product.path.clone(),
-                    size,
-                );
-                file.sha256 = Some(sha256);
-                file.record("Preprocessed", format!("made by handler {BURST_AVERAGE}"));
-                // Claimed by the pipeline's rules, as an uploaded file of that name would be.
-                let mut one = FileCollection::new(vec![file]);
-                crate::resolve::assign_rules(pipeline, key, now, &mut one)?;
-                for f in one.iter() {
-                    files.push(f.clone());
-                }
+            let mut apply = ctx.apply(files, BURST_AVERAGE);
+            for product in &made {
+                apply.add_generated_by_rules(product, key, now)?;
             }
             Ok(())
         }
