@@ -199,12 +199,22 @@ impl Apply<'_> {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<(), JobError> {
-        let mut one = FileCollection::new(vec![self.generated_file(generated)?]);
-        crate::resolve::assign_rules(self.pipeline, key, now, &mut one)?;
-        for f in &one {
-            self.files.push(f.clone());
+        let mut file = self.generated_file(generated)?;
+        match self.pipeline.claim(&mut file, key, now) {
+            None => Err(JobError::rejected(format!(
+                "{}, made by handler {}: no rule of pipeline {} claims it; each file must match a files.include pattern",
+                file.name, self.by, self.pipeline.name
+            ))),
+            Some(reasons) if !reasons.is_empty() => Err(JobError::rejected(format!(
+                "{}: {}",
+                file.name,
+                reasons.join("; ")
+            ))),
+            Some(_) => {
+                self.files.push(file);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn generated_file(&self, generated: &Generated) -> Result<PipelineFile, JobError> {

@@ -284,6 +284,36 @@ impl Pipeline {
         })
     }
 
+    /// Gives `file` the first rule claiming its name: its publish type (a deletion: the rule's
+    /// `on_delete`) and check. Returns the rule's refusals of the name (a rule that refuses a
+    /// name refuses its deletion too), or `None` when no rule claims it.
+    pub fn claim(
+        &self,
+        file: &mut crate::model::PipelineFile,
+        key: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Vec<String>> {
+        let (i, rule) = self.rule_for(&file.name)?;
+        file.rule = Some(i);
+        if file.is_deletion() {
+            file.publish_type = rule.on_delete;
+        } else {
+            file.publish_type = rule.publish;
+            file.check_type = self.check_for(rule, &file.name);
+        }
+        let mut ctx = self.context(rule, &file.name, key, now);
+        if let Some(p) = &file.path {
+            ctx.path = p.clone();
+        }
+        let reasons = rule.refusals(&ctx, false);
+        let (check, publish) = (file.check_type, file.publish_type);
+        file.record(
+            "Resolved",
+            format!("claimed by files[{i}]: check {check}, publish {publish}"),
+        );
+        Some(reasons)
+    }
+
     /// The first rule claiming `name`, with its index.
     pub fn rule_for(&self, name: &str) -> Option<(usize, &FileRule)> {
         self.rules.iter().enumerate().find(|(_, r)| r.claims(name))

@@ -127,7 +127,10 @@ pub fn route(set: &PipelineSet, key: &str, file: Option<&Path>, now: DateTime<Ut
     }
 }
 
-fn place(
+/// Where `rule` places the file `name` (its content read from `file` where the rule's templates
+/// need it), as the process step would: the dry run's answer, and what a handler asks of a file
+/// the rules will place.
+pub fn place(
     pipeline: &Pipeline,
     label: String,
     rule: &FileRule,

@@ -446,6 +446,7 @@ mod wave {
 
 mod burst {
     use super::*;
+    use crate::handlers::HandlerError;
     use crate::handlers::burst_average::*;
 
     /// The moorings streams' handler in the job: for every burst-sampled NetCDF file of the
@@ -470,7 +471,7 @@ mod burst {
         ) -> Result<(), JobError> {
             let (pipeline, key, now) = (ctx.pipeline, ctx.upload.key.as_str(), ctx.now);
             let mut made = Vec::new();
-            for file in files.iter_mut() {
+            for file in files.iter() {
                 let Some(path) = file.local_path.clone() else {
                     continue;
                 };
@@ -483,42 +484,45 @@ mod burst {
                 }
                 // The product records where its input is published: the input's own rule,
                 // rendered as the process step will render it.
-                let mut read = file.clone();
-                *file = hook::blocking(BURST_AVERAGE, move || {
-                    crate::process::extract_file_metadata(&mut read, None);
-                    Ok(read)
-                })
-                .await?;
-                let rule = file
+                let (index, rule) = file
                     .rule
-                    .and_then(|i| pipeline.rules.get(i))
+                    .and_then(|i| pipeline.rules.get(i).map(|r| (i, r)))
                     .ok_or_else(|| {
                         JobError::internal(format!(
                             "handler {BURST_AVERAGE}: {} has no rule of pipeline {}",
                             file.name, pipeline.name
                         ))
                     })?;
-                let context = crate::process::context_for(file, key, pipeline, now);
-                let input_destination = rule
-                    .dest
-                    .as_ref()
-                    .ok_or_else(|| {
-                        JobError::rejected(format!(
-                            "{}: its rule of pipeline {} has no dest template, which the burst-averaged product records as its input_file",
-                            file.name, pipeline.name
-                        ))
-                    })?
-                    .render(&context)
+                let (label, name, read) =
+                    (format!("files[{index}]"), file.name.clone(), path.clone());
+                let (owner, rule, upload_key) = (pipeline.clone(), rule.clone(), key.to_string());
+                let placed = hook::blocking(BURST_AVERAGE, move || {
+                    crate::pipeline::route::place(
+                        &owner,
+                        label,
+                        &rule,
+                        &name,
+                        &upload_key,
+                        Some(&read),
+                        now,
+                    )
                     .map_err(|e| {
-                        JobError::rejected(format!(
-                            "{}: cannot build the destination path: {e}",
-                            file.name
+                        HandlerError::rejected(format!(
+                            "{name}: cannot build the destination path: {e}"
                         ))
-                    })?;
+                    })
+                })
+                .await?;
+                let name = file.name.clone();
+                let input_destination = placed.dest.ok_or_else(|| {
+                    JobError::rejected(format!(
+                        "{name}: its rule of pipeline {} publishes it nowhere, so its burst-averaged product has no input_file to record",
+                        pipeline.name
+                    ))
+                })?;
                 let dir = ctx.scratch()?.join(format!("product_{}", made.len()));
                 std::fs::create_dir_all(&dir)
                     .map_err(|e| JobError::internal(format!("making {}: {e}", dir.display())))?;
-                let name = file.name.clone();
                 let params = BurstParams {
                     input_destination,
                     now,

@@ -392,31 +392,12 @@ pub fn assign_rules(
     let mut refused = Vec::new();
     // A file already placed (the upload itself, by an upload rule) is not the file rules'.
     for file in files.iter_mut().filter(|f| f.placed_by.is_none()) {
-        match pipeline.rule_for(&file.name) {
+        match pipeline.claim(file, key, now) {
             None => unclaimed.push(file.name.clone()),
-            Some((i, rule)) => {
-                file.rule = Some(i);
-                if file.is_deletion() {
-                    file.publish_type = rule.on_delete;
-                } else {
-                    file.publish_type = rule.publish;
-                    file.check_type = pipeline.check_for(rule, &file.name);
-                }
-                // A rule that refuses a name refuses its deletion too.
-                let mut ctx = pipeline.context(rule, &file.name, key, now);
-                if let Some(p) = &file.path {
-                    ctx.path = p.clone();
-                }
-                let reasons = rule.refusals(&ctx, false);
-                if !reasons.is_empty() {
-                    refused.push(format!("{}: {}", file.name, reasons.join("; ")));
-                }
-                let (check, publish) = (file.check_type, file.publish_type);
-                file.record(
-                    "Resolved",
-                    format!("claimed by files[{i}]: check {check}, publish {publish}"),
-                );
+            Some(reasons) if !reasons.is_empty() => {
+                refused.push(format!("{}: {}", file.name, reasons.join("; ")));
             }
+            Some(_) => {}
         }
     }
     let mut problems = Vec::new();
