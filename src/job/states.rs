@@ -449,7 +449,18 @@ impl<'s> Checked<'s> {
             files.files_mut(),
         )
         .await;
-        let (acc, files, ()) = acc.then(job, files, superseded)?;
+        let (acc, mut files, ()) = acc.then(job, files, superseded)?;
+        let versions = crate::process::published::apply(
+            services.index.as_ref(),
+            services.public.as_ref(),
+            acc.pipeline,
+            &acc.upload.key,
+            job.started_at(),
+            acc.work.path(),
+            files.files_mut(),
+        )
+        .await;
+        let (acc, files, ()) = acc.then(job, files, versions)?;
         let owned =
             crate::process::ownership::check(services.index.as_ref(), acc.pipeline, files.files())
                 .await;

@@ -14,8 +14,8 @@ use super::template::{Globals, lint};
 use super::vocabulary::{Format, Vocabulary};
 use super::writes::{PathPattern, Writes, regex_prefixes, template_prefix};
 use super::{
-    FileRule, Pipeline, PipelineSet, ReadOptions, Requirement, Supersede, Template, UnpackLimits,
-    UploadRule,
+    FileRule, Pipeline, PipelineSet, PublishedRule, ReadOptions, Requirement, Supersede, Template,
+    UnpackLimits, UploadRule,
 };
 use crate::check::TableSchema;
 use crate::compliance::Criteria;
@@ -47,11 +47,22 @@ struct RawRequire {
     reason: Spanned<String>,
 }
 
+/// `[pipeline.files.published]`: how a file meets what is published before it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPublished {
+    versions: Option<Spanned<String>>,
+    at_most: Option<Spanned<i64>>,
+    #[serde(default)]
+    require: Vec<RawRequire>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawPipeline {
     name: Spanned<String>,
     keys: Spanned<String>,
+    primary: Option<Spanned<String>>,
     #[serde(default)]
     allowed_extensions: Vec<Spanned<String>>,
     #[serde(default)]
@@ -120,6 +131,7 @@ struct RawRule {
     #[serde(default)]
     require: Vec<RawRequire>,
     harvest: Option<Spanned<toml::Value>>,
+    published: Option<Spanned<RawPublished>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -809,6 +821,10 @@ fn validate_pipeline(
         );
     }
     let keys = regex(problems, &rp.keys, &name, "keys", false);
+    let primary = rp
+        .primary
+        .as_ref()
+        .and_then(|p| regex(problems, p, &name, "primary", true));
     let mut allowed_extensions = Vec::new();
     for (i, ext) in rp.allowed_extensions.iter().enumerate() {
         let e = ext.get_ref();
@@ -950,6 +966,9 @@ fn validate_pipeline(
         constants: constant_names.clone(),
         vocabularies: problems.vocab_names.clone(),
         dest_known: false,
+        // Known from the declaration even when its pattern is refused: one problem, not two.
+        primary: rp.primary.is_some(),
+        published: false,
     };
     let mut rules = Vec::new();
     let mut derived = Vec::new();
@@ -1023,6 +1042,7 @@ fn validate_pipeline(
         vocabularies: Arc::default(),
         harvest,
         writes,
+        primary,
     })
 }
 
@@ -1161,6 +1181,7 @@ fn validate_upload_rule(
         reject: None,
         require: Vec::new(),
         harvest: None,
+        published: None,
     };
     let rule = validate_rule(
         &raw,
@@ -1366,6 +1387,10 @@ fn validate_rule(
         Some(s) => named(problems, s, pipeline, &field("supersede"), "supersede rule")
             .unwrap_or(Supersede::Overwrite),
     };
+    let published = rr
+        .published
+        .as_ref()
+        .and_then(|p| published_rule(problems, p, pipeline, &field("published"), &scope));
     (problems.list.len() == before).then(|| FileRule {
         include: include.expect("valid when no problem was added"),
         exclude,
@@ -1381,5 +1406,70 @@ fn validate_rule(
         reject,
         require,
         harvest,
+        published,
+    })
+}
+
+/// Validates `[pipeline.files.published]`: `versions` a pattern, `at_most` a positive count,
+/// `require` conditions that see `published`.
+fn published_rule(
+    problems: &mut Problems,
+    raw: &Spanned<RawPublished>,
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+) -> Option<PublishedRule> {
+    let before = problems.list.len();
+    let rp = raw.get_ref();
+    let at = |f: &str| format!("{field}.{f}");
+    let versions = rp
+        .versions
+        .as_ref()
+        .and_then(|v| regex(problems, v, pipeline, &at("versions"), true));
+    let at_most = rp.at_most.as_ref().map(|n| {
+        if *n.get_ref() < 1 {
+            problems.at(
+                n.span(),
+                Some(pipeline),
+                at("at_most"),
+                "at_most must be 1 or more",
+            );
+        }
+        (*n.get_ref()).max(1) as usize
+    });
+    if let (Some(n), None) = (&rp.at_most, &rp.versions) {
+        problems.at(
+            n.span(),
+            Some(pipeline),
+            at("at_most"),
+            "at_most counts the versions a `versions` pattern finds: give versions = '<pattern>'",
+        );
+    }
+    let scope = lint::Scope {
+        published: true,
+        dest_known: true,
+        ..scope.clone()
+    };
+    let mut require = Vec::new();
+    for (j, r) in rp.require.iter().enumerate() {
+        let at = |f: &str| format!("{field}.require[{j}].{f}");
+        let that = template(problems, &r.that, pipeline, &at("that"), &scope, true);
+        let reason = template(problems, &r.reason, pipeline, &at("reason"), &scope, false);
+        if let (Some(that), Some(reason)) = (that, reason) {
+            require.push(Requirement { that, reason });
+        }
+    }
+    if rp.versions.is_none() && rp.require.is_empty() {
+        problems.at(
+            raw.span(),
+            Some(pipeline),
+            field,
+            "says nothing: give versions = '<pattern>' (published files the new one replaces) or require = [{ that = \"…\", reason = \"…\" }]",
+        );
+    }
+    (problems.list.len() == before).then_some(PublishedRule {
+        versions,
+        at_most,
+        require,
     })
 }

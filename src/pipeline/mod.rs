@@ -91,6 +91,24 @@ pub struct FileRule {
     pub reject: Option<Template>,
     /// Conditions every file of the rule must meet, each with the reason it is refused.
     pub require: Vec<Requirement>,
+    /// How the rule's files meet their published versions (`[pipeline.files.published]`).
+    pub published: Option<PublishedRule>,
+}
+
+/// `[pipeline.files.published]`: a file's published versions, compared and replaced. The file
+/// published at the new file's own destination is its version (overwritten); when there is none
+/// and `versions` is given, the published files of the destination folder whose name matches
+/// it are, and they are removed after the new file is published (by the `on_delete` of the rule
+/// claiming each).
+#[derive(Debug, Clone)]
+pub struct PublishedRule {
+    /// Which published names in the destination folder are versions of the file (anchored at
+    /// the start of the name).
+    pub versions: Option<Regex>,
+    /// More versions than this rejects the upload: which one is replaced is not ours to guess.
+    pub at_most: Option<usize>,
+    /// Conditions each version must meet (templates see `published.dest`, `.name`, `.attrs`).
+    pub require: Vec<Requirement>,
 }
 
 /// A condition a rule's files must meet (`[[pipeline.files.require]]`).
@@ -248,6 +266,10 @@ pub struct Pipeline {
     pub harvest: Option<Arc<Collection>>,
     /// Where the pipeline may add, delete and supersede files.
     pub writes: Writes,
+    /// `primary = '<pattern>'`: the one file of each upload that places the others (anchored at
+    /// the start of its name); its rule's templates are rendered first and the others see it as
+    /// `primary`.
+    pub primary: Option<Regex>,
 }
 
 impl Pipeline {

@@ -6,6 +6,7 @@
 
 pub mod ownership;
 pub mod placement;
+pub mod published;
 pub mod supersede;
 
 use std::collections::BTreeMap;
@@ -85,6 +86,95 @@ pub fn context_for(
     ctx
 }
 
+/// Renders one file's destination and archive path from its rule (unless its handler placed
+/// it), adding what is wrong to `problems`.
+fn place_file(
+    pipeline: &Pipeline,
+    key: &str,
+    now: DateTime<Utc>,
+    file: &mut PipelineFile,
+    primary: Option<&minijinja::Value>,
+    problems: &mut Vec<String>,
+) {
+    if file.placed_by.is_some() {
+        // Its handler placed it: the paths are validated like any other.
+        return;
+    }
+    let Some(rule) = file.rule.and_then(|i| pipeline.rules.get(i)) else {
+        problems.push(format!("{}: no rule claims it", file.name));
+        return;
+    };
+    let mut ctx = context_for(file, key, pipeline, now);
+    ctx.primary = primary.cloned();
+    if !file.is_deletion() {
+        let refusals = rule.refusals(&ctx, true);
+        if !refusals.is_empty() {
+            problems.push(format!("{}: {}", file.name, refusals.join("; ")));
+            return;
+        }
+    }
+    let t = file.publish_type;
+    if file.is_deletion() {
+        // A deletion names its destination, or (an rsync deletion) only the file name: then
+        // the rule's template places it, from what the name alone tells.
+        if file.dest_path.is_none() && t != crate::model::PublishType::NoAction {
+            match rule.dest.as_ref().map(|t| t.render(&ctx)) {
+                Some(Ok(dest)) => file.dest_path = Some(dest),
+                Some(Err(e)) => problems.push(format!(
+                    "{}: cannot place the deletion from the file name alone ({e}); delete it by destination path with a .delete_manifest",
+                    file.name
+                )),
+                None => problems.push(format!(
+                    "{}: a deletion by name needs the rule's dest template",
+                    file.name
+                )),
+            }
+        }
+        return;
+    }
+    if file.dest_path.is_some() && rule.allowed_dest.is_empty() {
+        // A destination from a manifest: only where the pipeline lets providers choose.
+        problems.push(format!(
+            "{}: the manifest names its destination, but files[{}] of pipeline {} has no allowed_dest patterns that would permit a chosen destination; leave dest_path out",
+            file.name,
+            file.rule.unwrap_or_default(),
+            pipeline.name
+        ));
+    } else if file.dest_path.is_some() {
+        // Kept as the manifest asks; checked against allowed_dest below.
+    } else if t.store() || t.harvest() {
+        match rule.dest.as_ref().map(|t| t.render(&ctx)) {
+            Some(Ok(dest)) => file.dest_path = Some(dest),
+            Some(Err(e)) => problems.push(format!(
+                "{}: cannot build the destination path: {e}",
+                file.name
+            )),
+            None => problems.push(format!(
+                "{}: publish type {t} needs a dest template",
+                file.name
+            )),
+        }
+    }
+    ctx.dest = file.dest_path.clone();
+    if t.archive() {
+        match rule
+            .archive
+            .as_ref()
+            .or(rule.dest.as_ref())
+            .map(|t| t.render(&ctx))
+        {
+            Some(Ok(path)) => file.archive_path = Some(path),
+            Some(Err(e)) => {
+                problems.push(format!("{}: cannot build the archive path: {e}", file.name))
+            }
+            None => problems.push(format!(
+                "{}: publish type {t} needs an archive or dest template",
+                file.name
+            )),
+        }
+    }
+}
+
 /// Sets every file's destination and archive path and validates them all; one rejection names
 /// every bad path.
 pub fn assign_paths(
@@ -94,83 +184,63 @@ pub fn assign_paths(
     files: &mut FileCollection,
 ) -> Result<(), JobError> {
     let mut problems = Vec::new();
+    // The primary file is placed first: the others' templates see it as `primary`.
+    let primary = match &pipeline.primary {
+        None => None,
+        Some(pattern) => {
+            let found: Vec<&str> = files
+                .iter()
+                .filter(|f| !f.is_deletion() && pattern.is_match(&f.name))
+                .map(|f| f.name.as_str())
+                .collect();
+            if found.len() != 1 {
+                let upload = key.rsplit('/').next().unwrap_or(key);
+                return Err(JobError::rejected(format!(
+                    "{upload}: pipeline {} expects exactly one file matching '{}' in an upload (it places the others), found {}{}",
+                    pipeline.name,
+                    crate::pipeline::written_pattern(pattern),
+                    found.len(),
+                    if found.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", found.join(", "))
+                    }
+                )));
+            }
+            let name = found[0].to_string();
+            let file = files
+                .iter_mut()
+                .find(|f| !f.is_deletion() && f.name == name)
+                .expect("found above");
+            place_file(pipeline, key, now, file, None, &mut problems);
+            if !problems.is_empty() {
+                // The others' paths depend on it: its own problem is the one to tell.
+                return Err(JobError::rejected(problems.join("; ")));
+            }
+            let rule = file.rule.and_then(|i| pipeline.rules.get(i));
+            Some((
+                name.clone(),
+                crate::pipeline::template::other_file_value(
+                    &name,
+                    file.dest_path.as_deref(),
+                    rule.map_or_else(|| minijinja::Value::from(()), |r| r.groups(&name)),
+                    file.header.as_deref(),
+                ),
+            ))
+        }
+    };
     for file in files.iter_mut() {
-        if file.placed_by.is_some() {
-            // Its handler placed it: the paths are validated below like any other.
+        if primary.as_ref().is_some_and(|(n, _)| *n == file.name) && !file.is_deletion() {
             continue;
         }
-        let Some(rule) = file.rule.and_then(|i| pipeline.rules.get(i)) else {
-            problems.push(format!("{}: no rule claims it", file.name));
-            continue;
-        };
-        let mut ctx = context_for(file, key, pipeline, now);
-        if !file.is_deletion() {
-            let refusals = rule.refusals(&ctx, true);
-            if !refusals.is_empty() {
-                problems.push(format!("{}: {}", file.name, refusals.join("; ")));
-                continue;
-            }
-        }
-        let t = file.publish_type;
-        if file.is_deletion() {
-            // A deletion names its destination, or (an rsync deletion) only the file name: then
-            // the rule's template places it, from what the name alone tells.
-            if file.dest_path.is_none() && t != crate::model::PublishType::NoAction {
-                match rule.dest.as_ref().map(|t| t.render(&ctx)) {
-                    Some(Ok(dest)) => file.dest_path = Some(dest),
-                    Some(Err(e)) => problems.push(format!(
-                        "{}: cannot place the deletion from the file name alone ({e}); delete it by destination path with a .delete_manifest",
-                        file.name
-                    )),
-                    None => problems.push(format!(
-                        "{}: a deletion by name needs the rule's dest template",
-                        file.name
-                    )),
-                }
-            }
-            continue;
-        }
-        if file.dest_path.is_some() && rule.allowed_dest.is_empty() {
-            // A destination from a manifest: only where the pipeline lets providers choose.
-            problems.push(format!(
-                "{}: the manifest names its destination, but files[{}] of pipeline {} has no allowed_dest patterns that would permit a chosen destination; leave dest_path out",
-                file.name,
-                file.rule.unwrap_or_default(),
-                pipeline.name
-            ));
-        } else if file.dest_path.is_some() {
-            // Kept as the manifest asks; checked against allowed_dest below.
-        } else if t.store() || t.harvest() {
-            match rule.dest.as_ref().map(|t| t.render(&ctx)) {
-                Some(Ok(dest)) => file.dest_path = Some(dest),
-                Some(Err(e)) => problems.push(format!(
-                    "{}: cannot build the destination path: {e}",
-                    file.name
-                )),
-                None => problems.push(format!(
-                    "{}: publish type {t} needs a dest template",
-                    file.name
-                )),
-            }
-        }
-        ctx.dest = file.dest_path.clone();
-        if t.archive() {
-            match rule
-                .archive
-                .as_ref()
-                .or(rule.dest.as_ref())
-                .map(|t| t.render(&ctx))
-            {
-                Some(Ok(path)) => file.archive_path = Some(path),
-                Some(Err(e)) => {
-                    problems.push(format!("{}: cannot build the archive path: {e}", file.name))
-                }
-                None => problems.push(format!(
-                    "{}: publish type {t} needs an archive or dest template",
-                    file.name
-                )),
-            }
-        }
+        place_file(
+            pipeline,
+            key,
+            now,
+            file,
+            primary.as_ref().map(|(_, v)| v),
+            &mut problems,
+        );
     }
     // Every path must be a valid key, allowed by the rule, and claimed by one file only.
     let mut seen: BTreeMap<(bool, String), String> = BTreeMap::new();

@@ -27,7 +27,7 @@ fn creation(name: &str) -> Option<String> {
 }
 
 /// `a/b/c.nc` → (`a/b/`, `c.nc`).
-fn split_dest(dest: &str) -> (&str, &str) {
+pub(crate) fn split_dest(dest: &str) -> (&str, &str) {
     match dest.rfind('/') {
         Some(i) => (&dest[..=i], &dest[i + 1..]),
         None => ("", dest),
@@ -139,7 +139,7 @@ pub async fn find_superseded(
 }
 
 /// Destinations directly in `folder` that are published: non-deleted index rows and public objects.
-async fn published_in(
+pub(crate) async fn published_in(
     index: &dyn Index,
     public: &dyn ObjectStore,
     folder: &str,

@@ -26,6 +26,7 @@ mod pipelines_cli;
 mod postgres_index;
 mod production;
 mod production_faults;
+mod published_versions;
 mod recovery;
 mod s3_faults;
 mod s3_store;

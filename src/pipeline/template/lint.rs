@@ -15,7 +15,7 @@ use minijinja::machinery::{WhitespaceConfig, parse, parse_expr};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, ErrorKind};
 
-use super::{CONTEXT_NAMES, DEST_NAMES, environment, filters};
+use super::{CONTEXT_NAMES, DEST_NAMES, PRIMARY_FIELDS, PUBLISHED_FIELDS, environment, filters};
 
 /// What the template's rule declares, for the names a template may use.
 #[derive(Debug, Default, Clone)]
@@ -28,6 +28,10 @@ pub struct Scope {
     pub vocabularies: BTreeSet<String>,
     /// Whether the file's destination is known (archive templates).
     pub dest_known: bool,
+    /// Whether the pipeline declares a primary file (`primary.*`).
+    pub primary: bool,
+    /// Whether a published version is at hand (`[pipeline.files.published]` templates).
+    pub published: bool,
 }
 
 /// One problem, at a line of the template (1-based).
@@ -401,6 +405,20 @@ impl Linter<'_> {
             );
             return;
         }
+        if id == "primary" && !self.scope.primary {
+            self.at(
+                line,
+                "primary is known only in pipelines that declare primary = '<pattern>'".into(),
+            );
+            return;
+        }
+        if id == "published" && !self.scope.published {
+            self.at(
+                line,
+                "published is known only in the require of [pipeline.files.published]".into(),
+            );
+            return;
+        }
         if CONTEXT_NAMES.contains(&id) || self.function_exists(id) {
             return;
         }
@@ -433,6 +451,14 @@ impl Linter<'_> {
             )),
             "time_coverage" if !["start", "end"].contains(&field) => Some(format!(
                 "time_coverage has no field {field}; it has start, end"
+            )),
+            "primary" if !PRIMARY_FIELDS.contains(&field) => Some(format!(
+                "primary has no field {field}; it has {}",
+                PRIMARY_FIELDS.join(", ")
+            )),
+            "published" if !PUBLISHED_FIELDS.contains(&field) => Some(format!(
+                "published has no field {field}; it has {}",
+                PUBLISHED_FIELDS.join(", ")
             )),
             _ => None,
         };

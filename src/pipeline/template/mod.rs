@@ -49,6 +49,10 @@ pub struct TemplateContext {
     pub dest: Option<String>,
     /// The pipeline's constants and the pipeline file's vocabularies.
     pub globals: Globals,
+    /// The upload's primary file (`primary.*`), once placed: in pipelines that declare one.
+    pub primary: Option<Value>,
+    /// A published version of the file (`published.*`): in `[pipeline.files.published]` rules.
+    pub published: Option<Value>,
 }
 
 /// What every template of a pipeline sees alike: `const` and `vocab`.
@@ -107,10 +111,35 @@ pub const CONTEXT_NAMES: &[&str] = &[
     "dest_dir",
     "dest_name",
     "dest_stem",
+    "primary",
+    "published",
 ];
 
-/// Context names whose value comes from the file's content (its NetCDF header or coverage).
-pub const CONTENT_NAMES: &[&str] = &["attrs", "variables", "vars", "dimensions", "time_coverage"];
+/// Context names whose value comes from the file's content (its NetCDF header or coverage), or
+/// another file's (the upload's primary file).
+pub const CONTENT_NAMES: &[&str] = &[
+    "attrs",
+    "variables",
+    "vars",
+    "dimensions",
+    "time_coverage",
+    "primary",
+];
+
+/// The fields of `primary`: the upload's primary file, placed before the others.
+pub const PRIMARY_FIELDS: &[&str] = &[
+    "name",
+    "stem",
+    "dest",
+    "dest_dir",
+    "dest_name",
+    "m",
+    "attrs",
+    "variables",
+];
+
+/// The fields of `published`: a published version of the file.
+pub const PUBLISHED_FIELDS: &[&str] = &["dest", "name", "attrs"];
 
 /// Context names known only once the file's destination is rendered.
 pub const DEST_NAMES: &[&str] = &["dest", "dest_dir", "dest_name", "dest_stem"];
@@ -132,6 +161,8 @@ impl TemplateContext {
             now: Utc::now(),
             dest: None,
             globals: Globals::default(),
+            primary: None,
+            published: None,
         }
     }
 
@@ -199,8 +230,51 @@ impl TemplateContext {
         }
         ctx.insert("const", self.globals.constants.clone());
         ctx.insert("vocab", self.globals.vocab.clone());
+        if let Some(p) = &self.primary {
+            ctx.insert("primary", p.clone());
+        }
+        if let Some(p) = &self.published {
+            ctx.insert("published", p.clone());
+        }
         Value::from(ctx)
     }
+}
+
+/// `primary.*` or `published.*`: another file's name, destination and header as templates see
+/// them; a missing attribute is named with the file (`dest`, else `name`).
+pub fn other_file_value(
+    name: &str,
+    dest: Option<&str>,
+    groups: Value,
+    header: Option<&serde_json::Value>,
+) -> Value {
+    use std::collections::BTreeMap;
+    let mut map: BTreeMap<&str, Value> = BTreeMap::new();
+    map.insert("name", Value::from(name));
+    map.insert("stem", Value::from(split_name(name).0));
+    if let Some(dest) = dest {
+        let (dir, file) = dest.rsplit_once('/').unwrap_or(("", dest));
+        map.insert("dest", Value::from(dest));
+        map.insert("dest_dir", Value::from(dir));
+        map.insert("dest_name", Value::from(file));
+    }
+    map.insert("m", groups);
+    let empty = serde_json::Value::Object(Default::default());
+    let attrs = header.and_then(|h| h.get("attrs")).unwrap_or(&empty);
+    let who = dest.unwrap_or(name).to_string();
+    map.insert(
+        "attrs",
+        Lookup::from_json("attrs", MissStyle::FileAttribute(who), attrs, &|_| None),
+    );
+    map.insert(
+        "variables",
+        Value::from_serialize(
+            header
+                .and_then(|h| h.get("variables"))
+                .unwrap_or(&serde_json::Value::Array(Vec::new())),
+        ),
+    );
+    Value::from(map)
 }
 
 /// The template engine of a pipeline file: strict about undefined values, numbers printed as

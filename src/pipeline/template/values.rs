@@ -146,6 +146,9 @@ pub enum MissStyle {
     VariableAttribute(String),
     /// "`x` is not in <name>" (vocabularies, constants)
     Entry,
+    /// "<file> has no global attribute x": another file's attributes (the upload's primary
+    /// file, a published version)
+    FileAttribute(String),
 }
 
 /// A map that records what a template looked for and did not find.
@@ -211,6 +214,9 @@ impl Object for Lookup {
                         format!("variable {var} has no attribute {k}")
                     }
                     MissStyle::Entry => format!("`{k}` is not in {}", self.name),
+                    MissStyle::FileAttribute(file) => {
+                        format!("{file} has no global attribute {k}")
+                    }
                 };
                 LAST_MISS.with(|m| {
                     *m.borrow_mut() = Some(Miss {
