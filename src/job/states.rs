@@ -429,7 +429,16 @@ impl<'s> Checked<'s> {
             .handler
             .process(&acc.hook(job), files.files_mut())
             .await;
-        let (acc, files, ()) = acc.then(job, files, hooked)?;
+        let (acc, mut files, ()) = acc.then(job, files, hooked)?;
+        let derived = crate::process::derive::derive(
+            acc.pipeline,
+            &acc.upload.key,
+            job.started_at(),
+            acc.work.path(),
+            files.files_mut(),
+        )
+        .await;
+        let (acc, files, ()) = acc.then(job, files, derived)?;
         let mut files = match checking::check_added(acc.pipeline, files).await {
             Ok(files) => files,
             Err((e, files)) => return Err(acc.fail(job, e, files)),

@@ -14,8 +14,8 @@ use super::template::{Globals, lint};
 use super::vocabulary::{Format, Vocabulary};
 use super::writes::{PathPattern, Writes, regex_prefixes, template_prefix};
 use super::{
-    FileRule, Pipeline, PipelineSet, PublishedRule, ReadOptions, Requirement, Supersede, Template,
-    UnpackLimits, UploadRule,
+    Builtin, Derivation, FileRule, Pipeline, PipelineSet, PublishedRule, ReadOptions, Requirement,
+    Supersede, Template, UnpackLimits, UploadRule,
 };
 use crate::check::TableSchema;
 use crate::compliance::Criteria;
@@ -132,6 +132,8 @@ struct RawRule {
     require: Vec<RawRequire>,
     harvest: Option<Spanned<toml::Value>>,
     published: Option<Spanned<RawPublished>>,
+    #[serde(default)]
+    derive: Vec<Spanned<toml::Table>>,
 }
 
 /// One problem in a pipeline file, with where it is.
@@ -1182,6 +1184,7 @@ fn validate_upload_rule(
         require: Vec::new(),
         harvest: None,
         published: None,
+        derive: Vec::new(),
     };
     let rule = validate_rule(
         &raw,
@@ -1391,6 +1394,20 @@ fn validate_rule(
         .published
         .as_ref()
         .and_then(|p| published_rule(problems, p, pipeline, &field("published"), &scope));
+    let derive: Vec<Derivation> = rr
+        .derive
+        .iter()
+        .enumerate()
+        .filter_map(|(j, d)| {
+            derivation(
+                problems,
+                d,
+                pipeline,
+                &field(&format!("derive[{j}]")),
+                &scope,
+            )
+        })
+        .collect();
     (problems.list.len() == before).then(|| FileRule {
         include: include.expect("valid when no problem was added"),
         exclude,
@@ -1407,7 +1424,70 @@ fn validate_rule(
         require,
         harvest,
         published,
+        derive,
     })
+}
+
+/// Validates a `derive` entry: a known `builtin`, a `name` template, the builtin's parameters.
+fn derivation(
+    problems: &mut Problems,
+    raw: &Spanned<toml::Table>,
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+) -> Option<Derivation> {
+    let table = raw.get_ref();
+    let text = |k: &str| table.get(k).and_then(toml::Value::as_str);
+    let Some(builtin) = text("builtin") else {
+        problems.at(
+            raw.span(),
+            Some(pipeline),
+            field,
+            format!(
+                "a derivation names its builtin = \"…\" ({})",
+                Builtin::NAMES.join(", ")
+            ),
+        );
+        return None;
+    };
+    let Some(name) = table.get("name").and_then(|v| v.as_str()) else {
+        problems.at(
+            raw.span(),
+            Some(pipeline),
+            field,
+            "a derivation names the file it makes: name = \"{{ stem }}.png\"",
+        );
+        return None;
+    };
+    // The name's template problems are reported at the entry's line.
+    let name = Spanned::new(raw.span(), name.to_string());
+    let name = template(
+        problems,
+        &name,
+        pipeline,
+        &format!("{field}.name"),
+        scope,
+        false,
+    )?;
+    let mut params = table.clone();
+    params.remove("builtin");
+    params.remove("name");
+    let made = match builtin {
+        "map_plot" => {
+            crate::plot::map::MapSpec::from_params(&params).map(|s| Builtin::MapPlot(Arc::new(s)))
+        }
+        other => Err(format!(
+            "unknown builtin {other:?}; the built-in derivations are {}",
+            Builtin::NAMES.join(", ")
+        )),
+    };
+    match made {
+        Ok(builtin) => Some(Derivation { name, builtin }),
+        Err(e) => {
+            problems.at(raw.span(), Some(pipeline), field, e);
+            None
+        }
+    }
 }
 
 /// Validates `[pipeline.files.published]`: `versions` a pattern, `at_most` a positive count,

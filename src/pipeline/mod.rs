@@ -93,6 +93,35 @@ pub struct FileRule {
     pub require: Vec<Requirement>,
     /// How the rule's files meet their published versions (`[pipeline.files.published]`).
     pub published: Option<PublishedRule>,
+    /// Files each of the rule's files makes (`derive = [{ builtin = "…", name = "…", … }]`).
+    pub derive: Vec<Derivation>,
+}
+
+/// A file made from each file of a rule by a built-in derivation: it joins the upload's files,
+/// is claimed by the rule its name matches and is checked and published like an uploaded file.
+#[derive(Debug, Clone)]
+pub struct Derivation {
+    /// The made file's name (a template of the source file's context).
+    pub name: Template,
+    pub builtin: Builtin,
+}
+
+/// The built-in derivations, each with what the pipeline file says to make.
+#[derive(Debug, Clone)]
+pub enum Builtin {
+    /// Maps of a swath's fields as a PNG ([`crate::plot::map`]).
+    MapPlot(Arc<crate::plot::map::MapSpec>),
+}
+
+impl Builtin {
+    /// The names `builtin = "…"` takes.
+    pub const NAMES: &[&str] = &["map_plot"];
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Builtin::MapPlot(_) => "map_plot",
+        }
+    }
 }
 
 /// `[pipeline.files.published]`: a file's published versions, compared and replaced. The file

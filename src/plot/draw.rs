@@ -15,7 +15,7 @@ pub const HEIGHT: u32 = 320;
 
 /// DejaVu Sans (Bitstream Vera licence, see assets/fonts/LICENSE-DejaVu.txt).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(super) const FAMILY: &str = "sans-serif";
 
 /// What to draw.
 #[derive(Debug, Clone)]
@@ -49,7 +49,8 @@ pub fn render_png(fig: &Figure<'_>) -> Result<Vec<u8>, String> {
     encode_png(&rgb)
 }
 
-fn font() -> Result<(), String> {
+/// Registers the compiled-in font once.
+pub(super) fn font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
@@ -157,8 +158,13 @@ fn time_label(t: f64, long: bool) -> String {
 }
 
 fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, String> {
+    encode_png_sized(rgb, WIDTH, HEIGHT)
+}
+
+/// An RGB buffer of `width` × `height` pixels as PNG bytes.
+pub(super) fn encode_png_sized(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+    let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     encoder.set_compression(png::Compression::Best);

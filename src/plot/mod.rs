@@ -1,8 +1,11 @@
 //! Quick-look plots of published NetCDF files: the main data variable of each time series or
 //! profile drawn as a small PNG, kept beside the job report and shown in the notification email.
 //! A plot is a courtesy: any failure becomes a note in the report, never a job failure.
+//! [`map`] draws the `map_plot` derivation instead: a file that is published, so its failure
+//! rejects the upload.
 
 mod draw;
+pub mod map;
 mod select;
 mod series;
 

@@ -4,6 +4,7 @@
 //! path touched is the pipeline's own ([`ownership`]); that no published file becomes a folder or
 //! back ([`placement`]).
 
+pub mod derive;
 pub mod ownership;
 pub mod placement;
 pub mod published;

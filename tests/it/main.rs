@@ -9,6 +9,7 @@ mod compliance_parity;
 mod compliance_pipeline;
 mod conformance;
 mod dashboard;
+mod derivations;
 mod embedded_concurrency;
 mod events_cli;
 mod fault_proxy;

@@ -1,0 +1,151 @@
+//! Built-in derivations (`derive = [{ builtin = "…", name = "…", … }]` on a rule): each file of
+//! the rule makes a file in the job's work folder, which joins the upload's files claimed by the
+//! rule its name matches, to be checked and published like an uploaded file. A derivation that
+//! fails, or a made file no rule claims, rejects the upload with the reason.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::context_for;
+use crate::error::JobError;
+use crate::model::{FileCollection, FileOrigin, PipelineFile};
+use crate::pipeline::{Builtin, Pipeline};
+
+/// Where the job's work folder keeps the derived files.
+const FOLDER: &str = "derived";
+
+/// One file to make.
+struct Job {
+    builtin: Builtin,
+    source_name: String,
+    source: PathBuf,
+    name: String,
+    out: PathBuf,
+}
+
+/// Runs the derivations of every addition's rule and adds what they make; off the async workers.
+pub async fn derive(
+    pipeline: &Pipeline,
+    key: &str,
+    now: DateTime<Utc>,
+    work: &Path,
+    files: &mut FileCollection,
+) -> Result<(), JobError> {
+    let folder = work.join(FOLDER);
+    let mut jobs = Vec::new();
+    let mut problems = Vec::new();
+    for file in files.iter() {
+        let Some(rule) = file.rule.and_then(|i| pipeline.rules.get(i)) else {
+            continue;
+        };
+        if file.is_deletion() || rule.derive.is_empty() {
+            continue;
+        }
+        let Some(source) = file.local_path.clone() else {
+            continue;
+        };
+        let ctx = context_for(file, key, pipeline, now);
+        for d in &rule.derive {
+            match d.name.render(&ctx) {
+                Ok(name) if !name.is_empty() && !name.contains('/') => jobs.push(Job {
+                    builtin: d.builtin.clone(),
+                    source_name: file.name.clone(),
+                    source: source.clone(),
+                    out: folder.join(jobs.len().to_string()).join(&name),
+                    name,
+                }),
+                Ok(name) => problems.push(format!(
+                    "{}: {} would make a file named {name:?}: a name, without folders",
+                    file.name,
+                    d.builtin.label()
+                )),
+                Err(e) => problems.push(format!(
+                    "{}: cannot name the file {} makes: {e}",
+                    file.name,
+                    d.builtin.label()
+                )),
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(JobError::rejected(problems.join("; ")));
+    }
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let jobs = Arc::new(jobs);
+    let made = {
+        let jobs = jobs.clone();
+        crate::task::blocking(move || jobs.iter().map(make).collect::<Vec<_>>())
+            .await
+            .map_err(|e| JobError::internal(format!("a derivation crashed: {e}")))?
+    };
+    for (job, result) in jobs.iter().zip(made) {
+        let (size, sha256) = match result {
+            Ok(made) => made,
+            Err(e) => {
+                problems.push(format!(
+                    "{}: {} cannot make {}: {e}",
+                    job.source_name,
+                    job.builtin.label(),
+                    job.name
+                ));
+                continue;
+            }
+        };
+        let Some((i, rule)) = pipeline.rule_for(&job.name) else {
+            problems.push(format!(
+                "{} made {} from {}, which no rule of pipeline {} claims: add a rule for it",
+                job.builtin.label(),
+                job.name,
+                job.source_name,
+                pipeline.name
+            ));
+            continue;
+        };
+        let mut f = PipelineFile::addition(
+            job.name.clone(),
+            FileOrigin::Generated {
+                by: job.builtin.label().to_string(),
+            },
+            job.out.clone(),
+            size,
+        );
+        f.sha256 = Some(sha256);
+        f.rule = Some(i);
+        f.publish_type = rule.publish;
+        f.check_type = pipeline.check_for(rule, &job.name);
+        f.record(
+            "Processed",
+            format!(
+                "made by {} from {}: files[{i}], check {}, publish {}",
+                job.builtin.label(),
+                job.source_name,
+                f.check_type,
+                f.publish_type
+            ),
+        );
+        files.push(f);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(JobError::rejected(problems.join("; ")))
+    }
+}
+
+/// Makes one file; its size and SHA-256.
+fn make(job: &Job) -> Result<(u64, String), String> {
+    let bytes = match &job.builtin {
+        Builtin::MapPlot(spec) => crate::plot::map::render(&job.source, spec)?,
+    };
+    let parent = job.out.parent().expect("a file in a folder");
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
+    std::fs::write(&job.out, &bytes)
+        .map_err(|e| format!("cannot write {}: {e}", job.out.display()))?;
+    crate::digest::sha256_file(&job.out)
+        .map_err(|e| format!("cannot read {}: {e}", job.out.display()))
+}
