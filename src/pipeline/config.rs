@@ -1303,15 +1303,7 @@ fn validate_rule(
         .reject
         .as_ref()
         .and_then(|v| template(problems, v, pipeline, &field("reject"), &scope, false));
-    let mut require = Vec::new();
-    for (j, r) in rr.require.iter().enumerate() {
-        let at = |f: &str| field(&format!("require[{j}].{f}"));
-        let that = template(problems, &r.that, pipeline, &at("that"), &scope, true);
-        let reason = template(problems, &r.reason, pipeline, &at("reason"), &scope, false);
-        if let (Some(that), Some(reason)) = (that, reason) {
-            require.push(Requirement { that, reason });
-        }
-    }
+    let require = requirements(problems, &rr.require, pipeline, &field("require"), &scope);
     let archive_scope = lint::Scope {
         dest_known: rr.dest.is_some(),
         ..scope.clone()
@@ -1490,6 +1482,27 @@ fn derivation(
     }
 }
 
+/// Compiles `require = [{ that, reason }]` entries (`field` names the list), each problem at its
+/// line.
+fn requirements(
+    problems: &mut Problems,
+    raw: &[RawRequire],
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+) -> Vec<Requirement> {
+    let mut out = Vec::new();
+    for (j, r) in raw.iter().enumerate() {
+        let at = |f: &str| format!("{field}[{j}].{f}");
+        let that = template(problems, &r.that, pipeline, &at("that"), scope, true);
+        let reason = template(problems, &r.reason, pipeline, &at("reason"), scope, false);
+        if let (Some(that), Some(reason)) = (that, reason) {
+            out.push(Requirement { that, reason });
+        }
+    }
+    out
+}
+
 /// Validates `[pipeline.files.published]`: `versions` a pattern, `at_most` a positive count,
 /// `require` conditions that see `published`.
 fn published_rule(
@@ -1530,15 +1543,7 @@ fn published_rule(
         dest_known: true,
         ..scope.clone()
     };
-    let mut require = Vec::new();
-    for (j, r) in rp.require.iter().enumerate() {
-        let at = |f: &str| format!("{field}.require[{j}].{f}");
-        let that = template(problems, &r.that, pipeline, &at("that"), &scope, true);
-        let reason = template(problems, &r.reason, pipeline, &at("reason"), &scope, false);
-        if let (Some(that), Some(reason)) = (that, reason) {
-            require.push(Requirement { that, reason });
-        }
-    }
+    let require = requirements(problems, &rp.require, pipeline, &at("require"), &scope);
     if rp.versions.is_none() && rp.require.is_empty() {
         problems.at(
             raw.span(),

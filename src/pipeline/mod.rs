@@ -149,6 +149,24 @@ pub struct Requirement {
     pub reason: Template,
 }
 
+impl Requirement {
+    /// The reasons of the requirements that `ctx` fails (an evaluation error is its own reason).
+    pub fn failures<'r>(
+        requirements: impl IntoIterator<Item = &'r Requirement>,
+        ctx: &TemplateContext,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for req in requirements {
+            match req.that.evaluate(ctx) {
+                Ok(true) => {}
+                Ok(false) => out.push(req.reason.render(ctx).unwrap_or_else(|e| e)),
+                Err(e) => out.push(e),
+            }
+        }
+        out
+    }
+}
+
 /// A rule pattern as the pipeline file wrote it: `include` and `exclude` are compiled anchored
 /// at the start of the name, `^(?:…)`.
 pub fn written_pattern(anchored: &Regex) -> &str {
@@ -228,16 +246,11 @@ impl FileRule {
         {
             out.push(r.render(ctx).unwrap_or_else(|e| e));
         }
-        for req in &self.require {
-            if !content && (req.that.reads_content() || req.reason.reads_content()) {
-                continue;
-            }
-            match req.that.evaluate(ctx) {
-                Ok(true) => {}
-                Ok(false) => out.push(req.reason.render(ctx).unwrap_or_else(|e| e)),
-                Err(e) => out.push(e),
-            }
-        }
+        let decided = self
+            .require
+            .iter()
+            .filter(|r| content || !(r.that.reads_content() || r.reason.reads_content()));
+        out.extend(Requirement::failures(decided, ctx));
         out
     }
 }

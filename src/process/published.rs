@@ -17,8 +17,8 @@ use super::supersede::{published_in, split_dest};
 use crate::error::JobError;
 use crate::index::Index;
 use crate::model::{FileCollection, FileOrigin, PipelineFile};
-use crate::pipeline::Pipeline;
 use crate::pipeline::template::other_file_value;
+use crate::pipeline::{Pipeline, Requirement};
 use crate::store::{Key, ObjectStore};
 
 /// Where the job's work folder keeps the published versions it reads.
@@ -88,16 +88,8 @@ pub async fn apply(
                     minijinja::Value::from(()),
                     header.as_ref(),
                 ));
-                for req in &pr.require {
-                    match req.that.evaluate(&ctx) {
-                        Ok(true) => {}
-                        Ok(false) => problems.push(format!(
-                            "{}: {}",
-                            file.name,
-                            req.reason.render(&ctx).unwrap_or_else(|e| e)
-                        )),
-                        Err(e) => problems.push(format!("{}: {e}", file.name)),
-                    }
+                for reason in Requirement::failures(&pr.require, &ctx) {
+                    problems.push(format!("{}: {reason}", file.name));
                 }
             }
             if version == dest {

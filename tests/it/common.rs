@@ -393,3 +393,13 @@ pub fn rejected(env: &Env, key: &str, content: &[u8], reasons: &[&str]) -> Value
     assert_eq!(env.index_rows(), rows, "{key}: nothing harvested");
     report
 }
+
+/// Runs `pipelines validate` on the pipeline file at `path`, asserting that it is refused (exit
+/// 2) and that what it says holds every `expected` line.
+pub fn refused_by_validate(env: &Env, path: &Path, expected: &[String]) {
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    for e in expected {
+        assert!(run.stderr.contains(e), "missing {e:?} in:\n{}", run.stderr);
+    }
+}

@@ -121,22 +121,23 @@ dest = "X/{{ name }}"
 derive = [{ builtin = "map_plot", name = "{{ stem | nofilter }}.png", panels = [{ field = "A" }], levels = [0, 1], colours = ["#000000", "#000000"] }]
 "##,
     );
-    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
-    assert_eq!(run.code, 2, "{}", run.stdout);
-    let out = run.stderr;
     let origin = path.display().to_string();
-    for expected in [
-        format!(
-            "{origin}:8:11: pipeline \"d\", files[0].derive[0]: unknown builtin \"map_plott\"; the built-in derivations are map_plot"
-        ),
-        format!(
-            "{origin}:13:11: pipeline \"d\", files[1].derive[0]: a derivation names the file it makes"
-        ),
-        format!(
-            "{origin}:18:11: pipeline \"d\", files[2].derive[0]: levels must be at least two numbers, increasing"
-        ),
-        format!("{origin}:23: pipeline \"d\", files[3].derive[0].name: unknown filter nofilter"),
-    ] {
-        assert!(out.contains(&expected), "missing {expected:?} in:\n{out}");
-    }
+    refused_by_validate(
+        &env,
+        &path,
+        &[
+            format!(
+                "{origin}:8:11: pipeline \"d\", files[0].derive[0]: unknown builtin \"map_plott\"; the built-in derivations are map_plot"
+            ),
+            format!(
+                "{origin}:13:11: pipeline \"d\", files[1].derive[0]: a derivation names the file it makes"
+            ),
+            format!(
+                "{origin}:18:11: pipeline \"d\", files[2].derive[0]: levels must be at least two numbers, increasing"
+            ),
+            format!(
+                "{origin}:23: pipeline \"d\", files[3].derive[0].name: unknown filter nofilter"
+            ),
+        ],
+    );
 }
