@@ -1464,10 +1464,48 @@ fn derivation(
     let mut params = table.clone();
     params.remove("builtin");
     params.remove("name");
+    let title = match params.remove("title") {
+        None => None,
+        Some(toml::Value::String(t)) => {
+            let t = Spanned::new(raw.span(), t);
+            Some(template(
+                problems,
+                &t,
+                pipeline,
+                &format!("{field}.title"),
+                scope,
+                false,
+            )?)
+        }
+        Some(_) => {
+            problems.at(
+                raw.span(),
+                Some(pipeline),
+                field,
+                "title is a template string",
+            );
+            return None;
+        }
+    };
+    if title.is_some() && builtin != "profile_plot" {
+        problems.at(
+            raw.span(),
+            Some(pipeline),
+            field,
+            format!("{builtin} takes no title"),
+        );
+        return None;
+    }
     let made = match builtin {
         "map_plot" => {
             crate::plot::map::MapSpec::from_params(&params).map(|s| Builtin::MapPlot(Arc::new(s)))
         }
+        "profile_plot" => crate::plot::profile_plot::ProfileSpec::from_params(&params).map(|s| {
+            Builtin::ProfilePlot {
+                spec: Arc::new(s),
+                title,
+            }
+        }),
         other => Err(format!(
             "unknown builtin {other:?}; the built-in derivations are {}",
             Builtin::NAMES.join(", ")

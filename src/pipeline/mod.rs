@@ -111,15 +111,22 @@ pub struct Derivation {
 pub enum Builtin {
     /// Maps of a swath's fields as a PNG ([`crate::plot::map`]).
     MapPlot(Arc<crate::plot::map::MapSpec>),
+    /// A variable against depth as a JPEG or PNG ([`crate::plot::profile_plot`]), titled by a
+    /// template of the file's context.
+    ProfilePlot {
+        spec: Arc<crate::plot::profile_plot::ProfileSpec>,
+        title: Option<Template>,
+    },
 }
 
 impl Builtin {
     /// The names `builtin = "…"` takes.
-    pub const NAMES: &[&str] = &["map_plot"];
+    pub const NAMES: &[&str] = &["map_plot", "profile_plot"];
 
     pub fn label(&self) -> &'static str {
         match self {
             Builtin::MapPlot(_) => "map_plot",
+            Builtin::ProfilePlot { .. } => "profile_plot",
         }
     }
 }

@@ -99,10 +99,73 @@ fn time_series(root: &Area<'_>, fig: &Figure<'_>) -> DrawResult {
 }
 
 fn profile(root: &Area<'_>, fig: &Figure<'_>) -> DrawResult {
+    profile_in(root, fig, Ranges::default())
+}
+
+/// Fixed axis ranges of a profile (`None`: the values' own span).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Ranges {
+    /// The value axis.
+    pub value: Option<(f64, f64)>,
+    /// The depth axis, depth positive downward.
+    pub depth: Option<(f64, f64)>,
+}
+
+/// Draws a profile of `size` pixels with `ranges` as the RGB pixels; `note` is written in the
+/// plot when there are no points (e.g. "No Good Data available").
+pub(super) fn profile_rgb(
+    fig: &Figure<'_>,
+    (w, h): (u32, u32),
+    ranges: Ranges,
+    note: &str,
+) -> Result<Vec<u8>, String> {
+    font()?;
+    let mut rgb = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        let drawn = if fig.points.is_empty() {
+            let (v, d) = (
+                ranges.value.unwrap_or((0.0, 1.0)),
+                ranges.depth.unwrap_or((0.0, 1.0)),
+            );
+            let empty = Figure {
+                points: &[],
+                ..fig.clone()
+            };
+            profile_in(
+                &root,
+                &empty,
+                Ranges {
+                    value: Some(v),
+                    depth: Some(d),
+                },
+            )
+            .and_then(|()| {
+                root.draw(&Text::new(
+                    note.to_string(),
+                    ((w / 2 - 80) as i32, (h / 2) as i32),
+                    (FAMILY, 18),
+                ))?;
+                Ok(())
+            })
+        } else {
+            profile_in(&root, fig, ranges)
+        };
+        drawn.map_err(|e| format!("drawing failed: {e}"))?;
+        root.present().map_err(|e| format!("drawing failed: {e}"))?;
+    }
+    Ok(rgb)
+}
+
+fn profile_in(root: &Area<'_>, fig: &Figure<'_>, ranges: Ranges) -> DrawResult {
     root.fill(&WHITE)?;
     // Depth grows downward: plot its negative and label it positive.
-    let (d0, d1) = span(fig.points.iter().map(|p| p.0));
-    let (v0, v1) = span(fig.points.iter().map(|p| p.1));
+    let (d0, d1) = ranges
+        .depth
+        .unwrap_or_else(|| span(fig.points.iter().map(|p| p.0)));
+    let (v0, v1) = ranges
+        .value
+        .unwrap_or_else(|| span(fig.points.iter().map(|p| p.1)));
     let mut chart = ChartBuilder::on(root)
         .caption(fig.caption, (FAMILY, 15))
         .margin(10)
@@ -155,6 +218,20 @@ fn time_label(t: f64, long: bool) -> String {
         Some(d) => d.format("%m-%d %H:%M").to_string(),
         None => String::new(),
     }
+}
+
+/// An RGB buffer of `width` × `height` pixels as JPEG bytes (quality 90).
+pub(super) fn encode_jpeg(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let too_big = || format!("a JPEG is at most 65535 pixels wide, not {width} × {height}");
+    let (w, h) = (
+        u16::try_from(width).map_err(|_| too_big())?,
+        u16::try_from(height).map_err(|_| too_big())?,
+    );
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(rgb, w, h, jpeg_encoder::ColorType::Rgb)
+        .map_err(|e| format!("JPEG encoding failed: {e}"))?;
+    Ok(out)
 }
 
 fn encode_png(rgb: &[u8]) -> Result<Vec<u8>, String> {

@@ -1,11 +1,12 @@
 //! Quick-look plots of published NetCDF files: the main data variable of each time series or
 //! profile drawn as a small PNG, kept beside the job report and shown in the notification email.
 //! A plot is a courtesy: any failure becomes a note in the report, never a job failure.
-//! [`map`] draws the `map_plot` derivation instead: a file that is published, so its failure
-//! rejects the upload.
+//! [`map`] and [`profile_plot`] draw the derivations of those names instead: files that are
+//! published, so their failure rejects the upload.
 
 mod draw;
 pub mod map;
+pub mod profile_plot;
 mod select;
 mod series;
 

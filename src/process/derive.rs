@@ -23,6 +23,8 @@ struct Job {
     source: PathBuf,
     name: String,
     out: PathBuf,
+    /// A plot's title, rendered from the source file's context.
+    title: String,
 }
 
 /// Runs the derivations of every addition's rule and adds what they make; off the async workers.
@@ -48,6 +50,20 @@ pub async fn derive(
         };
         let ctx = context_for(file, key, pipeline, now);
         for d in &rule.derive {
+            let title = match &d.builtin {
+                Builtin::ProfilePlot { title: Some(t), .. } => match t.render(&ctx) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        problems.push(format!(
+                            "{}: cannot title the plot {} makes: {e}",
+                            file.name,
+                            d.builtin.label()
+                        ));
+                        continue;
+                    }
+                },
+                _ => String::new(),
+            };
             match d.name.render(&ctx) {
                 Ok(name) if !name.is_empty() && !name.contains('/') => jobs.push(Job {
                     builtin: d.builtin.clone(),
@@ -55,6 +71,7 @@ pub async fn derive(
                     source: source.clone(),
                     out: folder.join(jobs.len().to_string()).join(&name),
                     name,
+                    title,
                 }),
                 Ok(name) => problems.push(format!(
                     "{}: {} would make a file named {name:?}: a name, without folders",
@@ -140,6 +157,9 @@ pub async fn derive(
 fn make(job: &Job) -> Result<(u64, String), String> {
     let bytes = match &job.builtin {
         Builtin::MapPlot(spec) => crate::plot::map::render(&job.source, spec)?,
+        Builtin::ProfilePlot { spec, .. } => {
+            crate::plot::profile_plot::render(&job.source, spec, &job.title)?
+        }
     };
     let parent = job.out.parent().expect("a file in a folder");
     std::fs::create_dir_all(parent)

@@ -1,4 +1,4 @@
-//! Built-in derivations end to end (`derive = [{ builtin = "map_plot", … }]`): the made file
+//! Built-in derivations end to end (`derive = [{ builtin = "map_plot" | "profile_plot", … }]`): the made file
 //! joins the upload, claimed, checked and published by its own rule; a derivation that fails or
 //! a made file no rule claims rejects the upload; `pipelines validate` refuses a broken entry at
 //! its line.
@@ -127,7 +127,7 @@ derive = [{ builtin = "map_plot", name = "{{ stem | nofilter }}.png", panels = [
         &path,
         &[
             format!(
-                "{origin}:8:11: pipeline \"d\", files[0].derive[0]: unknown builtin \"map_plott\"; the built-in derivations are map_plot"
+                "{origin}:8:11: pipeline \"d\", files[0].derive[0]: unknown builtin \"map_plott\"; the built-in derivations are map_plot, profile_plot"
             ),
             format!(
                 "{origin}:13:11: pipeline \"d\", files[1].derive[0]: a derivation names the file it makes"
@@ -139,5 +139,57 @@ derive = [{ builtin = "map_plot", name = "{{ stem | nofilter }}.png", panels = [
                 "{origin}:23: pipeline \"d\", files[3].derive[0].name: unknown filter nofilter"
             ),
         ],
+    );
+}
+
+const XBT: &str = "IMOS_SOOP-XBT_T_20160106T110100Z_PX02_FV01_ID-150739.nc";
+
+fn xbt_pipelines(title: &str) -> String {
+    format!(
+        r##"[[pipeline]]
+name = "xbt"
+keys = '^XBT/'
+primary = '.*\.nc$'
+
+[[pipeline.files]]
+include = '.*\.nc$'
+check = "format"
+dest = "X/{{{{ attrs.XBT_line }}}}/{{{{ name }}}}"
+derive = [{{ builtin = "profile_plot", name = "{{{{ stem }}}}.jpg", format = "jpeg", value = "TEMP", qc_keep = [1, 2], depth_range = [0, 1100], title = "{title}" }}]
+
+[[pipeline.files]]
+include = '.*\.jpg$'
+check = "format"
+publish = "upload_only"
+dest = "{{{{ primary.dest_dir }}}}/{{{{ name }}}}"
+"##
+    )
+}
+
+#[test]
+fn a_profile_plot_is_titled_from_the_file_and_published_beside_it_as_a_jpeg() {
+    let nc = std::fs::read(data(&format!("imos/soop/{XBT}"))).unwrap();
+    let mut env = Env::new();
+    env.pipelines(&xbt_pipelines(
+        "{{ attrs.XBT_line }} {{ attrs.XBT_cruise_ID }}",
+    ));
+    let report = published(&env, &format!("XBT/{XBT}"), &nc);
+    let jpg = format!("X/PX02/{}", XBT.replace(".nc", ".jpg"));
+    let public = env.store("public");
+    assert!(
+        public[&jpg].starts_with(b"\xff\xd8\xff"),
+        "{jpg} is a JPEG: {report}"
+    );
+    assert!(public.contains_key(&format!("X/PX02/{XBT}")));
+
+    let mut env = Env::new();
+    env.pipelines(&xbt_pipelines("{{ attrs.XBT_nope }}"));
+    rejected(
+        &env,
+        &format!("XBT/{XBT}"),
+        &nc,
+        &[&format!(
+            "{XBT}: cannot title the plot profile_plot makes: the file has no global attribute XBT_nope"
+        )],
     );
 }
