@@ -21,7 +21,7 @@ use ocean_ingest::pipeline::route::{Routed, route};
 
 /// The fewest handler runs that must be reproduced (the count reached; raised as the port grows,
 /// so a regression fails here as well as in the list of docs/HANDLERS.md).
-const MIN_HANDLER_RUNS: usize = 123;
+const MIN_HANDLER_RUNS: usize = 134;
 /// The fewest destination assertions that must be reproduced.
 const MIN_DESTINATIONS: usize = 279;
 
