@@ -438,6 +438,30 @@ impl<'a> NcRows<'a> {
             .map_err(|e| self.read_err(e))
     }
 
+    /// Whether a variable with dimensions holds at least one valid value (masked, unpacked): read
+    /// front to back until the first, so a full variable costs one read, not all of its values.
+    fn any_valid(&self, v: &Variable) -> Result<bool, HarvestError> {
+        let numeric = Numeric::of(v);
+        let mut cursor = self
+            .file
+            .row_cursor(&v.name)
+            .map_err(|e| self.read_err(e))?;
+        let inner: usize = v.shape[1..].iter().product();
+        let step = (crate::netcdf::DEFAULT_CHUNK / 16 / inner.max(1)).max(1);
+        let mut buf = Vec::new();
+        let mut row = 0;
+        while row < v.shape[0] && inner > 0 {
+            cursor
+                .read_rows_into(&self.file, row, step, &mut buf)
+                .map_err(|e| self.read_err(e))?;
+            if buf.iter().any(|&raw| !numeric.number(raw).is_nan()) {
+                return Ok(true);
+            }
+            row += step;
+        }
+        Ok(false)
+    }
+
     fn reduced(
         &self,
         v: &Variable,
@@ -470,6 +494,9 @@ impl<'a> NcRows<'a> {
                 )));
             }
         };
+        if reduce == Reduce::Any && !v.shape.is_empty() {
+            return Ok(Value::Num(self.any_valid(v)? as u8 as f64));
+        }
         let (mut first, mut min, mut max, mut sum, mut n) =
             (f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
         self.each_number(v, |x| {
@@ -959,6 +986,49 @@ mod tests {
         assert_eq!(attr_type_name(&AttrValue::Byte(vec![0, 1, 2])), "ndarray");
         assert_eq!(attr_type_name(&AttrValue::Text("x".into())), "str");
         assert_eq!(attr_type_name(&AttrValue::Int(vec![3])), "int32");
+    }
+
+    #[test]
+    fn any_is_answered_by_the_first_valid_value_wherever_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("any.nc");
+        let n = 200_000; // many reads of the step
+        {
+            let mut f = netcdf::create(&path).unwrap();
+            f.add_dimension("TIME", n).unwrap();
+            f.add_dimension("LEVEL", 3).unwrap();
+            let fill = 999_999.0f32;
+            let mut values = vec![fill; n];
+            for (name, valid_at) in [("NONE", None), ("LAST", Some(n - 1)), ("FIRST", Some(0))] {
+                let mut v = f.add_variable::<f32>(name, &["TIME"]).unwrap();
+                v.set_fill_value(fill).unwrap();
+                values.fill(fill);
+                if let Some(i) = valid_at {
+                    values[i] = 12.5;
+                }
+                v.put_values(&values, ..).unwrap();
+            }
+            // Packed: the raw fill unpacks to nothing; a 2-D variable valid in its last cell.
+            let mut v = f.add_variable::<i16>("GRID", &["TIME", "LEVEL"]).unwrap();
+            v.set_fill_value(-1i16).unwrap();
+            v.put_attribute("scale_factor", 0.5f64).unwrap();
+            let mut grid = vec![-1i16; n * 3];
+            grid[n * 3 - 1] = 7;
+            v.put_values(&grid, ..).unwrap();
+        }
+        let meta = HarvestFile::from_path(&path, "X/any.nc").unwrap();
+        let rows = NcRows::open(&meta, "TIME").unwrap();
+        for (name, expected) in [
+            ("NONE", false),
+            ("LAST", true),
+            ("FIRST", true),
+            ("GRID", true),
+        ] {
+            let v = rows.summary.variable(name).unwrap();
+            assert_eq!(rows.any_valid(v).unwrap(), expected, "{name}");
+            let reduced = rows.reduced(v, Some(Reduce::Any), "t", "c").unwrap();
+            assert_eq!(reduced, Value::Num(expected as u8 as f64), "{name}");
+        }
     }
 
     #[test]
