@@ -2,6 +2,8 @@
 //! (fill values masked, packed values unpacked, CF times as instants, quality-control flags found
 //! beside their variable), a file table's one row, and the attribute rows of the `nc_*` tables.
 
+use std::ops::ControlFlow;
+
 use crate::netcdf::columns::RowCursor;
 use crate::netcdf::{
     AttrValue, CfTimeUnits, NcFile, NcSummary, NcType, Variable, parse_time_units,
@@ -438,28 +440,22 @@ impl<'a> NcRows<'a> {
             .map_err(|e| self.read_err(e))
     }
 
-    /// Whether a variable with dimensions holds at least one valid value (masked, unpacked): read
-    /// front to back until the first, so a full variable costs one read, not all of its values.
+    /// Whether a variable holds at least one valid value (masked, unpacked): read front to back
+    /// until the first, so a full variable costs one read, not all of its values.
     fn any_valid(&self, v: &Variable) -> Result<bool, HarvestError> {
         let numeric = Numeric::of(v);
-        let mut cursor = self
-            .file
-            .row_cursor(&v.name)
+        let mut found = false;
+        self.file
+            .for_each_chunk_until(&v.name, crate::netcdf::DEFAULT_CHUNK / 16, |chunk| {
+                found = chunk.iter().any(|&raw| !numeric.number(raw).is_nan());
+                if found {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
             .map_err(|e| self.read_err(e))?;
-        let inner: usize = v.shape[1..].iter().product();
-        let step = (crate::netcdf::DEFAULT_CHUNK / 16 / inner.max(1)).max(1);
-        let mut buf = Vec::new();
-        let mut row = 0;
-        while row < v.shape[0] && inner > 0 {
-            cursor
-                .read_rows_into(&self.file, row, step, &mut buf)
-                .map_err(|e| self.read_err(e))?;
-            if buf.iter().any(|&raw| !numeric.number(raw).is_nan()) {
-                return Ok(true);
-            }
-            row += step;
-        }
-        Ok(false)
+        Ok(found)
     }
 
     fn reduced(
@@ -494,7 +490,7 @@ impl<'a> NcRows<'a> {
                 )));
             }
         };
-        if reduce == Reduce::Any && !v.shape.is_empty() {
+        if reduce == Reduce::Any {
             return Ok(Value::Num(self.any_valid(v)? as u8 as f64));
         }
         let (mut first, mut min, mut max, mut sum, mut n) =
@@ -511,9 +507,6 @@ impl<'a> NcRows<'a> {
             sum += x;
             n += 1;
         })?;
-        if reduce == Reduce::Any {
-            return Ok(Value::Num((n > 0) as u8 as f64));
-        }
         if n == 0 {
             return Ok(Value::Null);
         }

@@ -11,6 +11,7 @@ mod metadata;
 mod summary;
 mod write;
 
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -209,6 +210,19 @@ impl NcFile {
         chunk: usize,
         mut visit: impl FnMut(&[f64]),
     ) -> Result<(), NcError> {
+        self.for_each_chunk_until(var, chunk, |values| {
+            visit(values);
+            ControlFlow::Continue(())
+        })
+    }
+
+    /// [`NcFile::for_each_chunk`] until the visitor breaks: nothing after that piece is read.
+    pub fn for_each_chunk_until(
+        &self,
+        var: &str,
+        chunk: usize,
+        mut visit: impl FnMut(&[f64]) -> ControlFlow<()>,
+    ) -> Result<(), NcError> {
         let (shape, chunking) = {
             let what = format!("variable {var}");
             guarded(&self.path, &what, || {
@@ -220,7 +234,7 @@ impl NcFile {
         let mut buf = Vec::new();
         if shape.is_empty() {
             self.read_f64_into(var, &[], &[], &mut buf)?;
-            visit(&buf);
+            let _ = visit(&buf);
             return Ok(());
         }
         if shape.contains(&0) {
@@ -236,7 +250,9 @@ impl NcFile {
             while i < shape[0] {
                 let n = rows.min(shape[0] - i);
                 cursor.read_rows_into(self, i, n, &mut buf)?;
-                visit(&buf);
+                if visit(&buf).is_break() {
+                    break;
+                }
                 i += n;
             }
             return Ok(());
@@ -248,6 +264,7 @@ impl NcFile {
             chunk: chunk.max(1),
         };
         self.visit_slab(&slab, &mut Vec::new(), &mut buf, &mut visit)
+            .map(|_| ())
     }
 
     fn visit_slab(
@@ -255,8 +272,8 @@ impl NcFile {
         slab: &Slab<'_>,
         prefix: &mut Vec<usize>,
         buf: &mut Vec<f64>,
-        visit: &mut impl FnMut(&[f64]),
-    ) -> Result<(), NcError> {
+        visit: &mut impl FnMut(&[f64]) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, NcError> {
         let shape = slab.shape;
         let depth = prefix.len();
         let inner: usize = shape[depth + 1..].iter().product();
@@ -286,17 +303,22 @@ impl NcFile {
                     .chain(shape[depth + 1..].iter().copied())
                     .collect();
                 self.read_f64_into(slab.var, &start, &count, buf)?;
-                visit(buf);
+                if visit(buf).is_break() {
+                    return Ok(ControlFlow::Break(()));
+                }
                 i += n;
             }
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         } else {
             for i in 0..shape[depth] {
                 prefix.push(i);
-                self.visit_slab(slab, prefix, buf, visit)?;
+                let flow = self.visit_slab(slab, prefix, buf, visit)?;
                 prefix.pop();
+                if flow.is_break() {
+                    return Ok(flow);
+                }
             }
-            Ok(())
+            Ok(ControlFlow::Continue(()))
         }
     }
 
