@@ -101,8 +101,21 @@ fn nc_variable_type(dtype: &NcType) -> Option<netcdf::types::NcVariableType> {
         NcType::UInt64 => T::Int(IntType::U64),
         NcType::Float => T::Float(FloatType::F32),
         NcType::Double => T::Float(FloatType::F64),
-        NcType::Char | NcType::String | NcType::Other(_) => return None,
+        NcType::Char => T::Char,
+        NcType::String | NcType::Other(_) => return None,
     })
+}
+
+/// One `NC_CHAR` element: the binding writes text only through a type it knows as char.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+struct NcChar(u8);
+
+// SAFETY: `NcChar` is one byte, as NC_CHAR is.
+unsafe impl netcdf::types::NcTypeDescriptor for NcChar {
+    fn type_descriptor() -> netcdf::types::NcVariableType {
+        netcdf::types::NcVariableType::Char
+    }
 }
 
 fn attribute_value(value: &AttrValue) -> netcdf::AttributeValue {
@@ -186,7 +199,8 @@ impl NcWriter {
         })
     }
 
-    /// Defines a numeric variable: `_FillValue` first, then its attributes in order.
+    /// Defines a variable (numeric, or char without a fill value): `_FillValue` first, then its
+    /// attributes in order.
     pub fn add_variable(&mut self, def: &VarDef) -> Result<(), NcWriteError> {
         let what = format!("variable {}", def.name);
         let Some(vartype) = nc_variable_type(&def.dtype) else {
@@ -197,6 +211,13 @@ impl NcWriter {
             ));
         };
         let dims: Vec<&str> = def.dimensions.iter().map(String::as_str).collect();
+        if def.dtype == NcType::Char && def.fill_value.is_some() {
+            return Err(write_error(
+                &self.path,
+                &what,
+                "a char variable is written without a fill value",
+            ));
+        }
         let fill = def
             .fill_value
             .map(|f| convert_attr(&def.dtype, &[f]).expect("numeric type"));
@@ -275,6 +296,40 @@ impl NcWriter {
                     Err(netcdf::Error::TypeMismatch)
                 }
             }
+        })
+    }
+
+    /// Writes a 2-D char variable (rows × `width`) from `rows` texts: each truncated to `width`
+    /// bytes or padded with NUL, as numpy's fixed-width byte strings are.
+    pub fn write_chars(
+        &mut self,
+        var: &str,
+        rows: &[String],
+        width: usize,
+    ) -> Result<(), NcWriteError> {
+        let what = format!("values of {var}");
+        match self.vars.iter().find(|(n, _, _)| n == var) {
+            Some((_, NcType::Char, _)) => {}
+            Some(_) => return Err(write_error(&self.path, &what, "not a char variable")),
+            None => return Err(write_error(&self.path, &what, "variable not defined")),
+        }
+        if rows.is_empty() || width == 0 {
+            return Ok(());
+        }
+        let mut bytes = Vec::with_capacity(rows.len() * width);
+        for r in rows {
+            let b = r.as_bytes();
+            let n = b.len().min(width);
+            bytes.extend(b[..n].iter().map(|&c| NcChar(c)));
+            bytes.extend(std::iter::repeat_n(NcChar(0), width - n));
+        }
+        let file = &mut self.file;
+        guarded(&self.path, &what, || {
+            let mut v = file
+                .variable_mut(var)
+                .ok_or_else(|| netcdf::Error::NotFound(var.to_string()))?;
+            let extents: netcdf::Extents = ([0, 0], [rows.len(), width]).try_into()?;
+            v.put_values(&bytes, extents)
         })
     }
 
@@ -405,20 +460,42 @@ mod tests {
     }
 
     #[test]
-    fn refuses_text_variables_and_unknown_names() {
+    fn writes_char_variables_and_refuses_strings_and_unknown_names() {
         let dir = tempfile::tempdir().unwrap();
-        let mut w = NcWriter::create(&dir.path().join("x.nc")).unwrap();
+        let path = dir.path().join("x.nc");
+        let mut w = NcWriter::create(&path).unwrap();
+        let def = |name: &str, dtype: NcType, dims: &[&str], fill: Option<f64>| VarDef {
+            name: name.into(),
+            dtype,
+            dimensions: dims.iter().map(|d| d.to_string()).collect(),
+            fill_value: fill,
+            attributes: vec![],
+            keep_nan: false,
+        };
         let err = w
-            .add_variable(&VarDef {
-                name: "S".into(),
-                dtype: NcType::Char,
-                dimensions: vec![],
-                fill_value: None,
-                attributes: vec![],
-                keep_nan: false,
-            })
+            .add_variable(&def("S", NcType::String, &[], None))
             .unwrap_err();
-        assert!(err.to_string().contains("char"), "{err}");
+        assert!(err.to_string().contains("string"), "{err}");
+        w.add_dimension("ROW", None).unwrap();
+        w.add_dimension("LEN", Some(3)).unwrap();
+        let err = w
+            .add_variable(&def("C", NcType::Char, &["ROW", "LEN"], Some(0.0)))
+            .unwrap_err();
+        assert!(err.to_string().contains("without a fill value"), "{err}");
+        w.add_variable(&def("T", NcType::Char, &["ROW", "LEN"], None))
+            .unwrap();
+        assert!(w.write_f64("T", &[0, 0], &[1, 1], &[1.0]).is_err());
+        w.write_chars("T", &["EQU".into(), "ATMOS".into(), "X".into()], 3)
+            .unwrap();
+        w.finish().unwrap();
+        let f = netcdf::open(&path).unwrap();
+        let raw = f.variable("T").unwrap().get_raw_values(..).unwrap();
+        assert_eq!(
+            raw,
+            b"EQUATMX\0\0".to_vec(),
+            "cut at the length, NUL-padded"
+        );
+        let mut w = NcWriter::create(&dir.path().join("y.nc")).unwrap();
         assert!(w.write_f64("nope", &[], &[], &[1.0]).is_err());
     }
 }

@@ -207,6 +207,8 @@ struct Problems<'a> {
     vocab_names: BTreeSet<String>,
     /// The harvest declaration files the file names, loaded after validation.
     harvests: Vec<SchemaRef>,
+    /// The table conversions derivations name, loaded after validation.
+    conversions: Vec<ConversionRef>,
     /// Where each pipeline may write, with what says so: compared once every pipeline is read.
     writes: Vec<WriteRef>,
 }
@@ -218,6 +220,17 @@ struct WriteRef {
     pattern: PathPattern,
     field: String,
     span: std::ops::Range<usize>,
+}
+
+/// A table conversion named by a derivation, where it goes once loaded, and the scope its
+/// templates are checked against (the rule's).
+struct ConversionRef {
+    path: Spanned<String>,
+    pipeline: String,
+    field: String,
+    /// The pipeline, the rule and the derivation (their places).
+    target: (usize, usize, usize),
+    scope: lint::Scope,
 }
 
 /// A table schema (or harvest declaration) named in the pipeline file, and where it goes once
@@ -267,6 +280,7 @@ pub fn parse(text: &str, origin: &str, opts: ReadOptions) -> Result<PipelineSet,
     load_schema_folders(&mut pipelines, &mut problems, opts.base);
     let vocabularies = load_vocabularies(&mut pipelines, &mut problems, opts.base);
     load_harvests(&mut pipelines, &mut problems, opts.base);
+    load_conversions(&mut pipelines, &mut problems, opts.base);
     if problems.list.is_empty() {
         Ok(PipelineSet {
             origin: origin.to_string(),
@@ -310,6 +324,7 @@ fn validate<'t>(
         vocabularies: Vec::new(),
         vocab_names: BTreeSet::new(),
         harvests: Vec::new(),
+        conversions: Vec::new(),
         writes: Vec::new(),
     };
     for v in raw.vocabulary {
@@ -638,6 +653,41 @@ fn load_harvests(pipelines: &mut [Pipeline], problems: &mut Problems, base: Opti
             },
             Err(list) => {
                 for (_, message) in list {
+                    problems.at(
+                        named.path.span(),
+                        Some(&named.pipeline),
+                        named.field.clone(),
+                        message,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Loads the table conversions derivations name (relative to the pipeline file), each problem
+/// of a declaration at the line of the derivation that names it, with its own line in the
+/// declaration file.
+fn load_conversions(pipelines: &mut [Pipeline], problems: &mut Problems, base: Option<&Path>) {
+    for named in std::mem::take(&mut problems.conversions) {
+        let rel = named.path.get_ref();
+        let loaded = side_file(base, rel)
+            .map_err(|e| vec![e])
+            .and_then(|path| super::conversion::TableConversion::load(&path, rel, &named.scope));
+        match loaded {
+            Ok(c) => {
+                let (p, r, d) = named.target;
+                if let Some(Builtin::TableToNetcdf { conversion, .. }) = pipelines
+                    .get_mut(p)
+                    .and_then(|p| p.rules.get_mut(r))
+                    .and_then(|r| r.derive.get_mut(d))
+                    .map(|d| &mut d.builtin)
+                {
+                    *conversion = Some(Arc::new(c));
+                }
+            }
+            Err(list) => {
+                for message in list {
                     problems.at(
                         named.path.span(),
                         Some(&named.pipeline),
@@ -1386,20 +1436,20 @@ fn validate_rule(
         .published
         .as_ref()
         .and_then(|p| published_rule(problems, p, pipeline, &field("published"), &scope));
-    let derive: Vec<Derivation> = rr
-        .derive
-        .iter()
-        .enumerate()
-        .filter_map(|(j, d)| {
-            derivation(
-                problems,
-                d,
-                pipeline,
-                &field(&format!("derive[{j}]")),
-                &scope,
-            )
-        })
-        .collect();
+    let mut derive: Vec<Derivation> = Vec::new();
+    for (j, d) in rr.derive.iter().enumerate() {
+        let place = (target.0, target.1, derive.len());
+        if let Some(d) = derivation(
+            problems,
+            d,
+            pipeline,
+            &field(&format!("derive[{j}]")),
+            &scope,
+            place,
+        ) {
+            derive.push(d);
+        }
+    }
     (problems.list.len() == before).then(|| FileRule {
         include: include.expect("valid when no problem was added"),
         exclude,
@@ -1427,6 +1477,7 @@ fn derivation(
     pipeline: &str,
     field: &str,
     scope: &lint::Scope,
+    place: (usize, usize, usize),
 ) -> Option<Derivation> {
     let table = raw.get_ref();
     let text = |k: &str| table.get(k).and_then(toml::Value::as_str);
@@ -1506,6 +1557,9 @@ fn derivation(
                 title,
             }
         }),
+        "table_to_netcdf" => {
+            table_conversion(problems, raw, &params, pipeline, field, scope, place)
+        }
         other => Err(format!(
             "unknown builtin {other:?}; the built-in derivations are {}",
             Builtin::NAMES.join(", ")
@@ -1518,6 +1572,43 @@ fn derivation(
             None
         }
     }
+}
+
+/// `table_to_netcdf`'s one parameter, `conversion = "<declaration file>"`, noted to load after
+/// validation (its templates checked against the rule's scope).
+fn table_conversion(
+    problems: &mut Problems,
+    raw: &Spanned<toml::Table>,
+    params: &toml::Table,
+    pipeline: &str,
+    field: &str,
+    scope: &lint::Scope,
+    place: (usize, usize, usize),
+) -> Result<Builtin, String> {
+    if let Some(k) = params.keys().find(|k| k.as_str() != "conversion") {
+        return Err(format!(
+            "table_to_netcdf takes no parameter {k:?}; it takes conversion = \"<declaration file>\""
+        ));
+    }
+    let Some(file) = params.get("conversion").and_then(toml::Value::as_str) else {
+        return Err(
+            "table_to_netcdf needs conversion = \"<declaration file>\" (relative to this file)"
+                .into(),
+        );
+    };
+    if place.1 != usize::MAX {
+        problems.conversions.push(ConversionRef {
+            path: Spanned::new(raw.span(), file.to_string()),
+            pipeline: pipeline.to_string(),
+            field: format!("{field}.conversion"),
+            target: place,
+            scope: scope.clone(),
+        });
+    }
+    Ok(Builtin::TableToNetcdf {
+        file: file.to_string(),
+        conversion: None,
+    })
 }
 
 /// Compiles `require = [{ that, reason }]` entries (`field` names the list), each problem at its

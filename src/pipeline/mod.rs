@@ -3,6 +3,7 @@
 
 pub mod catch_all;
 mod config;
+pub mod conversion;
 pub mod handler;
 mod harvest;
 pub mod imos_name;
@@ -117,16 +118,26 @@ pub enum Builtin {
         spec: Arc<crate::plot::profile_plot::ProfileSpec>,
         title: Option<Template>,
     },
+    /// A delimited text table converted to NetCDF by a declaration file
+    /// ([`conversion`]); the made file is named after it is made, so the name's
+    /// template sees its global attributes (`attrs`).
+    TableToNetcdf {
+        /// The declaration file as the pipeline file names it (relative to it).
+        file: String,
+        /// The declaration, loaded and validated with the pipeline file.
+        conversion: Option<Arc<conversion::TableConversion>>,
+    },
 }
 
 impl Builtin {
     /// The names `builtin = "…"` takes.
-    pub const NAMES: &[&str] = &["map_plot", "profile_plot"];
+    pub const NAMES: &[&str] = &["map_plot", "profile_plot", "table_to_netcdf"];
 
     pub fn label(&self) -> &'static str {
         match self {
             Builtin::MapPlot(_) => "map_plot",
             Builtin::ProfilePlot { .. } => "profile_plot",
+            Builtin::TableToNetcdf { .. } => "table_to_netcdf",
         }
     }
 }

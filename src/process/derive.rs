@@ -1,7 +1,9 @@
 //! Built-in derivations (`derive = [{ builtin = "…", name = "…", … }]` on a rule): each file of
 //! the rule makes a file in the job's work folder, which joins the upload's files claimed by the
 //! rule its name matches, to be checked and published like an uploaded file. A derivation that
-//! fails, or a made file no rule claims, rejects the upload with the reason.
+//! fails, or a made file no rule claims, rejects the upload with the reason; so does a file its
+//! rule refuses (`reject`, `require`), before anything is made from it. A conversion
+//! (`table_to_netcdf`) is named once made, its name's template seeing the made file's header.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::context_for;
 use crate::error::JobError;
 use crate::model::{FileCollection, FileOrigin, PipelineFile};
-use crate::pipeline::{Builtin, Pipeline};
+use crate::pipeline::{Builtin, Pipeline, Template, TemplateContext};
 
 /// Where the job's work folder keeps the derived files.
 const FOLDER: &str = "derived";
@@ -21,10 +23,16 @@ struct Job {
     builtin: Builtin,
     source_name: String,
     source: PathBuf,
+    /// The made file's name; for a conversion, rendered once the file is made (then empty until
+    /// it is).
     name: String,
     out: PathBuf,
     /// A plot's title, rendered from the source file's context.
     title: String,
+    /// The source file's context, for a conversion's templates and its name.
+    ctx: Option<TemplateContext>,
+    /// The name's template, for a conversion.
+    name_template: Option<Template>,
 }
 
 /// Runs the derivations of every addition's rule and adds what they make; off the async workers.
@@ -49,6 +57,12 @@ pub async fn derive(
             continue;
         };
         let ctx = context_for(file, key, pipeline, now);
+        // A file its rule refuses makes nothing: its reasons are the upload's.
+        let refusals = rule.refusals(&ctx, true);
+        if !refusals.is_empty() {
+            problems.push(format!("{}: {}", file.name, refusals.join("; ")));
+            continue;
+        }
         for d in &rule.derive {
             let title = match &d.builtin {
                 Builtin::ProfilePlot { title: Some(t), .. } => match t.render(&ctx) {
@@ -64,6 +78,20 @@ pub async fn derive(
                 },
                 _ => String::new(),
             };
+            if let Builtin::TableToNetcdf { .. } = &d.builtin {
+                // Named once made: the name reads what the conversion wrote.
+                jobs.push(Job {
+                    builtin: d.builtin.clone(),
+                    source_name: file.name.clone(),
+                    source: source.clone(),
+                    out: folder.join(jobs.len().to_string()).join("converted.nc"),
+                    name: String::new(),
+                    title,
+                    ctx: Some(ctx.clone()),
+                    name_template: Some(d.name.clone()),
+                });
+                continue;
+            }
             match d.name.render(&ctx) {
                 Ok(name) if !name.is_empty() && !name.contains('/') => jobs.push(Job {
                     builtin: d.builtin.clone(),
@@ -72,6 +100,8 @@ pub async fn derive(
                     out: folder.join(jobs.len().to_string()).join(&name),
                     name,
                     title,
+                    ctx: None,
+                    name_template: None,
                 }),
                 Ok(name) => problems.push(format!(
                     "{}: {} would make a file named {name:?}: a name, without folders",
@@ -92,16 +122,27 @@ pub async fn derive(
     if jobs.is_empty() {
         return Ok(());
     }
-    let jobs = Arc::new(jobs);
-    let made = {
-        let jobs = jobs.clone();
-        crate::task::blocking(move || jobs.iter().map(make).collect::<Vec<_>>())
-            .await
-            .map_err(|e| JobError::internal(format!("a derivation crashed: {e}")))?
-    };
-    for (job, result) in jobs.iter().zip(made) {
+    let made = crate::task::blocking(move || {
+        jobs.into_iter()
+            .map(|mut job| {
+                let made = make(&mut job);
+                (job, made)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| JobError::internal(format!("a derivation crashed: {e}")))?;
+    for (job, result) in made {
         let (size, sha256) = match result {
             Ok(made) => made,
+            Err(e) if job.name.is_empty() => {
+                problems.push(format!(
+                    "{}: {} cannot convert it: {e}",
+                    job.source_name,
+                    job.builtin.label(),
+                ));
+                continue;
+            }
             Err(e) => {
                 problems.push(format!(
                     "{}: {} cannot make {}: {e}",
@@ -153,19 +194,63 @@ pub async fn derive(
     }
 }
 
-/// Makes one file; its size and SHA-256.
-fn make(job: &Job) -> Result<(u64, String), String> {
+/// Makes one file (a conversion's is named here, and `job` updated); its size and SHA-256.
+fn make(job: &mut Job) -> Result<(u64, String), String> {
+    let parent = job.out.parent().expect("a file in a folder").to_path_buf();
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
     let bytes = match &job.builtin {
         Builtin::MapPlot(spec) => crate::plot::map::render(&job.source, spec)?,
         Builtin::ProfilePlot { spec, .. } => {
             crate::plot::profile_plot::render(&job.source, spec, &job.title)?
         }
+        Builtin::TableToNetcdf { conversion, file } => {
+            let conversion = conversion
+                .as_ref()
+                .ok_or_else(|| format!("the conversion {file} was not loaded"))?;
+            let ctx = job
+                .ctx
+                .as_ref()
+                .expect("a conversion has its source's context");
+            conversion.convert(&job.source, ctx, &job.out)?;
+            let name = converted_name(job, &job.out)?;
+            let named = parent.join(&name);
+            std::fs::rename(&job.out, &named)
+                .map_err(|e| format!("cannot name {}: {e}", named.display()))?;
+            job.out = named;
+            job.name = name;
+            return crate::digest::sha256_file(&job.out)
+                .map_err(|e| format!("cannot read {}: {e}", job.out.display()));
+        }
     };
-    let parent = job.out.parent().expect("a file in a folder");
-    std::fs::create_dir_all(parent)
-        .map_err(|e| format!("cannot make {}: {e}", parent.display()))?;
     std::fs::write(&job.out, &bytes)
         .map_err(|e| format!("cannot write {}: {e}", job.out.display()))?;
     crate::digest::sha256_file(&job.out)
         .map_err(|e| format!("cannot read {}: {e}", job.out.display()))
+}
+
+/// A converted file's name: the derivation's `name` template on the source's context, with the
+/// made file's header (`attrs`, `variables`…).
+fn converted_name(job: &Job, made: &Path) -> Result<String, String> {
+    let summary = crate::netcdf::NcFile::open(made)
+        .and_then(|f| f.summary())
+        .map_err(|e| format!("cannot read the converted file: {e}"))?;
+    let mut ctx = job
+        .ctx
+        .clone()
+        .expect("a conversion has its source's context");
+    ctx.header = Some(Arc::new(crate::pipeline::template::values::header_json(
+        &summary,
+    )));
+    let template = job
+        .name_template
+        .as_ref()
+        .expect("a conversion has its name's template");
+    match template.render(&ctx) {
+        Ok(name) if !name.is_empty() && !name.contains('/') => Ok(name),
+        Ok(name) => Err(format!(
+            "the converted file would be named {name:?}: a name, without folders"
+        )),
+        Err(e) => Err(format!("cannot name the converted file: {e}")),
+    }
 }

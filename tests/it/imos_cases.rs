@@ -21,7 +21,7 @@ use ocean_ingest::pipeline::route::{Routed, route};
 
 /// The fewest handler runs that must be reproduced (the count reached; raised as the port grows,
 /// so a regression fails here as well as in the list of docs/HANDLERS.md).
-const MIN_HANDLER_RUNS: usize = 134;
+const MIN_HANDLER_RUNS: usize = 138;
 /// The fewest destination assertions that must be reproduced.
 const MIN_DESTINATIONS: usize = 279;
 
@@ -41,6 +41,8 @@ struct Case {
     #[serde(default)]
     inputs: Vec<String>,
     input_member: Option<String>,
+    /// The upload is a file our own conversion makes from one of the repository's inputs.
+    converted: Option<Converted>,
     missing: Option<String>,
     expect: String,
     error: Option<String>,
@@ -59,6 +61,19 @@ struct Case {
     #[serde(default)]
     unpublished: Vec<Unpublished>,
     public_holds: Option<PublicHolds>,
+}
+
+/// `[case.converted]`: the upload is made, as the reference's test makes it, by a conversion
+/// from an input file; here by our conversion of the same name, so the case tests what our
+/// conversion writes as the reference's tests what its own writer wrote.
+#[derive(Debug, Deserialize)]
+struct Converted {
+    /// `tmv_log`: the SOOP TMV log-to-NetCDF conversion (`handlers::tmv_log::convert_log`).
+    conversion: String,
+    /// The input converted (relative to tests/data/imos/).
+    from: String,
+    /// The vessel name the conversion writes (the reference's test passes it).
+    vessel: String,
 }
 
 /// What the public store holds under a folder after the case's uploads: exactly these names.
@@ -293,6 +308,16 @@ fn run_case(case: &Case) -> Result<(), String> {
         let dest = home.join("incoming").join(&case.upload_key);
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
         std::fs::write(dest, case.manifest_lines.join("\n") + "\n").unwrap();
+    } else if let Some(conv) = &case.converted {
+        let made = convert(conv, &home.join("converted"))?;
+        let name = case.upload_key.rsplit('/').next().unwrap_or("");
+        if made.file_name().and_then(|n| n.to_str()) != Some(name) {
+            return Err(format!(
+                "the conversion made {}, where the case uploads {name}",
+                made.display()
+            ));
+        }
+        put(&home.join("incoming"), &case.upload_key, &made);
     } else {
         stage_upload(
             &env,
@@ -325,6 +350,26 @@ fn run_case(case: &Case) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Runs the conversion a case names into `out` (outside the stores); the file it made.
+fn convert(conv: &Converted, out: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let from = input_path(&conv.from)?;
+    let name = conv.from.rsplit('/').next().unwrap_or(&conv.from);
+    match conv.conversion.as_str() {
+        "tmv_log" => ocean_ingest::handlers::tmv_log::convert_log(
+            &from,
+            name,
+            None,
+            &conv.vessel,
+            out,
+            chrono::Utc::now(),
+        )
+        .map(|p| p.generated.path)
+        .map_err(|e| format!("the {} conversion of {name} failed: {e}", conv.conversion)),
+        other => Err(format!("unknown conversion {other:?} (known: tmv_log)")),
+    }
 }
 
 /// Whether the table `want.loaded_into` of the embedded index (SQLite: `<schema>__<table>`) holds as

@@ -141,7 +141,7 @@ fn intersect(value: Value, other: Value) -> Result<Value, Error> {
 }
 
 /// `{{ imos.start | strftime("%Y/%m") }}`: formats a compact IMOS time (`20140703T021045Z`), an
-/// ISO 8601 time or a date.
+/// ISO 8601 time, a date or an ordinal date (`2022-332`).
 fn strftime(value: String, format: String) -> Result<String, Error> {
     let parsed = parse_time(&value).ok_or_else(|| {
         Error::new(
@@ -173,7 +173,8 @@ fn parse_time(s: &str) -> Option<NaiveDateTime> {
             return Some(t);
         }
     }
-    for fmt in ["%Y%m%d", "%Y-%m-%d"] {
+    // `2022-332`: an ISO 8601 ordinal date (year and day of the year).
+    for fmt in ["%Y%m%d", "%Y-%m-%d", "%Y-%j"] {
         if let Ok(d) = NaiveDate::parse_from_str(s, fmt) {
             return d.and_hms_opt(0, 0, 0);
         }
