@@ -18,7 +18,9 @@
 # the file) or when section 4 finds growth worse than linear, after writing the figures.
 #
 # Usage: scripts/bench.sh
-#   BIN=path/to/ocean-ingest   time that release binary instead of building one
+#   BIN=path/to/ocean-ingest   time that release binary instead of building one (the build is
+#                              the shipped one: libnetcdf and HDF5 linked statically, feature
+#                              static-netcdf; LINK=system for Debian's libnetcdf)
 #   SIZES="1250000 5007551 10000000"   series lengths (points)
 #   RUNS=3                     runs per timing of ours (the median is reported)
 #   REFERENCE_VENV=DIR         keep the reference checker's venv there (default: a throwaway one)
@@ -28,8 +30,8 @@
 #   VARIABLES=0                skip section 4 (VARIABLE_FILES=DIR keeps its generated files)
 #   CORPUS=0                   skip section 5
 #   OUT=BENCHMARKS.md          where the figures go (OUT=- prints them only)
-# Needs: python3 (venv, pip reaching PyPI), cargo (unless BIN), /usr/bin/time (apt `time`),
-# ncgen (netcdf-bin), sha256sum.
+# Needs: python3 (venv, pip reaching PyPI), cargo (unless BIN; cmake >= 3.26 as CMAKE, else
+# pip installs one), /usr/bin/time (apt `time`), ncgen (netcdf-bin), sha256sum.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,8 +46,8 @@ trap 'rm -rf "$work"' EXIT
 if [ -n "${BIN:-}" ]; then
     bin="$BIN"
 else
-    echo "== building ocean-ingest (release)" >&2
-    (cd "$here" && cargo build --release --locked --quiet --bin ocean-ingest)
+    echo "== building ocean-ingest (release, libnetcdf: ${LINK:-static})" >&2
+    release_build "$here" --bin ocean-ingest
     bin="${CARGO_TARGET_DIR:-$here/target}/release/ocean-ingest"
 fi
 reference_venv "${REFERENCE_VENV:-$work/venv}"
@@ -120,7 +122,7 @@ variables_status=0
 load_before="$(uptime | sed 's/.*load average: //')"
 say "### Run of $(date -u +%Y-%m-%dT%H:%MZ): $(nproc) cores, $(uname -sr), load average before: $load_before"
 say ""
-say "Ours: \`$bin\` ($(ldd "$bin" 2>/dev/null | wc -l) shared libraries). Reference: $REFERENCE_VERSIONS$([ "$REFERENCE_IMOS" = 1 ] && echo ", cc-plugin-imos from $IMOS_PLUGIN")."
+say "Ours: \`$bin\` ($(ldd "$bin" 2>/dev/null | wc -l) shared libraries, libnetcdf: $(netcdf_linkage "$bin")). Reference: $REFERENCE_VERSIONS$([ "$REFERENCE_IMOS" = 1 ] && echo ", cc-plugin-imos from $IMOS_PLUGIN")."
 say ""
 say "#### Long TIME series (IMOS toolbox layout), check = cf:1.6 + imos:1.4"
 say ""
@@ -223,7 +225,7 @@ if [ "${VARIABLES:-1}" != 0 ]; then
     say "#### Many variables (scripts/bench-variables.sh): \`check --suite cf:1.6\` and a whole \`run\`, seconds"
     say ""
     say '```'
-    BIN="$bin" GEN="${GEN:-}" RUNS="$runs" FILES="${VARIABLE_FILES:-}" "$here/scripts/bench-variables.sh" 2>&1 | tee -a "$report" \
+    BIN="$bin" GEN="${GEN:-}" HEADER="${HEADER:-}" RUNS="$runs" FILES="${VARIABLE_FILES:-}" "$here/scripts/bench-variables.sh" 2>&1 | tee -a "$report" \
         || variables_status=1
     say '```'
     say ""

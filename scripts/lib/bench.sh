@@ -25,6 +25,35 @@ reference_venv() {
     REFERENCE_VERSIONS="$("$dir/bin/pip" list 2>/dev/null | grep -iE '^(compliance-checker|cc-plugin-imos|numpy|netCDF4|cftime|cf-units) ' | tr -s ' ' | paste -sd, -)"
 }
 
+# release_build ROOT CARGO-ARGS... — `cargo build --release` of the given targets as the product
+# ships them: libnetcdf and HDF5 compiled from source and linked statically (feature
+# static-netcdf, the Dockerfile's build), or linked to the system's libnetcdf when LINK=system.
+# The static build needs cmake >= 3.26: CMAKE names it, else it is installed from PyPI into the
+# venv OCEAN_INGEST_VENV (default ROOT/.venv), as scripts/check-stderr.sh does.
+release_build() {
+    local root="$1" venv
+    shift
+    if [ "${LINK:-static}" = system ]; then
+        (cd "$root" && cargo build --release --locked --quiet "$@")
+        return
+    fi
+    if [ -z "${CMAKE:-}" ]; then
+        venv="${OCEAN_INGEST_VENV:-$root/.venv}"
+        if [ ! -x "$venv/bin/cmake" ]; then
+            echo "== installing cmake 3.31.10 from PyPI into $venv (to build libnetcdf and HDF5)" >&2
+            [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+            "$venv/bin/pip" install -q --disable-pip-version-check "cmake==3.31.10"
+        fi
+        CMAKE="$venv/bin/cmake"
+    fi
+    (cd "$root" && CMAKE="$CMAKE" cargo build --release --locked --quiet --features static-netcdf "$@")
+}
+
+# netcdf_linkage BIN — "system" when BIN loads a shared libnetcdf, else "static".
+netcdf_linkage() {
+    if ldd "$1" 2>/dev/null | grep -q 'libnetcdf'; then echo system; else echo static; fi
+}
+
 now() { date +%s.%N; }
 # elapsed START END — seconds between two `now`s, to the millisecond.
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
