@@ -2,7 +2,8 @@
 # Benchmarks the harvest against the reference's harvester prototype (github aodn/utilities,
 # folder generic-harvester, Python) on the same generated ANMN time series and the same PostgreSQL
 # + PostGIS server (a database each: both use schemas anmn_ts and file_index), collection anmn_ts:
-#   rows per second (measurement rows / wall time of the harvest) and peak memory (max RSS).
+#   rows per second (measurement rows / wall time of the harvest) and peak memory (max RSS), beside
+#   the server's own floor: the same rows loaded by the server from a local file with COPY.
 #
 # Usage: scripts/bench-harvest.sh PROTOTYPE_DIR [N]
 #   PROTOTYPE_DIR  a checkout of generic-harvester (the prototype is not part of this repository:
@@ -81,6 +82,20 @@ log "ours: the same file again (its rows replaced)"
     >"$work/ours2.json" 2>"$work/ours2.time"
 ours_rows=$(psql_as "$base/bench_ours" -At -c "SELECT count(*) FROM anmn_ts.measurement")
 
+# --- the server's own floor --------------------------------------------------------------------
+# The same rows, written out by the server in COPY's binary format and loaded back by the server
+# from its own disk into a table made like measurement (the same columns, primary key and
+# defaults): no client, no network, one transaction. No harvest into this server can be faster.
+log "floor: the server's own COPY of the same rows from a local file"
+floor_file="$SERVERS_DIR/pg/measurement.copy"
+psql_as "$base/bench_ours" -c "COPY anmn_ts.measurement TO '$floor_file' (FORMAT binary)"
+psql_as "$base/bench_ours" -c "CREATE TABLE anmn_ts.floor (LIKE anmn_ts.measurement INCLUDING ALL)" -c "CHECKPOINT"
+floor_started=$(date +%s.%N)
+psql_as "$base/bench_ours" -c "BEGIN" -c "COPY anmn_ts.floor FROM '$floor_file' (FORMAT binary)" -c "COMMIT"
+floor_ended=$(date +%s.%N)
+psql_as "$base/bench_ours" -c "DROP TABLE anmn_ts.floor"
+rm -f "$floor_file"
+
 # --- the prototype ---------------------------------------------------------------------------
 psql_as "$pg" -c "CREATE DATABASE bench_theirs"
 # The schemas, roles and extension its README asks for.
@@ -143,5 +158,7 @@ echo "== $n samples${CHUNK:+ in chunks of $CHUNK}; $(nproc) cores; $(uname -sr);
 printf '%-28s %14s %12s %14s %10s\n' "" "measurement" "wall (s)" "rows/s" "max RSS"
 printf '%-28s %14s %12s %14s %10s\n' "ours (fresh database)" "$ours_rows" "$ours_secs" "$ours_rate" "$(rss "$work/ours.time") MiB"
 printf '%-28s %14s %12s %14s %10s\n' "ours (rerun: rows replaced)" "$ours_rows" "$(wall "$work/ours2.time")" "$ours2_rate" "$(rss "$work/ours2.time") MiB"
+floor_secs=$(awk -v a="$floor_started" -v b="$floor_ended" 'BEGIN { printf "%.2f", b - a }')
+printf '%-28s %14s %12s %14s %10s\n' "server's COPY from a file" "$ours_rows" "$floor_secs" "$(awk -v r="$ours_rows" -v s="$floor_secs" 'BEGIN { printf "%d", r / s }')" "-"
 printf '%-28s %14s %12s %14s %10s\n' "prototype (Python)${PROTOTYPE_SAMPLES:+, $PROTOTYPE_SAMPLES samples}" "$theirs_rows" "$theirs_secs" "$theirs_rate" "$(rss "$work/theirs.time") MiB"
 awk -v a="$ours_rate" -v b="$theirs_rate" 'BEGIN { if (b > 0) printf "ours loads %.1fx as many rows per second\n", a / b }'
