@@ -280,9 +280,7 @@ pub fn to_datetime(units: &CfTimeUnits, value: f64) -> Option<DateTime<Utc>> {
 
 /// A time as a number in the given units (the inverse of `CfTimeUnits::to_datetime`).
 pub fn time_value(units: &CfTimeUnits, t: DateTime<Utc>) -> f64 {
-    let delta = t.naive_utc() - units.epoch;
-    let micros = delta.num_microseconds().unwrap_or(i64::MAX) as f64;
-    micros / 1.0e6 / units.seconds_per_unit
+    units.value_of(t.naive_utc())
 }
 
 #[cfg(test)]

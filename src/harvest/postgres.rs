@@ -91,6 +91,7 @@ impl CopyIn {
                         message,
                     })?;
             }
+            // Checked here rather than by awaiting send_if_full on every row.
             if self.buf.len() >= COPY_BATCH {
                 self.send_if_full().await.map_err(ChunkError::Send)?;
             }

@@ -11,6 +11,12 @@ pub struct CfTimeUnits {
 
 impl CfTimeUnits {
     /// The instant a time value stands for, or `None` if it is out of range or not finite.
+    /// A time as a number in these units (the inverse of [`CfTimeUnits::to_datetime`]).
+    pub fn value_of(&self, t: chrono::NaiveDateTime) -> f64 {
+        let micros = (t - self.epoch).num_microseconds().unwrap_or(i64::MAX) as f64;
+        micros / 1.0e6 / self.seconds_per_unit
+    }
+
     pub fn to_datetime(&self, value: f64) -> Option<DateTime<Utc>> {
         let millis = value * self.seconds_per_unit * 1000.0;
         if !millis.is_finite() || millis.abs() > 1.0e15 {

@@ -730,8 +730,7 @@ impl TableConversion {
         for v in &self.variables {
             match &v.source {
                 VarSource::Time(units) => {
-                    let values: Vec<f64> =
-                        table.times.iter().map(|t| time_value(units, t)).collect();
+                    let values: Vec<f64> = table.times.iter().map(|t| units.value_of(*t)).collect();
                     w.write_all_f64(&v.name, &values, chunk)?;
                 }
                 VarSource::Column(_) if v.dtype == NcType::Char => {
@@ -771,11 +770,6 @@ fn number(field: &str) -> f64 {
         return f64::NAN;
     }
     f.parse::<f64>().unwrap_or(f64::NAN)
-}
-
-fn time_value(units: &CfTimeUnits, t: &NaiveDateTime) -> f64 {
-    let micros = (*t - units.epoch).num_microseconds().unwrap_or(i64::MAX) as f64;
-    micros / 1.0e6 / units.seconds_per_unit
 }
 
 /// `valid_min`, `valid_max` and `valid_range` in the variable's type, as the reference's template
