@@ -37,4 +37,5 @@ pub mod source;
 pub mod status;
 pub mod store;
 pub mod task;
+pub mod text_regex;
 pub mod vars;

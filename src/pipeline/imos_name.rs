@@ -3,8 +3,9 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
 use serde::Serialize;
+
+use crate::text_regex::TextRegex;
 
 /// The fields of an IMOS file name. Dates stay in their compact form (`20140703T021045Z`); the
 /// `strftime` template filter formats them.
@@ -29,8 +30,8 @@ pub struct ImosName {
     pub extension: String,
 }
 
-static IMOS_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
+static IMOS_NAME: LazyLock<TextRegex> = LazyLock::new(|| {
+    TextRegex::new(
         r"(?x)^
         (?P<project>IMOS|AODN|SOOP)_
         (?P<facility_code>(?P<facility>[A-Za-z0-9]+)(?:-(?P<sub>[A-Za-z0-9-]+))?)_
@@ -44,14 +45,13 @@ static IMOS_NAME: LazyLock<Regex> = LazyLock::new(|| {
         (?:_PART(?P<part>\d+))?
         \.(?P<ext>[A-Za-z0-9.]+)$",
     )
-    .expect("IMOS name pattern is valid")
 });
 
 impl ImosName {
     /// Parses a file name; `None` when it does not follow the convention.
     pub fn parse(name: &str) -> Option<ImosName> {
         let c = IMOS_NAME.captures(name)?;
-        let get = |n: &str| c.name(n).map(|m| m.as_str().to_string());
+        let get = |n: &str| c.name(n).map(str::to_string);
         Some(ImosName {
             project: get("project")?,
             facility_code: get("facility_code")?,

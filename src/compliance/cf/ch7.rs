@@ -1,11 +1,14 @@
 //! CF chapters 7 and 8 (cells, reduction of dataset size): cell boundaries, measures, methods,
 //! climatological statistics, packed data, compression by gathering.
 
+use std::sync::LazyLock;
+
 use super::model::{Model, Py, attr, attr_str, is_text};
 use super::section::*;
 use crate::compliance::units::Unit;
 use crate::compliance::{CheckResult, Dataset, GroupCtx, Priority};
 use crate::netcdf::NcType;
+use crate::text_regex::TextRegex;
 
 type Out = Result<Vec<CheckResult>, String>;
 
@@ -46,9 +49,8 @@ pub fn cell_boundaries(ds: &Dataset) -> Out {
 
 pub fn cell_measures(ds: &Dataset) -> Out {
     let m = Model::new(ds);
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re =
-        RE.get_or_init(|| regex::Regex::new(r"^(?:area|volume): (\w+)$").expect("a valid pattern"));
+    static RE: LazyLock<TextRegex> = LazyLock::new(|| TextRegex::new(r"^(?:area|volume): (\w+)$"));
+    let re = &*RE;
     let mut out = Vec::new();
     let mut reasons: Vec<String> = Vec::new();
     for v in m.vars.iter().filter(|v| v.attr("cell_measures").is_some()) {
@@ -112,13 +114,12 @@ const METHODS: [&str; 11] = [
 ];
 
 pub fn cell_methods(ds: &Dataset) -> Out {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(
+    static RE: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(
             r"(?P<vars>(?:\w+: )+)(?P<method>\w+) ?(?P<where>where (?P<wtypevar>\w+) ?(?P<over>over (?P<otypevar>\w+))?| ?)(?:\((?P<paren_contents>[^)]*)\))?",
         )
-        .expect("a valid pattern")
     });
+    let re = &*RE;
     let mut out = Vec::new();
     for v in &ds.summary.variables {
         let Some(p) = attr(v, "cell_methods") else {
@@ -133,7 +134,7 @@ pub fn cell_methods(ds: &Dataset) -> Out {
                 v.name
             )
         })?;
-        let matches_at_start = re.find(method).is_some_and(|m| m.start() == 0);
+        let matches_at_start = re.find(method).is_some_and(|(start, _)| start == 0);
         out.push(CheckResult::test(
             S7_3,
             Priority::High,
@@ -161,7 +162,7 @@ pub fn cell_methods(ds: &Dataset) -> Out {
                 format!("{}:cell_methods contains an invalid method: {meth}", v.name)
             });
             if let Some(pc) = c.name("paren_contents") {
-                parens.push(paren_info(pc.as_str(), &v.name));
+                parens.push(paren_info(pc, &v.name));
             }
         }
         out.push(names.result());
@@ -314,14 +315,13 @@ pub fn climatological_statistics(ds: &Dataset) -> Out {
         }
         clim_coords.push(&cv.name);
     }
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(&format!(
+    static RE: LazyLock<TextRegex> = LazyLock::new(|| {
+        TextRegex::new(format!(
             r"^time: (?:{0}) within (years|days) time: (?:{0}) over (years|days)(?: time: (?:{0}) over years)?(?: \([^)]+\))?$",
             METHODS[..10].join("|")
         ))
-        .expect("a valid pattern")
     });
+    let re = &*RE;
     let mut valid = valid;
     for v in m.vars.iter().filter(|v| v.attr("cell_methods").is_some()) {
         if !v

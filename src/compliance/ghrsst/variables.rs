@@ -43,7 +43,7 @@ pub fn mandatory_variables_exist(
 }
 
 /// Python's `$` also matches before a final newline.
-static TIME_UNITS: LazyLock<regex::Regex> =
+static TIME_UNITS: LazyLock<crate::text_regex::TextRegex> =
     LazyLock::new(|| python_match(r"seconds since 1981-01-01( 00:00:00(Z|)|)\n?\z"));
 
 /// `check_time_variable`: `time` is a 32-bit integer (MEDIUM), with standard attributes (HIGH)

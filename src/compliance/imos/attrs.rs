@@ -5,6 +5,7 @@ use super::pyattr::{self, Lit};
 use super::time;
 use crate::compliance::{CheckResult, Priority};
 use crate::netcdf::{AttrValue, NcSummary, NcType, Variable};
+use crate::text_regex::TextRegex;
 
 /// Where an attribute lives.
 #[derive(Clone, Copy)]
@@ -51,7 +52,7 @@ pub enum Expected {
     /// A syntactically valid email address.
     Email,
     /// Text matching this pattern from its start (`re.match`).
-    Pattern(&'static std::sync::LazyLock<regex::Regex>),
+    Pattern(&'static std::sync::LazyLock<TextRegex>),
 }
 
 impl Expected {
@@ -136,7 +137,7 @@ pub fn check_attribute(
 }
 
 /// A pattern as the reference wrote it (without the start anchor added for `re.match`).
-pub fn pattern_text(re: &regex::Regex) -> &str {
+pub fn pattern_text(re: &TextRegex) -> &str {
     let s = re.as_str();
     s.strip_prefix(r"\A(?:")
         .and_then(|s| s.strip_suffix(')'))
@@ -146,9 +147,8 @@ pub fn pattern_text(re: &regex::Regex) -> &str {
 /// The reference's email pattern. Its last alternative (`[0-9]{1,3\}`) is, in Python, a literal
 /// brace sequence rather than a repetition, so only a 2–3 letter top-level domain can match; and
 /// Python's `$` also matches before one final newline.
-static EMAIL: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"\A.+@(\[?)[a-zA-Z0-9\-.]+\.([a-zA-Z]{2,3}|[0-9]\{1,3\})(\]?)\n?\z")
-        .expect("a valid built-in pattern")
+static EMAIL: std::sync::LazyLock<TextRegex> = std::sync::LazyLock::new(|| {
+    TextRegex::new(r"\A.+@(\[?)[a-zA-Z0-9\-.]+\.([a-zA-Z]{2,3}|[0-9]\{1,3\})(\]?)\n?\z")
 });
 
 /// `is_valid_email`; the reference raises on a value that is not text.

@@ -75,7 +75,7 @@ fn attribute_dict(
     Ok(())
 }
 
-static UTC: LazyLock<regex::Regex> = LazyLock::new(|| python_match(".*UTC"));
+static UTC: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| python_match(".*UTC"));
 
 /// `check_time_variable`: TIME is a double (MEDIUM), with standard attributes (HIGH) and units
 /// (MEDIUM): exactly `days since 1950-01-01 00:00:00 UTC` in 1.3, anything in UTC in 1.4.

@@ -4,6 +4,7 @@
 //! are modelled once here.
 
 use crate::netcdf::{AttrValue, NcType};
+use crate::text_regex::TextRegex;
 
 /// A literal in an "one of these values" rule.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,12 +149,12 @@ pub fn type_name(v: &AttrValue) -> String {
 }
 
 /// The reference compiles its patterns for Python's `re.match`: anchored at the start only.
-pub fn python_match(pattern: &str) -> regex::Regex {
-    regex::Regex::new(&format!(r"\A(?:{pattern})")).expect("a valid built-in pattern")
+pub fn python_match(pattern: &str) -> TextRegex {
+    TextRegex::new(format!(r"\A(?:{pattern})"))
 }
 
 /// `re.match(pattern, value)` for an attribute: `Err` when the value is not text (Python raises).
-pub fn re_match(re: &regex::Regex, v: &AttrValue) -> Result<bool, String> {
+pub fn re_match(re: &TextRegex, v: &AttrValue) -> Result<bool, String> {
     match v.as_str() {
         Some(s) => Ok(re.is_match(s)),
         None => Err(format!(

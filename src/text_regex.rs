@@ -1,0 +1,286 @@
+//! A regular expression with Python's Unicode semantics that is compiled for ASCII text first,
+//! because a job runs once per process and compiling Unicode classes is most of a pattern's cost.
+//!
+//! The reference's patterns are Python `re` patterns on `str`: `\d`, `\w`, `\s`, `\b` and `.` are
+//! Unicode-aware. The `regex` crate gives the same semantics, but compiling a Unicode class builds
+//! its UTF-8 automaton (about 200,000 instructions for each `\d`, several times that for `\w`),
+//! and `\d{8}` compiles the class eight times: a handful of such patterns cost more than the rest
+//! of an ordinary check. Almost all text a job matches (file names, attribute values, object
+//! keys) is ASCII, and for an ASCII pattern on an ASCII haystack the ASCII and Unicode meanings of
+//! every class, boundary and case-insensitive match agree. So a [`TextRegex`] matches ASCII text
+//! with the pattern compiled with Unicode off (over bytes, which the ASCII text is), compiled on
+//! first use, and anything else with the Unicode compilation, also compiled on first use; a
+//! pattern that cannot be compiled without Unicode (`\p{…}`) always uses the Unicode one.
+
+use std::ops::Index;
+use std::sync::{Arc, OnceLock};
+
+/// One pattern, compiled lazily for ASCII and for Unicode haystacks (see the module docs).
+pub struct TextRegex {
+    pattern: String,
+    /// `None` inside: the pattern is not ASCII or needs Unicode; every haystack takes `unicode`.
+    ascii: OnceLock<Option<regex::bytes::Regex>>,
+    unicode: OnceLock<regex::Regex>,
+    /// Group names by index, the same for both compilations.
+    names: OnceLock<Arc<[Option<String>]>>,
+}
+
+impl TextRegex {
+    /// A pattern known to be valid (a built-in one): compiling is deferred to the first match,
+    /// which panics on an invalid pattern. Tests compile every built-in pattern.
+    pub fn new(pattern: impl Into<String>) -> TextRegex {
+        TextRegex {
+            pattern: pattern.into(),
+            ascii: OnceLock::new(),
+            unicode: OnceLock::new(),
+            names: OnceLock::new(),
+        }
+    }
+
+    fn names<'n>(&self, names: impl Iterator<Item = Option<&'n str>>) -> Arc<[Option<String>]> {
+        self.names
+            .get_or_init(|| names.map(|n| n.map(str::to_string)).collect())
+            .clone()
+    }
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.pattern
+    }
+
+    fn ascii(&self) -> Option<&regex::bytes::Regex> {
+        self.ascii
+            .get_or_init(|| {
+                if !self.pattern.is_ascii() {
+                    return None;
+                }
+                regex::bytes::RegexBuilder::new(&self.pattern)
+                    .unicode(false)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn unicode(&self) -> &regex::Regex {
+        self.unicode.get_or_init(|| {
+            regex::Regex::new(&self.pattern)
+                .unwrap_or_else(|e| panic!("built-in pattern {:?}: {e}", self.pattern))
+        })
+    }
+
+    /// The ASCII compilation when both the haystack and the pattern allow it.
+    fn for_ascii(&self, haystack: &str) -> Option<&regex::bytes::Regex> {
+        if haystack.is_ascii() {
+            self.ascii()
+        } else {
+            None
+        }
+    }
+
+    /// Whether the pattern matches anywhere in `haystack`.
+    pub fn is_match(&self, haystack: &str) -> bool {
+        match self.for_ascii(haystack) {
+            Some(re) => re.is_match(haystack.as_bytes()),
+            None => self.unicode().is_match(haystack),
+        }
+    }
+
+    /// The leftmost-first match: `(start, end)` byte offsets into `haystack`.
+    pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
+        match self.for_ascii(haystack) {
+            Some(re) => re.find(haystack.as_bytes()).map(|m| (m.start(), m.end())),
+            None => self.unicode().find(haystack).map(|m| (m.start(), m.end())),
+        }
+    }
+
+    /// The groups of the leftmost-first match.
+    pub fn captures<'h>(&self, haystack: &'h str) -> Option<Captures<'h>> {
+        match self.for_ascii(haystack) {
+            Some(re) => re.captures(haystack.as_bytes()).map(|c| {
+                Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+            }),
+            None => {
+                let re = self.unicode();
+                re.captures(haystack).map(|c| {
+                    Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+                })
+            }
+        }
+    }
+
+    /// The groups of every successive non-overlapping match.
+    pub fn captures_iter<'h>(&self, haystack: &'h str) -> Vec<Captures<'h>> {
+        match self.for_ascii(haystack) {
+            Some(re) => re
+                .captures_iter(haystack.as_bytes())
+                .map(|c| {
+                    Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+                })
+                .collect(),
+            None => {
+                let re = self.unicode();
+                re.captures_iter(haystack)
+                    .map(|c| {
+                        Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Compiles both forms now: for tests that every built-in pattern is valid.
+    pub fn compile(&self) -> Result<(), regex::Error> {
+        regex::Regex::new(&self.pattern)?;
+        let _ = self.ascii();
+        Ok(())
+    }
+}
+
+/// A match's byte span, whichever compilation found it.
+fn span<M: Span>(m: Option<M>) -> Option<(usize, usize)> {
+    m.map(|m| m.span())
+}
+
+trait Span {
+    fn span(&self) -> (usize, usize);
+}
+
+impl Span for regex::Match<'_> {
+    fn span(&self) -> (usize, usize) {
+        (self.start(), self.end())
+    }
+}
+
+impl Span for regex::bytes::Match<'_> {
+    fn span(&self) -> (usize, usize) {
+        (self.start(), self.end())
+    }
+}
+
+impl std::fmt::Debug for TextRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TextRegex").field(&self.pattern).finish()
+    }
+}
+
+/// The groups of one match, by index and by name, as slices of the haystack.
+#[derive(Debug)]
+pub struct Captures<'h> {
+    haystack: &'h str,
+    /// Byte span of each group, group 0 the whole match.
+    spans: Vec<Option<(usize, usize)>>,
+    /// Group names, by index.
+    names: Arc<[Option<String>]>,
+}
+
+impl<'h> Captures<'h> {
+    fn new(
+        haystack: &'h str,
+        spans: impl Iterator<Item = Option<(usize, usize)>>,
+        names: Arc<[Option<String>]>,
+    ) -> Self {
+        Captures {
+            haystack,
+            spans: spans.collect(),
+            names,
+        }
+    }
+
+    /// Group `i` (0: the whole match), if it took part in the match.
+    pub fn get(&self, i: usize) -> Option<&'h str> {
+        let (s, e) = (*self.spans.get(i)?)?;
+        Some(&self.haystack[s..e])
+    }
+
+    /// Group `i`'s byte span, if it took part in the match.
+    pub fn span(&self, i: usize) -> Option<(usize, usize)> {
+        *self.spans.get(i)?
+    }
+
+    /// The named group, if it took part in the match.
+    pub fn name(&self, name: &str) -> Option<&'h str> {
+        let i = self.names.iter().position(|n| n.as_deref() == Some(name))?;
+        self.get(i)
+    }
+}
+
+impl Index<usize> for Captures<'_> {
+    type Output = str;
+    fn index(&self, i: usize) -> &str {
+        self.get(i)
+            .unwrap_or_else(|| panic!("group {i} did not take part in the match"))
+    }
+}
+
+impl Index<&str> for Captures<'_> {
+    type Output = str;
+    fn index(&self, name: &str) -> &str {
+        self.name(name)
+            .unwrap_or_else(|| panic!("group {name:?} did not take part in the match"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a pattern can read a class agrees between the two compilations on ASCII text,
+    /// and non-ASCII text still gets Python's Unicode meaning.
+    #[test]
+    fn ascii_text_matches_as_unicode_and_other_text_keeps_unicode_semantics() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                r"^\d{8}T\d{6}Z$",
+                &["20200101T000000Z", "2020010T000000Z", "٢٠٢٠٠١٠١T000000Z"],
+            ),
+            (
+                r"^(?:area|volume): (\w+)$",
+                &["area: cell_area", "area: cellé", "area: a b"],
+            ),
+            (r"(?i)^kelvin$", &["KELVIN", "\u{212A}elvin", "kelvin"]),
+            (r"\bUTC\b", &["time in UTC.", "xUTC", "é UTC é"]),
+            (
+                r"\A(?:.*CF.*(S|s)tandard)",
+                &["CF Standard", "CF\nStandard", "é CF standard"],
+            ),
+            (r"\s+", &["a\x0bb", "a\u{a0}b", "ab"]),
+            (r"\p{Greek}", &["α", "a"]),
+        ];
+        for (pattern, haystacks) in cases {
+            let ours = TextRegex::new(*pattern);
+            let theirs = regex::Regex::new(pattern).unwrap();
+            for h in *haystacks {
+                assert_eq!(ours.is_match(h), theirs.is_match(h), "{pattern} on {h:?}");
+                assert_eq!(
+                    ours.find(h),
+                    theirs.find(h).map(|m| (m.start(), m.end())),
+                    "{pattern} on {h:?}"
+                );
+                let expected: Vec<Vec<Option<&str>>> = theirs
+                    .captures_iter(h)
+                    .map(|c| (0..c.len()).map(|i| c.get(i).map(|m| m.as_str())).collect())
+                    .collect();
+                let got: Vec<Vec<Option<&str>>> = ours
+                    .captures_iter(h)
+                    .iter()
+                    .map(|c| (0..c.spans.len()).map(|i| c.get(i)).collect())
+                    .collect();
+                assert_eq!(got, expected, "{pattern} on {h:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_ascii_compilation_serves_ascii_text_and_only_ascii_text() {
+        let re = TextRegex::new(r"^(?P<year>\d{4})$");
+        assert_eq!(re.captures("2020").unwrap().name("year"), Some("2020"));
+        assert!(re.ascii.get().is_some() && re.unicode.get().is_none());
+        assert_eq!(re.captures("٢٠٢٠").unwrap()["year"], *"٢٠٢٠");
+        assert!(re.unicode.get().is_some());
+        // A pattern that needs Unicode never gets an ASCII compilation.
+        let greek = TextRegex::new(r"\p{Greek}+");
+        assert!(!greek.is_match("abc"));
+        assert!(matches!(greek.ascii.get(), Some(None)));
+    }
+}
