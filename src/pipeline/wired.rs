@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "tmv_log",
     "wave_monthly",
     "burst_average",
+    "xbt_bufr",
 ];
 
 /// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
@@ -76,6 +77,14 @@ pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler
         "wave_monthly" => {
             takes(&[])?;
             Arc::new(WaveHandler)
+        }
+        "xbt_bufr" => {
+            takes(&["vessels", "lines", "line_descriptions"])?;
+            Arc::new(XbtHandler {
+                vessels: text("vessels")?,
+                lines: text("lines")?,
+                line_descriptions: text("line_descriptions")?,
+            })
         }
         "burst_average" => {
             takes(&[])?;
@@ -293,6 +302,84 @@ mod tmv {
             }
             if let Some(upload) = &outcome.upload {
                 apply.place_upload(ctx.upload, upload);
+            }
+            Ok(())
+        }
+    }
+}
+
+mod xbt {
+    use super::*;
+    use crate::handlers::xbt_bufr::*;
+
+    /// The stream's handler in the job: [`preprocess`] with the vocabularies the pipeline file
+    /// names (`handler_params.vessels`, `.lines`, `.line_descriptions`); each profile's NetCDF
+    /// joins the collection.
+    pub struct XbtHandler {
+        /// Vessel callsign → name.
+        pub vessels: String,
+        /// XBT line code → preferred label.
+        pub lines: String,
+        /// XBT line code → description.
+        pub line_descriptions: String,
+    }
+
+    const XBT_BUFR: &str = "xbt_bufr";
+
+    impl XbtHandler {
+        fn vocabulary(
+            &self,
+            ctx: &HookContext<'_>,
+            name: &str,
+            param: &str,
+        ) -> Result<std::collections::BTreeMap<String, String>, JobError> {
+            ctx.pipeline
+                .vocabulary(name)
+                .map(|v| v.entries.clone())
+                .ok_or_else(|| {
+                    JobError::internal(format!(
+                        "handler {XBT_BUFR}: pipeline {} names the vocabulary {name:?} (handler_params.{param}), which the pipeline file does not declare",
+                        ctx.pipeline.name
+                    ))
+                })
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl hook::Handler for XbtHandler {
+        fn name(&self) -> &'static str {
+            XBT_BUFR
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let vocab = XbtVocabularies {
+                vessels: self.vocabulary(ctx, &self.vessels, "vessels")?,
+                line_labels: self.vocabulary(ctx, &self.lines, "lines")?,
+                line_descriptions: self.vocabulary(
+                    ctx,
+                    &self.line_descriptions,
+                    "line_descriptions",
+                )?,
+            };
+            let inputs = hook::inputs(files);
+            let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
+            let dir = ctx.scratch()?.to_path_buf();
+            let outcome = hook::blocking(XBT_BUFR, move || {
+                preprocess(&upload_name, &inputs, &vocab, &dir, now)
+            })
+            .await?;
+            let mut apply = ctx.apply(files, XBT_BUFR);
+            apply.place_all(&outcome.files)?;
+            for (generated, placement) in &outcome.generated {
+                apply.add_generated(generated, placement)?;
             }
             Ok(())
         }
@@ -549,3 +636,4 @@ pub use sattag::SattagHandler;
 pub use survey::SurveyHandler;
 pub use tmv::TmvHandler;
 pub use wave::WaveHandler;
+pub use xbt::XbtHandler;
