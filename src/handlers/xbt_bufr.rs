@@ -43,15 +43,15 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcFile, NcWriter, parse_time_units};
+use crate::netcdf::{AttrValue, NcWriter, parse_time_units};
 
 use super::plan::{InputFile, Placement};
 use super::product::{
-    Attrs, compact_seconds, imos_template, iso_seconds, parse_iso_seconds, time_value, to_datetime,
+    Attrs, PlacingAttrs, compact_seconds, imos_template, iso_seconds, time_value, to_datetime,
 };
 use super::pyfmt::{py_float, py_int, python_float};
 use super::{Generated, HandlerError, fuzzy};
@@ -873,25 +873,9 @@ pub fn archive_path(name: &str) -> Result<String, HandlerError> {
 /// Where a real-time XBT NetCDF is published (the reference's `dest_path`), from its `Callsign`,
 /// `ship_name` and `time_coverage_start` attributes.
 pub fn netcdf_dest(path: &Path, name: &str) -> Result<String, HandlerError> {
-    let reject = |m: String| HandlerError::rejected(format!("{name}: {m}"));
-    let summary = NcFile::open(path)
-        .and_then(|f| f.summary())
-        .map_err(|e| reject(format!("cannot read the NetCDF file: {e}")))?;
-    let attr = |a: &str| {
-        summary
-            .global_str(a)
-            .map(str::to_string)
-            .ok_or_else(|| reject(format!("the global attribute {a} is missing")))
-    };
-    let (callsign, ship) = (attr("Callsign")?, attr("ship_name")?);
-    let start = attr("time_coverage_start")?;
-    let year = parse_iso_seconds(&start)
-        .ok_or_else(|| {
-            reject(format!(
-                "time_coverage_start '{start}' is not YYYY-MM-DDThh:mm:ssZ"
-            ))
-        })?
-        .year();
+    let attrs = PlacingAttrs::read(path, name)?;
+    let (callsign, ship) = (attrs.text("Callsign")?, attrs.text("ship_name")?);
+    let year = attrs.start_year()?;
     Ok(format!(
         "IMOS/SOOP/SOOP-XBT/REALTIME/{callsign}_{ship}/{year}/{name}"
     ))

@@ -109,6 +109,25 @@ pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler
     })
 }
 
+/// The entries of the vocabulary `name` that a handler's parameter `param` names; a name the
+/// pipeline file does not declare is an internal error (`pipelines validate` should have caught it).
+fn vocabulary(
+    ctx: &HookContext<'_>,
+    handler: &str,
+    name: &str,
+    param: &str,
+) -> Result<std::collections::BTreeMap<String, String>, JobError> {
+    ctx.pipeline
+        .vocabulary(name)
+        .map(|v| v.entries.clone())
+        .ok_or_else(|| {
+            JobError::internal(format!(
+                "handler {handler}: pipeline {} names the vocabulary {name:?} (handler_params.{param}), which the pipeline file does not declare",
+                ctx.pipeline.name
+            ))
+        })
+}
+
 mod acoustic {
     use super::*;
     use crate::handlers::atf_acoustic_index::*;
@@ -277,17 +296,7 @@ mod tmv {
             ctx: &HookContext<'_>,
             files: &mut FileCollection,
         ) -> Result<(), JobError> {
-            let vessels = ctx
-                .pipeline
-                .vocabulary(&self.vessels)
-                .ok_or_else(|| {
-                    JobError::internal(format!(
-                        "handler {TMV_LOG}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
-                        ctx.pipeline.name, self.vessels
-                    ))
-                })?
-                .entries
-                .clone();
+            let vessels = vocabulary(ctx, TMV_LOG, &self.vessels, "vessels")?;
             let inputs = hook::inputs(files);
             let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
             let dir = ctx.scratch()?.to_path_buf();
@@ -297,9 +306,7 @@ mod tmv {
             .await?;
             let mut apply = ctx.apply(files, TMV_LOG);
             apply.place_all(&outcome.files)?;
-            for (generated, placement) in &outcome.generated {
-                apply.add_generated(generated, placement)?;
-            }
+            apply.add_all_generated(&outcome.generated)?;
             if let Some(upload) = &outcome.upload {
                 apply.place_upload(ctx.upload, upload);
             }
@@ -326,25 +333,6 @@ mod xbt {
 
     const XBT_BUFR: &str = "xbt_bufr";
 
-    impl XbtHandler {
-        fn vocabulary(
-            &self,
-            ctx: &HookContext<'_>,
-            name: &str,
-            param: &str,
-        ) -> Result<std::collections::BTreeMap<String, String>, JobError> {
-            ctx.pipeline
-                .vocabulary(name)
-                .map(|v| v.entries.clone())
-                .ok_or_else(|| {
-                    JobError::internal(format!(
-                        "handler {XBT_BUFR}: pipeline {} names the vocabulary {name:?} (handler_params.{param}), which the pipeline file does not declare",
-                        ctx.pipeline.name
-                    ))
-                })
-        }
-    }
-
     #[async_trait::async_trait]
     impl hook::Handler for XbtHandler {
         fn name(&self) -> &'static str {
@@ -361,10 +349,11 @@ mod xbt {
             files: &mut FileCollection,
         ) -> Result<(), JobError> {
             let vocab = XbtVocabularies {
-                vessels: self.vocabulary(ctx, &self.vessels, "vessels")?,
-                line_labels: self.vocabulary(ctx, &self.lines, "lines")?,
-                line_descriptions: self.vocabulary(
+                vessels: vocabulary(ctx, XBT_BUFR, &self.vessels, "vessels")?,
+                line_labels: vocabulary(ctx, XBT_BUFR, &self.lines, "lines")?,
+                line_descriptions: vocabulary(
                     ctx,
+                    XBT_BUFR,
                     &self.line_descriptions,
                     "line_descriptions",
                 )?,
@@ -378,10 +367,7 @@ mod xbt {
             .await?;
             let mut apply = ctx.apply(files, XBT_BUFR);
             apply.place_all(&outcome.files)?;
-            for (generated, placement) in &outcome.generated {
-                apply.add_generated(generated, placement)?;
-            }
-            Ok(())
+            apply.add_all_generated(&outcome.generated)
         }
     }
 }

@@ -9,6 +9,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::handlers::testing::imos_data;
+use crate::netcdf::NcFile;
 
 const GOOD: &str = "IOSS01_AMMC_20201109215900_XEKXW9W.csv";
 const PX30: &str = "IOSS01_AMMC_20201214180200_5VULUEH.csv";
