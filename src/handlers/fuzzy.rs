@@ -310,7 +310,11 @@ mod tests {
     /// 0.18.0 on the names of examples/imos/vocabularies/vessels.csv, in its order.
     #[test]
     fn extract_one_is_fuzzywuzzys() {
-        let text = include_str!("../../examples/imos/vocabularies/vessels.csv");
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/imos/vocabularies/vessels.csv"
+        ))
+        .unwrap();
         let names: Vec<&str> = text
             .lines()
             .skip(1)

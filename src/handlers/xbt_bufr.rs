@@ -61,6 +61,7 @@ const UNIQUE_ID: i64 = 1079;
 const DEPTH: i64 = 7063;
 const TEMP: i64 = 22043;
 const GTSPP_FLAG: i64 = 33050;
+const GTSPP_QUALIFIER: i64 = 8080;
 const LATITUDE: i64 = 5001;
 const LONGITUDE: i64 = 6001;
 const DATE: [(&str, i64); 5] = [
@@ -295,6 +296,8 @@ pub fn parse_bufr_csv(path: &Path, name: &str) -> Result<Vec<Profile>, HandlerEr
             .map(round2)
             .collect();
         let flags = floats(GTSPP_FLAG, "GTSPP quality flag")?;
+        // Read (and so checked) as the reference reads them, though nothing is written from them.
+        floats(GTSPP_QUALIFIER, "GTSPP flag qualifier")?;
         let depth_qc = flags.iter().copied().step_by(2).collect();
         let temp_qc = flags.iter().copied().skip(1).step_by(2).collect();
 
@@ -819,7 +822,12 @@ pub fn convert_csv(
         let (name, callsign) = vessel_info(&ship, &vocab.vessels).map_err(reject)?;
         profile.metadata.set_text("ship_name", name);
         profile.metadata.set_text("Callsign", callsign);
-        let line = profile.meta("XBT_line").unwrap_or_default().to_string();
+        // A message without a line value (or "None") fails in the reference (a KeyError).
+        let line = profile.meta("XBT_line").map(str::to_string).ok_or_else(|| {
+            HandlerError::rejected(format!(
+                "{csv_name}: the profile has no XBT line (descriptor 001080); a blank one is NOLINE"
+            ))
+        })?;
         let (line, description) = line_info(&line, vocab).map_err(reject)?;
         profile.metadata.set_text("XBT_line", line);
         profile

@@ -535,3 +535,17 @@ fn the_netcdf_files_are_the_references() {
         );
     }
 }
+
+#[test]
+fn a_message_without_a_line_value_is_refused() {
+    let text = std::fs::read_to_string(soop(GOOD))
+        .unwrap()
+        .replace("'IX28'", "None");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(GOOD);
+    std::fs::write(&path, text).unwrap();
+    let err = convert_csv(&path, GOOD, &vocab(), dir.path(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no XBT line (descriptor 001080)"), "{err}");
+}
