@@ -13,6 +13,7 @@ pub mod aatams_sattag;
 pub mod anfog;
 pub mod atf_acoustic_index;
 pub mod burst_average;
+pub mod fuzzy;
 pub mod nsw_oeh_survey;
 pub mod plan;
 mod product;
@@ -21,6 +22,7 @@ pub mod pyfmt;
 pub mod testing;
 pub mod tmv_log;
 pub mod wave_monthly;
+pub mod xbt_bufr;
 
 use std::path::PathBuf;
 

@@ -237,6 +237,51 @@ pub fn parse_iso_seconds(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// The global attributes of a NetCDF file whose place they decide (a product pushed again):
+/// each read as text, a missing one rejecting the file with its name.
+pub struct PlacingAttrs {
+    name: String,
+    summary: crate::netcdf::NcSummary,
+}
+
+impl PlacingAttrs {
+    pub fn read(path: &std::path::Path, name: &str) -> Result<PlacingAttrs, HandlerError> {
+        let summary = crate::netcdf::NcFile::open(path)
+            .and_then(|f| f.summary())
+            .map_err(|e| {
+                HandlerError::rejected(format!("{name}: cannot read the NetCDF file: {e}"))
+            })?;
+        Ok(PlacingAttrs {
+            name: name.to_string(),
+            summary,
+        })
+    }
+
+    pub fn text(&self, attr: &str) -> Result<String, HandlerError> {
+        self.summary
+            .global_str(attr)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                HandlerError::rejected(format!(
+                    "{}: the global attribute {attr} is missing",
+                    self.name
+                ))
+            })
+    }
+
+    /// The year of `time_coverage_start` (`%Y-%m-%dT%H:%M:%SZ`, exactly).
+    pub fn start_year(&self) -> Result<i32, HandlerError> {
+        use chrono::Datelike;
+        let start = self.text("time_coverage_start")?;
+        parse_iso_seconds(&start).map(|t| t.year()).ok_or_else(|| {
+            HandlerError::rejected(format!(
+                "{}: time_coverage_start '{start}' is not YYYY-MM-DDThh:mm:ssZ",
+                self.name
+            ))
+        })
+    }
+}
+
 /// The time units of a `TIME` variable, refusing calendars other than the Gregorian one (the
 /// only one IMOS files use, and the only one this conversion is right for).
 pub fn time_units(

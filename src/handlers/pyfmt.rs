@@ -66,6 +66,33 @@ pub fn csv_field(value: &str) -> String {
     }
 }
 
+/// How Python's `repr`/`str` writes a float: the shortest digits that read back as the same
+/// number, positional when the decimal exponent is in [-4, 16), else `1e+16` / `1e-05`; a whole
+/// number keeps `.0`.
+pub fn python_float(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // `{:e}` gives the shortest round-trip digits as `d.ddde<exp>`.
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is a number");
+    if (-4..16).contains(&exp) {
+        let plain = format!("{x}");
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// A coordinate as shapely 1.8 writes WKT (GEOS ≥ 3.10, trimmed): the shortest decimal that
 /// reads back as the same double, in plain (never exponent) notation, rounded to at most 16
 /// decimal places.

@@ -29,10 +29,10 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcFile, NcWriter, parse_time_units};
+use crate::netcdf::{AttrValue, NcWriter, parse_time_units};
 
 use super::plan::{InputFile, Placement};
-use super::product::{Template, compact_seconds, iso_seconds, parse_iso_seconds, time_value};
+use super::product::{PlacingAttrs, Template, compact_seconds, iso_seconds, time_value};
 use super::{Generated, HandlerError};
 
 /// The vessel's callsign: the only one the stream carries.
@@ -480,30 +480,14 @@ pub fn netcdf_dest(
     vessels: &BTreeMap<String, String>,
 ) -> Result<String, HandlerError> {
     let base = vessel_dir(vessels)?;
-    let reject = |m: String| HandlerError::rejected(format!("{name}: {m}"));
-    let summary = NcFile::open(path)
-        .and_then(|f| f.summary())
-        .map_err(|e| reject(format!("cannot read the NetCDF file: {e}")))?;
-    let attr = |a: &str| {
-        summary
-            .global_str(a)
-            .map(str::to_string)
-            .ok_or_else(|| reject(format!("the global attribute {a} is missing")))
-    };
-    let frequency = attr("measurement_frequency")?;
-    let product_type = attr("product_type")?;
-    let start = attr("time_coverage_start")?;
-    let year = parse_iso_seconds(&start)
-        .ok_or_else(|| {
-            reject(format!(
-                "time_coverage_start '{start}' is not YYYY-MM-DDThh:mm:ssZ"
-            ))
-        })?
-        .year();
+    let attrs = PlacingAttrs::read(path, name)?;
+    let frequency = attrs.text("measurement_frequency")?;
+    let product_type = attrs.text("product_type")?;
+    let year = attrs.start_year()?;
     if frequency != "1sec" {
-        return Err(reject(format!(
-            "SOOP TMV NRT: NetCDF with a measurement frequency of {frequency} aren't allowed to \
-             be harvested"
+        return Err(HandlerError::rejected(format!(
+            "{name}: SOOP TMV NRT: NetCDF with a measurement frequency of {frequency} aren't \
+             allowed to be harvested"
         )));
     }
     Ok(format!("{base}/{product_type}/{frequency}/{year}/{name}"))

@@ -191,6 +191,16 @@ impl Apply<'_> {
         Ok(())
     }
 
+    /// Adds every file the handler made, each with its placement.
+    pub fn add_all_generated(
+        &mut self,
+        generated: &[(Generated, Placement)],
+    ) -> Result<(), JobError> {
+        generated
+            .iter()
+            .try_for_each(|(g, p)| self.add_generated(g, p))
+    }
+
     /// Adds a file the handler made to the collection, claimed by the pipeline's file rules as
     /// an uploaded file of that name would be (a rule's refusal rejects the upload).
     pub fn add_generated_by_rules(

@@ -20,6 +20,7 @@ pub const NAMES: &[&str] = &[
     "tmv_log",
     "wave_monthly",
     "burst_average",
+    "xbt_bufr",
 ];
 
 /// The handler a pipeline file names, with its `[pipeline.handler_params]`, looked up once when
@@ -77,6 +78,14 @@ pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler
             takes(&[])?;
             Arc::new(WaveHandler)
         }
+        "xbt_bufr" => {
+            takes(&["vessels", "lines", "line_descriptions"])?;
+            Arc::new(XbtHandler {
+                vessels: text("vessels")?,
+                lines: text("lines")?,
+                line_descriptions: text("line_descriptions")?,
+            })
+        }
         "burst_average" => {
             takes(&[])?;
             Arc::new(BurstHandler)
@@ -98,6 +107,25 @@ pub fn by_name(name: &str, params: &toml::Table) -> Result<Arc<dyn hook::Handler
             ));
         }
     })
+}
+
+/// The entries of the vocabulary `name` that a handler's parameter `param` names; a name the
+/// pipeline file does not declare is an internal error (`pipelines validate` should have caught it).
+fn vocabulary(
+    ctx: &HookContext<'_>,
+    handler: &str,
+    name: &str,
+    param: &str,
+) -> Result<std::collections::BTreeMap<String, String>, JobError> {
+    ctx.pipeline
+        .vocabulary(name)
+        .map(|v| v.entries.clone())
+        .ok_or_else(|| {
+            JobError::internal(format!(
+                "handler {handler}: pipeline {} names the vocabulary {name:?} (handler_params.{param}), which the pipeline file does not declare",
+                ctx.pipeline.name
+            ))
+        })
 }
 
 mod acoustic {
@@ -268,17 +296,7 @@ mod tmv {
             ctx: &HookContext<'_>,
             files: &mut FileCollection,
         ) -> Result<(), JobError> {
-            let vessels = ctx
-                .pipeline
-                .vocabulary(&self.vessels)
-                .ok_or_else(|| {
-                    JobError::internal(format!(
-                        "handler {TMV_LOG}: pipeline {} names the vocabulary {:?} (handler_params.vessels), which the pipeline file does not declare",
-                        ctx.pipeline.name, self.vessels
-                    ))
-                })?
-                .entries
-                .clone();
+            let vessels = vocabulary(ctx, TMV_LOG, &self.vessels, "vessels")?;
             let inputs = hook::inputs(files);
             let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
             let dir = ctx.scratch()?.to_path_buf();
@@ -288,13 +306,68 @@ mod tmv {
             .await?;
             let mut apply = ctx.apply(files, TMV_LOG);
             apply.place_all(&outcome.files)?;
-            for (generated, placement) in &outcome.generated {
-                apply.add_generated(generated, placement)?;
-            }
+            apply.add_all_generated(&outcome.generated)?;
             if let Some(upload) = &outcome.upload {
                 apply.place_upload(ctx.upload, upload);
             }
             Ok(())
+        }
+    }
+}
+
+mod xbt {
+    use super::*;
+    use crate::handlers::xbt_bufr::*;
+
+    /// The stream's handler in the job: [`preprocess`] with the vocabularies the pipeline file
+    /// names (`handler_params.vessels`, `.lines`, `.line_descriptions`); each profile's NetCDF
+    /// joins the collection.
+    pub struct XbtHandler {
+        /// Vessel callsign → name.
+        pub vessels: String,
+        /// XBT line code → preferred label.
+        pub lines: String,
+        /// XBT line code → description.
+        pub line_descriptions: String,
+    }
+
+    const XBT_BUFR: &str = "xbt_bufr";
+
+    #[async_trait::async_trait]
+    impl hook::Handler for XbtHandler {
+        fn name(&self) -> &'static str {
+            XBT_BUFR
+        }
+
+        fn places_files(&self) -> bool {
+            true
+        }
+
+        async fn preprocess(
+            &self,
+            ctx: &HookContext<'_>,
+            files: &mut FileCollection,
+        ) -> Result<(), JobError> {
+            let vocab = XbtVocabularies {
+                vessels: vocabulary(ctx, XBT_BUFR, &self.vessels, "vessels")?,
+                line_labels: vocabulary(ctx, XBT_BUFR, &self.lines, "lines")?,
+                line_descriptions: vocabulary(
+                    ctx,
+                    XBT_BUFR,
+                    &self.line_descriptions,
+                    "line_descriptions",
+                )?,
+            };
+            let inputs = hook::inputs(files);
+            let (upload_name, now) = (ctx.upload.name.clone(), ctx.now);
+            let dir = ctx.scratch()?.to_path_buf();
+            let outcome = hook::blocking(XBT_BUFR, move || {
+                preprocess(&upload_name, &inputs, &vocab, &dir, now)
+            })
+            .await?;
+            let mut apply = ctx.apply(files, XBT_BUFR);
+            apply.place_all(&outcome.files)?;
+            apply.add_all_generated(&outcome.generated)
         }
     }
 }
@@ -549,3 +622,4 @@ pub use sattag::SattagHandler;
 pub use survey::SurveyHandler;
 pub use tmv::TmvHandler;
 pub use wave::WaveHandler;
+pub use xbt::XbtHandler;

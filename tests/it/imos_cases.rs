@@ -21,7 +21,7 @@ use ocean_ingest::pipeline::route::{Routed, route};
 
 /// The fewest handler runs that must be reproduced (the count reached; raised as the port grows,
 /// so a regression fails here as well as in the list of docs/HANDLERS.md).
-const MIN_HANDLER_RUNS: usize = 138;
+const MIN_HANDLER_RUNS: usize = 143;
 /// The fewest destination assertions that must be reproduced.
 const MIN_DESTINATIONS: usize = 279;
 
@@ -68,12 +68,14 @@ struct Case {
 /// conversion writes as the reference's tests what its own writer wrote.
 #[derive(Debug, Deserialize)]
 struct Converted {
-    /// `tmv_log`: the SOOP TMV log-to-NetCDF conversion (`handlers::tmv_log::convert_log`).
+    /// `tmv_log`: the SOOP TMV log-to-NetCDF conversion (`handlers::tmv_log::convert_log`);
+    /// `xbt_bufr`: the SOOP XBT BUFR-text-to-NetCDF conversion (`handlers::xbt_bufr::convert_csv`,
+    /// with the vocabularies of the pipeline file, as the handler runs it).
     conversion: String,
     /// The input converted (relative to tests/data/imos/).
     from: String,
-    /// The vessel name the conversion writes (the reference's test passes it).
-    vessel: String,
+    /// The vessel name the conversion writes (the reference's test passes it; `tmv_log` only).
+    vessel: Option<String>,
 }
 
 /// What the public store holds under a folder after the case's uploads: exactly these names.
@@ -362,13 +364,47 @@ fn convert(conv: &Converted, out: &Path) -> Result<PathBuf, String> {
             &from,
             name,
             None,
-            &conv.vessel,
+            conv.vessel
+                .as_deref()
+                .ok_or("the tmv_log conversion needs a vessel")?,
             out,
             chrono::Utc::now(),
         )
         .map(|p| p.generated.path)
         .map_err(|e| format!("the {} conversion of {name} failed: {e}", conv.conversion)),
-        other => Err(format!("unknown conversion {other:?} (known: tmv_log)")),
+        "xbt_bufr" => {
+            let set = PipelineSet::load(Some(&pipelines_file())).map_err(|e| e.to_string())?;
+            let vocabulary = |v: &str| {
+                set.vocabularies
+                    .iter()
+                    .find(|x| x.name == v)
+                    .map(|x| x.entries.clone())
+                    .ok_or_else(|| format!("the pipeline file has no vocabulary {v}"))
+            };
+            let vocab = ocean_ingest::handlers::xbt_bufr::XbtVocabularies {
+                vessels: vocabulary("vessels")?,
+                line_labels: vocabulary("xbt_lines")?,
+                line_descriptions: vocabulary("xbt_line_descriptions")?,
+            };
+            let made = ocean_ingest::handlers::xbt_bufr::convert_csv(
+                &from,
+                name,
+                &vocab,
+                out,
+                chrono::Utc::now(),
+            )
+            .map_err(|e| format!("the {} conversion of {name} failed: {e}", conv.conversion))?;
+            match made.as_slice() {
+                [one] => Ok(one.path.clone()),
+                _ => Err(format!(
+                    "{name} made {} files, where one is uploaded",
+                    made.len()
+                )),
+            }
+        }
+        other => Err(format!(
+            "unknown conversion {other:?} (known: tmv_log, xbt_bufr)"
+        )),
     }
 }
 

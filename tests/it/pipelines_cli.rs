@@ -197,7 +197,7 @@ fn the_imos_pipelines_validate() {
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains(": ok (") && run.stdout.contains("1 vocabularies"),
+        run.stdout.contains(": ok (") && run.stdout.contains("3 vocabularies"),
         "{}",
         run.stdout
     );
@@ -512,7 +512,7 @@ dest = "TABLES/{{ name }}"
             "{origin}:44:11: pipeline \"images\", upload[0].members: members of an upload published whole have no destination of their own: use no_action, archive_only or rules (the file rules place them), not upload_only"
         ),
         format!(
-            "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log, wave_monthly, burst_average"
+            "{origin}:4:11: pipeline \"gliders\", handler: unknown handler \"anfgo\"; known handlers: default, aatams_sattag, anfog, atf_acoustic_index, nsw_oeh_survey, tmv_log, wave_monthly, burst_average, xbt_bufr"
         ),
         format!(
             "{origin}:9:11: pipeline \"tags\", handler: handler_params.mode of handler \"aatams_sattag\" is \"delayed\"; use \"dm\" or \"nrt\""

@@ -7,7 +7,7 @@ use chrono::TimeZone;
 
 use super::*;
 use crate::handlers::testing::{assert_close, assert_same_product, imos_data, unzip};
-use crate::netcdf::NcSummary;
+use crate::netcdf::{NcFile, NcSummary};
 
 const BASE: &str = "IMOS/SOOP/SOOP-TMV/VLST_Spirit-of-Tasmania-1/realtime";
 const D2M_1SEC: &str = "EPA_SOOP_TMV1_D2M_20131006082240.log.1SecRaw.log";

@@ -12,32 +12,7 @@ use minijinja::value::{Enumerator, Object, ObjectRepr};
 
 use crate::netcdf::{AttrValue, NcSummary};
 
-/// How Python's `repr`/`str` writes a float: the shortest digits that read back as the same
-/// number, positional when the decimal exponent is in [-4, 16), else `1e+16` / `1e-05`; a whole
-/// number keeps `.0`.
-pub fn python_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    // `{:e}` gives the shortest round-trip digits as `d.ddde<exp>`.
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
-    let exp: i32 = exp.parse().expect("{:e} exponent is a number");
-    if (-4..16).contains(&exp) {
-        let plain = format!("{x}");
-        if plain.contains('.') {
-            plain
-        } else {
-            format!("{plain}.0")
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    }
-}
+pub use crate::handlers::pyfmt::python_float;
 
 /// A 32-bit float as the nearest 64-bit float to its shortest decimal form, so `1.8f32` prints
 /// `1.8` as numpy prints a float32, not `1.7999999523162842`.
