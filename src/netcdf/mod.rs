@@ -5,6 +5,7 @@
 mod cftime;
 pub mod columns;
 mod diagnostics;
+mod hdf5_cache;
 mod masked;
 pub mod memo;
 mod metadata;
@@ -16,6 +17,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 pub use cftime::{CfTimeUnits, parse_time_units};
+pub use hdf5_cache::METADATA_CACHE_BYTES;
 pub use masked::MissingRule;
 pub use memo::ValueMemo;
 pub use metadata::{extract_metadata, extract_metadata_shared, share_ranges};
@@ -151,7 +153,9 @@ impl NcFile {
     /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
         limit_chunk_cache();
-        match call(|| netcdf::open(path)) {
+        // Reads stream every chunk front to back: HDF5's metadata cache is held small, or it
+        // fills with the chunk index of the longest variable (hdf5_cache).
+        match call(|| netcdf::open(path).inspect(|_| hdf5_cache::bound(path))) {
             Ok(file) => Ok(NcFile {
                 path: path.to_path_buf(),
                 file: Some(file),
