@@ -10,7 +10,8 @@
 //! 24 MiB of nodes that are never needed again (measured through libnetcdf 4.10.1 and HDF5 2.2.0:
 //! 25 MiB at 1.25 M points, 40 MiB from 5 M points to a 4 GB file, against 22.6 MiB at every size
 //! with the cache held at [`METADATA_CACHE_BYTES`]; BENCHMARKS.md). libnetcdf does not let a
-//! caller configure the cache before it opens the file, so it is set on the open file.
+//! caller configure the cache before it opens the file, so it is set on the open file, before its
+//! first read of values.
 
 use std::ffi::{CStr, c_char};
 use std::path::Path;
@@ -32,7 +33,8 @@ pub const METADATA_CACHE_BYTES: usize = 256 << 10;
 
 /// Holds the metadata cache of the HDF5 file libnetcdf opened at `path` (if it is one: a netCDF
 /// classic file has none) at [`METADATA_CACHE_BYTES`]. Any failure leaves HDF5's default cache,
-/// which only costs memory. Call without holding the libraries' lock, after opening the file.
+/// which only costs memory. Call without holding the libraries' lock, on a thread whose HDF5
+/// error printing is off.
 pub(super) fn bound(path: &Path) {
     let _lock = netcdf_sys::libnetcdf_lock.lock();
     let Some((id, mut config)) = open_file(path) else {
@@ -103,7 +105,7 @@ mod tests {
     }
 
     #[test]
-    fn every_netcdf4_file_opened_holds_its_metadata_cache_and_classic_files_have_none() {
+    fn the_metadata_cache_of_a_netcdf4_file_is_held_small_from_its_first_read_of_values() {
         let tz = data(
             "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc",
         );
@@ -114,13 +116,32 @@ mod tests {
             NcFile::open(&fish).unwrap(),
             NcFile::open(&classic).unwrap(),
         );
-        assert_eq!(max_size(&tz), Some(METADATA_CACHE_BYTES));
-        assert_eq!(max_size(&fish), Some(METADATA_CACHE_BYTES));
-        assert_eq!(max_size(&classic), None, "a classic file is not HDF5");
-        // The values still come whole through the small cache.
+        // HDF5's default while the header is read.
+        let default = max_size(&tz).unwrap();
+        assert!(default > METADATA_CACHE_BYTES, "{default}");
+        a.summary().unwrap();
+        assert_eq!(max_size(&tz), Some(default));
+
         let mut n = 0;
         a.for_each_chunk("TEMP", 100, |v| n += v.len()).unwrap();
-        assert_eq!(n, 1001);
+        assert_eq!(n, 1001, "the values come whole through the small cache");
+        assert_eq!(max_size(&tz), Some(METADATA_CACHE_BYTES));
+        assert_eq!(
+            max_size(&fish),
+            Some(default),
+            "another open file keeps its own"
+        );
+        let header = b.summary().unwrap();
+        let var = header
+            .variables
+            .iter()
+            .find(|v| !v.shape.is_empty())
+            .unwrap();
+        b.read_f64(&var.name, &[0], &[1]).unwrap();
+        assert_eq!(max_size(&fish), Some(METADATA_CACHE_BYTES));
+
+        assert_eq!(max_size(&classic), None, "a classic file is not HDF5");
+        c.read_f64("LATITUDE", &[], &[]).unwrap();
         drop((a, b, c));
         assert_eq!(max_size(&tz), None, "closed with its NcFile");
     }
