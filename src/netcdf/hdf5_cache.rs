@@ -93,24 +93,17 @@ pub(super) fn max_size(path: &Path) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
     use crate::netcdf::NcFile;
 
-    fn data(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data")
-            .join(name)
-    }
-
     #[test]
     fn the_metadata_cache_of_a_netcdf4_file_is_held_small_from_its_first_read_of_values() {
-        let tz = data(
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let tz = data.join(
             "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc",
         );
-        let fish = data("IMOS_SOOP-FishSOOP_TP_20240310T094642Z_FV00_786.nc");
-        let classic = data("IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m.nc");
+        let fish = data.join("IMOS_SOOP-FishSOOP_TP_20240310T094642Z_FV00_786.nc");
+        let classic = data.join("IMOS_SRSALT_PT_20160919T020500Z_BASS3A_FV01_SBE26d49m.nc");
         let (a, b, c) = (
             NcFile::open(&tz).unwrap(),
             NcFile::open(&fish).unwrap(),
