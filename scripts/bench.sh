@@ -28,7 +28,8 @@
 #   BIG_POINTS=250000000       points of the big series (16.7 bytes a point: 4.2 GB); the job
 #                              needs four times its size free on /tmp (file, work folder, archive
 #                              and public copies), else the size is skipped with a note. About 6
-#                              minutes: writing it (3), the check (20 s) and the run (80 s)
+#                              minutes on a quiet machine: writing it (3), the check (20 s) and
+#                              the run (80 s); 13 at load average 6
 #   BIG=0                      skip the big series
 #   RUNS=3                     runs per timing of ours (the median is reported)
 #   REFERENCE_VENV=DIR         keep the reference checker's venv there (default: a throwaway one)
