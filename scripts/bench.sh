@@ -6,6 +6,9 @@
 #      reference checker on the same suites and against the floor of reading every variable once
 #      (netCDF4-python, its start-up subtracted); peak memory of `check` and of a whole `run`;
 #      `run` against the floor of its copies (hashing into the work folder, archive, public);
+#      then, unless BIG=0, peak memory of `check` and of a whole `run` on a series of BIG_POINTS
+#      points (about 4 GB; no reference or read floor there: the reference would take hours and
+#      the floor reads each variable whole into memory);
 #   2. a whole `run` of ordinary IMOS files (the median of 3 x RUNS runs) against its copy floor:
 #      one that passes cf:1.6 + imos:1.4 (published, quick look drawn) and one that fails imos:1.4;
 #   3. `replay --inline` of REPLAY_JOBS uploads of the ordinary passing file at concurrency 1, 2
@@ -22,6 +25,12 @@
 #                              the shipped one: libnetcdf and HDF5 linked statically, feature
 #                              static-netcdf; LINK=system for Debian's libnetcdf)
 #   SIZES="1250000 5007551 10000000"   series lengths (points)
+#   BIG_POINTS=250000000       points of the big series (16.7 bytes a point: 4.2 GB); the job
+#                              needs four times its size free on /tmp (file, work folder, archive
+#                              and public copies), else the size is skipped with a note. About 6
+#                              minutes on a quiet machine: writing it (3), the check (20 s) and
+#                              the run (80 s); 13 at load average 6
+#   BIG=0                      skip the big series
 #   RUNS=3                     runs per timing of ours (the median is reported)
 #   REFERENCE_VENV=DIR         keep the reference checker's venv there (default: a throwaway one)
 #   IMOS_PLUGIN=DIR            a checkout of github.com/aodn/cc-plugin-imos at tag 1.5.6, to
@@ -165,6 +174,33 @@ for n in "${sizes[@]}"; do
     rm -f "$file"
 done
 say ""
+
+# Peak memory only on a series of about 4 GB: memory must not grow with the file.
+if [ "${BIG:-1}" != 0 ]; then
+    big_points="${BIG_POINTS:-250000000}"
+    file="$work/IMOS_BENCH_series_$big_points.nc"
+    need_gib=$(awk -v n="$big_points" 'BEGIN { printf "%d", n * 16.7 * 4 / 2^30 + 1 }')
+    free_gib=$(df -P --block-size=1G "$work" | awk 'NR == 2 { print $4 }')
+    say "#### Peak memory on a big series ($big_points points), check = cf:1.6 + imos:1.4"
+    say ""
+    if [ "$free_gib" -lt "$need_gib" ]; then
+        say "Skipped: it needs $need_gib GiB free on $(dirname "$work") (the file and the job's three copies), $free_gib GiB are."
+    else
+        "$py" "$here/scripts/gen-timeseries.py" "$file" "$big_points" --imos >/dev/null
+        size="$(du -h --apparent-size "$file" | cut -f1)"
+        read -r s m < <(peak_rss_mib "$work/check.json" "$bin" check "${suites[@]}" --format json "$file" || true)
+        grep -q '"suites"' "$work/check.json" || { echo "error: no check report on $file: $(head -c 400 "$work/check.json")" >&2; exit 1; }
+        read -r rs rm_ outcome < <(run_job "$file")
+        rm -rf "$work/var" "$work/jobs" "$file"
+        say "| points | file | check | check max RSS | run | run max RSS | run outcome |"
+        say "|---|---|---|---|---|---|---|"
+        say "| $big_points | $size | ${s} s | ${m} MiB | ${rs} s | ${rm_} MiB | $outcome |"
+        for peak in "$m" "$rm_"; do
+            awk -v m="$peak" 'BEGIN { exit !(m >= 40) }' && status=1
+        done
+    fi
+    say ""
+fi
 
 say "#### A whole \`run\` of ordinary IMOS files against their copy floor (median of $((runs * 3)))"
 say ""

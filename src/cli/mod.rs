@@ -66,19 +66,22 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Check(args) => check::main(args),
         Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),
         Command::Run(args) => match Settings::resolve(&cli.settings) {
-            Ok(settings) => runtime().block_on(async {
-                crate::shutdown::listen();
-                let backoff = backoff::Backoff::of(&settings);
-                let code = match args.event.clone() {
-                    Some(path) => event::main(settings, args, &path).await,
-                    None => run::main(settings, args).await,
-                };
-                // Every job has ended (claims released, reports stored) before the wait.
-                if code == ExitCode::Transient {
-                    backoff.wait().await;
-                }
-                code
-            }),
+            Ok(settings) => {
+                one_malloc_arena();
+                runtime().block_on(async {
+                    crate::shutdown::listen();
+                    let backoff = backoff::Backoff::of(&settings);
+                    let code = match args.event.clone() {
+                        Some(path) => event::main(settings, args, &path).await,
+                        None => run::main(settings, args).await,
+                    };
+                    // Every job has ended (claims released, reports stored) before the wait.
+                    if code == ExitCode::Transient {
+                        backoff.wait().await;
+                    }
+                    code
+                })
+            }
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
         Command::Replay(args) => match Settings::resolve(&cli.settings) {
@@ -96,6 +99,28 @@ pub fn main(cli: Cli) -> ExitCode {
             Ok(settings) => runtime().block_on(dashboard::main(settings, args)),
             Err(e) => usage_error(&JobError::usage(e.to_string())),
         },
+    }
+}
+
+/// Has glibc's malloc serve every thread from one arena. `run` is one job: its steps take turns
+/// on the runtime's worker and blocking threads, and with an arena per thread each kept its own
+/// high-water mark of freed memory (the check's reads on one blocking thread, the publish and
+/// index on others), 1.5 MiB of a whole `run`'s peak on a 5 M-point series (BENCHMARKS.md).
+/// Call before the runtime starts its threads. `replay` keeps glibc's default: its jobs run side
+/// by side, where one arena would have them wait on each other's allocations.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// glibc's `M_ARENA_MAX` (malloc.h).
+        const M_ARENA_MAX: std::ffi::c_int = -8;
+        unsafe extern "C" {
+            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        // SAFETY: glibc's documented tuning call, allowed at any time (it governs the arenas
+        // made afterwards); a refusal (0) leaves its default, which only costs memory.
+        unsafe {
+            mallopt(M_ARENA_MAX, 1);
+        }
     }
 }
 

@@ -157,6 +157,7 @@ impl NcFile {
         count: &[usize],
         buf: &mut Vec<f64>,
     ) -> Result<(), NcError> {
+        self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;
@@ -179,6 +180,7 @@ impl NcFile {
         count: &[usize],
         buf: &mut Vec<u8>,
     ) -> Result<(), NcError> {
+        self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;

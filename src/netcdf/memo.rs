@@ -221,8 +221,11 @@ impl ValueMemo {
             let mut xc = self.file.row_cursor(&pair.x.name)?;
             let mut yc = self.file.row_cursor(&pair.y.name)?;
             let mut start = 0;
+            // Half a read's values from each, so the two buffers together hold what one read
+            // of a variable alone does (READ_BYTES).
+            let step = (DEFAULT_CHUNK / 2).max(1);
             while start < total {
-                let n = DEFAULT_CHUNK.min(total - start);
+                let n = step.min(total - start);
                 xc.read_rows_into(&self.file, start, n, &mut xs)?;
                 yc.read_rows_into(&self.file, start, n, &mut ys)?;
                 xf.iter_mut().for_each(|(_, f)| f.feed(&xs));
