@@ -128,13 +128,6 @@ impl TextRegex {
             }
         }
     }
-
-    /// Compiles both forms now: for tests that every built-in pattern is valid.
-    pub fn compile(&self) -> Result<(), regex::Error> {
-        regex::Regex::new(&self.pattern)?;
-        let _ = self.ascii();
-        Ok(())
-    }
 }
 
 /// A match's byte span, whichever compilation found it.
@@ -191,11 +184,6 @@ impl<'h> Captures<'h> {
     pub fn get(&self, i: usize) -> Option<&'h str> {
         let (s, e) = (*self.spans.get(i)?)?;
         Some(&self.haystack[s..e])
-    }
-
-    /// Group `i`'s byte span, if it took part in the match.
-    pub fn span(&self, i: usize) -> Option<(usize, usize)> {
-        *self.spans.get(i)?
     }
 
     /// The named group, if it took part in the match.

@@ -4,8 +4,11 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use std::path::Path;
+
 use crate::netcdf::{
-    AttrValue, Attribute, CfTimeUnits, NcType, VarDef, convert_attr, parse_time_units,
+    AttrValue, Attribute, CfTimeUnits, NcType, NcWriteError, NcWriter, VarDef, convert_attr,
+    parse_time_units,
 };
 
 use super::HandlerError;
@@ -109,6 +112,29 @@ impl TemplateVar {
             keep_nan,
         }
     }
+}
+
+/// A new NetCDF at `path` defined from a product template: `dimensions` (name, length), the
+/// `variables` in their order (`keep_nan` says of each whether NaN stays a value rather than the
+/// fill value), then `globals`. The caller writes the values and finishes the file.
+pub fn define_product<'t>(
+    path: &Path,
+    dimensions: &[(&str, usize)],
+    variables: impl IntoIterator<Item = &'t TemplateVar>,
+    keep_nan: impl Fn(&TemplateVar) -> bool,
+    globals: &Attrs,
+) -> Result<NcWriter, NcWriteError> {
+    let mut w = NcWriter::create(path)?;
+    for (name, len) in dimensions {
+        w.add_dimension(name, Some(*len))?;
+    }
+    for var in variables {
+        w.add_variable(&var.var_def(keep_nan(var)))?;
+    }
+    for a in &globals.0 {
+        w.put_global(a)?;
+    }
+    Ok(w)
 }
 
 #[derive(serde::Deserialize)]

@@ -29,10 +29,12 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcWriter, parse_time_units};
+use crate::netcdf::{AttrValue, parse_time_units};
 
 use super::plan::{InputFile, Placement};
-use super::product::{PlacingAttrs, Template, compact_seconds, iso_seconds, time_value};
+use super::product::{
+    PlacingAttrs, Template, compact_seconds, define_product, iso_seconds, time_value,
+};
 use super::{Generated, HandlerError};
 
 /// The vessel's callsign: the only one the stream carries.
@@ -422,14 +424,9 @@ pub fn convert_log(
         HandlerError::Internal(format!("writing {out_name} from {log_name}: {e}"))
     };
     let units = parse_time_units("days since 1950-01-01 00:00:00 UTC").expect("valid units");
-    let mut w = NcWriter::create(&out_path).map_err(werr)?;
-    w.add_dimension("TIME", Some(records.len())).map_err(werr)?;
-    for var in &template.variables {
-        w.add_variable(&var.var_def(false)).map_err(werr)?;
-    }
-    for a in &g.0 {
-        w.put_global(a).map_err(werr)?;
-    }
+    let dims = [("TIME", records.len())];
+    let mut w =
+        define_product(&out_path, &dims, &template.variables, |_| false, &g).map_err(werr)?;
     let chunk = crate::netcdf::DEFAULT_CHUNK;
     for var in &template.variables {
         let column: fn(&Record) -> f64 = match var.name.as_str() {

@@ -28,9 +28,9 @@ use chrono::{DateTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcFile, NcSummary, NcType, NcWriter, Variable};
+use crate::netcdf::{AttrValue, NcFile, NcSummary, NcType, Variable};
 
-use super::product::{imos_template, iso_seconds, time_units};
+use super::product::{TemplateVar, define_product, imos_template, iso_seconds, time_units};
 use super::{Generated, HandlerError};
 
 /// Institution code → folder under the public store's root.
@@ -547,23 +547,17 @@ pub fn aggregate(
     let werr = |e: crate::netcdf::NcWriteError| {
         HandlerError::Internal(format!("writing the monthly product {monthly_name}: {e}"))
     };
-    let mut w = NcWriter::create(&out_path).map_err(werr)?;
     let n = records.rows.len();
-    w.add_dimension("TIME", Some(n)).map_err(werr)?;
-    w.add_dimension("timeSeries", Some(1)).map_err(werr)?;
     // The template's variables that have data: every column, and the fixed timeSeries.
     let written: Vec<_> = template
         .variables
         .iter()
         .filter(|v| col(&v.name).is_some() || v.data.is_some())
         .collect();
-    for var in &written {
-        w.add_variable(&var.var_def(var.dtype == NcType::Double))
-            .map_err(werr)?;
-    }
-    for a in &g.0 {
-        w.put_global(a).map_err(werr)?;
-    }
+    let dims = [("TIME", n), ("timeSeries", 1)];
+    let keep_nan = |v: &TemplateVar| v.dtype == NcType::Double;
+    let mut w =
+        define_product(&out_path, &dims, written.iter().copied(), keep_nan, &g).map_err(werr)?;
     for var in &written {
         let values: Vec<f64> = match col(&var.name) {
             Some(c) => records.rows.iter().map(|r| r[c]).collect(),

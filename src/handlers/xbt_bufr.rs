@@ -47,11 +47,12 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use regex::Regex;
 
 use crate::model::PublishType;
-use crate::netcdf::{AttrValue, NcWriter, parse_time_units};
+use crate::netcdf::{AttrValue, parse_time_units};
 
 use super::plan::{InputFile, Placement};
 use super::product::{
-    Attrs, PlacingAttrs, compact_seconds, imos_template, iso_seconds, time_value, to_datetime,
+    Attrs, PlacingAttrs, compact_seconds, define_product, imos_template, iso_seconds, time_value,
+    to_datetime,
 };
 use super::pyfmt::{py_float, py_int, python_float};
 use super::{Generated, HandlerError, fuzzy};
@@ -764,16 +765,9 @@ fn write_netcdf(
             )));
         }
     }
-    let mut w = NcWriter::create(&out_path).map_err(werr)?;
-    for (dim, len) in [("DEPTH", n), ("TIME", 1), ("LATITUDE", 1), ("LONGITUDE", 1)] {
-        w.add_dimension(dim, Some(len)).map_err(werr)?;
-    }
-    for var in &template.variables {
-        w.add_variable(&var.var_def(true)).map_err(werr)?;
-    }
-    for a in &g.0 {
-        w.put_global(a).map_err(werr)?;
-    }
+    let dims = [("DEPTH", n), ("TIME", 1), ("LATITUDE", 1), ("LONGITUDE", 1)];
+    let mut w =
+        define_product(&out_path, &dims, &template.variables, |_| true, &g).map_err(werr)?;
     let chunk = crate::netcdf::DEFAULT_CHUNK;
     for var in &template.variables {
         let values: &[f64] = match var.name.as_str() {

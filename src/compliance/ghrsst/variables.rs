@@ -7,6 +7,7 @@ use crate::compliance::imos::model::Model;
 use crate::compliance::imos::pyattr::{self, python_match};
 use crate::compliance::{CheckResult, Dataset, Priority};
 use crate::netcdf::NcType;
+use crate::text_regex::TextRegex;
 
 /// The variables a GHRSST file must have (HIGH each).
 const MANDATORY: [&str; 12] = [
@@ -43,7 +44,7 @@ pub fn mandatory_variables_exist(
 }
 
 /// Python's `$` also matches before a final newline.
-static TIME_UNITS: LazyLock<crate::text_regex::TextRegex> =
+static TIME_UNITS: LazyLock<TextRegex> =
     LazyLock::new(|| python_match(r"seconds since 1981-01-01( 00:00:00(Z|)|)\n?\z"));
 
 /// `check_time_variable`: `time` is a 32-bit integer (MEDIUM), with standard attributes (HIGH)

@@ -10,6 +10,7 @@ use super::pyattr::{self, Lit, python_match};
 use super::values::masked;
 use crate::compliance::{CheckResult, Dataset, Priority};
 use crate::netcdf::{AttrValue, NcType, Variable};
+use crate::text_regex::TextRegex;
 
 /// `check_coordinate_variables`: each coordinate variable is numeric (HIGH) and, if so, strictly
 /// monotonic (HIGH).
@@ -75,7 +76,7 @@ fn attribute_dict(
     Ok(())
 }
 
-static UTC: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| python_match(".*UTC"));
+static UTC: LazyLock<TextRegex> = LazyLock::new(|| python_match(".*UTC"));
 
 /// `check_time_variable`: TIME is a double (MEDIUM), with standard attributes (HIGH) and units
 /// (MEDIUM): exactly `days since 1950-01-01 00:00:00 UTC` in 1.3, anything in UTC in 1.4.

@@ -8,8 +8,9 @@ use super::attrs::{Expected, Target, check_attribute, pattern_text};
 use super::model::Model;
 use super::pyattr::{self, Lit, python_match};
 use crate::compliance::{CheckResult, Dataset, Priority};
+use crate::text_regex::TextRegex;
 
-static DISTRIBUTION_1_3: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static DISTRIBUTION_1_3: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r".*Data may be re-used, provided that related metadata explaining the data has been ",
         r"reviewed by the user, and the data is appropriately acknowledged. Data, products and ",
@@ -18,14 +19,14 @@ static DISTRIBUTION_1_3: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(
     ))
 });
 
-static DISCLAIMER_1_4: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static DISCLAIMER_1_4: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r#".*Data, products and services from IMOS are provided "as is" without any warranty as "#,
         r"to fitness for a particular purpose\."
     ))
 });
 
-static VOCABULARY_1_4: LazyLock<crate::text_regex::TextRegex> =
+static VOCABULARY_1_4: LazyLock<TextRegex> =
     LazyLock::new(|| python_match(r".*CF.*(S|s)tandard (N|n)ame (T|t)able.*\d+"));
 
 /// The mandatory global attributes of a version and what each must hold.
@@ -177,7 +178,7 @@ pub fn global_attributes(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckRes
         .collect())
 }
 
-static ACK_1_3_OLD: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static ACK_1_3_OLD: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r".*Any users of IMOS data are required to clearly acknowledge the source of the material ",
         r"in the format:.*Data was sourced from the Integrated Marine Observing System \(IMOS\) - ",
@@ -186,7 +187,7 @@ static ACK_1_3_OLD: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
     ))
 });
 
-static ACK_1_3_NEW: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static ACK_1_3_NEW: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r".*Any users of IMOS data are required to clearly acknowledge the source of the material ",
         r"derived from IMOS in the format:.*Data was sourced from the Integrated Marine Observing ",
@@ -217,7 +218,7 @@ pub fn acknowledgement_1_3(ds: &Dataset<'_>, _: &Model<'_>) -> Result<Vec<CheckR
     ])
 }
 
-static ACK_2016: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static ACK_2016: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r"Any users( \(including re-?packagers\))? of IMOS data( \(including re-?packagers\))? ",
         r"are required to clearly acknowledge the source of the material( derived from IMOS)? ",
@@ -227,7 +228,7 @@ static ACK_2016: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
     ))
 });
 
-static ACK_2020: LazyLock<crate::text_regex::TextRegex> = LazyLock::new(|| {
+static ACK_2020: LazyLock<TextRegex> = LazyLock::new(|| {
     python_match(concat!(
         r".*Any users of IMOS data are required to clearly acknowledge the source of the material ",
         r#"derived from IMOS in the format: "Data was sourced from Australia's Integrated Marine "#,

@@ -8,6 +8,7 @@ use chrono::TimeZone;
 use super::*;
 use crate::handlers::product::text;
 use crate::handlers::testing::{assert_same_product, imos_data};
+use crate::netcdf::NcWriter;
 use crate::netcdf::VarDef;
 
 const MONTHLY: &str = "DOT-WA_20220901_MANDURAH_RT_WAVE-PARAMETERS_monthly.nc";
