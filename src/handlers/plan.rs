@@ -27,6 +27,11 @@ impl InputFile {
         }
     }
 
+    /// The name's extension from its last dot, the dot included (`.csv`); empty without one.
+    pub fn extension(&self) -> &str {
+        self.name.rfind('.').map_or("", |i| &self.name[i..])
+    }
+
     /// A file named by its own base name.
     pub fn from_path(path: &Path) -> InputFile {
         let name = path

@@ -490,10 +490,6 @@ pub fn netcdf_dest(
     Ok(format!("{base}/{product_type}/{frequency}/{year}/{name}"))
 }
 
-fn extension(name: &str) -> &str {
-    name.rfind('.').map_or("", |i| &name[i..])
-}
-
 /// The reference's preprocess for one upload: `files` is the collection after resolve (the
 /// upload itself, or the members of an uploaded ZIP); `work_dir` is where the NetCDF is made.
 /// Placements keep the pipeline's default checks (`check: None`), as the reference does.
@@ -508,7 +504,7 @@ pub fn preprocess(
     let of_ext = |ext: &str| {
         files
             .iter()
-            .find(|f| extension(&f.name) == ext)
+            .find(|f| f.extension() == ext)
             .map(|f| (&f.name, &f.path))
     };
     if let Some((name, path)) = of_ext(".nc") {

@@ -639,20 +639,20 @@ impl Ini {
 
 /// `min` and `max` of values, fill values and NaN left out (`get_data_range`).
 fn data_range(values: &[f64], fill: Option<f64>, var: &str) -> Result<(f64, f64), HandlerError> {
-    let valid: Vec<f64> = values
+    let (lo, hi) = values
         .iter()
         .copied()
         .filter(|x| !x.is_nan() && Some(*x) != fill)
-        .collect();
-    if valid.is_empty() {
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
+    // No valid value leaves the starting bounds crossed.
+    if lo > hi {
         return Err(HandlerError::rejected(format!(
             "No valid data for variable '{var}'"
         )));
     }
-    Ok((
-        valid.iter().copied().fold(f64::INFINITY, f64::min),
-        valid.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-    ))
+    Ok((lo, hi))
 }
 
 /// Converts one profile (vessel and line already looked up) to the reference's NetCDF in
@@ -892,10 +892,6 @@ pub struct XbtOutcome {
     pub generated: Vec<(Generated, Placement)>,
 }
 
-fn extension(name: &str) -> &str {
-    name.rfind('.').map_or("", |i| &name[i..])
-}
-
 /// The reference's preprocess and path functions for one upload: a BUFR text dump is archived
 /// and converted; a NetCDF (one converted before) is harvested where its attributes say.
 /// Placements keep the pipeline's default checks, as the reference does.
@@ -906,7 +902,7 @@ pub fn preprocess(
     work_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<XbtOutcome, HandlerError> {
-    let of_ext = |ext: &str| files.iter().find(|f| extension(&f.name) == ext);
+    let of_ext = |ext: &str| files.iter().find(|f| f.extension() == ext);
     if let Some(csv) = of_ext(".csv") {
         let generated = convert_csv(&csv.path, &csv.name, vocab, work_dir, now)?;
         let mut placed = Vec::new();
@@ -932,7 +928,7 @@ pub fn preprocess(
         )));
     }
     let mut placed = Vec::new();
-    for f in files.iter().filter(|f| extension(&f.name) == ".nc") {
+    for f in files.iter().filter(|f| f.extension() == ".nc") {
         placed.push(Placement::new(
             &f.name,
             PublishType::HarvestUpload,
