@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use chrono::{DateTime, Utc};
@@ -140,6 +141,9 @@ impl SqliteIndex {
                     .with_source(e)
                 })?;
             }
+            if !p.exists() {
+                create(&p)?;
+            }
             // Jobs started together on one home open (and may create) the database at the same
             // moment. The busy timeout covers waiting for each other's transactions, but not every
             // lock SQLite takes while a database file is first set up (the switch to WAL, the
@@ -192,6 +196,11 @@ fn connect(path: &Path) -> Result<Connection, (IndexOp, rusqlite::Error)> {
     let open = |e| (IndexOp::Open, e);
     let mut conn = Connection::open(path).map_err(open)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(open)?;
+    // Closing the last connection would checkpoint the WAL into the database: two more fsyncs
+    // at the end of every job. The WAL is as durable as the database, the next connection reads
+    // it, and a commit checkpoints it once it passes a thousand pages, so it is left as it is.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(open)?;
     // WAL is recorded in the database file: once set, nobody needs the exclusive lock the switch
     // takes again.
     let mode: String = conn
@@ -203,6 +212,91 @@ fn connect(path: &Path) -> Result<Connection, (IndexOp, rusqlite::Error)> {
     }
     migrate(&mut conn).map_err(|e| (IndexOp::Migrate, e))?;
     Ok(conn)
+}
+
+/// Makes a new database at `path` whole or not at all: built beside it under a name of its own
+/// (WAL mode, every migration) with no syncs along the way, made durable with one `fsync`, then
+/// linked into place — which fails, leaving the database another process linked first, when
+/// one is there already. Creating it in place took seven `fsync`s (the rollback journal of the
+/// switch to WAL, the WAL, the folder twice), the first job of a new home waiting on each; a
+/// process killed half-way leaves a file no job opens rather than a half-made index.
+fn create(path: &Path) -> Result<(), IndexError> {
+    let io = |what: &str, e: std::io::Error| {
+        let kind = match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
+                ErrorKind::Permanent
+            }
+            _ => ErrorKind::Transient,
+        };
+        IndexError::new(IndexOp::Open, location(path), kind, format!("{what}: {e}")).with_source(e)
+    };
+    let folder = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d.to_path_buf(),
+        None => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = draft_prefix(&name);
+    sweep_drafts(&folder, &prefix);
+    let draft = tempfile::Builder::new()
+        .prefix(&prefix)
+        .tempfile_in(&folder)
+        .map_err(|e| io("cannot make the new index beside its place", e))?
+        .into_temp_path();
+    {
+        let mut conn = Connection::open(&draft).map_err(|e| err(IndexOp::Open, path, e))?;
+        // Nothing here needs to survive a crash until the link below, which follows one fsync.
+        conn.pragma_update(None, "synchronous", "OFF")
+            .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
+            .map_err(|e| err(IndexOp::Open, path, e))?;
+        migrate(&mut conn).map_err(|e| err(IndexOp::Migrate, path, e))?;
+        // Closing checkpoints the WAL into the file and removes it (and its shared memory).
+        conn.close().map_err(|(_, e)| err(IndexOp::Open, path, e))?;
+    }
+    std::fs::File::open(&draft)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("cannot make the new index durable", e))?;
+    match std::fs::hard_link(&draft, path) {
+        Ok(()) => std::fs::File::open(&folder)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("cannot make the new index's name durable", e))?,
+        // Another job of this home made it first: that one is the index.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io("cannot put the new index in place", e)),
+    }
+    // The draft's own name goes when `draft` drops; the index keeps the link.
+    Ok(())
+}
+
+/// The name a database's draft starts with: hidden, beside the database.
+fn draft_prefix(name: &str) -> String {
+    format!(".{name}.new-")
+}
+
+/// A draft is seconds old at most while its creator lives (it takes milliseconds); one older
+/// than this is a killed creator's.
+const DRAFT_ABANDONED: Duration = Duration::from_secs(600);
+
+/// Removes the drafts of creators killed half-way, so a hard stop leaves nothing behind.
+fn sweep_drafts(folder: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(prefix) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a > DRAFT_ABANDONED) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Whether an error is another connection holding a lock.
@@ -793,5 +887,92 @@ impl Index for SqliteIndex {
             .collect()
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(folder: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_new_index_is_made_whole_in_wal_mode_with_nothing_beside_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.sqlite");
+        let index = SqliteIndex::open(&path).await.unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        drop((conn, index));
+        // The database and, while WAL is kept between jobs, its WAL and shared memory: no draft.
+        for name in names(dir.path()) {
+            assert!(
+                ["i.sqlite", "i.sqlite-wal", "i.sqlite-shm"].contains(&name.as_str()),
+                "{name} left beside the index"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn creating_where_an_index_is_keeps_that_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.sqlite");
+        drop(SqliteIndex::open(&path).await.unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .execute(
+                "INSERT INTO job (job_id, source, source_version, pipeline, outcome, started_at, finished_at) \
+                 VALUES ('J', 's', 'v', 'p', 'ok', 't', 't')",
+                [],
+            )
+            .unwrap();
+        // As a job that found no index a moment before another linked its own.
+        create(&path).unwrap();
+        let jobs: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM job", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(jobs, 1, "the index in place was replaced");
+        assert!(!names(dir.path()).iter().any(|n| n.contains(".new-")));
+    }
+
+    #[tokio::test]
+    async fn a_killed_creators_draft_is_removed_and_a_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join(".i.sqlite.new-old");
+        let young = dir.path().join(".i.sqlite.new-young");
+        std::fs::write(&old, b"half a database").unwrap();
+        std::fs::write(&young, b"being made").unwrap();
+        let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(hour_ago)
+            .unwrap();
+        drop(
+            SqliteIndex::open(&dir.path().join("i.sqlite"))
+                .await
+                .unwrap(),
+        );
+        assert!(!old.exists(), "an abandoned draft stayed");
+        assert!(
+            young.exists(),
+            "a draft that may be another job's was removed"
+        );
     }
 }

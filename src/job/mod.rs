@@ -6,6 +6,7 @@
 //! files), `telling` (the notification) and `finish` (the error store, the incoming store, the
 //! ledger and the stored report). Every log line of a job is inside its `job` span.
 
+mod ahead;
 mod checking;
 mod context;
 mod dashboard;

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use tracing::{error, warn};
 
+use super::ahead;
 use super::checking::{self, CheckedFiles};
 use super::context::{Job, Known};
 use super::finish;
@@ -35,6 +36,7 @@ use crate::pipeline::handler::HookContext;
 use crate::publish::Publication;
 use crate::report::{JobReport, Locations, NotificationReport, Outcome, PlotReport};
 use crate::source::Source;
+use crate::store::staged::StagedCopies;
 
 /// An upload a pipeline has taken on: what every state from `Initialised` on has proven.
 struct Accepted<'s> {
@@ -42,6 +44,8 @@ struct Accepted<'s> {
     pipeline: &'s Pipeline,
     claim: Claimed,
     work: WorkDir,
+    /// The archive and public copies written beside the check, for the publish to place.
+    staged: std::sync::Mutex<StagedCopies>,
 }
 
 impl<'s> Accepted<'s> {
@@ -329,6 +333,7 @@ impl Initial {
             pipeline,
             claim,
             work,
+            staged: Default::default(),
         };
         // A publish the previous holder left unfinished is undone before anything else.
         let recovered = recovery::take_over(job, &acc.upload.source, &acc.upload.version).await;
@@ -407,8 +412,11 @@ impl<'s> Preprocessed<'s> {
     /// Checks every file; one failure rejects the whole upload (all-or-nothing).
     async fn check(self, job: &mut Job<'s>) -> Result<Checked<'s>, Failed<'s>> {
         let Preprocessed { acc, files } = self;
+        // Dropped unfinished on a rejection, which stops the copies and removes them.
+        let ahead = ahead::start(job.services, &acc.upload, &files);
         match checking::check(acc.pipeline, files).await {
             Ok(files) => {
+                *acc.staged.lock().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
                 job.enter("Checked", acc.name());
                 Ok(Checked { acc, files })
             }
@@ -505,6 +513,7 @@ impl<'s> Processed<'s> {
             pipeline: acc.pipeline,
             upload: &acc.upload,
             permit: &permit,
+            staged: &acc.staged,
         };
         let published = crate::publish::publish(&request, files.files_mut()).await;
         let (acc, files, publication) = acc.then(job, files, published)?;

@@ -26,6 +26,7 @@ use crate::index::{Claim, FileRecord, HarvestBatch, Index, IndexChange, Ownershi
 use crate::layout;
 use crate::model::{FileCollection, PipelineFile, Upload};
 use crate::pipeline::Pipeline;
+use crate::store::staged::StagedCopies;
 use crate::store::{InvalidKey, Key, ObjectStore, PutOptions, Restore};
 use journal::{Entry, Place};
 
@@ -58,6 +59,29 @@ pub struct PublishRequest<'a> {
     pub pipeline: &'a Pipeline,
     pub upload: &'a Upload,
     pub permit: &'a dyn Permit,
+    /// Copies written ahead into the archive and public stores, each placed by the put it was
+    /// written for (see [`crate::store::staged`]).
+    pub staged: &'a std::sync::Mutex<StagedCopies>,
+}
+
+/// Stores a local file under `key` in `store`, placing the copy written ahead of it there if
+/// there is one.
+async fn put(
+    req: &PublishRequest<'_>,
+    store: &dyn ObjectStore,
+    key: &Key,
+    local: &Path,
+    opts: &PutOptions,
+) -> Result<crate::store::Written, crate::store::StoreError> {
+    let staged = req
+        .staged
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take(&store.location(), local);
+    match staged {
+        Some(staged) => store.put_staged(key, local, opts, staged).await,
+        None => store.put_file(key, local, opts).await,
+    }
 }
 
 /// What a successful publish leaves behind.
@@ -198,8 +222,7 @@ async fn archive_upload(req: &PublishRequest<'_>) -> Result<Key, JobError> {
         content_type: Some(content_type_for(&upload.name).into()),
         sha256: Some(upload.sha256.clone()),
     };
-    s.archive
-        .put_file(&upload_key, &upload.local_path, &opts)
+    put(req, s.archive, &upload_key, &upload.local_path, &opts)
         .await
         .map_err(|e| JobError::from_boundary("archiving the upload failed", e))?;
     confirm(s, &upload_key, &upload.local_path).await?;
@@ -379,7 +402,7 @@ async fn apply(
         if p.dataset {
             // The file's own record notes these once committed (`dataset::record`).
             match &p.change {
-                Change::Put { local, opts } => store.put_file(&p.key, local, opts).await.map(drop),
+                Change::Put { local, opts } => put(req, store, &p.key, local, opts).await.map(drop),
                 Change::Delete { .. } if entry.restore != Restore::Absent => {
                     store.delete(&p.key).await
                 }
@@ -397,8 +420,7 @@ async fn apply(
                 } else {
                     "storing"
                 };
-                store
-                    .put_file(&p.key, local, opts)
+                put(req, store, &p.key, local, opts)
                     .await
                     .map_err(|e| JobError::from_boundary(format!("{what} {} failed", f.name), e))?;
                 if p.place == Place::Archive {

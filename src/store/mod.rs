@@ -6,6 +6,7 @@
 mod key;
 pub mod local;
 pub mod s3;
+pub mod staged;
 
 use std::path::{Path, PathBuf};
 
@@ -119,6 +120,27 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         src: &Path,
         opts: &PutOptions,
     ) -> Result<Written, StoreError>;
+
+    /// The folder where this store takes copies written ahead of their put ([`staged`]): on its
+    /// own file system, outside every listing, swept like its temporary files. `None` for a store
+    /// that has none (its puts stream over the network).
+    fn staging_folder(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// Stores `src` under `key` as [`ObjectStore::put_file`] does, placing `staged` (a copy of
+    /// `src` written ahead into this store) instead of copying when it is a copy of `src` as it is
+    /// now, with the SHA-256 `opts` gives.
+    async fn put_staged(
+        &self,
+        key: &Key,
+        src: &Path,
+        opts: &PutOptions,
+        staged: staged::Staged,
+    ) -> Result<Written, StoreError> {
+        drop(staged);
+        self.put_file(key, src, opts).await
+    }
 
     /// Stores a small in-memory object (reports, plots).
     async fn put_bytes(

@@ -214,6 +214,18 @@ impl Env {
         out
     }
 
+    /// The temporary files left in the bookkeeping of the home's local stores (`.<store>.ingest/tmp`).
+    pub fn store_temporaries(&self) -> Vec<String> {
+        let mut left = Vec::new();
+        for store in ["incoming", "archive", "public", "error", "reports"] {
+            let tmp = self.home().join(format!(".{store}.ingest/tmp"));
+            for entry in std::fs::read_dir(&tmp).into_iter().flatten().flatten() {
+                left.push(format!("{store}: {}", entry.file_name().to_string_lossy()));
+            }
+        }
+        left
+    }
+
     /// The index's published-file rows as JSON objects, ordered by destination.
     pub fn index_rows(&self) -> Vec<Value> {
         let path = self.home().join("index.sqlite");

@@ -73,6 +73,8 @@ fn assert_published(env: &Env, name: &str, pipeline: &str, dest: &str, harvested
     }
     // Nothing was rejected.
     assert!(env.store("error").is_empty());
+    // The copies written beside the check were placed, not left in the stores' bookkeeping.
+    assert_eq!(env.store_temporaries(), Vec::<String>::new());
     report
 }
 
@@ -230,6 +232,8 @@ fn assert_rejected(env: &Env, name: &str, pipeline: &str, reason: &str) -> Value
         env.store("archive").is_empty(),
         "a rejected upload is not archived"
     );
+    // What was copied ahead for a publish that did not come is gone.
+    assert_eq!(env.store_temporaries(), Vec::<String>::new());
     assert_eq!(
         report["locations"]["error_copy"]
             .as_str()

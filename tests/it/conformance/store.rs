@@ -371,6 +371,118 @@ async fn local_store_keeps_its_bookkeeping_out_of_its_folder() {
     );
 }
 
+/// A copy written ahead is placed by the put (the object is that file, not a second copy) only
+/// while the file it copies is unchanged; a changed file, another store's copy or a hash that
+/// is not the file's makes the put copy the file as it is, and the unused copy goes.
+#[tokio::test]
+async fn local_store_places_a_copy_written_ahead_only_of_the_unchanged_file() {
+    use std::os::unix::fs::MetadataExt;
+    use std::sync::atomic::AtomicBool;
+
+    use ocean_ingest::store::staged::stage;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("public")).unwrap();
+    let other = LocalStore::open(&dir.path().join("archive")).unwrap();
+    let src = dir.path().join("f.nc");
+    std::fs::write(&src, b"checked content").unwrap();
+    let (_, sha256) = ocean_ingest::digest::sha256_file(&src).unwrap();
+    let opts = PutOptions {
+        content_type: None,
+        sha256: Some(sha256.clone()),
+    };
+    let ahead = |store: &LocalStore| {
+        let into = [(store.location(), store.staging_folder().unwrap())];
+        stage(&src, &into, &AtomicBool::new(false))
+            .unwrap()
+            .pop()
+            .unwrap()
+    };
+    let tmp = store.bookkeeping().join("tmp");
+    let inode_ahead = || {
+        std::fs::read_dir(&tmp)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .metadata()
+            .unwrap()
+            .ino()
+    };
+
+    // Unchanged: placed, not copied.
+    let staged = ahead(&store);
+    let ino = inode_ahead();
+    store
+        .put_staged(&key("a.nc"), &src, &opts, staged)
+        .await
+        .unwrap();
+    let placed = store.path_of(&key("a.nc"));
+    assert_eq!(std::fs::metadata(&placed).unwrap().ino(), ino);
+    assert_eq!(std::fs::read(&placed).unwrap(), b"checked content");
+
+    // Another store's copy, or a hash that is not the file's: copied as without one.
+    let staged = ahead(&other);
+    store
+        .put_staged(&key("b.nc"), &src, &opts, staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "b.nc").await, b"checked content");
+    let staged = ahead(&store);
+    let wrong = PutOptions {
+        content_type: None,
+        sha256: Some("0".repeat(64)),
+    };
+    store
+        .put_staged(&key("c.nc"), &src, &wrong, staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "c.nc").await, b"checked content");
+
+    // Changed after the copy (a handler rewrote it): the file as it is now is stored.
+    let staged = ahead(&store);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&src, b"handler's content").unwrap();
+    let (_, now) = ocean_ingest::digest::sha256_file(&src).unwrap();
+    let changed = PutOptions {
+        content_type: None,
+        sha256: Some(now),
+    };
+    store
+        .put_staged(&key("d.nc"), &src, &changed, staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "d.nc").await, b"handler's content");
+
+    // Taken by the sweep of a long job's temporary files: copied as without it.
+    let mut staged = vec![ahead(&store)];
+    std::fs::write(&src, b"checked content").unwrap();
+    let (_, again) = ocean_ingest::digest::sha256_file(&src).unwrap();
+    drop(staged.pop());
+    let staged = ahead(&store);
+    store.sweep(std::time::Duration::ZERO).await.unwrap();
+    let opts = PutOptions {
+        content_type: None,
+        sha256: Some(again),
+    };
+    store
+        .put_staged(&key("e.nc"), &src, &opts, staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "e.nc").await, b"checked content");
+
+    for store in [&store, &other] {
+        assert_eq!(
+            std::fs::read_dir(store.bookkeeping().join("tmp"))
+                .unwrap()
+                .count(),
+            0,
+            "a copy written ahead was left in {}",
+            store.location()
+        );
+    }
+}
+
 /// Every file under a folder, relative.
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
