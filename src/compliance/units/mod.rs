@@ -2,7 +2,7 @@
 //! prefixes, offsets such as `degree_Celsius`, `<unit> since <timestamp>` time references),
 //! dimensionless units and convertibility. The unit database is embedded (data/udunits2.tsv).
 
-mod db;
+pub(super) mod db;
 mod parse;
 
 use std::fmt;
