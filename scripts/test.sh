@@ -52,6 +52,13 @@ if [ "$#" -eq 0 ]; then
     log "fuzz (${INGEST_FUZZ_SECONDS:-8} s per target)"
     scripts/fuzz.sh "${INGEST_FUZZ_SECONDS:-8}"
 fi
+if [ "$#" -eq 0 ] && [ "${INGEST_TEST_REFERENCE:-}" = 1 ]; then
+    # Parity on files the checker was never tuned on: the reference checker's own test data,
+    # both checkers run on every file (the reference installed from PyPI into a venv).
+    log "parity with compliance-checker 5.0.2 on its own test data (cf:1.6)"
+    BIN="${CARGO_TARGET_DIR:-target}/debug/ocean-ingest" SUITES="${INGEST_REFERENCE_SUITES:-cf:1.6}" \
+        REFERENCE_VENV="${INGEST_REFERENCE_VENV:-target/reference-venv}" scripts/parity-cc-tests.sh
+fi
 if [ -x scripts/check-infra.sh ]; then
     log "infrastructure checks"
     scripts/check-infra.sh

@@ -22,7 +22,7 @@ reference_venv() {
     "$dir/bin/compliance-checker" -l 2>/dev/null | grep -q 'imos:1.4' && REFERENCE_IMOS=1
     REFERENCE_CHECKER="$dir/bin/compliance-checker"
     REFERENCE_PYTHON="$dir/bin/python"
-    REFERENCE_VERSIONS="$("$dir/bin/pip" list 2>/dev/null | grep -iE '^(compliance-checker|cc-plugin-imos|numpy|netCDF4|cftime|cf-units) ' | tr -s ' ' | paste -sd, -)"
+    REFERENCE_VERSIONS="$("$dir/bin/pip" list 2>/dev/null | grep -iE '^(compliance-checker|cc[-_]plugin[-_]imos|numpy|netCDF4|cftime|cf-units) ' | tr -s ' ' | paste -sd, -)"
 }
 
 # release_build ROOT CARGO-ARGS... — `cargo build --release` of the given targets as the product
