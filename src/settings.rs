@@ -164,6 +164,19 @@ pub struct SettingsArgs {
     #[arg(long, env = vars::WORK_MAX_BYTES, global = true, value_name = "BYTES")]
     pub work_max_bytes: Option<ByteSize>,
 
+    /// The most values the checks, the quick look, the metadata and the harvest may read from
+    /// one NetCDF file, counted as each variable's declared size before its first value is read.
+    /// A file that declares more (a netCDF-4 file of a few kilobytes can declare billions of
+    /// values it never wrote) is refused, naming the variable, instead of being read for hours
+    #[arg(
+        long,
+        env = vars::MAX_FILE_VALUES,
+        global = true,
+        default_value_t = crate::netcdf::DEFAULT_MAX_FILE_VALUES,
+        value_name = "N"
+    )]
+    pub max_file_values: u64,
+
     /// How long a job's claim on an upload holds unless renewed (a heartbeat renews it while the
     /// job runs); a killed job's upload can be taken over this long after its last renewal
     #[arg(

@@ -62,6 +62,7 @@ pub enum Command {
 /// Runs a parsed command line and returns the exit code.
 pub fn main(cli: Cli) -> ExitCode {
     crate::logging::init(cli.settings.log_format);
+    crate::netcdf::set_max_file_values(cli.settings.max_file_values);
     match cli.command {
         Command::Check(args) => check::main(args),
         Command::Pipelines(cmd) => pipelines::main(&cli.settings, cmd),

@@ -198,7 +198,9 @@ impl Classify for HarvestError {
 
 /// The file opened as the collection reads it.
 pub(crate) enum Opened<'a> {
-    NetCdf(netcdf::NcRows<'a>),
+    /// Boxed: an open NetCDF file (its libnetcdf handle, its read limits) is several times the
+    /// CSV reader's size.
+    NetCdf(Box<netcdf::NcRows<'a>>),
     Csv(csvrows::CsvRows<'a>),
 }
 
@@ -217,7 +219,9 @@ impl<'a> Opened<'a> {
             Some(delimiter) if !c.reads_netcdf() || file.is_csv() => {
                 Ok(Opened::Csv(csvrows::CsvRows::open(file, delimiter)?))
             }
-            _ => Ok(Opened::NetCdf(netcdf::NcRows::open(file, &c.time)?)),
+            _ => Ok(Opened::NetCdf(Box::new(netcdf::NcRows::open(
+                file, &c.time,
+            )?))),
         }
     }
 

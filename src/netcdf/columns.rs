@@ -157,6 +157,7 @@ impl NcFile {
         count: &[usize],
         buf: &mut Vec<f64>,
     ) -> Result<(), NcError> {
+        self.charge(var)?;
         self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
@@ -180,6 +181,7 @@ impl NcFile {
         count: &[usize],
         buf: &mut Vec<u8>,
     ) -> Result<(), NcError> {
+        self.charge(var)?;
         self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
@@ -325,5 +327,52 @@ mod tests {
         let bytes: Vec<f64> = buf.iter().map(|&b| b as i8 as f64).collect();
         assert_eq!(bytes, as_f64);
         assert!(file.read_bytes_into("NOPE", &[0], &[1], &mut buf).is_err());
+    }
+
+    #[test]
+    fn a_file_has_no_more_values_read_than_its_limit() {
+        let header = fixture().summary().unwrap();
+        let len = |name: &str| header.variable(name).unwrap().len() as u64;
+        let (time, temp) = (len("TIME"), len("TEMP"));
+        assert!(time > 1 && temp > 1);
+        let file = fixture().with_max_values(time + 1);
+        let mut buf = Vec::new();
+        // A variable is counted once, however often and however it is read.
+        file.read_f64_into("TIME", &[0], &[1], &mut buf).unwrap();
+        file.for_each_chunk("TIME", 7, |_| {}).unwrap();
+        assert_eq!(file.read_f64("TIME", &[0], &[2]).unwrap().len(), 2);
+        // The next one would pass the limit: refused by every reader, before anything is read.
+        buf = vec![-1.0];
+        let refused = file
+            .read_f64_into("TEMP", &[0], &[1], &mut buf)
+            .unwrap_err();
+        assert_eq!(buf, [-1.0], "nothing was read");
+        match &refused {
+            NcError::TooManyValues {
+                var,
+                values,
+                before,
+                limit,
+                ..
+            } => assert_eq!(
+                (var.as_str(), *values, *before, *limit),
+                ("TEMP", temp, time, time + 1)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let message = refused.to_string();
+        assert!(message.contains("INGEST_MAX_FILE_VALUES"), "{message}");
+        assert!(message.starts_with("variable TEMP declares"), "{message}");
+        assert!(file.for_each_chunk("TEMP", 7, |_| panic!("read")).is_err());
+        assert!(file.read_f64("TEMP", &[0], &[1]).is_err());
+        assert!(
+            file.read_bytes_into("TEMP_quality_control", &[0], &[1], &mut Vec::new())
+                .is_err()
+        );
+        // A refused variable is not counted: one that fits is still read (a scalar counts 1).
+        let fits = fixture().with_max_values(1);
+        assert!(fits.read_f64_into("TEMP", &[0], &[1], &mut buf).is_err());
+        assert_eq!(fits.read_f64("LATITUDE", &[], &[]).unwrap().len(), 1);
+        assert!(fits.read_f64("LONGITUDE", &[], &[]).is_err());
     }
 }

@@ -12,10 +12,12 @@ mod metadata;
 mod summary;
 mod write;
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 pub use cftime::{CfTimeUnits, parse_time_units};
 pub use hdf5_cache::METADATA_CACHE_BYTES;
@@ -41,6 +43,24 @@ pub const MAX_ALIGNED_BYTES: usize = 16 * READ_BYTES;
 /// the next read of the same variable; libnetcdf's default (16 MiB and 1009 chunks per variable,
 /// kept until the file closes) made a check's memory grow with every variable it read.
 pub const CHUNK_CACHE_BYTES: usize = 4 << 20;
+
+/// The default of [`set_max_file_values`]: 2^34 values (128 GiB as `f64`), about twenty times
+/// the values of the largest files ingested (a 4 GB file of compressed IMOS series holds under
+/// 10^9), and read in about a minute.
+pub const DEFAULT_MAX_FILE_VALUES: u64 = 1 << 34;
+
+/// The most values one file may have read ([`set_max_file_values`]).
+static MAX_FILE_VALUES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_FILE_VALUES);
+
+/// Sets the most values the checks, the quick look, the metadata and the harvest may read from
+/// one file (`INGEST_MAX_FILE_VALUES`), for files opened from now on. A netCDF-4 file of a few
+/// kilobytes can declare billions of values it never wrote (HDF5 stores no chunk until one is
+/// written, and reads the fill value for each), which would otherwise be read one by one for
+/// hours: each variable's declared size is counted against the limit before its first value is
+/// read, and the read that would pass it fails, naming the variable, without reading anything.
+pub fn set_max_file_values(n: u64) {
+    MAX_FILE_VALUES.store(n, Ordering::Relaxed);
+}
 
 /// What [`NcFile::visit_slab`] reads.
 struct Slab<'a> {
@@ -77,6 +97,36 @@ pub enum NcError {
         what: String,
         detail: String,
     },
+    /// Reading a variable would take the values read from the file past the limit
+    /// ([`set_max_file_values`]).
+    #[error("{}", too_many_values(var, *values, *before, *limit))]
+    TooManyValues {
+        path: PathBuf,
+        var: String,
+        values: u64,
+        before: u64,
+        limit: u64,
+    },
+}
+
+fn too_many_values(var: &str, values: u64, before: u64, limit: u64) -> String {
+    let with = match before {
+        0 => String::new(),
+        n => format!(", which with the {n} values read before it from this file is"),
+    };
+    format!(
+        "variable {var} declares {values} values{with} more than one file may have read \
+         ({limit}, {}): the file is refused rather than read for hours; if it really holds that \
+         many values, raise the limit",
+        crate::vars::MAX_FILE_VALUES
+    )
+}
+
+/// The variables whose values have been read from a file, and how many values they declare.
+#[derive(Debug, Default)]
+struct Charged {
+    vars: HashSet<String>,
+    values: u64,
 }
 
 /// An open NetCDF file.
@@ -86,6 +136,9 @@ pub struct NcFile {
     file: Option<netcdf::File>,
     /// Whether HDF5's metadata cache of the file has been held small for reading values.
     values_read: AtomicBool,
+    /// The most values this file may have read, and those read so far.
+    max_values: u64,
+    charged: Mutex<Charged>,
 }
 
 impl Drop for NcFile {
@@ -161,6 +214,8 @@ impl NcFile {
                 path: path.to_path_buf(),
                 file: Some(file),
                 values_read: AtomicBool::new(false),
+                max_values: MAX_FILE_VALUES.load(Ordering::Relaxed),
+                charged: Mutex::default(),
             }),
             Err(detail) => Err(NcError::Invalid {
                 path: path.to_path_buf(),
@@ -180,6 +235,41 @@ impl NcFile {
             diagnostics::quiet_thread();
             hdf5_cache::bound(&self.path);
         }
+    }
+
+    /// This file's limit on the values read, instead of the process's
+    /// ([`set_max_file_values`]).
+    pub fn with_max_values(mut self, n: u64) -> NcFile {
+        self.max_values = n;
+        self
+    }
+
+    /// Counts `var`'s declared values against the file's limit before the first of them is read
+    /// (once per variable, however often it is read): [`NcError::TooManyValues`] when they would
+    /// take the file past it, before anything is read.
+    fn charge(&self, var: &str) -> Result<(), NcError> {
+        let mut charged = self
+            .charged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if charged.vars.contains(var) {
+            return Ok(());
+        }
+        let what = format!("variable {var}");
+        let values = guarded(&self.path, &what, || Ok(self.variable(var)?.len()))? as u64;
+        let total = charged.values.saturating_add(values);
+        if total > self.max_values {
+            return Err(NcError::TooManyValues {
+                path: self.path.clone(),
+                var: var.to_string(),
+                values,
+                before: charged.values,
+                limit: self.max_values,
+            });
+        }
+        charged.values = total;
+        charged.vars.insert(var.to_string());
+        Ok(())
     }
 
     fn file(&self) -> &netcdf::File {
@@ -208,6 +298,7 @@ impl NcFile {
         start: &[usize],
         count: &[usize],
     ) -> Result<Vec<f64>, NcError> {
+        self.charge(var)?;
         self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
@@ -345,6 +436,7 @@ impl NcFile {
     /// Reads a `char` variable as strings, one per outer index (the last dimension is the string
     /// length), or a scalar/1-D char variable as one string.
     pub fn read_text(&self, var: &str) -> Result<Vec<String>, NcError> {
+        self.charge(var)?;
         self.before_values();
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {

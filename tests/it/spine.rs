@@ -1,6 +1,8 @@
 //! End-to-end runs of the binary on the embedded default, asserting every side effect: the files
 //! in each store, the index rows, the ledger, the outbox, the report, the exit code.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::common::*;
@@ -699,5 +701,107 @@ fn a_transient_failure_is_reported_only_when_batch_has_no_attempt_left() {
     assert_eq!(
         env.outbox()[&job_id]["to"],
         serde_json::json!(["ops@example.org"])
+    );
+}
+
+/// A netCDF-4 file of a few kilobytes declaring 30 billion values it never wrote (HDF5 stores no
+/// chunk until one is written and reads the fill value for each): made with libnetcdf, as ncgen
+/// cannot write a dimension this long.
+fn declaring_30_billion_values(path: &Path) {
+    let mut file = netcdf::create(path).unwrap();
+    file.add_dimension("TIME", 30_000_000_000).unwrap();
+    file.add_attribute("Conventions", "CF-1.6").unwrap();
+    file.add_attribute("title", "30 billion values, none written")
+        .unwrap();
+    let mut time = file.add_variable::<f64>("TIME", &["TIME"]).unwrap();
+    time.set_chunking(&[1 << 20]).unwrap();
+    for (name, value) in [
+        ("standard_name", "time"),
+        ("long_name", "time"),
+        ("units", "days since 1950-01-01 00:00:00 UTC"),
+        ("axis", "T"),
+    ] {
+        time.put_attribute(name, value).unwrap();
+    }
+}
+
+const SERIES: &str = r#"
+[[pipeline]]
+name = "series"
+keys = '(^|/)HOSTILE_'
+checks = ["cf:1.6", "imos:1.4"]
+owners = ["data-team@example.org"]
+
+[[pipeline.files]]
+include = '.*\.nc$'
+publish = "harvest_upload"
+dest = "SERIES/{{ name }}"
+"#;
+
+#[test]
+fn a_file_declaring_more_values_than_one_file_may_have_read_is_rejected_unread() {
+    let mut env = Env::new();
+    env.pipelines(SERIES);
+    let upload = env.dir.path().join("HOSTILE_30G.nc");
+    declaring_30_billion_values(&upload);
+    assert!(std::fs::metadata(&upload).unwrap().len() < 100_000);
+    // Read value by value, the IMOS suite's tests of TIME would take hours: refused
+    // before a value is read, a rejection naming the variable and the setting.
+    let run = env.ingest(&upload);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["outcome"], "rejected");
+    assert_eq!(report["error"]["fault"], "input");
+    let log = report["files"][0]["check_log"].to_string();
+    assert!(
+        log.contains("variable TIME declares 30000000000 values")
+            && log.contains("(17179869184, INGEST_MAX_FILE_VALUES)"),
+        "{log}"
+    );
+    assert!(env.store("public").is_empty());
+
+    // The checker a provider runs says the same.
+    let check = env.run(&["check", "-t", "imos:1.4", upload.to_str().unwrap()]);
+    assert_eq!(check.code, 1, "{}\n{}", check.stdout, check.stderr);
+    assert!(
+        check
+            .stdout
+            .contains("variable TIME declares 30000000000 values"),
+        "{}",
+        check.stdout
+    );
+}
+
+#[test]
+fn the_limit_on_values_read_is_a_setting() {
+    let mut env = Env::new();
+    env.pipelines(&SERIES.replace("HOSTILE_", "IMOS_ANMN-NRS_TZ_"));
+    let name = "IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc";
+    env.set("INGEST_MAX_FILE_VALUES", "100");
+    let run = env.ingest(&data(name));
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let log = run.report()["files"][0]["check_log"].to_string();
+    assert!(log.contains("(100, INGEST_MAX_FILE_VALUES)"), "{log}");
+    // The flag and the default: the same file is read whole and checked.
+    env.vars.remove("INGEST_MAX_FILE_VALUES");
+    let run = env.run(&[
+        "--max-file-values",
+        "100",
+        "check",
+        "-t",
+        "imos:1.4",
+        data(name).to_str().unwrap(),
+    ]);
+    assert!(
+        run.stdout.contains("(100, INGEST_MAX_FILE_VALUES)"),
+        "{}",
+        run.stdout
+    );
+    let run = env.run(&["check", "-t", "imos:1.4", data(name).to_str().unwrap()]);
+    assert!(run.stdout.contains("imos:1.4"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("INGEST_MAX_FILE_VALUES"),
+        "{}",
+        run.stdout
     );
 }
