@@ -202,6 +202,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::netcdf::{MAX_CHUNK_BYTES, READ_BYTES};
 
     fn fixture() -> NcFile {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
@@ -374,5 +375,52 @@ mod tests {
         assert!(fits.read_f64_into("TEMP", &[0], &[1], &mut buf).is_err());
         assert_eq!(fits.read_f64("LATITUDE", &[], &[]).unwrap().len(), 1);
         assert!(fits.read_f64("LONGITUDE", &[], &[]).is_err());
+    }
+
+    #[test]
+    fn a_variable_in_chunks_larger_than_the_limit_is_refused_before_a_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one-big-chunk.nc");
+        {
+            // Chunks are declared, not written: the refusal reads the header only.
+            let mut f = netcdf::create(&path).unwrap();
+            f.add_dimension("TIME", 20_000_000).unwrap();
+            f.add_dimension("DEPTH", 2).unwrap();
+            let limit_values = MAX_CHUNK_BYTES / 4;
+            let mut v = f.add_variable::<f32>("TEMP", &["TIME", "DEPTH"]).unwrap();
+            v.set_chunking(&[limit_values / 2 + 1, 2]).unwrap(); // 8 bytes over the limit
+            let mut v = f.add_variable::<f32>("PSAL", &["TIME", "DEPTH"]).unwrap();
+            v.set_chunking(&[limit_values / 2, 2]).unwrap(); // the limit exactly
+        }
+        let file = NcFile::open(&path).unwrap();
+        let mut buf = vec![-1.0];
+        let refused = file
+            .read_f64_into("TEMP", &[0, 0], &[1, 1], &mut buf)
+            .unwrap_err();
+        assert_eq!(buf, [-1.0], "nothing was read");
+        match &refused {
+            NcError::ChunkTooLarge {
+                var,
+                bytes,
+                dim,
+                suggested,
+                ..
+            } => {
+                assert_eq!((var.as_str(), dim.as_str()), ("TEMP", "TIME"));
+                assert_eq!(*bytes, MAX_CHUNK_BYTES as u64 + 8);
+                // The rechunking it suggests reads in about one piece: 2 floats a row.
+                assert_eq!(*suggested, (READ_BYTES / 8) as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            refused.to_string().contains("nccopy -c TIME/131072"),
+            "{refused}"
+        );
+        assert!(file.for_each_chunk("TEMP", 7, |_| panic!("read")).is_err());
+        // At the limit, read (the chunk was never written: its fill values).
+        file.read_f64_into("PSAL", &[0, 0], &[1, 2], &mut buf)
+            .unwrap();
+        assert_eq!(buf.len(), 2);
     }
 }

@@ -49,6 +49,14 @@ pub const CHUNK_CACHE_BYTES: usize = 4 << 20;
 /// 10^9), and read in about a minute.
 pub const DEFAULT_MAX_FILE_VALUES: u64 = 1 << 34;
 
+/// The largest chunk a variable may be stored in to be read: HDF5 inflates a compressed chunk
+/// whole to read any value of it, into memory of the chunk's size, and again for each read that
+/// its cache (one chunk of [`CHUNK_CACHE_BYTES`]) cannot hold. A file of one megabyte can hold a
+/// variable of one chunk of a gigabyte of zeros, which would take a gigabyte of memory per read
+/// and hours of inflating in pieces of [`READ_BYTES`]; libnetcdf's own chunking keeps chunks
+/// under 4 MiB, and no file of the corpora comes near this.
+pub const MAX_CHUNK_BYTES: usize = 64 << 20;
+
 /// The most values one file may have read ([`set_max_file_values`]).
 static MAX_FILE_VALUES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_FILE_VALUES);
 
@@ -96,6 +104,22 @@ pub enum NcError {
         path: PathBuf,
         what: String,
         detail: String,
+    },
+    /// A variable is stored in chunks larger than [`MAX_CHUNK_BYTES`].
+    #[error(
+        "variable {var} is stored in chunks of {bytes} bytes each, which HDF5 must inflate whole \
+         to read any of its values: more than the {limit} bytes a chunk may have to be read in \
+         bounded memory and time; rechunk it (for instance nccopy -c {dim}/{suggested} IN OUT) and \
+         upload it again"
+    )]
+    ChunkTooLarge {
+        path: PathBuf,
+        var: String,
+        bytes: u64,
+        limit: u64,
+        /// The variable's first dimension, and a chunk length along it of about [`READ_BYTES`].
+        dim: String,
+        suggested: u64,
     },
     /// Reading a variable would take the values read from the file past the limit
     /// ([`set_max_file_values`]).
@@ -246,7 +270,8 @@ impl NcFile {
 
     /// Counts `var`'s declared values against the file's limit before the first of them is read
     /// (once per variable, however often it is read): [`NcError::TooManyValues`] when they would
-    /// take the file past it, before anything is read.
+    /// take the file past it, [`NcError::ChunkTooLarge`] when the variable's chunks are larger
+    /// than [`MAX_CHUNK_BYTES`], before anything is read.
     fn charge(&self, var: &str) -> Result<(), NcError> {
         let mut charged = self
             .charged
@@ -256,7 +281,28 @@ impl NcFile {
             return Ok(());
         }
         let what = format!("variable {var}");
-        let values = guarded(&self.path, &what, || Ok(self.variable(var)?.len()))? as u64;
+        let (values, chunk, width, dim) = guarded(&self.path, &what, || {
+            let v = self.variable(var)?;
+            let dim = v.dimensions().first().map(|d| d.name()).unwrap_or_default();
+            Ok((v.len(), v.chunking()?, v.vartype().size(), dim))
+        })?;
+        let values = values as u64;
+        if let Some(chunk) = chunk {
+            let bytes = chunk
+                .iter()
+                .fold(width, |n, &len| n.saturating_mul(len.max(1)));
+            if bytes > MAX_CHUNK_BYTES {
+                let row = (bytes / chunk.first().copied().unwrap_or(1).max(1)).max(1);
+                return Err(NcError::ChunkTooLarge {
+                    path: self.path.clone(),
+                    var: var.to_string(),
+                    bytes: bytes as u64,
+                    limit: MAX_CHUNK_BYTES as u64,
+                    dim,
+                    suggested: (READ_BYTES / row).max(1) as u64,
+                });
+            }
+        }
         let total = charged.values.saturating_add(values);
         if total > self.max_values {
             return Err(NcError::TooManyValues {

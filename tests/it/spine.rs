@@ -805,3 +805,35 @@ fn the_limit_on_values_read_is_a_setting() {
         run.stdout
     );
 }
+
+#[test]
+fn a_variable_in_one_huge_compressed_chunk_is_rejected_unread() {
+    let mut env = Env::new();
+    env.pipelines(SERIES);
+    // 100 MB of zeros in one chunk, deflated to a few hundred kilobytes: HDF5 would inflate all
+    // of it for every read of a piece of it.
+    let upload = env.dir.path().join("HOSTILE_chunk.nc");
+    {
+        let n = 25_000_000;
+        let mut file = netcdf::create(&upload).unwrap();
+        file.add_dimension("TIME", n).unwrap();
+        let mut time = file.add_variable::<f32>("TIME", &["TIME"]).unwrap();
+        time.set_chunking(&[n]).unwrap();
+        time.set_compression(9, true).unwrap();
+        time.put_attribute("standard_name", "time").unwrap();
+        time.put_attribute("units", "days since 1950-01-01 00:00:00 UTC")
+            .unwrap();
+        time.put_values(&vec![0f32; n], ..).unwrap();
+    }
+    assert!(std::fs::metadata(&upload).unwrap().len() < 2_000_000);
+    let run = env.ingest(&upload);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["error"]["fault"], "input");
+    let log = report["files"][0]["check_log"].to_string();
+    assert!(
+        log.contains("variable TIME is stored in chunks of 100000000 bytes")
+            && log.contains("nccopy -c TIME/262144"),
+        "{log}"
+    );
+}
