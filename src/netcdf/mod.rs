@@ -6,6 +6,7 @@ mod cftime;
 pub mod columns;
 mod diagnostics;
 mod hdf5_cache;
+mod hdf5_groups;
 mod masked;
 pub mod memo;
 mod metadata;
@@ -233,6 +234,13 @@ impl NcFile {
     /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
         limit_chunk_cache();
+        diagnostics::quiet_thread();
+        if let Err(detail) = hdf5_groups::check(path) {
+            return Err(NcError::Invalid {
+                path: path.to_path_buf(),
+                detail,
+            });
+        }
         match call(|| netcdf::open(path)) {
             Ok(file) => Ok(NcFile {
                 path: path.to_path_buf(),

@@ -837,3 +837,62 @@ fn a_variable_in_one_huge_compressed_chunk_is_rejected_unread() {
         "{log}"
     );
 }
+
+#[test]
+fn an_hdf5_file_whose_groups_form_a_cycle_is_rejected_as_invalid() {
+    use hdf5_sys::h5f::{H5F_ACC_TRUNC, H5Fclose, H5Fcreate};
+    use hdf5_sys::h5g::{H5Gclose, H5Gcreate2};
+    use hdf5_sys::h5l::H5Lcreate_hard;
+    use hdf5_sys::h5p::H5P_DEFAULT;
+    use std::ffi::CString;
+
+    let mut env = Env::new();
+    env.pipelines(SERIES);
+    // A few kilobytes: group /a holds a hard link back to the root.
+    let upload = env.dir.path().join("HOSTILE_cycle.nc");
+    let name = |s: &str| CString::new(s).unwrap();
+    // SAFETY: plain C calls on NUL-terminated names in this test's own process; every
+    // identifier opened is closed.
+    unsafe {
+        let file = H5Fcreate(
+            name(upload.to_str().unwrap()).as_ptr(),
+            H5F_ACC_TRUNC,
+            H5P_DEFAULT,
+            H5P_DEFAULT,
+        );
+        assert!(file >= 0);
+        let group = H5Gcreate2(
+            file,
+            name("/a").as_ptr(),
+            H5P_DEFAULT,
+            H5P_DEFAULT,
+            H5P_DEFAULT,
+        );
+        assert!(group >= 0);
+        H5Gclose(group);
+        let root = name("/");
+        let back = name("/a/back");
+        assert!(
+            H5Lcreate_hard(
+                file,
+                root.as_ptr(),
+                file,
+                back.as_ptr(),
+                H5P_DEFAULT,
+                H5P_DEFAULT
+            ) >= 0
+        );
+        H5Fclose(file);
+    }
+    let run = env.ingest(&upload);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let report = run.report();
+    assert_eq!(report["error"]["fault"], "input");
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("invalid NetCDF file (its groups nest more than 64 deep"),
+        "{message}"
+    );
+    let kept = env.store("error");
+    assert_eq!(kept.len(), 1, "the upload is kept: {:?}", kept.keys());
+}
