@@ -109,27 +109,27 @@ with open(out, "w") as sink:
             sink.write(json.dumps(row) + "\n")
 PY
 
-# Ours: strict for the points, normal and lenient for the verdicts.
-: >"$work/ours.jsonl"
+# Ours: strict for the points, normal and lenient for the verdicts; one line per run (file,
+# suite, criteria, and the report's JSON line, empty when there is none), read below.
+: >"$work/ours.tsv"
 for f in "${files[@]}"; do
     for suite in $suites; do
         for criteria in strict normal lenient; do
-            "$BIN" check --suite "$suite" --criteria "$criteria" --format json "$f" 2>/dev/null \
-                | head -n1 | python3 -c 'import json,sys; d=json.loads(sys.stdin.read() or "{}"); d["suite_asked"]=sys.argv[1]; d["criteria"]=sys.argv[2]; print(json.dumps(d))' "$suite" "$criteria" \
-                >>"$work/ours.jsonl" || true
+            report="$("$BIN" check --suite "$suite" --criteria "$criteria" --format json "$f" 2>/dev/null | head -n1)" || true
+            printf '%s\t%s\t%s\t%s\n' "$f" "$suite" "$criteria" "$report" >>"$work/ours.tsv"
         done
     done
 done
 
-python3 - "$work/reference.jsonl" "$work/ours.jsonl" <<'PY'
+python3 - "$work/reference.jsonl" "$work/ours.tsv" <<'PY'
 import json, os, sys
 from collections import defaultdict
 
 ref = [json.loads(l) for l in open(sys.argv[1])]
 ours = {}
 for line in open(sys.argv[2]):
-    d = json.loads(line)
-    ours[(d.get("file"), d["suite_asked"], d["criteria"])] = d
+    path, suite, criteria, report = line.rstrip("\n").split("\t", 3)
+    ours[(path, suite, criteria)] = json.loads(report) if report else None
 
 def suite_of(d, suite):
     for s in (d or {}).get("suites", []):

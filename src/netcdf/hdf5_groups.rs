@@ -8,7 +8,7 @@
 //! that is an out-of-memory kill, retried, with no report. So the groups are walked here first,
 //! as libnetcdf would walk them, with a bound on the depth and on the number of groups visited.
 
-use std::ffi::CString;
+use std::ffi::{CString, c_char};
 use std::path::Path;
 
 use hdf5_sys::h5::{H5_index_t, H5_iter_order_t};
@@ -41,93 +41,78 @@ pub(super) fn check(path: &Path) -> Result<(), String> {
         if file < 0 {
             return Ok(());
         }
-        let mut walk = Walk { groups: 0 };
-        let result = walk.group(file, 0);
+        let result = walk(file, 0, &mut 0);
         H5Fclose(file);
         result
     }
 }
 
-struct Walk {
-    groups: usize,
-}
-
-impl Walk {
-    /// Visits the groups the links of `group` (`depth` below the root) lead to.
-    ///
-    /// # Safety
-    /// `group` is an open file or group identifier; called under the libraries' lock.
-    unsafe fn group(&mut self, group: hid_t, depth: usize) -> Result<(), String> {
-        // SAFETY: a plain C struct, all integers, that HDF5 fills.
-        let mut info: H5G_info_t = unsafe { std::mem::zeroed() };
-        // SAFETY: as the caller's; HDF5 writes one H5G_info_t.
-        if unsafe { H5Gget_info(group, &mut info) } < 0 {
-            return Ok(());
-        }
-        let dot = c".";
-        let mut name: Vec<std::ffi::c_char> = vec![0; 256];
-        for i in 0..info.nlinks {
-            // The link's name, then the group it names if it names one: opening a group by name
-            // reads the object's header only, where opening any object would build each
-            // dataset's whole state (5 M instructions for the datasets of an ordinary file).
-            // SAFETY: as the caller's; HDF5 writes at most `name.len()` bytes with the NUL.
-            let len = unsafe {
-                H5Lget_name_by_idx(
-                    group,
-                    dot.as_ptr(),
-                    H5_index_t::H5_INDEX_NAME,
-                    H5_iter_order_t::H5_ITER_INC,
-                    i,
-                    name.as_mut_ptr(),
-                    name.len(),
-                    H5P_DEFAULT,
-                )
-            };
-            let Ok(len) = usize::try_from(len) else {
-                continue;
-            };
-            if len >= name.len() {
-                name.resize(len + 1, 0);
-                // SAFETY: as above, with room for the whole name.
-                unsafe {
-                    H5Lget_name_by_idx(
-                        group,
-                        dot.as_ptr(),
-                        H5_index_t::H5_INDEX_NAME,
-                        H5_iter_order_t::H5_ITER_INC,
-                        i,
-                        name.as_mut_ptr(),
-                        name.len(),
-                        H5P_DEFAULT,
-                    )
-                };
-            }
-            // SAFETY: `name` is NUL-terminated. A link to anything but a group (or to nothing,
-            // a dangling soft link, which libnetcdf skips too) does not open as a group.
-            let inner = unsafe { H5Gopen2(group, name.as_ptr(), H5P_DEFAULT) };
-            if inner < 0 {
-                continue;
-            }
-            self.groups += 1;
-            let result = if depth + 1 > MAX_GROUP_DEPTH {
-                Err(format!(
-                    "its groups nest more than {MAX_GROUP_DEPTH} deep: a group links back to one \
-                     that contains it, which libnetcdf would follow without end"
-                ))
-            } else if self.groups > MAX_GROUPS {
-                Err(format!(
-                    "its links reach more than {MAX_GROUPS} groups, which libnetcdf would each read"
-                ))
-            } else {
-                // SAFETY: `inner` is an open group.
-                unsafe { self.group(inner, depth + 1) }
-            };
-            // SAFETY: `inner` is open, and closed once.
-            unsafe { H5Gclose(inner) };
-            result?;
-        }
-        Ok(())
+/// Visits the groups the links of `group` (`depth` below the root) lead to, counting each visit
+/// in `groups`.
+///
+/// # Safety
+/// `group` is an open file or group identifier; called under the libraries' lock.
+unsafe fn walk(group: hid_t, depth: usize, groups: &mut usize) -> Result<(), String> {
+    // SAFETY: a plain C struct, all integers, that HDF5 fills.
+    let mut info: H5G_info_t = unsafe { std::mem::zeroed() };
+    // SAFETY: as the caller's; HDF5 writes one H5G_info_t.
+    if unsafe { H5Gget_info(group, &mut info) } < 0 {
+        return Ok(());
     }
+    let mut name: Vec<c_char> = vec![0; 256];
+    // The length of link `i`'s name, written into `name` when it has room for it and its NUL.
+    let name_of = |i: u64, name: &mut Vec<c_char>| {
+        // SAFETY: as the caller's; HDF5 writes at most `name.len()` bytes with the NUL.
+        let len = unsafe {
+            H5Lget_name_by_idx(
+                group,
+                c".".as_ptr(),
+                H5_index_t::H5_INDEX_NAME,
+                H5_iter_order_t::H5_ITER_INC,
+                i,
+                name.as_mut_ptr(),
+                name.len(),
+                H5P_DEFAULT,
+            )
+        };
+        usize::try_from(len).ok()
+    };
+    for i in 0..info.nlinks {
+        // The link's name, then the group it names if it names one: opening a group by name
+        // reads the object's header only, where opening any object would build each dataset's
+        // whole state (5 M instructions for the datasets of an ordinary file).
+        let Some(len) = name_of(i, &mut name) else {
+            continue;
+        };
+        if len >= name.len() {
+            name.resize(len + 1, 0);
+            name_of(i, &mut name);
+        }
+        // SAFETY: `name` is NUL-terminated. A link to anything but a group (or to nothing, a
+        // dangling soft link, which libnetcdf skips too) does not open as a group.
+        let inner = unsafe { H5Gopen2(group, name.as_ptr(), H5P_DEFAULT) };
+        if inner < 0 {
+            continue;
+        }
+        *groups += 1;
+        let result = if depth + 1 > MAX_GROUP_DEPTH {
+            Err(format!(
+                "its groups nest more than {MAX_GROUP_DEPTH} deep: a group links back to one \
+                 that contains it, which libnetcdf would follow without end"
+            ))
+        } else if *groups > MAX_GROUPS {
+            Err(format!(
+                "its links reach more than {MAX_GROUPS} groups, which libnetcdf would each read"
+            ))
+        } else {
+            // SAFETY: `inner` is an open group.
+            unsafe { walk(inner, depth + 1, groups) }
+        };
+        // SAFETY: `inner` is open, and closed once.
+        unsafe { H5Gclose(inner) };
+        result?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

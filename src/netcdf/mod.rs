@@ -157,6 +157,8 @@ struct Charged {
 /// An open NetCDF file.
 pub struct NcFile {
     path: PathBuf,
+    /// The on-disk format, from the magic number read at opening.
+    format: &'static str,
     /// Taken on drop, to close it on a quiet thread.
     file: Option<netcdf::File>,
     /// Whether HDF5's metadata cache of the file has been held small for reading values.
@@ -234,16 +236,21 @@ impl NcFile {
     /// Opens a file read-only. Anything libnetcdf cannot open is [`NcError::Invalid`].
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
         limit_chunk_cache();
-        diagnostics::quiet_thread();
-        if let Err(detail) = hdf5_groups::check(path) {
-            return Err(NcError::Invalid {
-                path: path.to_path_buf(),
-                detail,
-            });
+        let format = summary::format_of(path);
+        // A classic file is not HDF5: it has no groups to walk.
+        if !summary::is_classic(format) {
+            diagnostics::quiet_thread();
+            if let Err(detail) = hdf5_groups::check(path) {
+                return Err(NcError::Invalid {
+                    path: path.to_path_buf(),
+                    detail,
+                });
+            }
         }
         match call(|| netcdf::open(path)) {
             Ok(file) => Ok(NcFile {
                 path: path.to_path_buf(),
+                format,
                 file: Some(file),
                 values_read: AtomicBool::new(false),
                 max_values: MAX_FILE_VALUES.load(Ordering::Relaxed),
@@ -342,7 +349,9 @@ impl NcFile {
 
     /// The header: dimensions, variables with types, shapes and attributes, global attributes.
     pub fn summary(&self) -> Result<NcSummary, NcError> {
-        guarded(&self.path, "the header", || summary::read(self.file()))
+        guarded(&self.path, "the header", || {
+            summary::read(self.file(), self.format)
+        })
     }
 
     /// Reads a hyperslab of a numeric variable as `f64` (libnetcdf converts the type).

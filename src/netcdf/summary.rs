@@ -318,7 +318,7 @@ fn attributes<'a>(
 }
 
 /// The on-disk format, from the file's magic number.
-fn format_of(path: &std::path::Path) -> String {
+pub(super) fn format_of(path: &std::path::Path) -> &'static str {
     let mut magic = [0u8; 4];
     let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic));
     match (read, &magic) {
@@ -328,10 +328,15 @@ fn format_of(path: &std::path::Path) -> String {
         (Ok(()), b"\x89HDF") => "netcdf4",
         _ => "unknown",
     }
-    .to_string()
 }
 
-pub(super) fn read(file: &netcdf::File) -> Result<NcSummary, netcdf::Error> {
+/// Whether a format (of [`format_of`]) is one of netCDF's classic formats, which are not HDF5.
+pub(super) fn is_classic(format: &str) -> bool {
+    matches!(format, "classic" | "64bit_offset" | "64bit_data")
+}
+
+/// The header of `file`, whose on-disk format (of [`format_of`]) is `format`.
+pub(super) fn read(file: &netcdf::File, format: &str) -> Result<NcSummary, netcdf::Error> {
     let dimensions = file
         .dimensions()
         .map(|d| Dimension {
@@ -357,10 +362,7 @@ pub(super) fn read(file: &netcdf::File) -> Result<NcSummary, netcdf::Error> {
         .map(|g| g.map(|g| g.name()).collect())
         .unwrap_or_default();
     Ok(NcSummary {
-        format: file
-            .path()
-            .map(|p| format_of(&p))
-            .unwrap_or_else(|_| "unknown".into()),
+        format: format.to_string(),
         dimensions,
         variables,
         global_attributes: attributes(file.attributes())?,
