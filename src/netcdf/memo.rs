@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use std::path::Path;
@@ -60,7 +61,16 @@ pub struct ValueMemo {
     pair: Option<Pair>,
     /// (variable, key) → summary; a variable is in `read` once its read has been made.
     kept: Mutex<Kept>,
+    /// Variables of at least this many values have their folds fed on a thread beside the read
+    /// (`usize::MAX`: never, as on one core).
+    beside_from: usize,
+    /// Values per read of a variable ([`DEFAULT_CHUNK`]; tests make pieces smaller).
+    piece: usize,
 }
+
+/// Variables of at least this many values (four reads' worth: 4 MiB of `f64`) have their folds
+/// fed beside the read. Below it a thread costs more than the overlap gains.
+const BESIDE_FROM: usize = 4 * DEFAULT_CHUNK;
 
 #[derive(Default)]
 struct Kept {
@@ -97,6 +107,11 @@ impl ValueMemo {
             folds: Vec::new(),
             pair: None,
             kept: Mutex::default(),
+            beside_from: match std::thread::available_parallelism() {
+                Ok(n) if n.get() > 1 => BESIDE_FROM,
+                _ => usize::MAX,
+            },
+            piece: DEFAULT_CHUNK,
         }
     }
 
@@ -200,42 +215,105 @@ impl ValueMemo {
         let result = if folds.is_empty() {
             Ok(())
         } else {
-            self.file
-                .for_each_chunk(&var.name, DEFAULT_CHUNK, |chunk| {
-                    folds.iter_mut().for_each(|(_, f)| f.feed(chunk));
+            let feed = |folds: &mut Vec<(&'static str, Box<dyn Fold>)>, xs: &[f64], _: &[f64]| {
+                folds.iter_mut().for_each(|(_, f)| f.feed(xs));
+            };
+            self.fed(var.len(), &mut folds, feed, |piece| {
+                let mut none = Vec::new();
+                self.file.for_each_piece(&var.name, self.piece, |values| {
+                    piece(values, &mut none);
+                    ControlFlow::Continue(())
                 })
-                .map_err(|e| e.to_string())
+            })
+            .map_err(|e| e.to_string())
         };
         self.keep(&var.name, folds, &result);
+    }
+
+    /// Runs `read`, which hands each piece it reads (one or two variables' values, in buffers
+    /// the function it is given may take, swapping in others whose contents the next read
+    /// replaces) to that function, and feeds every piece to `state` with `feed`, in order. For a
+    /// variable of `len` values from [`BESIDE_FROM`] on, the feeding runs on a thread of its
+    /// own, one piece behind the read: the next piece is inflated (in libnetcdf, under its lock)
+    /// while the last is summarised, on two cores. A long series' folds are a fifth of a job.
+    fn fed<S: Send>(
+        &self,
+        len: usize,
+        state: &mut S,
+        feed: impl Fn(&mut S, &[f64], &[f64]) + Send,
+        read: impl FnOnce(&mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)) -> Result<(), NcError>,
+    ) -> Result<(), NcError> {
+        if len < self.beside_from {
+            return read(&mut |xs, ys| feed(state, xs, ys));
+        }
+        // Handed over only when the feeder is ready for it (a channel of no capacity): one
+        // piece being fed while the next is read, a spare between them; memory stays three
+        // reads' worth (3 MiB) whatever the variable's length.
+        let (to_feeder, pieces) = std::sync::mpsc::sync_channel::<(Vec<f64>, Vec<f64>)>(0);
+        let (give_back, spare) = std::sync::mpsc::channel::<(Vec<f64>, Vec<f64>)>();
+        std::thread::scope(|scope| {
+            let feeder = scope.spawn(move || {
+                for (xs, ys) in pieces {
+                    feed(state, &xs, &ys);
+                    // The reader may be gone (it stopped on an error): the buffers just drop.
+                    let _ = give_back.send((xs, ys));
+                }
+            });
+            let result = read(&mut |xs, ys| {
+                // The piece goes as it was read; the reader reads on into a spare.
+                let (mut x, mut y) = spare.try_recv().unwrap_or_default();
+                std::mem::swap(xs, &mut x);
+                std::mem::swap(ys, &mut y);
+                // Fails only when the feeder has panicked, which the join below rethrows.
+                let _ = to_feeder.send((x, y));
+            });
+            drop(to_feeder);
+            if let Err(panic) = feeder.join() {
+                std::panic::resume_unwind(panic);
+            }
+            result
+        })
     }
 
     /// Reads the pair side by side. When that fails, each is read alone, so that one unreadable
     /// variable does not take its partner's summaries with it.
     fn read_pair(&self, pair: &Pair) {
-        let mut xf = self.folds_for(&pair.x);
-        let mut yf = self.folds_for(&pair.y);
-        let mut both = (pair.fold)();
+        let mut folds = (
+            self.folds_for(&pair.x),
+            self.folds_for(&pair.y),
+            (pair.fold)(),
+        );
         let total = pair.x.shape[0];
-        let (mut xs, mut ys) = (Vec::new(), Vec::new());
-        let mut read = || -> Result<(), NcError> {
+        type Folds = (
+            Vec<(&'static str, Box<dyn Fold>)>,
+            Vec<(&'static str, Box<dyn Fold>)>,
+            Box<dyn PairFold>,
+        );
+        let feed = |(xf, yf, both): &mut Folds, xs: &[f64], ys: &[f64]| {
+            xf.iter_mut().for_each(|(_, f)| f.feed(xs));
+            yf.iter_mut().for_each(|(_, f)| f.feed(ys));
+            both.feed(xs, ys);
+        };
+        let read = |piece: &mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)| -> Result<(), NcError> {
             let mut xc = self.file.row_cursor(&pair.x.name)?;
             let mut yc = self.file.row_cursor(&pair.y.name)?;
+            let (mut xs, mut ys) = (Vec::new(), Vec::new());
             let mut start = 0;
             // Half a read's values from each, so the two buffers together hold what one read
             // of a variable alone does (READ_BYTES).
-            let step = (DEFAULT_CHUNK / 2).max(1);
+            let step = (self.piece / 2).max(1);
             while start < total {
                 let n = step.min(total - start);
                 xc.read_rows_into(&self.file, start, n, &mut xs)?;
                 yc.read_rows_into(&self.file, start, n, &mut ys)?;
-                xf.iter_mut().for_each(|(_, f)| f.feed(&xs));
-                yf.iter_mut().for_each(|(_, f)| f.feed(&ys));
-                both.feed(&xs, &ys);
+                piece(&mut xs, &mut ys);
                 start += n;
             }
             Ok(())
         };
-        let summary = match read() {
+        let result = self.fed(2 * total, &mut folds, feed, read);
+        let (xf, yf, both) = folds;
+        let summary = match result {
             Ok(()) => {
                 self.keep(&pair.x.name, xf, &Ok(()));
                 self.keep(&pair.y.name, yf, &Ok(()));
@@ -349,5 +427,103 @@ mod tests {
         // A variable no fold wants has no summary, and is not read for it.
         assert!(memo.summary(&lat, "a").is_none());
         assert!(memo.pair_summary("other").is_none());
+    }
+
+    /// Every value a fold is fed, in order.
+    struct Seen(Vec<f64>);
+    impl Fold for Seen {
+        fn feed(&mut self, values: &[f64]) {
+            self.0.extend_from_slice(values);
+        }
+        fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+            Arc::new(self.0)
+        }
+    }
+    struct SeenPairs(Vec<(f64, f64)>);
+    impl PairFold for SeenPairs {
+        fn feed(&mut self, xs: &[f64], ys: &[f64]) {
+            self.0.extend(xs.iter().copied().zip(ys.iter().copied()));
+        }
+        fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+            Arc::new(self.0)
+        }
+    }
+
+    /// TEMP's and DEPTH's values, and TIME's beside TEMP's, as folds see them when fed from `beside_from`
+    /// values on.
+    fn seen(beside_from: usize) -> (Vec<f64>, Vec<f64>, Vec<(f64, f64)>) {
+        let file = fixture();
+        let summary = file.summary().unwrap();
+        let var = |n: &str| summary.variable(n).unwrap().clone();
+        let (time, temp, depth) = (var("TIME"), var("TEMP"), var("DEPTH"));
+        let mut memo = ValueMemo::new(file, summary);
+        memo.beside_from = beside_from;
+        // Eleven pieces of DEPTH, twenty-one of the pair, handed over in order.
+        memo.piece = 100;
+        memo.fold(
+            "seen",
+            Box::new(|_| Some(Ok(Box::new(Seen(vec![])) as Box<dyn Fold>))),
+        );
+        memo.pair(
+            "pair",
+            &time,
+            &temp,
+            Box::new(|| Box::new(SeenPairs(vec![]))),
+        );
+        let values = |v: &Variable| {
+            let s = memo.summary(v, "seen").unwrap();
+            (*downcast::<Vec<f64>>(s).unwrap().unwrap()).clone()
+        };
+        let (temp_values, depth_values) = (values(&temp), values(&depth));
+        let pairs = downcast::<Vec<(f64, f64)>>(memo.pair_summary("pair").unwrap());
+        (
+            temp_values,
+            depth_values,
+            (*pairs.unwrap().unwrap()).clone(),
+        )
+    }
+
+    #[test]
+    fn folds_fed_beside_the_read_see_every_value_in_order() {
+        let inline = seen(usize::MAX);
+        assert_eq!(inline.0.len(), 1001);
+        assert_eq!(inline.1.len(), 1001);
+        assert_eq!(inline.2.len(), 1001);
+        let beside = seen(1);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&beside.0), bits(&inline.0));
+        assert_eq!(bits(&beside.1), bits(&inline.1));
+        let pair_bits = |v: &[(f64, f64)]| {
+            v.iter()
+                .map(|(a, b)| (a.to_bits(), b.to_bits()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pair_bits(&beside.2), pair_bits(&inline.2));
+    }
+
+    #[test]
+    fn a_fold_that_panics_beside_the_read_panics_its_caller() {
+        struct Boom;
+        impl Fold for Boom {
+            fn feed(&mut self, _: &[f64]) {
+                panic!("boom");
+            }
+            fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+                Arc::new(())
+            }
+        }
+        let file = fixture();
+        let summary = file.summary().unwrap();
+        let temp = summary.variable("TEMP").unwrap().clone();
+        let mut memo = ValueMemo::new(file, summary);
+        memo.beside_from = 1;
+        memo.fold(
+            "boom",
+            Box::new(|_| Some(Ok(Box::new(Boom) as Box<dyn Fold>))),
+        );
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| memo.summary(&temp, "boom")));
+        let panic = caught.expect_err("the fold's panic reaches the caller");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"boom"));
     }
 }

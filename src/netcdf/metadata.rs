@@ -180,18 +180,85 @@ impl RangeFold {
 
 impl Fold for RangeFold {
     fn feed(&mut self, values: &[f64]) {
+        // The running range in two registers; INFINITY.min(x) is x, so starting there gives
+        // the range a fold from the first valid value gives.
+        let (mut lo, mut hi) = self.range.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        let mut any = self.range.is_some();
         for &x in values {
-            if !x.is_finite() || self.skip.contains(&x) || x.abs() >= 9.9e36 {
+            if !x.is_finite() || x.abs() >= 9.9e36 || self.skip.contains(&x) {
                 continue;
             }
-            self.range = Some(match self.range {
-                None => (x, x),
-                Some((lo, hi)) => (lo.min(x), hi.max(x)),
-            });
+            lo = lo.min(x);
+            hi = hi.max(x);
+            any = true;
         }
+        self.range = any.then_some((lo, hi));
     }
 
     fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
         Arc::new(self.range)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netcdf::{AttrValue, Attribute, NcType};
+
+    #[test]
+    fn a_range_skips_fill_missing_and_non_finite_values_across_chunks() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let var = Variable {
+            name: "TIME".into(),
+            dtype: NcType::Double,
+            dimensions: vec!["TIME".into()],
+            shape: vec![0],
+            attributes: vec![
+                Attribute {
+                    name: "_FillValue".into(),
+                    value: AttrValue::Double(vec![-9.0]),
+                },
+                Attribute {
+                    name: "missing_value".into(),
+                    value: AttrValue::Double(vec![99.0]),
+                },
+            ],
+        };
+        let value = prop::sample::select(vec![
+            -9.0,
+            99.0,
+            -0.0,
+            0.0,
+            1.5,
+            -3.0,
+            1e37,
+            f64::NAN,
+            f64::INFINITY,
+        ]);
+        let case = (prop::collection::vec(value, 0..30), 1usize..6);
+        let mut runner = TestRunner::new(Config {
+            cases: 1000,
+            ..Config::default()
+        });
+        runner
+            .run(&case, |(values, piece)| {
+                // The range one value at a time, as its definition reads.
+                let mut want: Option<(f64, f64)> = None;
+                for &x in &values {
+                    if x.is_finite() && x != -9.0 && x != 99.0 && x.abs() < 9.9e36 {
+                        want = Some(match want {
+                            None => (x, x),
+                            Some((lo, hi)) => (lo.min(x), hi.max(x)),
+                        });
+                    }
+                }
+                let mut fold = Box::new(RangeFold::new(&var));
+                values.chunks(piece).for_each(|c| fold.feed(c));
+                let bits = |r: Option<(f64, f64)>| r.map(|(a, b)| (a.to_bits(), b.to_bits()));
+                prop_assert_eq!(bits(fold.range), bits(want), "{:?}", values);
+                Ok(())
+            })
+            .unwrap();
     }
 }

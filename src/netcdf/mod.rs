@@ -397,6 +397,18 @@ impl NcFile {
         chunk: usize,
         mut visit: impl FnMut(&[f64]) -> ControlFlow<()>,
     ) -> Result<(), NcError> {
+        self.for_each_piece(var, chunk, |piece| visit(piece))
+    }
+
+    /// [`NcFile::for_each_chunk_until`], handing the visitor the buffer each piece was read
+    /// into: it may take the buffer (swapping in another, whose contents the next read
+    /// replaces), so that a piece goes to another thread without a copy.
+    pub fn for_each_piece(
+        &self,
+        var: &str,
+        chunk: usize,
+        mut visit: impl FnMut(&mut Vec<f64>) -> ControlFlow<()>,
+    ) -> Result<(), NcError> {
         let (shape, chunking) = {
             let what = format!("variable {var}");
             guarded(&self.path, &what, || {
@@ -408,7 +420,7 @@ impl NcFile {
         let mut buf = Vec::new();
         if shape.is_empty() {
             self.read_f64_into(var, &[], &[], &mut buf)?;
-            let _ = visit(&buf);
+            let _ = visit(&mut buf);
             return Ok(());
         }
         if shape.contains(&0) {
@@ -424,7 +436,7 @@ impl NcFile {
             while i < shape[0] {
                 let n = rows.min(shape[0] - i);
                 cursor.read_rows_into(self, i, n, &mut buf)?;
-                if visit(&buf).is_break() {
+                if visit(&mut buf).is_break() {
                     break;
                 }
                 i += n;
@@ -446,7 +458,7 @@ impl NcFile {
         slab: &Slab<'_>,
         prefix: &mut Vec<usize>,
         buf: &mut Vec<f64>,
-        visit: &mut impl FnMut(&[f64]) -> ControlFlow<()>,
+        visit: &mut impl FnMut(&mut Vec<f64>) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, NcError> {
         let shape = slab.shape;
         let depth = prefix.len();
