@@ -66,6 +66,9 @@ pub struct ValueMemo {
     beside_from: usize,
     /// Values per read of a variable ([`DEFAULT_CHUNK`]; tests make pieces smaller).
     piece: usize,
+    /// The feeding thread's stack size (`None`: the standard library's; tests ask for one no
+    /// system gives, to see the job go on without the thread).
+    feeder_stack: Option<usize>,
 }
 
 /// Variables of at least this many values (four reads' worth: 4 MiB of `f64`) have their folds
@@ -112,6 +115,7 @@ impl ValueMemo {
                 _ => usize::MAX,
             },
             piece: DEFAULT_CHUNK,
+            feeder_stack: None,
         }
     }
 
@@ -240,7 +244,7 @@ impl ValueMemo {
         &self,
         len: usize,
         state: &mut S,
-        feed: impl Fn(&mut S, &[f64], &[f64]) + Send,
+        feed: impl Fn(&mut S, &[f64], &[f64]) + Sync,
         read: impl FnOnce(&mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)) -> Result<(), NcError>,
     ) -> Result<(), NcError> {
         if len < self.beside_from {
@@ -251,14 +255,24 @@ impl ValueMemo {
         // reads' worth (3 MiB) whatever the variable's length.
         let (to_feeder, pieces) = std::sync::mpsc::sync_channel::<(Vec<f64>, Vec<f64>)>(0);
         let (give_back, spare) = std::sync::mpsc::channel::<(Vec<f64>, Vec<f64>)>();
-        std::thread::scope(|scope| {
-            let feeder = scope.spawn(move || {
+        let mut read = Some(read);
+        let beside = std::thread::scope(|scope| {
+            let feed = &feed;
+            let state = &mut *state;
+            let mut builder = std::thread::Builder::new().name("ingest-folds".into());
+            if let Some(bytes) = self.feeder_stack {
+                builder = builder.stack_size(bytes);
+            }
+            let spawned = builder.spawn_scoped(scope, move || {
                 for (xs, ys) in pieces {
                     feed(state, &xs, &ys);
-                    // The reader may be gone (it stopped on an error): the buffers just drop.
+                    // The reader may be gone (it stopped on an error): the buffers drop.
                     let _ = give_back.send((xs, ys));
                 }
             });
+            // No thread to be had (a process limit): fed inline below, as on one core.
+            let feeder = spawned.ok()?;
+            let read = read.take()?;
             let result = read(&mut |xs, ys| {
                 // The piece goes as it was read; the reader reads on into a spare.
                 let (mut x, mut y) = spare.try_recv().unwrap_or_default();
@@ -271,8 +285,13 @@ impl ValueMemo {
             if let Err(panic) = feeder.join() {
                 std::panic::resume_unwind(panic);
             }
-            result
-        })
+            Some(result)
+        });
+        match (beside, read) {
+            (Some(result), _) => result,
+            (None, Some(read)) => read(&mut |xs, ys| feed(state, xs, ys)),
+            (None, None) => unreachable!("the read is taken only once the feeder runs"),
+        }
     }
 
     /// Reads the pair side by side. When that fails, each is read alone, so that one unreadable
@@ -449,15 +468,16 @@ mod tests {
         }
     }
 
-    /// TEMP's and DEPTH's values, and TIME's beside TEMP's, as folds see them when fed from `beside_from`
-    /// values on.
-    fn seen(beside_from: usize) -> (Vec<f64>, Vec<f64>, Vec<(f64, f64)>) {
+    /// TEMP's and DEPTH's values, and TIME's beside TEMP's, as folds see them when fed from
+    /// `beside_from` values on, the feeding thread asking for a stack of `stack` bytes.
+    fn seen(beside_from: usize, stack: Option<usize>) -> (Vec<f64>, Vec<f64>, Vec<(f64, f64)>) {
         let file = fixture();
         let summary = file.summary().unwrap();
         let var = |n: &str| summary.variable(n).unwrap().clone();
         let (time, temp, depth) = (var("TIME"), var("TEMP"), var("DEPTH"));
         let mut memo = ValueMemo::new(file, summary);
         memo.beside_from = beside_from;
+        memo.feeder_stack = stack;
         // Eleven pieces of DEPTH, twenty-one of the pair, handed over in order.
         memo.piece = 100;
         memo.fold(
@@ -485,20 +505,24 @@ mod tests {
 
     #[test]
     fn folds_fed_beside_the_read_see_every_value_in_order() {
-        let inline = seen(usize::MAX);
+        let inline = seen(usize::MAX, None);
         assert_eq!(inline.0.len(), 1001);
         assert_eq!(inline.1.len(), 1001);
         assert_eq!(inline.2.len(), 1001);
-        let beside = seen(1);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&beside.0), bits(&inline.0));
-        assert_eq!(bits(&beside.1), bits(&inline.1));
         let pair_bits = |v: &[(f64, f64)]| {
             v.iter()
                 .map(|(a, b)| (a.to_bits(), b.to_bits()))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(pair_bits(&beside.2), pair_bits(&inline.2));
+        // Beside the read; and inline again when no thread can be had (a stack of 2^62 bytes
+        // is refused).
+        for stack in [None, Some(1usize << 62)] {
+            let beside = seen(1, stack);
+            assert_eq!(bits(&beside.0), bits(&inline.0), "{stack:?}");
+            assert_eq!(bits(&beside.1), bits(&inline.1), "{stack:?}");
+            assert_eq!(pair_bits(&beside.2), pair_bits(&inline.2), "{stack:?}");
+        }
     }
 
     #[test]
