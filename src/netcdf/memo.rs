@@ -33,6 +33,9 @@ pub trait PairFold: Send {
 /// knows from the header alone that it cannot summarise it (kept as the summary).
 pub type FoldFor = Box<dyn Fn(&Variable) -> Option<Result<Box<dyn Fold>, String>> + Send + Sync>;
 
+/// A variable's folds, each under its reader's key.
+type Folds = Vec<(&'static str, Box<dyn Fold>)>;
+
 /// Two variables a reader wants side by side.
 struct Pair {
     key: &'static str,
@@ -183,7 +186,7 @@ impl ValueMemo {
     }
 
     /// This variable's folds; summaries already known (from the header) are kept at once.
-    fn folds_for(&self, var: &Variable) -> Vec<(&'static str, Box<dyn Fold>)> {
+    fn folds_for(&self, var: &Variable) -> Folds {
         let mut out = Vec::new();
         let mut kept = self.lock();
         for (key, fold_for) in &self.folds {
@@ -219,7 +222,7 @@ impl ValueMemo {
         let result = if folds.is_empty() {
             Ok(())
         } else {
-            let feed = |folds: &mut Vec<(&'static str, Box<dyn Fold>)>, xs: &[f64], _: &[f64]| {
+            let feed = |folds: &mut Folds, xs: &[f64], _: &[f64]| {
                 folds.iter_mut().for_each(|(_, f)| f.feed(xs));
             };
             self.fed(var.len(), &mut folds, feed, |piece| {
@@ -247,18 +250,35 @@ impl ValueMemo {
         feed: impl Fn(&mut S, &[f64], &[f64]) + Sync,
         read: impl FnOnce(&mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)) -> Result<(), NcError>,
     ) -> Result<(), NcError> {
-        if len < self.beside_from {
-            return read(&mut |xs, ys| feed(state, xs, ys));
-        }
+        let read = if len < self.beside_from {
+            read
+        } else {
+            match self.fed_beside(state, &feed, read) {
+                Ok(result) => return result,
+                // No thread to be had (a process limit): fed inline, as on one core.
+                Err(read) => read,
+            }
+        };
+        read(&mut |xs, ys| feed(state, xs, ys))
+    }
+
+    /// [`ValueMemo::fed`] on a thread beside the read; `Err(read)`, not run, when no thread can
+    /// be started.
+    fn fed_beside<S: Send, R>(
+        &self,
+        state: &mut S,
+        feed: &(impl Fn(&mut S, &[f64], &[f64]) + Sync),
+        read: R,
+    ) -> Result<Result<(), NcError>, R>
+    where
+        R: FnOnce(&mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)) -> Result<(), NcError>,
+    {
         // Handed over only when the feeder is ready for it (a channel of no capacity): one
         // piece being fed while the next is read, a spare between them; memory stays three
         // reads' worth (3 MiB) whatever the variable's length.
         let (to_feeder, pieces) = std::sync::mpsc::sync_channel::<(Vec<f64>, Vec<f64>)>(0);
         let (give_back, spare) = std::sync::mpsc::channel::<(Vec<f64>, Vec<f64>)>();
-        let mut read = Some(read);
-        let beside = std::thread::scope(|scope| {
-            let feed = &feed;
-            let state = &mut *state;
+        std::thread::scope(|scope| {
             let mut builder = std::thread::Builder::new().name("ingest-folds".into());
             if let Some(bytes) = self.feeder_stack {
                 builder = builder.stack_size(bytes);
@@ -270,9 +290,9 @@ impl ValueMemo {
                     let _ = give_back.send((xs, ys));
                 }
             });
-            // No thread to be had (a process limit): fed inline below, as on one core.
-            let feeder = spawned.ok()?;
-            let read = read.take()?;
+            let Ok(feeder) = spawned else {
+                return Err(read);
+            };
             let result = read(&mut |xs, ys| {
                 // The piece goes as it was read; the reader reads on into a spare.
                 let (mut x, mut y) = spare.try_recv().unwrap_or_default();
@@ -285,13 +305,8 @@ impl ValueMemo {
             if let Err(panic) = feeder.join() {
                 std::panic::resume_unwind(panic);
             }
-            Some(result)
-        });
-        match (beside, read) {
-            (Some(result), _) => result,
-            (None, Some(read)) => read(&mut |xs, ys| feed(state, xs, ys)),
-            (None, None) => unreachable!("the read is taken only once the feeder runs"),
-        }
+            Ok(result)
+        })
     }
 
     /// Reads the pair side by side. When that fails, each is read alone, so that one unreadable
@@ -303,16 +318,12 @@ impl ValueMemo {
             (pair.fold)(),
         );
         let total = pair.x.shape[0];
-        type Folds = (
-            Vec<(&'static str, Box<dyn Fold>)>,
-            Vec<(&'static str, Box<dyn Fold>)>,
-            Box<dyn PairFold>,
-        );
-        let feed = |(xf, yf, both): &mut Folds, xs: &[f64], ys: &[f64]| {
-            xf.iter_mut().for_each(|(_, f)| f.feed(xs));
-            yf.iter_mut().for_each(|(_, f)| f.feed(ys));
-            both.feed(xs, ys);
-        };
+        let feed =
+            |(xf, yf, both): &mut (Folds, Folds, Box<dyn PairFold>), xs: &[f64], ys: &[f64]| {
+                xf.iter_mut().for_each(|(_, f)| f.feed(xs));
+                yf.iter_mut().for_each(|(_, f)| f.feed(ys));
+                both.feed(xs, ys);
+            };
         let read = |piece: &mut dyn FnMut(&mut Vec<f64>, &mut Vec<f64>)| -> Result<(), NcError> {
             let mut xc = self.file.row_cursor(&pair.x.name)?;
             let mut yc = self.file.row_cursor(&pair.y.name)?;
@@ -347,12 +358,7 @@ impl ValueMemo {
         self.lock().summaries.insert(pair.id(), summary);
     }
 
-    fn keep(
-        &self,
-        var: &str,
-        folds: Vec<(&'static str, Box<dyn Fold>)>,
-        read: &Result<(), String>,
-    ) {
+    fn keep(&self, var: &str, folds: Folds, read: &Result<(), String>) {
         let mut kept = self.lock();
         for (key, fold) in folds {
             let summary = match read {

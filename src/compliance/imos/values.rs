@@ -25,6 +25,7 @@ pub struct Masked {
 }
 
 /// How raw values become what Python sees.
+#[derive(Clone, Copy)]
 struct Unpack {
     unsigned_bits: Option<u32>,
     scale: Option<f64>,
@@ -32,6 +33,7 @@ struct Unpack {
     fill: Fill,
 }
 
+#[derive(Clone, Copy)]
 enum Fill {
     None,
     Nan,
@@ -115,24 +117,24 @@ impl Unpack {
         })
     }
 
+    /// Whether raw values are what Python sees (no unsigned reading, scale or offset).
+    fn is_plain(&self) -> bool {
+        self.unsigned_bits.is_none() && self.scale.is_none() && self.offset.is_none()
+    }
+
     /// The value Python sees of a raw value: read as unsigned, scaled, offset.
     #[inline(always)]
-    fn apply_to(
-        unsigned_bits: Option<u32>,
-        scale: Option<f64>,
-        offset: Option<f64>,
-        raw: f64,
-    ) -> f64 {
+    fn value(&self, raw: f64) -> f64 {
         let mut x = raw;
-        if let Some(bits) = unsigned_bits
+        if let Some(bits) = self.unsigned_bits
             && x < 0.0
         {
             x += 2f64.powi(bits as i32);
         }
-        if let Some(s) = scale {
+        if let Some(s) = self.scale {
             x *= s;
         }
-        if let Some(o) = offset {
+        if let Some(o) = self.offset {
             x += o;
         }
         x
@@ -224,6 +226,15 @@ impl MaskedFold {
         }
     }
 
+    /// [`MaskedFold::feed_with`] `chunk` unpacked by `value`, with the mask of the fill value.
+    fn feed_masked(&mut self, chunk: &[f64], value: impl Fn(f64) -> f64) {
+        match self.unpack.fill {
+            Fill::None => self.feed_with(chunk, value, |_| false),
+            Fill::Nan => self.feed_with(chunk, value, f64::is_nan),
+            Fill::Value(f) => self.feed_with(chunk, value, move |x| x == f),
+        }
+    }
+
     /// Feeds `chunk` with the unpacking `value` and the mask `is_masked`, both known when the
     /// fold is made: one loop per kind, with nothing decided per value but the value's own tests.
     #[inline(always)]
@@ -269,27 +280,11 @@ impl MaskedFold {
 
 impl Fold for MaskedFold {
     fn feed(&mut self, chunk: &[f64]) {
-        let plain = self.unpack.unsigned_bits.is_none()
-            && self.unpack.scale.is_none()
-            && self.unpack.offset.is_none();
-        match (plain, &self.unpack.fill) {
-            (true, Fill::None) => self.feed_with(chunk, |x| x, |_| false),
-            (true, Fill::Nan) => self.feed_with(chunk, |x| x, f64::is_nan),
-            (true, &Fill::Value(f)) => self.feed_with(chunk, |x| x, |x| x == f),
-            (false, _) => {
-                let Unpack {
-                    unsigned_bits,
-                    scale,
-                    offset,
-                    ..
-                } = self.unpack;
-                let value = |raw: f64| Unpack::apply_to(unsigned_bits, scale, offset, raw);
-                match self.unpack.fill {
-                    Fill::None => self.feed_with(chunk, value, |_| false),
-                    Fill::Nan => self.feed_with(chunk, value, f64::is_nan),
-                    Fill::Value(f) => self.feed_with(chunk, value, |x| x == f),
-                }
-            }
+        let unpack = self.unpack;
+        if unpack.is_plain() {
+            self.feed_masked(chunk, |x| x);
+        } else {
+            self.feed_masked(chunk, move |raw| unpack.value(raw));
         }
     }
 
@@ -393,7 +388,7 @@ mod tests {
         let (mut all_neg, mut all_pos, mut diffs) = (true, true, 0);
         let mut prev: Option<(f64, bool)> = None;
         for &raw in values {
-            let x = Unpack::apply_to(unpack.unsigned_bits, unpack.scale, unpack.offset, raw);
+            let x = unpack.value(raw);
             let is_masked = match unpack.fill {
                 Fill::None => false,
                 Fill::Nan => x.is_nan(),
