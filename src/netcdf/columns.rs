@@ -108,11 +108,12 @@ impl NcFile {
     /// A [`RowCursor`] over `var`, a numeric variable with at least one dimension.
     pub fn row_cursor(&self, var: &str) -> Result<RowCursor, NcError> {
         let what = format!("variable {var}");
-        let (dtype, shape, chunking) = guarded(&self.path, &what, || {
-            let v = self.variable(var)?;
-            let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
-            Ok((super::summary::nc_type(&v.vartype()), shape, v.chunking()?))
-        })?;
+        let super::Meta {
+            dtype,
+            shape,
+            chunking,
+            ..
+        } = self.meta(var)?;
         let not_rows = |detail: String| NcError::Read {
             path: self.path.clone(),
             what: what.clone(),
@@ -159,6 +160,9 @@ impl NcFile {
     ) -> Result<(), NcError> {
         self.charge(var)?;
         self.before_values();
+        if let Some(h5) = self.h5_reads(var, start, count, false) {
+            return self.h5_read(var, || h5.read_f64_into(var, start, count, buf));
+        }
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;
@@ -183,6 +187,9 @@ impl NcFile {
     ) -> Result<(), NcError> {
         self.charge(var)?;
         self.before_values();
+        if let Some(h5) = self.h5_reads(var, start, count, true) {
+            return self.h5_read(var, || h5.read_bytes_into(var, start, count, buf));
+        }
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;

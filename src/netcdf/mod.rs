@@ -7,6 +7,7 @@ pub mod columns;
 mod diagnostics;
 mod hdf5_cache;
 mod hdf5_groups;
+mod hdf5_reader;
 mod masked;
 pub mod memo;
 mod metadata;
@@ -17,8 +18,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 pub use cftime::{CfTimeUnits, parse_time_units};
 pub use hdf5_cache::METADATA_CACHE_BYTES;
@@ -69,6 +70,17 @@ static MAX_FILE_VALUES: AtomicU64 = AtomicU64::new(DEFAULT_MAX_FILE_VALUES);
 /// read, and the read that would pass it fails, naming the variable, without reading anything.
 pub fn set_max_file_values(n: u64) {
     MAX_FILE_VALUES.store(n, Ordering::Relaxed);
+}
+
+/// What reading a variable's values needs to know of it ([`NcFile::meta`]).
+struct Meta {
+    dtype: NcType,
+    /// The name of its first dimension ("" for a scalar).
+    first_dim: String,
+    shape: Vec<usize>,
+    chunking: Option<Vec<usize>>,
+    /// Bytes of one value.
+    width: usize,
 }
 
 /// What [`NcFile::visit_slab`] reads.
@@ -159,8 +171,12 @@ pub struct NcFile {
     path: PathBuf,
     /// The on-disk format, from the magic number read at opening.
     format: &'static str,
-    /// Taken on drop, to close it on a quiet thread.
-    file: Option<netcdf::File>,
+    /// libnetcdf's handle, opened when the file is, or on first need for a file that
+    /// [`hdf5_reader`] reads; taken on drop, to close it on a quiet thread.
+    file: OnceLock<netcdf::File>,
+    /// The reader of a plain netCDF-4 file, which then needs libnetcdf only for what it does
+    /// not read itself (strings, values past a variable's own extent).
+    h5: Option<hdf5_reader::H5Reader>,
     /// Whether HDF5's metadata cache of the file has been held small for reading values.
     values_read: AtomicBool,
     /// The most values this file may have read, and those read so far.
@@ -171,9 +187,12 @@ pub struct NcFile {
 impl Drop for NcFile {
     fn drop(&mut self) {
         // Closing calls into HDF5 too, possibly on another thread than the one that opened it.
-        if let Some(file) = self.file.take() {
+        let file = self.file.take();
+        let h5 = self.h5.take();
+        if file.is_some() || h5.is_some() {
             let _ = call(|| {
                 drop(file);
+                drop(h5);
                 Ok(())
             });
         }
@@ -237,9 +256,24 @@ impl NcFile {
     pub fn open(path: &Path) -> Result<NcFile, NcError> {
         limit_chunk_cache();
         let format = summary::format_of(path);
+        let file = |file: OnceLock<netcdf::File>, h5| NcFile {
+            path: path.to_path_buf(),
+            format,
+            file,
+            h5,
+            values_read: AtomicBool::new(false),
+            max_values: MAX_FILE_VALUES.load(Ordering::Relaxed),
+            charged: Mutex::default(),
+        };
         // A classic file is not HDF5: it has no groups to walk.
         if !summary::is_classic(format) {
             diagnostics::quiet_thread();
+            // A plain netCDF-4 file (one group, which the reader checks) is read through HDF5.
+            if format == "netcdf4"
+                && let Some(h5) = hdf5_reader::H5Reader::open(path)
+            {
+                return Ok(file(OnceLock::new(), Some(h5)));
+            }
             if let Err(detail) = hdf5_groups::check(path) {
                 return Err(NcError::Invalid {
                     path: path.to_path_buf(),
@@ -248,14 +282,7 @@ impl NcFile {
             }
         }
         match call(|| netcdf::open(path)) {
-            Ok(file) => Ok(NcFile {
-                path: path.to_path_buf(),
-                format,
-                file: Some(file),
-                values_read: AtomicBool::new(false),
-                max_values: MAX_FILE_VALUES.load(Ordering::Relaxed),
-                charged: Mutex::default(),
-            }),
+            Ok(opened) => Ok(file(OnceLock::from(opened), None)),
             Err(detail) => Err(NcError::Invalid {
                 path: path.to_path_buf(),
                 detail,
@@ -295,14 +322,17 @@ impl NcFile {
         if charged.vars.contains(var) {
             return Ok(());
         }
-        let what = format!("variable {var}");
-        let (values, chunk, width, dim) = guarded(&self.path, &what, || {
-            let v = self.variable(var)?;
-            let dim = v.dimensions().first().map(|d| d.name()).unwrap_or_default();
-            Ok((v.len(), v.chunking()?, v.vartype().size(), dim))
-        })?;
-        let values = values as u64;
-        if let Some(chunk) = chunk {
+        let Meta {
+            shape,
+            chunking,
+            width,
+            first_dim: dim,
+            ..
+        } = self.meta(var)?;
+        let values = shape
+            .iter()
+            .fold(1u64, |n, &len| n.saturating_mul(len as u64));
+        if let Some(chunk) = chunking {
             let bytes = chunk
                 .iter()
                 .fold(width, |n, &len| n.saturating_mul(len.max(1)));
@@ -333,12 +363,71 @@ impl NcFile {
         Ok(())
     }
 
-    fn file(&self) -> &netcdf::File {
-        self.file.as_ref().expect("open until dropped")
+    /// libnetcdf's handle of the file, opened now if the HDF5 reader has read it so far.
+    fn file(&self) -> Result<&netcdf::File, netcdf::Error> {
+        if let Some(file) = self.file.get() {
+            return Ok(file);
+        }
+        let opened = netcdf::open(&self.path)?;
+        Ok(self.file.get_or_init(|| opened))
+    }
+
+    /// What reading `var`'s values needs to know of it.
+    fn meta(&self, var: &str) -> Result<Meta, NcError> {
+        if let Some((v, info)) = self.h5.as_ref().and_then(|h5| h5.var(var)) {
+            return Ok(Meta {
+                dtype: v.dtype.clone(),
+                first_dim: v.dimensions.first().cloned().unwrap_or_default(),
+                shape: v.shape.clone(),
+                chunking: info.chunking.clone(),
+                width: hdf5_reader::width(&v.dtype).unwrap_or(std::mem::size_of::<usize>()),
+            });
+        }
+        let what = format!("variable {var}");
+        guarded(&self.path, &what, || {
+            let v = self.variable(var)?;
+            Ok(Meta {
+                dtype: summary::nc_type(&v.vartype()),
+                first_dim: v.dimensions().first().map(|d| d.name()).unwrap_or_default(),
+                shape: v.dimensions().iter().map(|d| d.len()).collect(),
+                chunking: v.chunking()?,
+                width: v.vartype().size(),
+            })
+        })
+    }
+
+    /// The HDF5 reader, when it reads the hyperslab `start`/`count` of `var` itself: a numeric
+    /// (or, with `text`, `char`) variable of a plain netCDF-4 file, within its dataset.
+    fn h5_reads(
+        &self,
+        var: &str,
+        start: &[usize],
+        count: &[usize],
+        text: bool,
+    ) -> Option<&hdf5_reader::H5Reader> {
+        let h5 = self.h5.as_ref()?;
+        let (v, _) = h5.var(var)?;
+        let readable = v.dtype.is_numeric() || (text && v.dtype == NcType::Char);
+        (readable && h5.within(var, start, count)).then_some(h5)
+    }
+
+    /// Runs a read of `var` by the HDF5 reader on this thread, with HDF5's account of a failure
+    /// in the error as libnetcdf gives it.
+    fn h5_read(&self, var: &str, read: impl FnOnce() -> Result<(), String>) -> Result<(), NcError> {
+        diagnostics::quiet_thread();
+        diagnostics::clear();
+        read().map_err(|detail| NcError::Read {
+            path: self.path.clone(),
+            what: format!("variable {var}"),
+            detail: match diagnostics::hdf5_stack() {
+                Some(stack) => format!("NetCDF: HDF error (HDF5: {stack})"),
+                None => format!("NetCDF: HDF error ({detail})"),
+            },
+        })
     }
 
     fn variable(&self, name: &str) -> Result<netcdf::Variable<'_>, netcdf::Error> {
-        self.file()
+        self.file()?
             .variable(name)
             .ok_or_else(|| netcdf::Error::NotFound(name.to_string()))
     }
@@ -349,8 +438,11 @@ impl NcFile {
 
     /// The header: dimensions, variables with types, shapes and attributes, global attributes.
     pub fn summary(&self) -> Result<NcSummary, NcError> {
+        if let Some(h5) = &self.h5 {
+            return Ok(h5.summary().clone());
+        }
         guarded(&self.path, "the header", || {
-            summary::read(self.file(), self.format)
+            summary::read(self.file()?, self.format)
         })
     }
 
@@ -363,6 +455,11 @@ impl NcFile {
     ) -> Result<Vec<f64>, NcError> {
         self.charge(var)?;
         self.before_values();
+        if let Some(h5) = self.h5_reads(var, start, count, false) {
+            let mut out = Vec::new();
+            self.h5_read(var, || h5.read_f64_into(var, start, count, &mut out))?;
+            return Ok(out);
+        }
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;
@@ -409,14 +506,9 @@ impl NcFile {
         chunk: usize,
         mut visit: impl FnMut(&mut Vec<f64>) -> ControlFlow<()>,
     ) -> Result<(), NcError> {
-        let (shape, chunking) = {
-            let what = format!("variable {var}");
-            guarded(&self.path, &what, || {
-                let v = self.variable(var)?;
-                let shape: Vec<usize> = v.dimensions().iter().map(|d| d.len()).collect();
-                Ok((shape, v.chunking()?))
-            })?
-        };
+        let Meta {
+            shape, chunking, ..
+        } = self.meta(var)?;
         let mut buf = Vec::new();
         if shape.is_empty() {
             self.read_f64_into(var, &[], &[], &mut buf)?;
@@ -513,6 +605,13 @@ impl NcFile {
     pub fn read_text(&self, var: &str) -> Result<Vec<String>, NcError> {
         self.charge(var)?;
         self.before_values();
+        let shape = self.meta(var)?.shape;
+        if let Some(h5) = self.h5_reads(var, &vec![0; shape.len()], &shape, true) {
+            let mut raw = Vec::new();
+            let zeros = vec![0; shape.len()];
+            self.h5_read(var, || h5.read_bytes_into(var, &zeros, &shape, &mut raw))?;
+            return Ok(text_rows(&raw, shape.last().copied().unwrap_or(raw.len())));
+        }
         let what = format!("variable {var}");
         guarded(&self.path, &what, || {
             let v = self.variable(var)?;
