@@ -31,6 +31,7 @@ use hdf5_sys::h5a::{
 use hdf5_sys::h5d::{
     H5D_layout_t, H5Dclose, H5Dget_create_plist, H5Dget_space, H5Dget_type, H5Dopen2, H5Dread,
 };
+use hdf5_sys::h5e::{H5E_DEFAULT, H5Eclear2};
 use hdf5_sys::h5f::{H5F_ACC_RDONLY, H5Fclose, H5Fopen};
 use hdf5_sys::h5g::{H5G_info_t, H5Gclose, H5Gget_create_plist, H5Gget_info, H5Gopen2};
 use hdf5_sys::h5i::{H5I_type_t, H5Iget_type, hid_t};
@@ -57,7 +58,7 @@ use super::summary::{AttrValue, Attribute, Dimension, NcSummary, NcType, Variabl
 
 /// Attributes libnetcdf keeps to itself: dimension-scale bookkeeping and its own markers. They
 /// are never listed as attributes of a variable or of the file.
-const HIDDEN: [&str; 11] = [
+const HIDDEN: [&str; 8] = [
     "CLASS",
     "DIMENSION_LIST",
     "NAME",
@@ -66,10 +67,11 @@ const HIDDEN: [&str; 11] = [
     "_Netcdf4Dimid",
     "_NCProperties",
     "_nc3_strict",
-    "_ARRAY_DIMENSIONS",
-    "_NCZARR_ATTR",
-    "_nczarr_attr",
 ];
+
+/// Names libnetcdf reserves for its Zarr formats: an HDF5 file carrying one is left to libnetcdf,
+/// whose versions differ in whether they list them.
+const DECLINED: [&str; 3] = ["_ARRAY_DIMENSIONS", "_NCZARR_ATTR", "_nczarr_attr"];
 
 /// The text libnetcdf writes into the `NAME` of a dimension that has no coordinate variable.
 const DIMENSION_ONLY: &[u8] = b"This is a netCDF dimension but not a netCDF variable";
@@ -182,10 +184,12 @@ impl H5Reader {
         // closed on every path out (by the reader's drop once it is made).
         unsafe {
             let file = H5Fopen(name.as_ptr(), H5F_ACC_RDONLY, H5P_DEFAULT);
-            if file < 0 {
-                return None;
-            }
-            match read_header(file) {
+            let header = (file >= 0).then(|| read_header(file)).flatten();
+            // What HDF5 recorded of the calls that found the file not plain would otherwise
+            // stay on this thread's error stack, which HDF5 cannot tear down at exit ("infinite
+            // loop closing library") if no later call clears it.
+            H5Eclear2(H5E_DEFAULT);
+            match header {
                 Some((summary, vars)) => Some(H5Reader {
                     file,
                     summary,
@@ -193,7 +197,9 @@ impl H5Reader {
                     datasets: Mutex::default(),
                 }),
                 None => {
-                    H5Fclose(file);
+                    if file >= 0 {
+                        H5Fclose(file);
+                    }
                     None
                 }
             }
@@ -688,6 +694,7 @@ unsafe fn read_attribute(a: hid_t, name: &str, gathered: &mut Gathered<'_>) -> O
                 return Some(());
             }
             _ if HIDDEN.contains(&name) => return Some(()),
+            _ if DECLINED.contains(&name) => return None,
             _ => {}
         }
         let value = read_value(a, t.0, n)?;

@@ -416,13 +416,17 @@ impl NcFile {
     fn h5_read(&self, var: &str, read: impl FnOnce() -> Result<(), String>) -> Result<(), NcError> {
         diagnostics::quiet_thread();
         diagnostics::clear();
-        read().map_err(|detail| NcError::Read {
-            path: self.path.clone(),
-            what: format!("variable {var}"),
-            detail: match diagnostics::hdf5_stack() {
+        read().map_err(|detail| {
+            let detail = match diagnostics::hdf5_stack() {
                 Some(stack) => format!("NetCDF: HDF error (HDF5: {stack})"),
                 None => format!("NetCDF: HDF error ({detail})"),
-            },
+            };
+            diagnostics::clear();
+            NcError::Read {
+                path: self.path.clone(),
+                what: format!("variable {var}"),
+                detail,
+            }
         })
     }
 
