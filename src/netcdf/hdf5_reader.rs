@@ -1087,3 +1087,41 @@ mod fallback_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod decline_tests {
+    use super::H5Reader;
+    use crate::netcdf::NcFile;
+
+    /// A netCDF-4 file with a group, a netCDF classic file and a file that is not NetCDF are not
+    /// read through HDF5; the first two open through libnetcdf as before.
+    #[test]
+    fn files_that_are_not_plain_netcdf4_are_left_to_libnetcdf() {
+        crate::netcdf::diagnostics::quiet_thread();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let grouped = dir.path().join("grouped.nc");
+        {
+            let mut f = netcdf::create(&grouped).expect("create");
+            f.add_dimension("x", 2).expect("dimension");
+            f.add_variable::<f64>("v", &["x"]).expect("variable");
+            f.add_group("inner").expect("group");
+        }
+        let classic = dir.path().join("classic.nc");
+        {
+            let mut f =
+                netcdf::create_with(&classic, netcdf::Options::CLASSIC).expect("create classic");
+            f.add_dimension("x", 2).expect("dimension");
+            f.add_variable::<f64>("v", &["x"]).expect("variable");
+        }
+        let text = dir.path().join("text.nc");
+        std::fs::write(&text, b"\x89HDF\r\n\x1a\nnot really").expect("write");
+        for path in [&grouped, &classic, &text] {
+            assert!(H5Reader::open(path).is_none(), "{}", path.display());
+        }
+        let file = NcFile::open(&grouped).expect("libnetcdf opens it");
+        assert!(file.h5.is_none());
+        assert_eq!(file.summary().expect("header").groups, vec!["inner"]);
+        assert!(NcFile::open(&classic).expect("open").h5.is_none());
+        assert!(NcFile::open(&text).is_err());
+    }
+}
