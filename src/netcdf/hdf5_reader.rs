@@ -916,11 +916,14 @@ unsafe fn dimension_id(file: hid_t, r: u64) -> Option<i32> {
     // SAFETY: plain C calls under the caller's lock on identifiers closed by their `Id`s; the
     // reference is read from the memory of `r`, and one int is read into `id`.
     unsafe {
+        // An object reference is type 0, which the binding names H5R_OBJECT before HDF5 1.12
+        // and H5R_OBJECT1 from it: the two builds link 1.10 and 2.2.
+        let object = std::mem::transmute::<i32, H5R_type_t>(0);
         let scale = Id::new(
             H5Rdereference2(
                 file,
                 H5P_DEFAULT,
-                H5R_type_t::H5R_OBJECT,
+                object,
                 (&r as *const u64).cast(),
             ),
             H5Oclose,
