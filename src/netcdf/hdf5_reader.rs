@@ -920,12 +920,7 @@ unsafe fn dimension_id(file: hid_t, r: u64) -> Option<i32> {
         // and H5R_OBJECT1 from it: the two builds link 1.10 and 2.2.
         let object = std::mem::transmute::<i32, H5R_type_t>(0);
         let scale = Id::new(
-            H5Rdereference2(
-                file,
-                H5P_DEFAULT,
-                object,
-                (&r as *const u64).cast(),
-            ),
+            H5Rdereference2(file, H5P_DEFAULT, object, (&r as *const u64).cast()),
             H5Oclose,
         )?;
         let a = Id::new(

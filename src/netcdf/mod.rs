@@ -1,5 +1,7 @@
-//! The only module that calls libnetcdf: it opens a file and returns an owned summary (header and
-//! lazily, in bounded chunks, values), so the checks and the harvest work on plain Rust data.
+//! The only module that calls libnetcdf and HDF5: it opens a file and returns an owned summary
+//! (header and lazily, in bounded chunks, values), so the checks and the harvest work on plain
+//! Rust data. A plain netCDF-4 file is read through HDF5 alone ([`hdf5_reader`]), any other
+//! through libnetcdf.
 //! Nothing the C libraries report reaches stderr: it comes back as an [`NcError`].
 
 mod cftime;
