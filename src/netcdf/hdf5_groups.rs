@@ -15,6 +15,9 @@ use hdf5_sys::h5::{H5_index_t, H5_iter_order_t, herr_t};
 use hdf5_sys::h5f::{H5F_ACC_RDONLY, H5Fclose, H5Fopen};
 use hdf5_sys::h5g::{H5Gclose, H5Gopen2};
 use hdf5_sys::h5i::hid_t;
+// HDF5 1.12 deprecates the first version of link iteration; both builds' libraries (1.10 and
+// 2.2, with its deprecated functions) have it, where the second version is missing from 1.10.
+#[allow(deprecated)]
 use hdf5_sys::h5l::{H5L_info1_t, H5Literate1};
 use hdf5_sys::h5p::H5P_DEFAULT;
 
