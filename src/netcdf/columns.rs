@@ -22,7 +22,7 @@ pub struct RowCursor {
 }
 
 /// Bytes of one value of a numeric type.
-fn numeric_width(t: &NcType) -> Option<usize> {
+pub(super) fn numeric_width(t: &NcType) -> Option<usize> {
     Some(match t {
         NcType::Byte | NcType::UByte => 1,
         NcType::Short | NcType::UShort => 2,

@@ -376,15 +376,10 @@ unsafe extern "C" fn no_close(_: hid_t) -> herr_t {
     0
 }
 
-/// Bytes of one value of a type that [`H5Reader::read_bytes_into`] reads.
+/// Bytes of one value of a type that [`H5Reader::read_bytes_into`] reads: a number's, or one
+/// for `char`.
 pub(super) fn width(t: &NcType) -> Option<usize> {
-    Some(match t {
-        NcType::Byte | NcType::UByte | NcType::Char => 1,
-        NcType::Short | NcType::UShort => 2,
-        NcType::Int | NcType::UInt | NcType::Float => 4,
-        NcType::Int64 | NcType::UInt64 | NcType::Double => 8,
-        _ => return None,
-    })
+    super::columns::numeric_width(t).or((*t == NcType::Char).then_some(1))
 }
 
 /// The netCDF type of an HDF5 type as libnetcdf reads it, when it is one this reader reads.
@@ -762,7 +757,6 @@ unsafe fn read_value(a: hid_t, t: hid_t, n: usize) -> Option<AttrValue> {
             NcType::UInt64 => numbers!(UInt64, u64),
             NcType::Float => numbers!(Float, f32),
             NcType::Double => numbers!(Double, f64),
-            NcType::Char => return None,
             NcType::String => {
                 if n == 0 {
                     return None;
@@ -788,7 +782,8 @@ unsafe fn read_value(a: hid_t, t: hid_t, n: usize) -> Option<AttrValue> {
                 }
                 AttrValue::Strings(strings)
             }
-            NcType::Other(_) => return None,
+            // A `char` attribute is a fixed string, read above.
+            NcType::Char | NcType::Other(_) => return None,
         })
     }
 }

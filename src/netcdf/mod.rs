@@ -612,9 +612,9 @@ impl NcFile {
         self.charge(var)?;
         self.before_values();
         let shape = self.meta(var)?.shape;
-        if let Some(h5) = self.h5_reads(var, &vec![0; shape.len()], &shape, true) {
+        let zeros = vec![0; shape.len()];
+        if let Some(h5) = self.h5_reads(var, &zeros, &shape, true) {
             let mut raw = Vec::new();
-            let zeros = vec![0; shape.len()];
             self.h5_read(var, || h5.read_bytes_into(var, &zeros, &shape, &mut raw))?;
             return Ok(text_rows(&raw, shape.last().copied().unwrap_or(raw.len())));
         }
