@@ -20,6 +20,8 @@ pub(super) struct CheckedFiles {
     files: FileCollection,
     /// The memos of the files a quick look may be drawn of, by local path.
     memos: HashMap<PathBuf, Arc<ValueMemo>>,
+    /// Their quick looks, once [`CheckedFiles::draw_ahead`] started drawing them.
+    looks: crate::plot::DrawnAhead,
 }
 
 impl CheckedFiles {
@@ -34,6 +36,17 @@ impl CheckedFiles {
     /// The memos the quick looks are drawn from.
     pub fn memos(&self) -> &HashMap<PathBuf, Arc<ValueMemo>> {
         &self.memos
+    }
+
+    /// Starts drawing the quick looks of the files a publish would give one, beside the steps
+    /// that place and publish them (see [`crate::plot::DrawnAhead`]).
+    pub fn draw_ahead(&mut self) {
+        self.looks = crate::plot::draw_ahead(&self.files, &self.memos);
+    }
+
+    /// The quick looks drawn ahead, for the notification.
+    pub fn take_looks(&mut self) -> crate::plot::DrawnAhead {
+        std::mem::take(&mut self.looks)
     }
 }
 
@@ -130,7 +143,11 @@ pub(super) async fn check(
         })
         .collect();
     if failed.is_empty() {
-        return Ok(CheckedFiles { files, memos });
+        return Ok(CheckedFiles {
+            files,
+            memos,
+            looks: Default::default(),
+        });
     }
     let total = files.iter().filter(|f| !f.is_deletion()).count();
     let err = JobError::rejected(format!(
@@ -146,7 +163,11 @@ pub(super) async fn check_added(
     pipeline: &Pipeline,
     files: CheckedFiles,
 ) -> Result<CheckedFiles, (JobError, FileCollection)> {
-    let CheckedFiles { files, mut memos } = files;
+    let CheckedFiles {
+        files,
+        mut memos,
+        looks,
+    } = files;
     let mut checked = check(pipeline, files).await?;
     for (path, memo) in checked.memos.drain() {
         if memos.len() < crate::plot::MAX_PLOTS {
@@ -154,5 +175,6 @@ pub(super) async fn check_added(
         }
     }
     checked.memos = memos;
+    checked.looks = looks;
     Ok(checked)
 }

@@ -2,6 +2,7 @@
 //! upload into it, hashing it on the way; route it to its pipeline; claim it in the ledger; apply
 //! the pipeline's upload guards. The claim is proven by a [`Claimed`] only [`claim`] can make.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -30,16 +31,42 @@ pub(super) struct Claimed {
 pub(super) struct WorkDir {
     // Stopped before the folder goes.
     heartbeat: Heartbeat,
-    dir: TempDir,
+    path: PathBuf,
+    /// `None` once its removal started.
+    dir: Option<TempDir>,
+    removing: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl WorkDir {
     pub fn path(&self) -> &std::path::Path {
-        self.dir.path()
+        &self.path
     }
 
     pub fn lease(&self) -> Lease {
         self.heartbeat.lease()
+    }
+
+    /// Starts removing the folder on a thread of its own, for a job that will read nothing in it
+    /// again, while the heartbeat goes on renewing its claim. Removing folders waits on the file
+    /// system's journal (a millisecond to several per folder on a busy disk), which a job's last
+    /// steps — its notification, its ledger entry and its report — need not wait for.
+    /// [`WorkDir::removed`] waits for it.
+    pub fn remove_ahead(&mut self) {
+        let Some(dir) = self.dir.take() else { return };
+        self.heartbeat.release_folder();
+        let path = self.path.clone();
+        self.removing = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = dir.close() {
+                tracing::warn!(folder = %path.display(), error = %e, "could not remove the work folder");
+            }
+        }));
+    }
+
+    /// Waits until the removal [`WorkDir::remove_ahead`] started is done.
+    pub async fn removed(&mut self) {
+        if let Some(task) = self.removing.take() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -73,7 +100,12 @@ pub(super) fn work_folder(job: &Job<'_>) -> Result<WorkDir, JobError> {
         settings.lease,
         crate::deadline::lease_margin(&settings.timeouts),
     );
-    Ok(WorkDir { heartbeat, dir })
+    Ok(WorkDir {
+        heartbeat,
+        path: dir.path().to_path_buf(),
+        dir: Some(dir),
+        removing: None,
+    })
 }
 
 /// What fetching found.

@@ -30,7 +30,9 @@ pub(super) struct Lease(Arc<Shared>);
 struct Shared {
     length: Duration,
     margin: Duration,
-    folder: PathBuf,
+    /// The work folder whose lease file each beat rewrites; `None` once the job let it go, so a
+    /// beat never writes into a folder being removed.
+    folder: Mutex<Option<PathBuf>>,
     /// The ledger row the job claimed, once it has.
     claim: Mutex<Option<Claim>>,
     /// Until when the claim holds for certain (its last renewal's start plus the lease length).
@@ -61,7 +63,7 @@ impl Heartbeat {
         let lease = Lease(Arc::new(Shared {
             length,
             margin,
-            folder: folder.to_path_buf(),
+            folder: Mutex::new(Some(folder.to_path_buf())),
             claim: Mutex::new(None),
             valid_until: Mutex::new(Instant::now()),
             lost: AtomicBool::new(false),
@@ -81,11 +83,27 @@ impl Heartbeat {
     pub fn lease(&self) -> Lease {
         self.lease.clone()
     }
+
+    /// Stops writing the folder's lease file, for the folder to be removed while the claim is
+    /// still renewed; a write under way finishes first.
+    pub fn release_folder(&self) {
+        *self
+            .lease
+            .0
+            .folder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+    }
 }
 
 async fn renew(shared: &Shared, index: &dyn Index) {
     let now = Utc::now();
-    write_folder_lease(&shared.folder, now + shared.length);
+    {
+        let folder = shared.folder.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(folder) = folder.as_deref() {
+            write_folder_lease(folder, now + shared.length);
+        }
+    }
     let claim = shared
         .claim
         .lock()

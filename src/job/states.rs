@@ -416,7 +416,8 @@ impl<'s> Preprocessed<'s> {
         // Dropped unfinished on a rejection, which stops the copies and removes them.
         let ahead = ahead::start(job.services, &acc.upload, &files);
         match checking::check(acc.pipeline, files).await {
-            Ok(files) => {
+            Ok(mut files) => {
+                files.draw_ahead();
                 *acc.staged.lock().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
                 job.enter("Checked", acc.name());
                 Ok(Checked { acc, files })
@@ -566,18 +567,22 @@ impl<'s> Postprocessed<'s> {
     /// Draws quick looks of the published series and profiles, then tells the right people.
     async fn notify(self, job: &mut Job<'s>) -> NotifiedSuccess<'s> {
         let Postprocessed {
-            acc,
-            files,
+            mut acc,
+            mut files,
             publication,
         } = self;
+        let looks = files.take_looks();
         let plots = crate::plot::for_published(
             files.files(),
             files.memos(),
+            looks,
             job.services.reports.as_ref(),
             &acc.pipeline.name,
             &job.id,
         )
         .await;
+        // The quick looks were the last to read the work folder.
+        acc.work.remove_ahead();
         job.notes.extend(plots.notes);
         let draft = job.report(
             Outcome::Published,
@@ -616,7 +621,7 @@ impl NotifiedSuccess<'_> {
     /// same name from the error store, then closes the ledger entry and stores the report.
     async fn complete(self, job: &mut Job<'_>) -> JobReport {
         let NotifiedSuccess {
-            acc,
+            mut acc,
             files,
             publication,
             told,
@@ -640,7 +645,9 @@ impl NotifiedSuccess<'_> {
             },
         );
         let (claim, version) = (Some(&acc.claim), &acc.upload.version);
-        finish::finalise(job, report, claim, LedgerState::Succeeded, version).await
+        let report = finish::finalise(job, report, claim, LedgerState::Succeeded, version).await;
+        acc.work.removed().await;
+        report
     }
 }
 

@@ -161,12 +161,85 @@ pub struct JobPlots {
     pub notes: Vec<String>,
 }
 
+/// A quick look drawn before its file was published.
+struct Drawn {
+    path: PathBuf,
+    name: String,
+    look: Result<Option<QuickLook>, String>,
+}
+
+/// Quick looks being drawn on a thread of their own while the job places and publishes the files
+/// they show: the drawing is pure computation on values the check already read, and the publish
+/// mostly waits on the stores, so the two share the time. [`for_published`] takes the looks of
+/// the files that were published and draws any other it needs itself; a look of a file that was
+/// not published is dropped unseen, and so are all of them when the job stops before publishing.
+#[derive(Default)]
+pub struct DrawnAhead {
+    task: Option<tokio::task::JoinHandle<Vec<Drawn>>>,
+}
+
+impl std::fmt::Debug for DrawnAhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DrawnAhead")
+            .field("drawing", &self.task.is_some())
+            .finish()
+    }
+}
+
+/// Starts drawing the quick looks of checked files that have a memo and that their publish type
+/// would publish, in the collection's order and at most [`MAX_PLOTS`] of them, as
+/// [`for_published`] would choose them once they are published.
+pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo>>) -> DrawnAhead {
+    let chosen: Vec<(PathBuf, String, Arc<ValueMemo>)> = files
+        .iter()
+        .filter(|f| f.check_passed == Some(true) && !f.is_deletion())
+        .filter(|f| f.publish_type != crate::model::PublishType::NoAction)
+        .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
+        .filter_map(|f| {
+            let path = f.local_path.clone()?;
+            let memo = memos.get(&path)?.clone();
+            Some((path, f.name.clone(), memo))
+        })
+        .take(MAX_PLOTS)
+        .collect();
+    if chosen.is_empty() {
+        return DrawnAhead::default();
+    }
+    // Not awaited when the job stops before its notification, so spawned rather than run through
+    // `task::blocking`; the job's span goes along all the same.
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _in = span.enter();
+        chosen
+            .into_iter()
+            .map(|(path, name, memo)| {
+                let look = quick_look_shared(&memo, &name);
+                Drawn { path, name, look }
+            })
+            .collect()
+    });
+    DrawnAhead { task: Some(task) }
+}
+
+impl DrawnAhead {
+    /// The looks drawn so far and those still being drawn; none if the drawing thread failed
+    /// (each is then drawn again, and fails on its own terms).
+    async fn finish(self) -> Vec<Drawn> {
+        match self.task {
+            Some(task) => task.await.unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+}
+
 /// Draws the quick looks of the job's published NetCDF files (off the async workers) and stores
-/// each PNG beside the job report as `<pipeline>/<job_id>/<file>.png`. A file with a memo in
-/// `memos` (by its local path) is drawn from the points its memo kept.
+/// each PNG beside the job report as `<pipeline>/<job_id>/<file>.png`. A look in `ahead` is taken
+/// as drawn; a file with a memo in `memos` (by its local path) is drawn from the points its memo
+/// kept.
 pub async fn for_published(
     files: &FileCollection,
     memos: &HashMap<PathBuf, Arc<ValueMemo>>,
+    ahead: DrawnAhead,
     reports: &dyn ObjectStore,
     pipeline: &str,
     job_id: &str,
@@ -185,6 +258,7 @@ pub async fn for_published(
     if candidates.is_empty() {
         return out;
     }
+    let mut early = ahead.finish().await;
     let drawn = crate::task::blocking(move || {
         let mut looks = Vec::new();
         let mut notes = Vec::new();
@@ -194,9 +268,14 @@ pub async fn for_published(
                 left_out += 1;
                 continue;
             }
-            let look = match &memo {
-                Some(memo) => quick_look_shared(memo, &name),
-                None => quick_look(&path, &name),
+            let taken = early
+                .iter()
+                .position(|d| d.path == path && d.name == name)
+                .map(|i| early.swap_remove(i).look);
+            let look = match (taken, &memo) {
+                (Some(look), _) => look,
+                (None, Some(memo)) => quick_look_shared(memo, &name),
+                (None, None) => quick_look(&path, &name),
             };
             match look {
                 Ok(Some(look)) => looks.push(look),
