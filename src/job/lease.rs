@@ -255,3 +255,47 @@ impl crate::publish::Permit for JobPermit {
         self.lease.check()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Beats every 100 ms, so a test sees several in half a second.
+    const SHORT: Duration = Duration::from_millis(400);
+
+    async fn heartbeat(folder: &Path, home: &Path) -> Heartbeat {
+        let index = crate::index::sqlite::SqliteIndex::open(&home.join("index.sqlite"))
+            .await
+            .unwrap();
+        Heartbeat::start(Arc::new(index), folder, SHORT, Duration::ZERO)
+    }
+
+    #[tokio::test]
+    async fn each_beat_rewrites_the_folder_lease_until_the_folder_is_released() {
+        let home = tempfile::tempdir().unwrap();
+        let folder = home.path().join("work");
+        std::fs::create_dir(&folder).unwrap();
+        let beat = heartbeat(&folder, home.path()).await;
+        assert_eq!(folder_owner_gone(&folder, Utc::now()), Some(false));
+
+        // A beat puts back a lease file that went: the folder is still the job's.
+        std::fs::remove_file(folder.join(FOLDER_LEASE)).unwrap();
+        tokio::time::sleep(SHORT / 2).await;
+        assert!(
+            folder.join(FOLDER_LEASE).exists(),
+            "a beat rewrote the lease"
+        );
+
+        // Released, the folder is the remover's while the heartbeat still runs (for the claim):
+        // no beat writes into it again, so a removal never finds a lease file put back half-way.
+        beat.release_folder();
+        std::fs::remove_file(folder.join(FOLDER_LEASE)).unwrap();
+        tokio::time::sleep(SHORT).await;
+        assert!(
+            !folder.join(FOLDER_LEASE).exists(),
+            "no beat wrote into a released folder"
+        );
+        std::fs::remove_dir(&folder).unwrap();
+        drop(beat);
+    }
+}

@@ -382,4 +382,67 @@ mod tests {
         assert_eq!(short.chars().count(), 10);
         assert!(short.ends_with('…'));
     }
+
+    /// A checked file copied into `dir`, opened as the check opens it, marked as published or not.
+    fn checked(
+        dir: &Path,
+        name: &str,
+        published: bool,
+    ) -> (crate::model::PipelineFile, Arc<ValueMemo>) {
+        let path = dir.join(name);
+        std::fs::copy(fixture(name), &path).unwrap();
+        let mut memo = ValueMemo::open(&path).unwrap();
+        share_points(&mut memo);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let mut f = crate::model::PipelineFile::addition(
+            name,
+            crate::model::FileOrigin::Upload,
+            path,
+            size,
+        );
+        f.check_passed = Some(true);
+        (f.archived, f.stored, f.harvested) = (published, published, published);
+        (f, Arc::new(memo))
+    }
+
+    #[tokio::test]
+    async fn looks_drawn_ahead_are_taken_for_the_files_that_were_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let (published, a) = checked(dir.path(), TEMPERATURE, true);
+        let (kept_back, b) = checked(dir.path(), PROFILE, false);
+        let memos: HashMap<PathBuf, Arc<ValueMemo>> = [
+            (published.local_path.clone().unwrap(), a),
+            (kept_back.local_path.clone().unwrap(), b),
+        ]
+        .into();
+        let files = FileCollection::new(vec![published, kept_back]);
+        let reports = crate::store::local::LocalStore::open(&dir.path().join("reports")).unwrap();
+
+        // Drawn ahead, then the files and their memos gone: only the looks drawn ahead can say
+        // anything now.
+        let ahead = draw_ahead(&files, &memos);
+        let drawn_anew = for_published(&files, &memos, DrawnAhead::default(), &reports, "p", "j0")
+            .await
+            .inline;
+        drop(memos);
+        for f in files.iter() {
+            std::fs::remove_file(f.local_path.as_ref().unwrap()).unwrap();
+        }
+        let none = HashMap::new();
+        let plots = for_published(&files, &none, ahead, &reports, "p", "j1").await;
+        assert!(plots.notes.is_empty(), "{:?}", plots.notes);
+        let shown: Vec<&str> = plots.reports.iter().map(|r| r.file.as_str()).collect();
+        assert_eq!(shown, [TEMPERATURE], "the file not published gets no look");
+        assert_eq!(plots.inline.len(), 1);
+        assert_eq!(drawn_anew.len(), 1);
+        assert_eq!(
+            plots.inline[0].png, drawn_anew[0].png,
+            "the look drawn ahead is the look drawn after the publish"
+        );
+
+        // Without looks drawn ahead, the same files are drawn again, and fail: they are gone.
+        let plots = for_published(&files, &none, DrawnAhead::default(), &reports, "p", "j2").await;
+        assert!(plots.reports.is_empty());
+        assert_eq!(plots.notes.len(), 1, "{:?}", plots.notes);
+    }
 }
