@@ -34,9 +34,9 @@ use hdf5_sys::h5d::{
 use hdf5_sys::h5e::{H5E_DEFAULT, H5Eclear2};
 use hdf5_sys::h5f::{H5F_ACC_RDONLY, H5Fclose, H5Fopen};
 use hdf5_sys::h5g::{H5G_info_t, H5Gclose, H5Gget_create_plist, H5Gget_info, H5Gopen2};
-use hdf5_sys::h5i::{H5I_type_t, H5Iget_type, hid_t};
+use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5l::H5Lget_name_by_idx;
-use hdf5_sys::h5o::{H5Oclose, H5Oopen};
+use hdf5_sys::h5o::H5Oclose;
 use hdf5_sys::h5p::{
     H5P_CLS_DATASET_ACCESS, H5P_CRT_ORDER_TRACKED, H5P_DEFAULT, H5Pclose, H5Pcreate,
     H5Pget_attr_creation_order, H5Pget_chunk, H5Pget_layout, H5Pget_link_creation_order,
@@ -359,8 +359,7 @@ impl H5Reader {
         // SAFETY: plain C calls under the caller's lock; the access list is closed here, the
         // dataset with the reader.
         let d = unsafe {
-            let access = Id::new(H5Pcreate(*H5P_CLS_DATASET_ACCESS), H5Pclose)?;
-            H5Pset_chunk_cache(access.0, 1, super::CHUNK_CACHE_BYTES, 0.75);
+            let access = one_chunk_cache()?;
             H5Dopen2(self.file, name.as_ptr(), access.0)
         };
         if d < 0 {
@@ -368,6 +367,19 @@ impl H5Reader {
         }
         open.insert(var.to_string(), d);
         Some(d)
+    }
+}
+
+/// A dataset access list with a chunk cache of one chunk of [`super::CHUNK_CACHE_BYTES`], as
+/// libnetcdf's is set ([`super::limit_chunk_cache`]).
+///
+/// # Safety
+/// Called under the libraries' lock.
+unsafe fn one_chunk_cache() -> Option<Id> {
+    // SAFETY: plain C calls under the caller's lock; the list is closed by its `Id`.
+    unsafe {
+        let access = Id::new(H5Pcreate(*H5P_CLS_DATASET_ACCESS), H5Pclose)?;
+        (H5Pset_chunk_cache(access.0, 1, super::CHUNK_CACHE_BYTES, 0.75) >= 0).then_some(access)
     }
 }
 
@@ -466,6 +478,9 @@ unsafe fn read_header(file: hid_t) -> Option<(NcSummary, HashMap<String, VarInfo
             return None;
         }
         let mut datasets = Vec::with_capacity(info.nlinks as usize);
+        // Each dataset is opened with the one-slot chunk cache its reads would have: HDF5's
+        // default sets up hundreds of slots per dataset, for a header that reads no chunk.
+        let access = one_chunk_cache()?;
         let mut name: Vec<c_char> = vec![0; 256];
         for i in 0..info.nlinks {
             let len = link_name(root.0, i, &mut name)?;
@@ -473,10 +488,8 @@ unsafe fn read_header(file: hid_t) -> Option<(NcSummary, HashMap<String, VarInfo
                 name.resize(len + 1, 0);
                 link_name(root.0, i, &mut name)?;
             }
-            let object = Id::new(H5Oopen(root.0, name.as_ptr(), H5P_DEFAULT), H5Oclose)?;
-            if H5Iget_type(object.0) != H5I_type_t::H5I_DATASET {
-                return None;
-            }
+            // Fails on anything but a dataset (a group, a named type): not plain.
+            let object = Id::new(H5Dopen2(root.0, name.as_ptr(), access.0), H5Dclose)?;
             let text = CStr::from_ptr(name.as_ptr()).to_str().ok()?;
             // libnetcdf stores a variable named like a dimension it does not index under this
             // prefix, which it removes when it reads the file.
