@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# A whole `run` of an ordinary IMOS file on the embedded default against the floor of its copies,
+# for one or more builds taking turns run by run (so a busy moment of the machine falls on all of
+# them alike). Each build runs the file in two homes:
+#   fresh — a home no job used yet (the job creates the SQLite index);
+#   used  — a home an earlier job of another file made, copied afresh before each run (what every
+#           job but a home's first finds).
+# The floor is the file hashed into a work folder, then copied to an archive and a public folder
+# (what `run` writes), as in scripts/bench.sh. Wall milliseconds, medians; the floor is timed the
+# same way as the jobs (one process start per step), so its start-ups count on both sides.
+#
+# Usage: scripts/bench-ordinary.sh [--rounds N] [--file NC] BIN [BIN...]
+#   BIN: ocean-ingest binaries (release builds), e.g. target/release/ocean-ingest
+# Prints one line per build and home, and the floor; exits 1 when a job does not publish.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+rounds=15
+file="$here/tests/data/imos/moorings/IMOS_ANMN-NRS_BCKOSTUZ_20081120T081531Z_NRSROT_FV01_NRSROT-0811-WQM-21_END-20081120T171535Z_C-20190418T000000Z.nc"
+# Rejected by imos:1.4: the job that makes the "used" home leaves an index, an error copy and a
+# report behind, as an earlier job would.
+other="$here/tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc"
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --rounds) rounds="$2"; shift 2 ;;
+    --file) file="$2"; shift 2 ;;
+    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) break ;;
+    esac
+done
+[ $# -ge 1 ] || { echo "usage: $0 [--rounds N] [--file NC] BIN [BIN...]" >&2; exit 2; }
+for bin in "$@"; do
+    [ -x "$bin" ] || { echo "$bin: not an executable; build one with cargo build --release" >&2; exit 2; }
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat >"$work/pipelines.toml" <<'EOF'
+[[pipeline]]
+name = "bench"
+keys = '\.nc$'
+allowed_extensions = [".nc"]
+checks = ["cf:1.6", "imos:1.4"]
+criteria = "lenient"
+owners = ["bench@example.org"]
+
+[[pipeline.files]]
+include = '.*\.nc$'
+publish = "harvest_upload"
+dest = "BENCH/{{ name }}"
+EOF
+export INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true
+now() { date +%s%N; }
+
+# The used home of build number $1, made once by a job of the other file.
+for i in $(seq $#); do
+    bin="${!i}"
+    rm -rf "$work/jobs"; mkdir -p "$work/jobs"
+    INGEST_HOME="$work/used-$i" "$bin" run "$other" >/dev/null 2>&1 || true
+    [ -f "$work/used-$i/index.sqlite" ] || { echo "$bin made no index in its home" >&2; exit 1; }
+done
+
+# One job: prints its wall milliseconds.
+job() {
+    local i="$1" bin="$2" home="$3" start end
+    rm -rf "$work/var" "$work/jobs"; mkdir -p "$work/jobs"
+    [ "$home" = used ] && cp -a "$work/used-$i" "$work/var"
+    sync
+    start=$(now)
+    INGEST_HOME="$work/var" "$bin" --log-format json run --output json "$file" >"$work/run.json" 2>/dev/null || true
+    end=$(now)
+    grep -q '"outcome": "published"' "$work/run.json" || { echo "$bin ($home home) did not publish $file" >&2; exit 1; }
+    echo $(((end - start) / 1000000))
+}
+
+floor() {
+    local start end
+    rm -rf "$work/copies"; mkdir -p "$work/copies"
+    sync
+    start=$(now)
+    tee "$work/copies/work" <"$file" | sha256sum >/dev/null
+    cp "$work/copies/work" "$work/copies/archive"
+    cp "$work/copies/work" "$work/copies/public"
+    end=$(now)
+    echo $(((end - start) / 1000000))
+}
+
+declare -A out
+for _ in $(seq "$rounds"); do
+    for i in $(seq $#); do
+        for home in fresh used; do out[$i.$home]+="$(job "$i" "${!i}" "$home") "; done
+    done
+    out[floor]+="$(floor) "
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+floor_ms=$(echo "${out[floor]}" | median)
+echo "file: $(basename "$file") ($(du -h --apparent-size "$file" | cut -f1)); $rounds rounds; $(uptime | sed 's/.*load/load/')"
+for i in $(seq $#); do
+    for home in fresh used; do
+        m=$(echo "${out[$i.$home]}" | median)
+        echo "${!i} ($home home): median $m ms, $((m - floor_ms)) ms beyond the floor; all: ${out[$i.$home]}"
+    done
+done
+echo "copy floor: median $floor_ms ms; all: ${out[floor]}"
