@@ -15,6 +15,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib/bench.sh
+source "$here/scripts/lib/bench.sh"
 rounds=15
 file="$here/tests/data/imos/moorings/IMOS_ANMN-NRS_BCKOSTUZ_20081120T081531Z_NRSROT_FV01_NRSROT-0811-WQM-21_END-20081120T171535Z_C-20190418T000000Z.nc"
 # Rejected by imos:1.4: the job that makes the "used" home leaves an index, an error copy and a
@@ -35,22 +37,9 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat >"$work/pipelines.toml" <<'EOF'
-[[pipeline]]
-name = "bench"
-keys = '\.nc$'
-allowed_extensions = [".nc"]
-checks = ["cf:1.6", "imos:1.4"]
-criteria = "lenient"
-owners = ["bench@example.org"]
-
-[[pipeline.files]]
-include = '.*\.nc$'
-publish = "harvest_upload"
-dest = "BENCH/{{ name }}"
-EOF
+ordinary_pipeline "$work/pipelines.toml"
 export INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true
-now() { date +%s%N; }
+now_ns() { date +%s%N; }
 
 # The used home of build number $1, made once by a job of the other file.
 for i in $(seq $#); do
@@ -66,9 +55,9 @@ job() {
     rm -rf "$work/var" "$work/jobs"; mkdir -p "$work/jobs"
     [ "$home" = used ] && cp -a "$work/used-$i" "$work/var"
     sync
-    start=$(now)
+    start=$(now_ns)
     INGEST_HOME="$work/var" "$bin" --log-format json run --output json "$file" >"$work/run.json" 2>/dev/null || true
-    end=$(now)
+    end=$(now_ns)
     grep -q '"outcome": "published"' "$work/run.json" || { echo "$bin ($home home) did not publish $file" >&2; exit 1; }
     echo $(((end - start) / 1000000))
 }
@@ -77,11 +66,11 @@ floor() {
     local start end
     rm -rf "$work/copies"; mkdir -p "$work/copies"
     sync
-    start=$(now)
+    start=$(now_ns)
     tee "$work/copies/work" <"$file" | sha256sum >/dev/null
     cp "$work/copies/work" "$work/copies/archive"
     cp "$work/copies/work" "$work/copies/public"
-    end=$(now)
+    end=$(now_ns)
     echo $(((end - start) / 1000000))
 }
 
@@ -92,12 +81,12 @@ for _ in $(seq "$rounds"); do
     done
     out[floor]+="$(floor) "
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-floor_ms=$(echo "${out[floor]}" | median)
+each() { tr ' ' '\n' | grep .; }
+floor_ms=$(echo "${out[floor]}" | each | median)
 echo "file: $(basename "$file") ($(du -h --apparent-size "$file" | cut -f1)); $rounds rounds; $(uptime | sed 's/.*load/load/')"
 for i in $(seq $#); do
     for home in fresh used; do
-        m=$(echo "${out[$i.$home]}" | median)
+        m=$(echo "${out[$i.$home]}" | each | median)
         echo "${!i} ($home home): median $m ms, $((m - floor_ms)) ms beyond the floor; all: ${out[$i.$home]}"
     done
 done

@@ -68,20 +68,7 @@ theirs_suites=(--test cf:1.6)
 report="$work/report.md"
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 
-cat >"$work/pipelines.toml" <<'EOF'
-[[pipeline]]
-name = "bench"
-keys = '\.nc$'
-allowed_extensions = [".nc"]
-checks = ["cf:1.6", "imos:1.4"]
-criteria = "lenient"
-owners = ["bench@example.org"]
-
-[[pipeline.files]]
-include = '.*\.nc$'
-publish = "harvest_upload"
-dest = "BENCH/{{ name }}"
-EOF
+ordinary_pipeline "$work/pipelines.toml"
 
 # A whole job on the embedded default, fresh: prints "seconds MiB outcome".
 run_job() {

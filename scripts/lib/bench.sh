@@ -1,5 +1,6 @@
 # What the benchmark scripts share: the reference checker's venv, timing and memory helpers.
-# Sourced by scripts/bench.sh, scripts/bench-check.sh and scripts/bench-variables.sh.
+# Sourced by scripts/bench.sh, scripts/bench-check.sh, scripts/bench-ordinary.sh and
+# scripts/bench-variables.sh.
 
 # reference_venv DIR — a venv in DIR with the reference checker (IOOS compliance-checker 5.0.2,
 # numpy < 1.24, which brings netCDF4 and cftime), made once and reused while DIR stays. With
@@ -71,4 +72,23 @@ peak_rss_mib() {
     awk 'END { printf "%s %.1f\n", $1, $2 / 1024 }' "$t"
     rm -f "$t"
     return "$status"
+}
+
+# ordinary_pipeline FILE — writes the pipeline file the whole-`run` benchmarks use: every .nc
+# checked with cf:1.6 + imos:1.4 (lenient), published and harvested under BENCH/.
+ordinary_pipeline() {
+    cat >"$1" <<'EOF'
+[[pipeline]]
+name = "bench"
+keys = '\.nc$'
+allowed_extensions = [".nc"]
+checks = ["cf:1.6", "imos:1.4"]
+criteria = "lenient"
+owners = ["bench@example.org"]
+
+[[pipeline.files]]
+include = '.*\.nc$'
+publish = "harvest_upload"
+dest = "BENCH/{{ name }}"
+EOF
 }
