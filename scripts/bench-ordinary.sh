@@ -37,7 +37,7 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-ordinary_pipeline "$work/pipelines.toml"
+bench_pipeline "$work/pipelines.toml"
 export INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true
 now_ns() { date +%s%N; }
 

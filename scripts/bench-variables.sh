@@ -71,20 +71,7 @@ files="${FILES:-$work}"
 mkdir -p "$files"
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 
-cat >"$work/pipelines.toml" <<'EOF'
-[[pipeline]]
-name = "bench"
-keys = '\.nc$'
-allowed_extensions = [".nc"]
-checks = ["cf:1.6"]
-criteria = "normal"
-owners = ["bench@example.org"]
-
-[[pipeline.files]]
-include = '.*\.nc$'
-publish = "harvest_upload"
-dest = "BENCH/{{ name }}"
-EOF
+bench_pipeline "$work/pipelines.toml" '"cf:1.6"' normal
 
 # A CDL time series with n variables in all: the compliance tests' own file
 # (src/compliance/testing/many.rs, printed by examples/many_variables_cdl.rs).

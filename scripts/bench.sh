@@ -68,7 +68,7 @@ theirs_suites=(--test cf:1.6)
 report="$work/report.md"
 say() { printf '%s\n' "$*" | tee -a "$report"; }
 
-ordinary_pipeline "$work/pipelines.toml"
+bench_pipeline "$work/pipelines.toml"
 
 # A whole job on the embedded default, fresh: prints "seconds MiB outcome".
 run_job() {

@@ -74,20 +74,22 @@ peak_rss_mib() {
     return "$status"
 }
 
-# ordinary_pipeline FILE — writes the pipeline file the whole-`run` benchmarks use: every .nc
-# checked with cf:1.6 + imos:1.4 (lenient), published and harvested under BENCH/.
-ordinary_pipeline() {
-    cat >"$1" <<'EOF'
+# bench_pipeline FILE [CHECKS] [CRITERIA] — writes the pipeline file the whole-`run` benchmarks
+# use: every .nc checked with CHECKS (a TOML list's items; cf:1.6 + imos:1.4 unless given) at
+# CRITERIA (lenient unless given), published and harvested under BENCH/.
+bench_pipeline() {
+    local checks=${2:-'"cf:1.6", "imos:1.4"'} criteria=${3:-lenient}
+    cat >"$1" <<EOF
 [[pipeline]]
 name = "bench"
-keys = '\.nc$'
+keys = '\\.nc\$'
 allowed_extensions = [".nc"]
-checks = ["cf:1.6", "imos:1.4"]
-criteria = "lenient"
+checks = [$checks]
+criteria = "$criteria"
 owners = ["bench@example.org"]
 
 [[pipeline.files]]
-include = '.*\.nc$'
+include = '.*\\.nc\$'
 publish = "harvest_upload"
 dest = "BENCH/{{ name }}"
 EOF
