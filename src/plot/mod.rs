@@ -20,7 +20,7 @@ use tracing::{debug, warn};
 pub use draw::{HEIGHT, WIDTH};
 pub use select::{Choice, Kind, choose};
 
-use crate::model::FileCollection;
+use crate::model::{FileCollection, PipelineFile};
 use crate::netcdf::memo::downcast;
 use crate::netcdf::{NcFile, NcSummary, ValueMemo};
 use crate::notify::compose::InlinePlot;
@@ -161,6 +161,24 @@ pub struct JobPlots {
     pub notes: Vec<String>,
 }
 
+/// The NetCDF files of a collection that `chosen` picks (deletions never), in the collection's
+/// order: each one's name, local path and memo if it has one. What a quick look may be drawn of.
+fn plottable<'a>(
+    files: &'a FileCollection,
+    memos: &'a HashMap<PathBuf, Arc<ValueMemo>>,
+    chosen: impl Fn(&PipelineFile) -> bool + 'a,
+) -> impl Iterator<Item = (String, PathBuf, Option<Arc<ValueMemo>>)> + 'a {
+    files
+        .iter()
+        .filter(move |f| !f.is_deletion() && chosen(f))
+        .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
+        .filter_map(|f| {
+            let path = f.local_path.clone()?;
+            let memo = memos.get(&path).cloned();
+            Some((f.name.clone(), path, memo))
+        })
+}
+
 /// A quick look drawn before its file was published.
 struct Drawn {
     path: PathBuf,
@@ -187,19 +205,12 @@ impl std::fmt::Debug for DrawnAhead {
 }
 
 /// Starts drawing the quick looks of checked files that have a memo and that their publish type
-/// would publish, in the collection's order and at most [`MAX_PLOTS`] of them, as
+/// would publish (every file of a collection that passed its check has passed it), in the collection's order and at most [`MAX_PLOTS`] of them, as
 /// [`for_published`] would choose them once they are published.
 pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo>>) -> DrawnAhead {
-    let chosen: Vec<(PathBuf, String, Arc<ValueMemo>)> = files
-        .iter()
-        .filter(|f| f.check_passed == Some(true) && !f.is_deletion())
-        .filter(|f| f.publish_type != crate::model::PublishType::NoAction)
-        .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
-        .filter_map(|f| {
-            let path = f.local_path.clone()?;
-            let memo = memos.get(&path)?.clone();
-            Some((path, f.name.clone(), memo))
-        })
+    let would_publish = |f: &PipelineFile| f.publish_type != crate::model::PublishType::NoAction;
+    let chosen: Vec<(String, PathBuf, Arc<ValueMemo>)> = plottable(files, memos, would_publish)
+        .filter_map(|(name, path, memo)| Some((name, path, memo?)))
         .take(MAX_PLOTS)
         .collect();
     if chosen.is_empty() {
@@ -212,7 +223,7 @@ pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo
         let _in = span.enter();
         chosen
             .into_iter()
-            .map(|(path, name, memo)| {
+            .map(|(name, path, memo)| {
                 let look = quick_look_shared(&memo, &name);
                 Drawn { path, name, look }
             })
@@ -244,16 +255,8 @@ pub async fn for_published(
     pipeline: &str,
     job_id: &str,
 ) -> JobPlots {
-    let candidates: Vec<(String, PathBuf, Option<Arc<ValueMemo>>)> = files
-        .iter()
-        .filter(|f| f.published() && !f.is_deletion())
-        .filter(|f| f.name.to_ascii_lowercase().ends_with(".nc"))
-        .filter_map(|f| {
-            let path = f.local_path.clone()?;
-            let memo = memos.get(&path).cloned();
-            Some((f.name.clone(), path, memo))
-        })
-        .collect();
+    let candidates: Vec<(String, PathBuf, Option<Arc<ValueMemo>>)> =
+        plottable(files, memos, PipelineFile::published).collect();
     let mut out = JobPlots::default();
     if candidates.is_empty() {
         return out;
@@ -384,22 +387,13 @@ mod tests {
     }
 
     /// A checked file copied into `dir`, opened as the check opens it, marked as published or not.
-    fn checked(
-        dir: &Path,
-        name: &str,
-        published: bool,
-    ) -> (crate::model::PipelineFile, Arc<ValueMemo>) {
+    fn checked(dir: &Path, name: &str, published: bool) -> (PipelineFile, Arc<ValueMemo>) {
         let path = dir.join(name);
         std::fs::copy(fixture(name), &path).unwrap();
         let mut memo = ValueMemo::open(&path).unwrap();
         share_points(&mut memo);
         let size = std::fs::metadata(&path).unwrap().len();
-        let mut f = crate::model::PipelineFile::addition(
-            name,
-            crate::model::FileOrigin::Upload,
-            path,
-            size,
-        );
+        let mut f = PipelineFile::addition(name, crate::model::FileOrigin::Upload, path, size);
         f.check_passed = Some(true);
         (f.archived, f.stored, f.harvested) = (published, published, published);
         (f, Arc::new(memo))
