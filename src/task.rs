@@ -9,3 +9,10 @@ pub async fn blocking<T: Send + 'static>(
     let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || span.in_scope(f)).await
 }
+
+/// Whether this process may run on more than one core, read once: the standard library reads the
+/// cgroup's files again on every call.
+pub fn several_cores() -> bool {
+    static SEVERAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SEVERAL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}

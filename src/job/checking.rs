@@ -2,14 +2,15 @@
 //! NetCDF file; one failing file rejects the upload (all-or-nothing). Files that passed come back
 //! as [`CheckedFiles`], which nothing else can make, so publish only ever sees checked files.
 //! Each NetCDF file is opened once as a [`ValueMemo`] that the check, the metadata and the quick
-//! look share, so each of its variables is read once in the whole job.
+//! look share, so each of its variables is read once in the whole job. A NetCDF upload's memo
+//! may be opened ahead ([`open_ahead`]), beside the claim, and handed to the check.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::JobError;
-use crate::model::FileCollection;
+use crate::model::{FileCollection, Upload};
 use crate::netcdf::ValueMemo;
 use crate::pipeline::Pipeline;
 
@@ -60,7 +61,7 @@ impl From<CheckedFiles> for FileCollection {
 /// metadata and the quick look. `None` for other files and for files that do not open (the check
 /// says why).
 fn open_memo(name: &str, path: &Path) -> Option<ValueMemo> {
-    if !name.to_ascii_lowercase().ends_with(".nc") {
+    if !is_netcdf_name(name) {
         return None;
     }
     let mut memo = ValueMemo::open(path).ok()?;
@@ -70,12 +71,114 @@ fn open_memo(name: &str, path: &Path) -> Option<ValueMemo> {
     Some(memo)
 }
 
-/// Checks every file not yet checked, off the async workers. On a rejection the files come back
-/// with their check logs, for the report.
+/// What tells a file's content has not changed since it was looked at: its inode, size and
+/// modification and change times (a write, a truncation, a rename over it or a replacement
+/// changes one of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Identity {
+    fn of(path: &Path) -> Option<Identity> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Identity {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        })
+    }
+}
+
+/// A NetCDF upload's memo being opened on a blocking thread from the moment it is fetched, while
+/// the job claims it, resolves it and runs the handler's preprocess: opening a file is most of
+/// an ordinary check's work, and those steps mostly wait on the disk. The check takes it for the
+/// file at the same path whose identity is unchanged (see [`open_ahead`]); otherwise it is
+/// dropped, and the runtime lets the open finish before the process ends.
+#[derive(Debug)]
+pub(super) struct OpenedAhead {
+    path: PathBuf,
+    identity: Identity,
+    task: tokio::task::JoinHandle<Option<ValueMemo>>,
+}
+
+/// The memo opened ahead, once its open is done.
+struct Opened {
+    path: PathBuf,
+    identity: Identity,
+    memo: Option<ValueMemo>,
+}
+
+/// Starts opening the upload ahead when the check would open it as it is: a NetCDF file that
+/// was fetched, for a pipeline whose handler leaves the resolved files alone before the check.
+/// The identity taken before the open must still hold when the check takes the memo, which
+/// catches a file changed in between by anything else.
+pub(super) fn open_ahead(pipeline: &Pipeline, upload: &Upload) -> Option<OpenedAhead> {
+    if upload.not_fetched.is_some()
+        || pipeline.handler.changes_files_before_check()
+        || !is_netcdf_name(&upload.name)
+    {
+        return None;
+    }
+    let path = upload.local_path.clone();
+    let identity = Identity::of(&path)?;
+    let (name, at) = (upload.name.clone(), path.clone());
+    let span = tracing::Span::current();
+    let task = tokio::task::spawn_blocking(move || {
+        let _in = span.enter();
+        open_memo(&name, &at)
+    });
+    Some(OpenedAhead {
+        path,
+        identity,
+        task,
+    })
+}
+
+impl OpenedAhead {
+    async fn opened(self) -> Option<Opened> {
+        let memo = self.task.await.ok()?;
+        Some(Opened {
+            path: self.path,
+            identity: self.identity,
+            memo,
+        })
+    }
+}
+
+impl Opened {
+    /// The memo of the file at `path`, if it is the file opened ahead and unchanged since. A file
+    /// that did not open ahead is opened again by the caller, as it would have been.
+    fn take_for(this: &mut Option<Opened>, path: &Path) -> Option<ValueMemo> {
+        let opened = this.take_if(|o| o.path == path)?;
+        (Identity::of(path) == Some(opened.identity))
+            .then_some(opened.memo)
+            .flatten()
+    }
+}
+
+fn is_netcdf_name(name: &str) -> bool {
+    name.to_ascii_lowercase().ends_with(".nc")
+}
+
+/// Checks every file not yet checked, off the async workers, taking the memo `ahead` opened for
+/// its file. On a rejection the files come back with their check logs, for the report.
 pub(super) async fn check(
     pipeline: &Pipeline,
     files: FileCollection,
+    ahead: Option<OpenedAhead>,
 ) -> Result<CheckedFiles, (JobError, FileCollection)> {
+    let mut ahead = match ahead {
+        Some(a) => a.opened().await,
+        None => None,
+    };
     let params = crate::check::CheckParams {
         suites: pipeline.checks.clone(),
         criteria: pipeline.criteria,
@@ -103,7 +206,11 @@ pub(super) async fn check(
                 .or_else(|| pipeline.schema_named(&f.name)),
                 ..params.clone()
             };
-            let memo = open_memo(&f.name, &path).map(Arc::new);
+            let memo = is_netcdf_name(&f.name)
+                .then(|| Opened::take_for(&mut ahead, &path))
+                .flatten()
+                .or_else(|| open_memo(&f.name, &path))
+                .map(Arc::new);
             let outcome =
                 crate::check::check_file(&path, &f.name, f.check_type, &params, memo.as_deref());
             f.check_passed = Some(outcome.passed);
@@ -168,7 +275,7 @@ pub(super) async fn check_added(
         mut memos,
         looks,
     } = files;
-    let mut checked = check(pipeline, files).await?;
+    let mut checked = check(pipeline, files, None).await?;
     for (path, memo) in checked.memos.drain() {
         if memos.len() < crate::plot::MAX_PLOTS {
             memos.entry(path).or_insert(memo);
@@ -177,4 +284,105 @@ pub(super) async fn check_added(
     checked.memos = memos;
     checked.looks = looks;
     Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::PipelineSet;
+
+    /// A NetCDF file of the repository's own test data (an IMOS mooring file).
+    const NC: &str = "tests/data/imos/moorings/IMOS_ANMN-NRS_BCKOSTUZ_20081120T081531Z_NRSROT_FV01_NRSROT-0811-WQM-21_END-20081120T171535Z_C-20190418T000000Z.nc";
+    const OTHER_NC: &str = "tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc";
+
+    fn pipelines() -> PipelineSet {
+        let pipeline = |name: &str, handler: &str| {
+            format!(
+                "[[pipeline]]\nname = \"{name}\"\nkeys = '^{name}/'\n{handler}checks = [\"cf:1.6\"]\nowners = [\"data@example.org\"]\n\n[[pipeline.files]]\ninclude = '\\.nc$'\npublish = \"harvest_upload\"\ndest = \"{name}/{{{{ name }}}}\"\n\n"
+            )
+        };
+        let text = pipeline("plain", "") + &pipeline("hooked", "handler = \"burst_average\"\n");
+        PipelineSet::parse(&text, "test").expect("the test pipelines are valid")
+    }
+
+    fn upload(dir: &Path, name: &str, from: &str) -> Upload {
+        let local_path = dir.join(name);
+        std::fs::copy(from, &local_path).expect("the test file copies");
+        Upload {
+            name: name.to_string(),
+            key: format!("plain/{name}"),
+            source: format!("file://{}", local_path.display()),
+            size: std::fs::metadata(&local_path).unwrap().len(),
+            sha256: String::new(),
+            version: String::new(),
+            uploaded_at: None,
+            local_path,
+            not_fetched: None,
+        }
+    }
+
+    fn variable_names(memo: &ValueMemo) -> Vec<String> {
+        memo.header()
+            .variables
+            .iter()
+            .map(|v| v.name.clone())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_check_takes_the_memo_opened_ahead_for_the_same_unchanged_file() {
+        let set = pipelines();
+        let dir = tempfile::tempdir().unwrap();
+        let up = upload(dir.path(), "a.nc", NC);
+        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
+        let mut opened = ahead.opened().await;
+        assert!(opened.as_ref().is_some_and(|o| o.memo.is_some()));
+        // Another file is not the one opened ahead, which stays for its own file.
+        assert!(Opened::take_for(&mut opened, &dir.path().join("b.nc")).is_none());
+        assert!(opened.is_some());
+        let memo = Opened::take_for(&mut opened, &up.local_path).expect("the memo opened ahead");
+        let fresh = ValueMemo::open(&up.local_path).unwrap();
+        assert_eq!(variable_names(&memo), variable_names(&fresh));
+        assert!(!variable_names(&memo).is_empty());
+        // Taken once.
+        assert!(opened.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_file_changed_after_it_was_opened_ahead_is_opened_again() {
+        let set = pipelines();
+        let dir = tempfile::tempdir().unwrap();
+        let up = upload(dir.path(), "a.nc", NC);
+        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
+        let mut opened = ahead.opened().await;
+        // Replaced by another file, as a step between the fetch and the check could.
+        let replacement = dir.path().join("replacement.nc");
+        std::fs::copy(OTHER_NC, &replacement).unwrap();
+        std::fs::rename(&replacement, &up.local_path).unwrap();
+        assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
+        // Rewritten in place, same size.
+        let up = upload(dir.path(), "b.nc", NC);
+        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
+        let mut opened = ahead.opened().await;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&up.local_path, std::fs::read(NC).unwrap()).unwrap();
+        assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_opened_ahead_for_a_handler_that_changes_files_or_a_file_not_netcdf() {
+        let set = pipelines();
+        let dir = tempfile::tempdir().unwrap();
+        let up = upload(dir.path(), "a.nc", NC);
+        assert!(open_ahead(set.by_name("hooked").unwrap(), &up).is_none());
+        let plain = set.by_name("plain").unwrap();
+        let csv = upload(dir.path(), "a.csv", NC);
+        assert!(open_ahead(plain, &csv).is_none());
+        let not_fetched = Upload {
+            not_fetched: Some("too large".into()),
+            ..up.clone()
+        };
+        assert!(open_ahead(plain, &not_fetched).is_none());
+        assert!(open_ahead(plain, &up).is_some());
+    }
 }

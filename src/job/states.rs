@@ -46,6 +46,8 @@ struct Accepted<'s> {
     work: WorkDir,
     /// The archive and public copies written beside the check, for the publish to place.
     staged: std::sync::Mutex<StagedCopies>,
+    /// The upload's memo being opened since it was fetched, for the check.
+    opened_ahead: Option<checking::OpenedAhead>,
 }
 
 impl<'s> Accepted<'s> {
@@ -305,6 +307,7 @@ impl Initial {
         };
         tracing::Span::current().record("pipeline", pipeline.name.as_str());
         crate::compliance::warm_up(&pipeline.checks);
+        let opened_ahead = checking::open_ahead(pipeline, &upload);
         let claimed = intake::claim(job, &upload, pipeline, &work).await;
         // After the claim: a job this one waited for and took over from is provably gone now.
         if claimed.is_ok() {
@@ -335,6 +338,7 @@ impl Initial {
             claim,
             work,
             staged: Default::default(),
+            opened_ahead,
         };
         // A publish the previous holder left unfinished is undone before anything else.
         let recovered = recovery::take_over(job, &acc.upload.source, &acc.upload.version).await;
@@ -412,10 +416,10 @@ impl<'s> Resolved<'s> {
 impl<'s> Preprocessed<'s> {
     /// Checks every file; one failure rejects the whole upload (all-or-nothing).
     async fn check(self, job: &mut Job<'s>) -> Result<Checked<'s>, Failed<'s>> {
-        let Preprocessed { acc, files } = self;
+        let Preprocessed { mut acc, files } = self;
         // Dropped unfinished on a rejection, which stops the copies and removes them.
         let ahead = ahead::start(job.services, &acc.upload, &files);
-        match checking::check(acc.pipeline, files).await {
+        match checking::check(acc.pipeline, files, acc.opened_ahead.take()).await {
             Ok(mut files) => {
                 files.draw_ahead();
                 *acc.staged.lock().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;

@@ -64,6 +64,11 @@ pub struct ValueMemo {
     pair: Option<Pair>,
     /// (variable, key) → summary; a variable is in `read` once its read has been made.
     kept: Mutex<Kept>,
+    /// Held by the caller that reads a variable, from the moment it looks whether the read is
+    /// still to be made until the summaries are kept: callers on other threads (the suites of a
+    /// check run side by side) wait for the read rather than find it begun and its summaries
+    /// not yet there. Reads go through the libraries' lock one at a time anyway.
+    reading: Mutex<()>,
     /// Variables of at least this many values have their folds fed on a thread beside the read
     /// (`usize::MAX`: never, as on one core).
     beside_from: usize,
@@ -113,9 +118,11 @@ impl ValueMemo {
             folds: Vec::new(),
             pair: None,
             kept: Mutex::default(),
-            beside_from: match std::thread::available_parallelism() {
-                Ok(n) if n.get() > 1 => BESIDE_FROM,
-                _ => usize::MAX,
+            reading: Mutex::default(),
+            beside_from: if crate::task::several_cores() {
+                BESIDE_FROM
+            } else {
+                usize::MAX
             },
             piece: DEFAULT_CHUNK,
             feeder_stack: None,
@@ -162,6 +169,7 @@ impl ValueMemo {
         if let Some(s) = self.lock().summaries.get(&id) {
             return Some(s.clone());
         }
+        let _reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.lock().read.contains(&var.name) {
             self.read(var);
         }
@@ -175,6 +183,10 @@ impl ValueMemo {
             .as_ref()
             .filter(|p| p.key == key && p.side_by_side())?;
         let id = pair.id();
+        if let Some(s) = self.lock().summaries.get(&id) {
+            return Some(s.clone());
+        }
+        let _reading = self.reading.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.lock().summaries.contains_key(&id) && !self.lock().read.contains(&pair.x.name) {
             self.read_pair(pair);
         }
@@ -452,6 +464,54 @@ mod tests {
         // A variable no fold wants has no summary, and is not read for it.
         assert!(memo.summary(&lat, "a").is_none());
         assert!(memo.pair_summary("other").is_none());
+    }
+
+    /// Feeds like [`Sum`], but its first piece waits until `go` opens, holding the read open.
+    struct Held(Sum, Arc<std::sync::Barrier>, bool);
+    impl Fold for Held {
+        fn feed(&mut self, values: &[f64]) {
+            if !self.2 {
+                self.2 = true;
+                // The read has begun: let the other caller ask now, and give it time to.
+                self.1.wait();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            self.0.feed(values);
+        }
+        fn finish(self: Box<Self>) -> Arc<dyn Any + Send + Sync> {
+            Box::new(self.0).finish()
+        }
+    }
+
+    #[test]
+    fn a_caller_that_asks_while_another_reads_the_variable_waits_for_its_summary() {
+        let file = fixture();
+        let summary = file.summary().unwrap();
+        let temp = summary.variable("TEMP").unwrap().clone();
+        let begun = Arc::new(std::sync::Barrier::new(2));
+        let mut memo = ValueMemo::new(file, summary);
+        let held = begun.clone();
+        memo.fold(
+            "sum",
+            Box::new(move |_| {
+                Some(Ok(
+                    Box::new(Held(Sum(0, 0.0), held.clone(), false)) as Box<dyn Fold>
+                ))
+            }),
+        );
+        let memo = &memo;
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| memo.summary(&temp, "sum"));
+            begun.wait();
+            // The first caller's read is under way (its fold holds it open).
+            let second = memo.summary(&temp, "sum");
+            (first.join().unwrap(), second)
+        });
+        let first = downcast::<(usize, f64)>(first.expect("the reader's summary")).unwrap();
+        let second =
+            downcast::<(usize, f64)>(second.expect("the waiting caller's summary")).unwrap();
+        assert_eq!(first.unwrap().0, 1001);
+        assert_eq!(second.unwrap().0, 1001);
     }
 
     /// Every value a fold is fed, in order.

@@ -90,6 +90,13 @@ pub trait Handler: Send + Sync {
         false
     }
 
+    /// Whether [`Handler::preprocess`] may write, replace or remove the files resolve made. A
+    /// handler that overrides it says so (the default); only one that leaves them alone lets the
+    /// job open a NetCDF upload for its check ahead, beside the claim (`job::checking`).
+    fn changes_files_before_check(&self) -> bool {
+        true
+    }
+
     /// After resolve, before check.
     async fn preprocess(
         &self,
@@ -132,6 +139,10 @@ pub struct DefaultHandler;
 impl Handler for DefaultHandler {
     fn name(&self) -> &'static str {
         "default"
+    }
+
+    fn changes_files_before_check(&self) -> bool {
+        false
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
+use crate::text_regex::TextRegex;
+
 /// The regular expression Python's `_strptime` builds for `%Y-%m-%dT%H:%M:%SZ` (case-insensitive;
 /// single-digit fields and a space-padded day are accepted; the match need not reach the end,
 /// which is then checked separately as "unconverted data remains").
@@ -109,21 +111,20 @@ pub fn date2num(date: NaiveDateTime, units: &str, calendar: &str) -> Result<f64,
 
 /// A time zone offset after the reference time (`…00:00:00+10:00`, `… -6:00`), as cftime reads
 /// it: the units without it, and the offset in minutes.
-static OFFSET: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r"\A(.*[0-9]:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]*)?)?)\s*([+-])([0-9]{1,2})(?::?([0-9]{2}))?\z")
-        .expect("a valid built-in pattern")
+/// Units are ASCII text almost always: see [`TextRegex`] for why that is worth a pattern of its own.
+static OFFSET: LazyLock<TextRegex> = LazyLock::new(|| {
+    TextRegex::new(
+        r"\A(.*[0-9]:[0-9]{1,2}(?::[0-9]{1,2}(?:\.[0-9]*)?)?)\s*([+-])([0-9]{1,2})(?::?([0-9]{2}))?\z",
+    )
 });
 
 fn split_utc_offset(units: &str) -> (&str, i64) {
     let Some(c) = OFFSET.captures(units) else {
         return (units, 0);
     };
-    let number = |i: usize| {
-        c.get(i)
-            .map_or(0, |m| m.as_str().parse::<i64>().unwrap_or(0))
-    };
+    let number = |i: usize| c.get(i).map_or(0, |m| m.parse::<i64>().unwrap_or(0));
     let sign = if &c[2] == "-" { -1 } else { 1 };
-    let base = c.get(1).map_or(units, |m| m.as_str());
+    let base = c.get(1).unwrap_or(units);
     (base, sign * (number(3) * 60 + number(4)))
 }
 
