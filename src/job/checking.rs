@@ -13,6 +13,7 @@ use crate::error::JobError;
 use crate::model::{FileCollection, Upload};
 use crate::netcdf::ValueMemo;
 use crate::pipeline::Pipeline;
+use crate::store::staged::Stamp;
 
 /// A collection every file of which passed its check. Later steps may place, type and annotate
 /// the files (through [`CheckedFiles::files_mut`]); only [`check`] makes one.
@@ -71,54 +72,29 @@ fn open_memo(name: &str, path: &Path) -> Option<ValueMemo> {
     Some(memo)
 }
 
-/// What tells a file's content has not changed since it was looked at: its inode, size and
-/// modification and change times (a write, a truncation, a rename over it or a replacement
-/// changes one of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Identity {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime: (i64, i64),
-    ctime: (i64, i64),
-}
-
-impl Identity {
-    fn of(path: &Path) -> Option<Identity> {
-        use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
-        Some(Identity {
-            dev: m.dev(),
-            ino: m.ino(),
-            len: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-        })
-    }
-}
-
 /// A NetCDF upload's memo being opened on a blocking thread from the moment it is fetched, while
 /// the job claims it, resolves it and runs the handler's preprocess: opening a file is most of
 /// an ordinary check's work, and those steps mostly wait on the disk. The check takes it for the
-/// file at the same path whose identity is unchanged (see [`open_ahead`]); otherwise it is
-/// dropped, and the runtime lets the open finish before the process ends.
+/// file at the same path whose stamp (inode, size, modification and change times) is unchanged
+/// (see [`open_ahead`]); otherwise it is dropped, and the runtime lets the open finish before
+/// the process ends.
 #[derive(Debug)]
 pub(super) struct OpenedAhead {
     path: PathBuf,
-    identity: Identity,
+    stamp: Stamp,
     task: tokio::task::JoinHandle<Option<ValueMemo>>,
 }
 
 /// The memo opened ahead, once its open is done.
 struct Opened {
     path: PathBuf,
-    identity: Identity,
+    stamp: Stamp,
     memo: Option<ValueMemo>,
 }
 
 /// Starts opening the upload ahead when the check would open it as it is: a NetCDF file that
 /// was fetched, for a pipeline whose handler leaves the resolved files alone before the check.
-/// The identity taken before the open must still hold when the check takes the memo, which
+/// The stamp taken before the open must still hold when the check takes the memo, which
 /// catches a file changed in between by anything else.
 pub(super) fn open_ahead(pipeline: &Pipeline, upload: &Upload) -> Option<OpenedAhead> {
     if upload.not_fetched.is_some()
@@ -128,18 +104,14 @@ pub(super) fn open_ahead(pipeline: &Pipeline, upload: &Upload) -> Option<OpenedA
         return None;
     }
     let path = upload.local_path.clone();
-    let identity = Identity::of(&path)?;
+    let stamp = Stamp::of_path(&path)?;
     let (name, at) = (upload.name.clone(), path.clone());
     let span = tracing::Span::current();
     let task = tokio::task::spawn_blocking(move || {
         let _in = span.enter();
         open_memo(&name, &at)
     });
-    Some(OpenedAhead {
-        path,
-        identity,
-        task,
-    })
+    Some(OpenedAhead { path, stamp, task })
 }
 
 impl OpenedAhead {
@@ -147,7 +119,7 @@ impl OpenedAhead {
         let memo = self.task.await.ok()?;
         Some(Opened {
             path: self.path,
-            identity: self.identity,
+            stamp: self.stamp,
             memo,
         })
     }
@@ -158,7 +130,7 @@ impl Opened {
     /// that did not open ahead is opened again by the caller, as it would have been.
     fn take_for(this: &mut Option<Opened>, path: &Path) -> Option<ValueMemo> {
         let opened = this.take_if(|o| o.path == path)?;
-        (Identity::of(path) == Some(opened.identity))
+        (Stamp::of_path(path) == Some(opened.stamp))
             .then_some(opened.memo)
             .flatten()
     }

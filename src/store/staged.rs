@@ -17,9 +17,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sha2::{Digest, Sha256};
 
-/// A file as it was when copied: which file it is and when it last changed.
+/// A file as it was when read (copied here, opened ahead by the check): which file it is and
+/// when it last changed. A write, a truncation, or a file renamed over it changes the stamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     dev: u64,
     ino: u64,
     len: u64,
@@ -28,6 +29,11 @@ struct Stamp {
 }
 
 impl Stamp {
+    /// The stamp of the file at `path` now, if it can be read.
+    pub(crate) fn of_path(path: &Path) -> Option<Stamp> {
+        std::fs::metadata(path).ok().map(|m| Stamp::of(&m))
+    }
+
     fn of(meta: &Metadata) -> Stamp {
         Stamp {
             dev: meta.dev(),
