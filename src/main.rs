@@ -15,13 +15,18 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// no constant for it. The test below checks that this index holds the option's default.
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Memory a thread frees goes back to the system at once rather than a second later (mimalloc's
-/// default): the job's threads (the async workers, the blocking pool, the readers and folds of a
-/// long series) each keep pages of their own, and held that long they raised a long series' peak
-/// by 4–6 MiB, to 39–41 MiB, against the 40 MiB a job may use (BENCHMARKS.md, same section).
+/// Memory a thread frees goes back to the system 10 ms later (mimalloc 2's default) rather than
+/// a second later (version 3's): the job's threads (the async workers, the blocking pool, the
+/// readers and folds of a long series) each keep pages of their own, and held a second they
+/// raised a long series' peak by 4–6 MiB, to 39–41 MiB, against the 40 MiB a job may use; at
+/// 10 ms it is 35 MiB (glibc: 35). Returned at once, a long series' run was 5–15 % slower, its
+/// buffers faulted in again (BENCHMARKS.md, same section).
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
+
+/// Sets mimalloc's options the job needs (see [`PURGE_DELAY_MS`]).
 fn tune_allocator() {
     // SAFETY: sets one of mimalloc's options, which it reads atomically.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
 fn main() -> std::process::ExitCode {
@@ -49,6 +54,6 @@ mod tests {
             );
         }
         tune_allocator();
-        assert_eq!(get(PURGE_DELAY), 0);
+        assert_eq!(get(PURGE_DELAY), PURGE_DELAY_MS);
     }
 }

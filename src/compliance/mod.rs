@@ -239,8 +239,9 @@ pub fn check_dataset(
 
 /// The suites' reports, in the order asked. With more than one suite and more than one core, every
 /// suite after the first runs on a thread of its own beside it: the suites only read the dataset
-/// (the memo reads each variable once for all of them, whichever asks first), and on an ordinary
-/// file they are a third of a job's work. A suite no thread can be had for runs after the first.
+/// (the memo reads each variable once for all of them, whichever asks first), and while the
+/// rules run the job has nothing else for a second core to do. A suite no thread can be had for
+/// runs after the first.
 fn run_suites(
     ds: &Dataset,
     suites: &[Suite],
