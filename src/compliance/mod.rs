@@ -249,15 +249,12 @@ fn run_suites(
     skip_checks: &[String],
 ) -> Vec<SuiteReport> {
     let run = |s: &Suite| run_suite(ds, s, criteria, skip_checks);
-    let Some((first, others)) = suites
-        .split_first()
-        .filter(|_| crate::task::several_cores())
-    else {
-        return suites.iter().map(run).collect();
+    let (first, others) = match suites.split_first() {
+        Some((first, others)) if !others.is_empty() && crate::task::several_cores() => {
+            (first, others)
+        }
+        _ => return suites.iter().map(run).collect(),
     };
-    if others.is_empty() {
-        return vec![run(first)];
-    }
     std::thread::scope(|scope| {
         let beside: Vec<_> = others
             .iter()

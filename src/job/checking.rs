@@ -293,6 +293,12 @@ mod tests {
         }
     }
 
+    /// The upload opened ahead for the plain pipeline, its open awaited.
+    async fn opened_ahead(set: &PipelineSet, up: &Upload) -> Option<Opened> {
+        let plain = set.by_name("plain").unwrap();
+        open_ahead(plain, up).expect("opened ahead").opened().await
+    }
+
     fn variable_names(memo: &ValueMemo) -> Vec<String> {
         memo.header()
             .variables
@@ -306,8 +312,7 @@ mod tests {
         let set = pipelines();
         let dir = tempfile::tempdir().unwrap();
         let up = upload(dir.path(), "a.nc", NC);
-        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
-        let mut opened = ahead.opened().await;
+        let mut opened = opened_ahead(&set, &up).await;
         assert!(opened.as_ref().is_some_and(|o| o.memo.is_some()));
         // Another file is not the one opened ahead, which stays for its own file.
         assert!(Opened::take_for(&mut opened, &dir.path().join("b.nc")).is_none());
@@ -325,8 +330,7 @@ mod tests {
         let set = pipelines();
         let dir = tempfile::tempdir().unwrap();
         let up = upload(dir.path(), "a.nc", NC);
-        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
-        let mut opened = ahead.opened().await;
+        let mut opened = opened_ahead(&set, &up).await;
         // Replaced by another file, as a step between the fetch and the check could.
         let replacement = dir.path().join("replacement.nc");
         std::fs::copy(OTHER_NC, &replacement).unwrap();
@@ -334,8 +338,7 @@ mod tests {
         assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
         // Rewritten in place, same size.
         let up = upload(dir.path(), "b.nc", NC);
-        let ahead = open_ahead(set.by_name("plain").unwrap(), &up).expect("opened ahead");
-        let mut opened = ahead.opened().await;
+        let mut opened = opened_ahead(&set, &up).await;
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&up.local_path, std::fs::read(NC).unwrap()).unwrap();
         assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
