@@ -10,6 +10,16 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || span.in_scope(f)).await
 }
 
+/// Starts `f` on the blocking pool at once, inside the current span, for a caller that may drop
+/// the handle unawaited (work done ahead that a job stopping early no longer wants): the future
+/// of [`blocking`] would start nothing until it is polled.
+pub fn spawn_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<T> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+}
+
 /// Whether this process may run on more than one core, read once: the standard library reads the
 /// cgroup's files again on every call.
 pub fn several_cores() -> bool {

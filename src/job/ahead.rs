@@ -55,11 +55,8 @@ pub(super) fn start(services: &Services, upload: &Upload, files: &FileCollection
     let cancel = Arc::new(AtomicBool::new(false));
     let task = (!plan.is_empty()).then(|| {
         let cancel = cancel.clone();
-        // Not awaited on a rejection, so spawned here rather than through `task::blocking`;
-        // the job's span goes along all the same.
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _in = span.enter();
+        // Not awaited on a rejection, so started at once.
+        crate::task::spawn_blocking(move || {
             let mut copies = Vec::new();
             for (src, into) in plan {
                 match staged::stage(&src, &into, &cancel) {

@@ -106,11 +106,7 @@ pub(super) fn open_ahead(pipeline: &Pipeline, upload: &Upload) -> Option<OpenedA
     let path = upload.local_path.clone();
     let stamp = Stamp::of_path(&path)?;
     let (name, at) = (upload.name.clone(), path.clone());
-    let span = tracing::Span::current();
-    let task = tokio::task::spawn_blocking(move || {
-        let _in = span.enter();
-        open_memo(&name, &at)
-    });
+    let task = crate::task::spawn_blocking(move || open_memo(&name, &at));
     Some(OpenedAhead { path, stamp, task })
 }
 

@@ -216,11 +216,8 @@ pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo
     if chosen.is_empty() {
         return DrawnAhead::default();
     }
-    // Not awaited when the job stops before its notification, so spawned rather than run through
-    // `task::blocking`; the job's span goes along all the same.
-    let span = tracing::Span::current();
-    let task = tokio::task::spawn_blocking(move || {
-        let _in = span.enter();
+    // Not awaited when the job stops before its notification, so started at once.
+    let task = crate::task::spawn_blocking(move || {
         chosen
             .into_iter()
             .map(|(name, path, memo)| {
