@@ -9,10 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::{FormatEvent, FormatFields, JsonFields, Writer};
 use tracing_subscriber::fmt::{FmtContext, FormattedFields};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// How log lines are written on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -50,31 +52,57 @@ pub fn outside_job(severity: Severity, prefix: &str, message: &str) {
     }
 }
 
-/// Installs the global subscriber once. The level comes from `RUST_LOG` (default `info`, with the
-/// PostgreSQL driver's server notices, such as "already exists, skipping" during migrations, kept
-/// at `warn`).
+/// What is logged when `RUST_LOG` says nothing: `info`, with the PostgreSQL driver's server
+/// notices, such as "already exists, skipping" during migrations, kept at `warn`.
+const DEFAULT_LEVELS: &str = "info,tokio_postgres=warn";
+
+/// Installs the global subscriber once. The levels come from `RUST_LOG`: a default level and
+/// `target=level` directives, e.g. `info,ocean_ingest=debug` ([`DEFAULT_LEVELS`] when unset).
+/// The filter is tracing's `Targets`, not its `EnvFilter`: the latter's span and field
+/// directives need the `regex` crate built with full DFAs, and that build doubles the cost of
+/// compiling every pattern in the process (the checks', the pipeline file's), which a job pays
+/// once per file (BENCHMARKS.md).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_postgres=warn"));
+    let asked = std::env::var("RUST_LOG").ok();
+    let (filter, refused) = levels(asked.as_deref());
     let json = match format {
         LogFormat::Json => true,
         LogFormat::Text => false,
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
     JSON.store(json, Ordering::Relaxed);
+    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
-        builder
-            .fmt_fields(JsonFields::new())
-            .event_format(FlatJson)
+        registry
+            .with(layer.fmt_fields(JsonFields::new()).event_format(FlatJson))
             .try_init()
     } else {
-        builder.compact().with_target(false).try_init()
+        registry.with(layer.compact().with_target(false)).try_init()
     };
+    if let Some(why) = refused {
+        outside_job(Severity::Warn, "warning", &why);
+    }
     // A second init (tests running several commands in one process) keeps the first subscriber.
     let _ = result;
+}
+
+/// The filter `RUST_LOG` asks for, or the default and why the value was refused.
+fn levels(asked: Option<&str>) -> (Targets, Option<String>) {
+    let default = || DEFAULT_LEVELS.parse().expect("the default levels parse");
+    match asked.filter(|v| !v.trim().is_empty()) {
+        None => (default(), None),
+        Some(v) => match v.parse::<Targets>() {
+            Ok(t) => (t, None),
+            Err(e) => (
+                default(),
+                Some(format!(
+                    "RUST_LOG={v:?} is not a level and target=level directives ({e}), e.g. \
+                     info,ocean_ingest=debug; logging at {DEFAULT_LEVELS}"
+                )),
+            ),
+        },
+    }
 }
 
 /// One JSON object per line: time, level, the fields of every enclosing span (outermost first),
@@ -175,6 +203,38 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn rust_log_sets_a_default_level_and_levels_by_target() {
+        use tracing::Level;
+        let on = |t: &Targets, target: &str, level: Level| t.would_enable(target, &level);
+        let (t, refused) = levels(None);
+        assert!(refused.is_none());
+        assert!(on(&t, "ocean_ingest::job", Level::INFO));
+        assert!(!on(&t, "ocean_ingest::job", Level::DEBUG));
+        assert!(!on(&t, "tokio_postgres::connection", Level::INFO));
+        assert!(on(&t, "tokio_postgres::connection", Level::WARN));
+        // The forms the README and the deployment's examples give.
+        let (t, refused) = levels(Some("info,ocean_ingest=debug"));
+        assert!(refused.is_none());
+        assert!(on(&t, "ocean_ingest::store::s3", Level::DEBUG));
+        assert!(!on(&t, "aws_smithy_runtime", Level::DEBUG));
+        assert!(on(&t, "aws_smithy_runtime", Level::INFO));
+        let (t, _) = levels(Some("ocean_ingest=debug"));
+        assert!(on(&t, "ocean_ingest::job", Level::DEBUG));
+        assert!(!on(&t, "aws_smithy_runtime", Level::ERROR));
+        let (t, _) = levels(Some("warn"));
+        assert!(!on(&t, "ocean_ingest::job", Level::INFO));
+        // Blank is unset; nonsense keeps the default and says so.
+        assert!(levels(Some("  ")).1.is_none());
+        let (t, refused) = levels(Some("ocean_ingest=loud"));
+        assert!(on(&t, "ocean_ingest::job", Level::INFO));
+        let why = refused.expect("a refused value is reported");
+        assert!(
+            why.contains("ocean_ingest=loud") && why.contains("logging at info"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -37,6 +37,53 @@ impl TextRegex {
         }
     }
 
+    /// A pattern someone wrote (a pipeline file's `keys`, `include`, …): its syntax is checked now,
+    /// by the parser the compilation uses with the compilation's settings, so a mistake is
+    /// reported where the pattern is written; compiling waits for the first match. A job uses a
+    /// few of a pipeline file's hundreds of patterns, and compiling them all cost more than the
+    /// rest of an ordinary job (BENCHMARKS.md). The one failure parsing cannot foresee, a
+    /// compilation over the size limit, is what [`TextRegex::compile`] reports. The error is the
+    /// compilation's message for the same pattern.
+    pub fn checked(pattern: impl Into<String>) -> Result<TextRegex, String> {
+        let pattern = pattern.into();
+        let hir = regex_syntax::Parser::new()
+            .parse(&pattern)
+            .map_err(|e| e.to_string())?;
+        let re = TextRegex::new(pattern);
+        // The groups are known from the parse: naming them compiles nothing.
+        let mut names = vec![None];
+        group_names(&hir, &mut names);
+        let _ = re.names.set(names.into());
+        Ok(re)
+    }
+
+    /// The name of each group by index (group 0, the whole match, has none).
+    pub fn capture_names(&self) -> Arc<[Option<String>]> {
+        if let Some(names) = self.names.get() {
+            return names.clone();
+        }
+        match self.ascii() {
+            Some(re) => self.names(re.capture_names()),
+            None => self.names(self.unicode().capture_names()),
+        }
+    }
+
+    /// Compiles the pattern now, for every haystack it may meet, or says why it cannot be (for
+    /// `pipelines validate`, which answers for every pattern before a job meets one).
+    pub fn compile(&self) -> Result<(), regex::Error> {
+        self.ascii();
+        if self.unicode.get().is_none() {
+            let _ = self.unicode.set(regex::Regex::new(&self.pattern)?);
+        }
+        Ok(())
+    }
+
+    /// Whether either compilation has been made (for tests of what compiles when).
+    #[cfg(test)]
+    pub(crate) fn compiled(&self) -> bool {
+        self.ascii.get().is_some() || self.unicode.get().is_some()
+    }
+
     fn names<'n>(&self, names: impl Iterator<Item = Option<&'n str>>) -> Arc<[Option<String>]> {
         self.names
             .get_or_init(|| names.map(|n| n.map(str::to_string)).collect())
@@ -65,7 +112,7 @@ impl TextRegex {
     fn unicode(&self) -> &regex::Regex {
         self.unicode.get_or_init(|| {
             regex::Regex::new(&self.pattern)
-                .unwrap_or_else(|e| panic!("built-in pattern {:?}: {e}", self.pattern))
+                .unwrap_or_else(|e| panic!("pattern {:?} cannot be compiled: {e}", self.pattern))
         })
     }
 
@@ -130,6 +177,27 @@ impl TextRegex {
     }
 }
 
+/// Puts each group's name at its index, as the compilation numbers them: in the order their
+/// opening parentheses come.
+fn group_names(hir: &regex_syntax::hir::Hir, names: &mut Vec<Option<String>>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Capture(c) => {
+            let i = c.index as usize;
+            if names.len() <= i {
+                names.resize(i + 1, None);
+            }
+            names[i] = c.name.as_deref().map(str::to_string);
+            group_names(&c.sub, names);
+        }
+        HirKind::Repetition(r) => group_names(&r.sub, names),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().for_each(|h| group_names(h, names))
+        }
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => {}
+    }
+}
+
 /// A match's byte span, whichever compilation found it.
 fn span<M: Span>(m: Option<M>) -> Option<(usize, usize)> {
     m.map(|m| m.span())
@@ -184,6 +252,12 @@ impl<'h> Captures<'h> {
     pub fn get(&self, i: usize) -> Option<&'h str> {
         let (s, e) = (*self.spans.get(i)?)?;
         Some(&self.haystack[s..e])
+    }
+
+    /// Every group in order (0: the whole match): its name, if it has one, and its text, if it
+    /// took part in the match.
+    pub fn iter(&self) -> impl Iterator<Item = (Option<&str>, Option<&'h str>)> + '_ {
+        (0..self.spans.len()).map(|i| (self.names.get(i).and_then(Option::as_deref), self.get(i)))
     }
 
     /// The named group, if it took part in the match.
@@ -257,6 +331,53 @@ mod tests {
                 assert_eq!(got, expected, "{pattern} on {h:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_checked_pattern_compiles_nothing_until_it_matches_and_names_its_groups_as_compiled() {
+        for pattern in [
+            r"^(?:IMOS_(?P<facility>[A-Z]+)_(\d{8})(?:_(?P<part>PART\d+))?\.nc)",
+            r"(a)|(?P<b>b)|((?P<c>c)(d))",
+            r"(?x) (?P<x> [a-z]+ ) # a comment (not a group)
+                   (?: y (?P<z>z)* )+",
+            r"no groups at all",
+        ] {
+            let re = TextRegex::checked(pattern).unwrap();
+            assert!(re.ascii.get().is_none() && re.unicode.get().is_none());
+            let compiled: Vec<Option<String>> = regex::Regex::new(pattern)
+                .unwrap()
+                .capture_names()
+                .map(|n| n.map(str::to_string))
+                .collect();
+            assert_eq!(*re.capture_names(), *compiled, "{pattern}");
+            assert!(
+                re.ascii.get().is_none(),
+                "naming the groups compiled {pattern}"
+            );
+        }
+        let re = TextRegex::checked(r"^(?P<stem>.+)\.nc$").unwrap();
+        assert_eq!(re.captures("a.nc").unwrap().name("stem"), Some("a"));
+        assert!(re.compile().is_ok() && re.unicode.get().is_some());
+    }
+
+    #[test]
+    fn a_checked_pattern_reports_what_compiling_it_would() {
+        for bad in [
+            "(",
+            "a{2,1}",
+            "(?P<n>a)(?P<n>b)",
+            r"\p{NotAProperty}",
+            "[z-a]",
+        ] {
+            let ours = TextRegex::checked(bad).err().map(|e| e.to_string());
+            let compiled = regex::Regex::new(bad).err().map(|e| e.to_string());
+            assert!(ours.is_some(), "{bad} is refused");
+            assert_eq!(ours, compiled, "{bad}");
+        }
+        // Parsing cannot see the compiled size; compiling now can, and does not panic.
+        let huge = TextRegex::checked(r"\w{1000}").expect("the syntax is fine");
+        let e = huge.compile().expect_err("over the size limit");
+        assert!(e.to_string().contains("size limit"), "{e}");
     }
 
     #[test]

@@ -62,6 +62,14 @@ pub fn main(settings: &SettingsArgs, cmd: PipelinesCommand) -> ExitCode {
             Ok(set) => {
                 let mut problems = Vec::new();
                 for p in &set.pipelines {
+                    // Reading the file checked every pattern's syntax; a job compiles only those
+                    // it matches with, so the one failure left (a pattern compiled over the size
+                    // limit) is found here, before a job meets it.
+                    for (field, re) in p.patterns() {
+                        if let Err(e) = re.compile() {
+                            problems.push(format!("pipeline {:?}, {field}: {e}", p.name));
+                        }
+                    }
                     let uploads: Vec<_> = p.upload_rules.iter().map(|u| &u.rule).collect();
                     let files: Vec<_> = p.rules.iter().collect();
                     for (what, list) in [("upload", uploads), ("files", files)] {
@@ -164,7 +172,7 @@ fn list_json(set: &PipelineSet) -> String {
                 .map(|r| {
                     serde_json::json!({
                         "include": written_pattern(&r.include),
-                        "exclude": r.exclude.as_ref().map(written_pattern),
+                        "exclude": r.exclude.as_deref().map(written_pattern),
                         "check": r.check.map(|c| c.to_string()),
                         "publish": r.publish.to_string(),
                         "rejected": r.reject.is_some(),

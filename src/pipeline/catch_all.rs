@@ -14,7 +14,7 @@
 //! upload kinds the resolve step knows, and none at all. The probes are fixed, so the verdict on
 //! a pattern never changes from one run to the next.
 
-use regex::Regex;
+use crate::text_regex::TextRegex;
 
 /// Names at the root that have nothing in common: no provider or naming convention. Each is
 /// tried with every extension appended.
@@ -90,7 +90,7 @@ impl std::fmt::Display for CatchAll {
 
 /// Whether `keys` claims every key (of some extension, at the root or in folders); see the
 /// module's rule.
-pub fn catch_all(keys: &Regex, allowed_extensions: &[String]) -> Option<CatchAll> {
+pub fn catch_all(keys: &TextRegex, allowed_extensions: &[String]) -> Option<CatchAll> {
     let mut extensions: Vec<String> = vec![String::new()];
     for ext in allowed_extensions
         .iter()
@@ -102,6 +102,9 @@ pub fn catch_all(keys: &Regex, allowed_extensions: &[String]) -> Option<CatchAll
                 extensions.push(form);
             }
         }
+    }
+    if no_probe_starts_right(keys.as_str(), &extensions) {
+        return None;
     }
     extensions.into_iter().find_map(|ext| {
         let group = |stems: &[&str]| -> Option<Vec<String>> {
@@ -124,13 +127,46 @@ pub fn catch_all(keys: &Regex, allowed_extensions: &[String]) -> Option<CatchAll
     })
 }
 
+/// Whether `pattern` is anchored at the start of the key and every key it matches starts with
+/// one of a few literals (a stream's folder, `^ANMN/NRS/`; `^(SOOP|AATAMS)/`) that no probe key
+/// starts with: then it matches no probe, which the parse alone shows. A job reads every
+/// pipeline's `keys`, and this spares it compiling them (the patterns are compiled when a job
+/// routes a key). `false` when the parse cannot show it; the probes then decide.
+fn no_probe_starts_right(pattern: &str, extensions: &[String]) -> bool {
+    use regex_syntax::hir::Look;
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let Ok(hir) = regex_syntax::parse(pattern) else {
+        return false;
+    };
+    if !hir.properties().look_set_prefix().contains(Look::Start) {
+        return false;
+    }
+    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+    let Some(literals) = prefixes.literals() else {
+        return false;
+    };
+    let probes = || {
+        ROOT_PROBES
+            .iter()
+            .chain(FOLDER_PROBES)
+            .flat_map(|stem| extensions.iter().map(move |ext| format!("{stem}{ext}")))
+    };
+    !literals.is_empty()
+        && literals.iter().all(|l| !l.as_bytes().is_empty())
+        && !probes().any(|k| {
+            literals
+                .iter()
+                .any(|l| k.as_bytes().starts_with(l.as_bytes()))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn verdict(pattern: &str, allowed: &[&str]) -> Option<CatchAll> {
         let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
-        catch_all(&Regex::new(pattern).unwrap(), &allowed)
+        catch_all(&TextRegex::new(pattern), &allowed)
     }
 
     #[test]
@@ -193,6 +229,62 @@ mod tests {
         ] {
             assert_eq!(verdict(pattern, &[".nc", ".zip"]), None, "{pattern:?}");
         }
+    }
+
+    /// The parse decides only where the probes would say the same: every pattern of these tests
+    /// and every `keys` of the IMOS pipeline file, checked against the probes one by one.
+    #[test]
+    fn the_parse_refuses_only_patterns_that_match_no_probe() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/imos/pipelines.toml"
+        ))
+        .unwrap();
+        let imos_keys: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("keys = '")?.strip_suffix('\''))
+            .map(str::to_string)
+            .collect();
+        assert!(imos_keys.len() > 30, "{} keys", imos_keys.len());
+        let extensions: Vec<String> = [".nc", ".zip", ""].map(String::from).to_vec();
+        let mut decided = 0;
+        for pattern in imos_keys.iter().map(String::as_str).chain([
+            "^ANMN/NRS/",
+            r"^(ANFOG|WAVE|Argo|AUV|NSW_OEH)/",
+            r"^SRS/[0-9]{8}([0-9]{6})?-ABOM-",
+            "^[A-Z]",
+            "(?i)^anmn/",
+            "(?m)^ANMN/",
+            "^x",
+            "^a/",
+            "^(ANMN/|)",
+            "",
+            ".*",
+            r"\.nc$",
+        ]) {
+            if !no_probe_starts_right(pattern, &extensions) {
+                continue;
+            }
+            decided += 1;
+            let re = regex::Regex::new(pattern).unwrap();
+            for stem in ROOT_PROBES.iter().chain(FOLDER_PROBES) {
+                for ext in &extensions {
+                    let key = format!("{stem}{ext}");
+                    assert!(!re.is_match(&key), "{pattern:?} matches {key:?}");
+                }
+            }
+        }
+        assert!(decided >= imos_keys.len(), "{decided} decided by the parse");
+        for undecided in ["^x", "^a/", "(?m)^ANMN/", "^(ANMN/|)", "", ".*", "^[A-Z]"] {
+            assert!(
+                !no_probe_starts_right(undecided, &extensions),
+                "{undecided:?}"
+            );
+        }
+        // Deciding by the parse compiles nothing.
+        let keys = TextRegex::new("^ANMN/NRS/");
+        assert_eq!(catch_all(&keys, &[]), None);
+        assert!(!keys.compiled());
     }
 
     #[test]

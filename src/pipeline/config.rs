@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -14,13 +13,14 @@ use super::template::{Globals, lint};
 use super::vocabulary::{Format, Vocabulary};
 use super::writes::{PathPattern, Writes, regex_prefixes, template_prefix};
 use super::{
-    Builtin, Derivation, FileRule, Pipeline, PipelineSet, PublishedRule, ReadOptions, Requirement,
-    Supersede, Template, UnpackLimits, UploadRule,
+    Builtin, Derivation, FileRule, Pattern, Pipeline, PipelineSet, PublishedRule, ReadOptions,
+    Requirement, Supersede, Template, UnpackLimits, UploadRule,
 };
 use crate::check::TableSchema;
 use crate::compliance::Criteria;
 use crate::layout::Area;
 use crate::model::{CheckType, PublishType, parse_named};
+use crate::text_regex::TextRegex;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -758,17 +758,16 @@ fn regex(
     pipeline: &str,
     field: &str,
     anchored: bool,
-) -> Option<Regex> {
+) -> Option<Pattern> {
     let pattern = if anchored {
         format!("^(?:{})", value.get_ref())
     } else {
         value.get_ref().clone()
     };
-    match Regex::new(&pattern) {
-        Ok(r) => Some(r),
-        Err(e) => {
+    match TextRegex::checked(pattern) {
+        Ok(r) => Some(Arc::new(r)),
+        Err(text) => {
             // The syntax error's last line says what is wrong; the lines above draw a caret diagram.
-            let text = e.to_string();
             let reason = text
                 .lines()
                 .last()
@@ -907,7 +906,7 @@ fn validate_pipeline(
             ),
         );
     }
-    let allowed_regexes: Vec<Regex> = rp
+    let allowed_regexes: Vec<Pattern> = rp
         .allowed_regexes
         .iter()
         .enumerate()
@@ -1269,7 +1268,7 @@ fn validate_rule(
     let field = |f: &str| format!("{list}[{i}].{f}");
     let include = regex(problems, &rr.include, pipeline, &field("include"), true);
     if let Some(re) = &include {
-        scope.groups = re.capture_names().flatten().map(str::to_string).collect();
+        scope.groups = re.capture_names().iter().flatten().cloned().collect();
     }
     let exclude = rr
         .exclude
@@ -1394,7 +1393,7 @@ fn validate_rule(
             );
         }
     }
-    let allowed_dest: Vec<Regex> = rr
+    let allowed_dest: Vec<Pattern> = rr
         .allowed_dest
         .iter()
         .enumerate()

@@ -17,8 +17,6 @@ pub mod writes;
 use std::path::Path;
 use std::sync::Arc;
 
-use regex::Regex;
-
 pub use catch_all::CatchAll;
 pub use config::{ConfigError, ConfigProblem};
 pub use handler::Handler;
@@ -31,6 +29,7 @@ use crate::check::TableSchema;
 use crate::compliance::{Criteria, Suite};
 use crate::harvest::Collection;
 use crate::model::{CheckType, PublishType};
+use crate::text_regex::TextRegex;
 
 /// The example pipeline file, compiled in: with [`DEMO_CATCH_ALL`], what the embedded default
 /// runs when no pipeline file is named or found.
@@ -67,13 +66,17 @@ pub enum Supersede {
     SameProductOlderCreation,
 }
 
+/// A pattern of the pipeline file: its syntax checked when the file is read, compiled when a job
+/// first matches with it ([`TextRegex::checked`]), shared by the pipeline's clones.
+pub type Pattern = Arc<TextRegex>;
+
 /// A rule for the files of a pipeline. The first rule whose `include` matches the file name (and
 /// whose `exclude` does not) claims the file.
 #[derive(Debug, Clone)]
 pub struct FileRule {
     /// Anchored at the start of the file name, as the reference's `re.match`.
-    pub include: Regex,
-    pub exclude: Option<Regex>,
+    pub include: Pattern,
+    pub exclude: Option<Pattern>,
     /// The check type; `None` means the default for the file's kind.
     pub check: Option<CheckType>,
     pub publish: PublishType,
@@ -82,7 +85,7 @@ pub struct FileRule {
     /// Where the rule's files are published, and archived (the dest template when `None`).
     pub dest: Option<Template>,
     pub archive: Option<Template>,
-    pub allowed_dest: Vec<Regex>,
+    pub allowed_dest: Vec<Pattern>,
     pub supersede: Supersede,
     /// The table schema for this rule's CSV files (overrides the pipeline's).
     pub table_schema: Option<Arc<TableSchema>>,
@@ -151,7 +154,7 @@ impl Builtin {
 pub struct PublishedRule {
     /// Which published names in the destination folder are versions of the file (anchored at
     /// the start of the name).
-    pub versions: Option<Regex>,
+    pub versions: Option<Pattern>,
     /// More versions than this rejects the upload: which one is replaced is not ours to guess.
     pub at_most: Option<usize>,
     /// Conditions each version must meet (templates see `published.dest`, `.name`, `.attrs`).
@@ -187,7 +190,7 @@ impl Requirement {
 
 /// A rule pattern as the pipeline file wrote it: `include` and `exclude` are compiled anchored
 /// at the start of the name, `^(?:…)`.
-pub fn written_pattern(anchored: &Regex) -> &str {
+pub fn written_pattern(anchored: &TextRegex) -> &str {
     let s = anchored.as_str();
     s.strip_prefix("^(?:")
         .and_then(|s| s.strip_suffix(')'))
@@ -230,10 +233,8 @@ impl FileRule {
     pub fn groups(&self, name: &str) -> minijinja::Value {
         let mut map = std::collections::BTreeMap::new();
         if let Some(caps) = self.include.captures(name) {
-            for (i, group) in self.include.capture_names().enumerate() {
-                let v = caps.get(i).map_or(minijinja::Value::from(()), |m| {
-                    minijinja::Value::from(m.as_str())
-                });
+            for (i, (group, text)) in caps.iter().enumerate() {
+                let v = text.map_or(minijinja::Value::from(()), minijinja::Value::from);
                 map.insert(minijinja::Value::from(i), v.clone());
                 if let Some(n) = group {
                     map.insert(minijinja::Value::from(n), v);
@@ -281,7 +282,7 @@ pub struct UploadRule {
     /// Claims the upload's name; its check, publish type, dest and archive are the upload's.
     pub rule: FileRule,
     /// A file of the upload matching this (anchored at the start) keeps the rule from applying.
-    pub unless_member: Option<Regex>,
+    pub unless_member: Option<Pattern>,
     /// What the upload's files become: `no_action` (the default) or `archive_only`.
     pub members: PublishType,
     /// `members = "rules"`: the upload is published as the rule says *and* its files are
@@ -295,11 +296,11 @@ pub struct UploadRule {
 pub struct Pipeline {
     pub name: String,
     /// Which incoming keys this pipeline owns (searched, not anchored: write `^` to anchor).
-    pub keys: Regex,
+    pub keys: Pattern,
     /// Lower-case extensions with the dot; empty means any.
     pub allowed_extensions: Vec<String>,
     /// The upload's name must match one of these (anchored at the start); empty means any.
-    pub allowed_regexes: Vec<Regex>,
+    pub allowed_regexes: Vec<Pattern>,
     pub checks: Vec<Suite>,
     pub criteria: Criteria,
     pub skip_checks: Vec<String>,
@@ -329,10 +330,52 @@ pub struct Pipeline {
     /// `primary = '<pattern>'`: the one file of each upload that places the others (anchored at
     /// the start of its name); its rule's templates are rendered first and the others see it as
     /// `primary`.
-    pub primary: Option<Regex>,
+    pub primary: Option<Pattern>,
 }
 
 impl Pipeline {
+    /// Every pattern of the pipeline, with the field of the pipeline file that holds it.
+    pub fn patterns(&self) -> Vec<(String, &TextRegex)> {
+        let mut out: Vec<(String, &TextRegex)> = vec![("keys".into(), &self.keys)];
+        for (i, r) in self.allowed_regexes.iter().enumerate() {
+            out.push((format!("allowed_regexes[{i}]"), r));
+        }
+        out.extend(self.primary.as_deref().map(|r| ("primary".into(), r)));
+        for (list, rules) in [
+            (
+                "upload",
+                self.upload_rules
+                    .iter()
+                    .map(|u| &u.rule)
+                    .collect::<Vec<_>>(),
+            ),
+            ("files", self.rules.iter().collect()),
+        ] {
+            for (i, r) in rules.into_iter().enumerate() {
+                out.push((format!("{list}[{i}].include"), &r.include));
+                out.extend(
+                    r.exclude
+                        .as_deref()
+                        .map(|e| (format!("{list}[{i}].exclude"), e)),
+                );
+                for (j, d) in r.allowed_dest.iter().enumerate() {
+                    out.push((format!("{list}[{i}].allowed_dest[{j}]"), d));
+                }
+                if let Some(v) = r.published.as_ref().and_then(|p| p.versions.as_deref()) {
+                    out.push((format!("{list}[{i}].published.versions"), v));
+                }
+            }
+        }
+        for (i, u) in self.upload_rules.iter().enumerate() {
+            out.extend(
+                u.unless_member
+                    .as_deref()
+                    .map(|m| (format!("upload[{i}].unless_member"), m)),
+            );
+        }
+        out
+    }
+
     /// The template context of a file `rule` claims, before its content is known: its name and
     /// the rule's groups, the upload's key, the job's start, the pipeline's globals.
     pub fn context(
@@ -556,5 +599,50 @@ impl PipelineSet {
 
     pub fn by_name(&self, name: &str) -> Option<&Pipeline> {
         self.pipelines.iter().find(|p| p.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job matches a few of a pipeline file's patterns: reading the file compiles none of
+    /// them (their syntax is checked), and a job compiles what it matches with.
+    #[test]
+    fn reading_a_pipeline_file_compiles_no_pattern() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/imos/pipelines.toml"
+        ))
+        .unwrap();
+        let base = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/imos"));
+        let set = PipelineSet::parse_at(&text, "imos", base).unwrap();
+        let patterns: Vec<(String, &TextRegex)> =
+            set.pipelines.iter().flat_map(|p| p.patterns()).collect();
+        assert!(patterns.len() > 100, "{} patterns", patterns.len());
+        let compiled: Vec<&String> = patterns
+            .iter()
+            .filter(|(_, re)| re.compiled())
+            .map(|(f, _)| f)
+            .collect();
+        assert!(compiled.is_empty(), "compiled on reading: {compiled:?}");
+        let anmn = set
+            .by_name("anmn_nrs_ctd_profiles")
+            .or(set.pipelines.first())
+            .unwrap();
+        let rule = &anmn.rules[0];
+        let _ = rule.claims("anything.nc");
+        assert!(rule.include.compiled(), "matching compiles the pattern");
+    }
+
+    #[test]
+    fn a_pattern_syntax_error_is_reported_at_its_field_and_line() {
+        let text = "[[pipeline]]\nname = \"p\"\nkeys = '^P/'\nchecks = []\n\n[[pipeline.files]]\ninclude = '(IMOS_.*\\.nc'\npublish = \"no_action\"\n";
+        let e = PipelineSet::parse(text, "p.toml").unwrap_err().to_string();
+        assert!(
+            e.contains("files[0].include") && e.contains("invalid regular expression"),
+            "{e}"
+        );
+        assert!(e.contains("unclosed group"), "{e}");
     }
 }

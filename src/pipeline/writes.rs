@@ -3,7 +3,7 @@
 //! templates and `allowed_dest` patterns. Every path a job adds, deletes or supersedes must lie
 //! in its pipeline's writes, and no two pipelines of a file may have writes that overlap.
 
-use regex::Regex;
+use crate::text_regex::TextRegex;
 
 use super::Template;
 use crate::layout::Area;
@@ -200,7 +200,7 @@ pub fn template_prefix(template: &Template) -> String {
 
 /// Texts every match of an anchored pattern starts with one of (one empty text when the
 /// pattern could start anyhow): `B/|UNITTEST/` gives both.
-pub fn regex_prefixes(pattern: &Regex) -> Vec<String> {
+pub fn regex_prefixes(pattern: &TextRegex) -> Vec<String> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Ok(hir) = regex_syntax::parse(pattern.as_str()) else {
         return vec![String::new()];
@@ -305,7 +305,7 @@ mod tests {
         assert_eq!(template_prefix(&t), "X/");
         let t = Template::compile("{{ name }}").unwrap();
         assert_eq!(template_prefix(&t), "");
-        let anchored = |s: &str| Regex::new(&format!("^(?:{s})")).unwrap();
+        let anchored = |s: &str| TextRegex::new(format!("^(?:{s})"));
         assert_eq!(
             regex_prefixes(&anchored("IMOS/ANMN/NRS/")),
             ["IMOS/ANMN/NRS/"]

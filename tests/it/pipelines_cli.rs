@@ -93,6 +93,27 @@ fn a_rule_that_publishes_needs_a_destination() {
     );
 }
 
+/// Reading a pipeline file checks every pattern's syntax and compiles none (a job compiles
+/// those it matches with); `validate` compiles them all, so the one fault a parse cannot see,
+/// a pattern too big to compile, is refused with its field before a job meets it.
+#[test]
+fn validate_compiles_every_pattern_and_refuses_one_too_big() {
+    let mut env = Env::new();
+    let path = env.pipelines(
+        "[[pipeline]]\nname = \"a\"\nkeys = '^A/'\n[[pipeline.files]]\ninclude = 'x'\npublish = \"no_action\"\n\
+         [[pipeline.files]]\ninclude = '\\w{1000}\\.nc'\npublish = \"no_action\"\n",
+    );
+    let run = env.run(&["pipelines", "validate", path.to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pipeline \"a\", files[1].include")
+            && run.stderr.contains("size limit"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("files[0]"), "{}", run.stderr);
+}
+
 #[test]
 fn run_refuses_an_invalid_pipeline_file_before_touching_anything() {
     let mut env = Env::new();

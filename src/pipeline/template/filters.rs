@@ -75,7 +75,7 @@ fn regex_replace(value: String, pat: String, replacement: String) -> Result<Stri
     let re = pattern(&pat)?;
     let mut out = String::new();
     let mut last = 0;
-    for caps in re.captures_iter(&value) {
+    for caps in re.captures_iter(value.as_str()) {
         let caps = caps.map_err(run_err)?;
         let whole = caps.get(0).expect("group 0 always matches");
         out.push_str(&value[last..whole.start()]);
@@ -88,7 +88,7 @@ fn regex_replace(value: String, pat: String, replacement: String) -> Result<Stri
 
 /// The groups of a match as a map: every named group by name, every group by number (0 is the
 /// whole match); an optional group that did not take part is `none` (Python's `None`).
-pub fn groups_value(re: &Regex, caps: &fancy_regex::Captures<'_>) -> Value {
+pub fn groups_value(re: &Regex, caps: &fancy_regex::Captures<'_, str>) -> Value {
     let mut map = std::collections::BTreeMap::new();
     for (i, name) in re.capture_names().enumerate() {
         let v = caps
@@ -106,7 +106,7 @@ pub fn groups_value(re: &Regex, caps: &fancy_regex::Captures<'_>) -> Value {
 /// first match anywhere (see [`groups_value`]), or `none`.
 fn regex_search(value: String, pat: String) -> Result<Value, Error> {
     let re = pattern(&pat)?;
-    Ok(match re.captures(&value).map_err(run_err)? {
+    Ok(match re.captures(value.as_str()).map_err(run_err)? {
         Some(caps) => groups_value(&re, &caps),
         None => Value::from(()),
     })
@@ -115,7 +115,7 @@ fn regex_search(value: String, pat: String) -> Result<Value, Error> {
 /// As `regex_search`, anchored at the start of the value: Python's `re.match`.
 fn regex_match(value: String, pat: String) -> Result<Value, Error> {
     let re = pattern(&format!(r"\A(?:{pat})"))?;
-    Ok(match re.captures(&value).map_err(run_err)? {
+    Ok(match re.captures(value.as_str()).map_err(run_err)? {
         Some(caps) => groups_value(&re, &caps),
         None => Value::from(()),
     })
