@@ -10,7 +10,7 @@ pub mod sample;
 pub mod values;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
@@ -297,13 +297,14 @@ pub fn environment() -> Environment<'static> {
 }
 
 /// A destination, archive or reason template (or a condition), compiled once when the pipeline
-/// file is validated and held by its rule, with the context names it reads found once too.
+/// file is validated and held by its rule, with the context names it reads found once too (when
+/// first asked: a job asks of the templates of the rule it uses, not of the file's hundreds).
 #[derive(Clone)]
 pub struct Template {
     /// An environment holding this one template (as [`NAME`]), with the pipeline filters.
     env: Arc<Environment<'static>>,
-    /// The top-level context names the template reads (`attrs`, `imos`, `m`…).
-    reads: BTreeSet<String>,
+    /// The top-level context names the template reads (`attrs`, `imos`, `m`…), shared by clones.
+    reads: Arc<OnceLock<BTreeSet<String>>>,
     source: String,
     /// A condition (`that = "…"`): evaluated as an expression, not rendered.
     expression: bool,
@@ -324,13 +325,9 @@ impl Template {
         let mut env = environment();
         env.add_template_owned(NAME, source.to_string())
             .map_err(|e| format!("invalid template: {e}"))?;
-        let reads = env
-            .get_template(NAME)
-            .map_err(|e| format!("invalid template: {e}"))?
-            .undeclared_variables(false);
         Ok(Template {
             env: Arc::new(env),
-            reads: reads.into_iter().collect(),
+            reads: Arc::default(),
             source: source.to_string(),
             expression: false,
         })
@@ -339,13 +336,11 @@ impl Template {
     /// Compiles a condition (a minijinja expression such as `attrs.product_type is defined`).
     pub fn compile_condition(source: &str) -> Result<Template, String> {
         let env = environment();
-        let reads = env
-            .compile_expression(source)
-            .map_err(|e| format!("invalid condition: {e}"))?
-            .undeclared_variables(false);
+        env.compile_expression(source)
+            .map_err(|e| format!("invalid condition: {e}"))?;
         Ok(Template {
             env: Arc::new(env),
-            reads: reads.into_iter().collect(),
+            reads: Arc::default(),
             source: source.to_string(),
             expression: true,
         })
@@ -362,12 +357,25 @@ impl Template {
 
     /// The top-level context names it reads.
     pub fn reads(&self) -> &BTreeSet<String> {
-        &self.reads
+        self.reads.get_or_init(|| {
+            // It compiled when the pipeline file was read, so it compiles again.
+            let names = if self.expression {
+                self.env
+                    .compile_expression(&self.source)
+                    .map(|e| e.undeclared_variables(false))
+            } else {
+                self.env
+                    .get_template(NAME)
+                    .map(|t| t.undeclared_variables(false))
+            };
+            names.map(|n| n.into_iter().collect()).unwrap_or_default()
+        })
     }
 
     /// Whether it reads the file's content (its header or coverage), not just names.
     pub fn reads_content(&self) -> bool {
-        CONTENT_NAMES.iter().any(|n| self.reads.contains(*n))
+        let reads = self.reads();
+        CONTENT_NAMES.iter().any(|n| reads.contains(*n))
     }
 
     /// Renders the template, explaining a failure by what is missing ("the file has no global
@@ -577,6 +585,20 @@ mod tests {
             t.render(&ctx).unwrap(),
             "IMOS/Argo/dac/csiro/1/profiles/D1_001.nc"
         );
+    }
+
+    #[test]
+    fn what_a_template_reads_is_found_when_first_asked_and_shared_by_its_clones() {
+        let t = Template::compile("IMOS/{{ attrs.site_code }}/{% set x = m.a %}{{ x }}{{ name }}")
+            .unwrap();
+        let copy = t.clone();
+        assert!(t.reads.get().is_none(), "compiling does not look for them");
+        let names: Vec<&str> = copy.reads().iter().map(String::as_str).collect();
+        assert_eq!(names, ["attrs", "m", "name"]);
+        assert!(t.reads.get().is_some() && t.reads_content());
+        let c = Template::compile_condition("m.a == 'x'").unwrap();
+        assert!(!c.reads_content());
+        assert!(Template::compile_condition("attrs.a ==").is_err());
     }
 
     #[test]
