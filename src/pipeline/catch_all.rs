@@ -103,7 +103,7 @@ pub fn catch_all(keys: &TextRegex, allowed_extensions: &[String]) -> Option<Catc
             }
         }
     }
-    if no_probe_starts_right(keys.as_str(), &extensions) {
+    if no_probe_has_its_prefix(keys.as_str(), &extensions) {
         return None;
     }
     extensions.into_iter().find_map(|ext| {
@@ -132,7 +132,7 @@ pub fn catch_all(keys: &TextRegex, allowed_extensions: &[String]) -> Option<Catc
 /// starts with: then it matches no probe, which the parse alone shows. A job reads every
 /// pipeline's `keys`, and this spares it compiling them (the patterns are compiled when a job
 /// routes a key). `false` when the parse cannot show it; the probes then decide.
-fn no_probe_starts_right(pattern: &str, extensions: &[String]) -> bool {
+fn no_probe_has_its_prefix(pattern: &str, extensions: &[String]) -> bool {
     use regex_syntax::hir::Look;
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Ok(hir) = regex_syntax::parse(pattern) else {
@@ -262,7 +262,7 @@ mod tests {
             ".*",
             r"\.nc$",
         ]) {
-            if !no_probe_starts_right(pattern, &extensions) {
+            if !no_probe_has_its_prefix(pattern, &extensions) {
                 continue;
             }
             decided += 1;
@@ -277,7 +277,7 @@ mod tests {
         assert!(decided >= imos_keys.len(), "{decided} decided by the parse");
         for undecided in ["^x", "^a/", "(?m)^ANMN/", "^(ANMN/|)", "", ".*", "^[A-Z]"] {
             assert!(
-                !no_probe_starts_right(undecided, &extensions),
+                !no_probe_has_its_prefix(undecided, &extensions),
                 "{undecided:?}"
             );
         }
