@@ -145,18 +145,17 @@ fn no_probe_has_its_prefix(pattern: &str, extensions: &[String]) -> bool {
     let Some(literals) = prefixes.literals() else {
         return false;
     };
-    let probes = || {
-        ROOT_PROBES
-            .iter()
-            .chain(FOLDER_PROBES)
-            .flat_map(|stem| extensions.iter().map(move |ext| format!("{stem}{ext}")))
+    // Whether the probe `stem` + `ext` starts with `l`, without writing the key out.
+    let starts = |stem: &str, ext: &str, l: &[u8]| match l.split_at_checked(stem.len()) {
+        Some((head, tail)) => head == stem.as_bytes() && ext.as_bytes().starts_with(tail),
+        None => stem.as_bytes().starts_with(l),
     };
     !literals.is_empty()
         && literals.iter().all(|l| !l.as_bytes().is_empty())
-        && !probes().any(|k| {
-            literals
+        && !ROOT_PROBES.iter().chain(FOLDER_PROBES).any(|stem| {
+            extensions
                 .iter()
-                .any(|l| k.as_bytes().starts_with(l.as_bytes()))
+                .any(|ext| literals.iter().any(|l| starts(stem, ext, l.as_bytes())))
         })
 }
 
@@ -258,6 +257,9 @@ mod tests {
             "^x",
             "^a/",
             "^(ANMN/|)",
+            r"^x\.nc",
+            r"^x\.ncz",
+            r"^a/b\.zip$",
             "",
             ".*",
             r"\.nc$",
@@ -275,12 +277,24 @@ mod tests {
             }
         }
         assert!(decided >= imos_keys.len(), "{decided} decided by the parse");
-        for undecided in ["^x", "^a/", "(?m)^ANMN/", "^(ANMN/|)", "", ".*", "^[A-Z]"] {
+        for undecided in [
+            "^x",
+            "^a/",
+            r"^x\.nc",
+            r"^a/b\.zip$",
+            "(?m)^ANMN/",
+            "^(ANMN/|)",
+            "",
+            ".*",
+            "^[A-Z]",
+        ] {
             assert!(
                 !no_probe_has_its_prefix(undecided, &extensions),
                 "{undecided:?}"
             );
         }
+        // A literal that starts like a probe and runs on past its extension.
+        assert!(no_probe_has_its_prefix(r"^x\.ncz", &extensions));
         // Deciding by the parse compiles nothing.
         let keys = TextRegex::new("^ANMN/NRS/");
         assert_eq!(catch_all(&keys, &[]), None);
