@@ -62,14 +62,18 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # peak_rss_mib OUT CMD... — runs CMD (stdout to OUT, stderr to OUT.err) under GNU time; prints
-# its wall seconds and peak resident memory in MiB, and returns CMD's exit status.
+# its wall seconds (to the millisecond: timed here, since GNU time's own figure has 10 ms steps,
+# too coarse beside an ordinary file's floor) and peak resident memory in MiB, and returns CMD's
+# exit status.
 peak_rss_mib() {
-    local out="$1" t status=0
+    local out="$1" t status=0 start end
     shift
     t="$(mktemp)"
-    /usr/bin/time -f '%e %M' -o "$t" "$@" >"$out" 2>"$out.err" || status=$?
+    start=$(now)
+    /usr/bin/time -f '%M' -o "$t" "$@" >"$out" 2>"$out.err" || status=$?
+    end=$(now)
     # The last line: GNU time writes a line of its own first when CMD fails.
-    awk 'END { printf "%s %.1f\n", $1, $2 / 1024 }' "$t"
+    awk -v s="$(elapsed "$start" "$end")" 'END { printf "%s %.1f\n", s, $1 / 1024 }' "$t"
     rm -f "$t"
     return "$status"
 }
