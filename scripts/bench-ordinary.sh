@@ -60,38 +60,39 @@ imos) export INGEST_PIPELINES="$here/examples/imos/pipelines.toml" ;;
 esac
 now_ns() { date +%s%N; }
 
-# Runs build $1 on file $2 in home $3: the bench pipeline takes the file where it is; the IMOS
-# pipelines route by key, so the file is put in the home's incoming store first (untimed).
-run_in() {
-    local bin="$1" nc="$2" home="$3" key
+# The arguments of `run` for file $1 in home $2, one a line: the bench pipeline takes the file
+# where it is; the IMOS pipelines route by key, so the file is put in the home's incoming store.
+run_args() {
+    local nc="$1" home="$2" key
     if [ "$pipelines" = imos ]; then
         key="ANMN/NRS/$(basename "$nc")"
         mkdir -p "$home/incoming/ANMN/NRS"
         cp "$nc" "$home/incoming/$key"
-        set -- --incoming-key "$key"
+        printf '%s\n' --incoming-key "$key"
     else
-        set -- "$nc"
+        printf '%s\n' "$nc"
     fi
-    sync
-    start=$(now_ns)
-    INGEST_HOME="$home" "$bin" --log-format json run --output json "$@"
-    end=$(now_ns)
 }
 
 # The used home of build number $1, made once by a job of the other file.
 for i in $(seq $#); do
     bin="${!i}"
     rm -rf "$work/jobs"; mkdir -p "$work/jobs"
-    run_in "$bin" "$other" "$work/used-$i" >/dev/null 2>&1 || true
+    mapfile -t args < <(run_args "$other" "$work/used-$i")
+    INGEST_HOME="$work/used-$i" "$bin" run "${args[@]}" >/dev/null 2>&1 || true
     [ -f "$work/used-$i/index.sqlite" ] || { echo "$bin made no index in its home" >&2; exit 1; }
 done
 
 # One job: prints its wall milliseconds.
 job() {
-    local i="$1" bin="$2" home="$3" start=0 end=0
+    local i="$1" bin="$2" home="$3" start end args
     rm -rf "$work/var" "$work/jobs"; mkdir -p "$work/jobs"
     [ "$home" = used ] && cp -a "$work/used-$i" "$work/var"
-    run_in "$bin" "$file" "$work/var" >"$work/run.json" 2>/dev/null || true
+    mapfile -t args < <(run_args "$file" "$work/var")
+    sync
+    start=$(now_ns)
+    INGEST_HOME="$work/var" "$bin" --log-format json run --output json "${args[@]}" >"$work/run.json" 2>/dev/null || true
+    end=$(now_ns)
     grep -q '"outcome": "published"' "$work/run.json" || { echo "$bin ($home home) did not publish $file" >&2; exit 1; }
     echo $(((end - start) / 1000000))
 }

@@ -133,29 +133,27 @@ pub fn catch_all(keys: &TextRegex, allowed_extensions: &[String]) -> Option<Catc
 /// pipeline's `keys`, and this spares it compiling them (the patterns are compiled when a job
 /// routes a key). `false` when the parse cannot show it; the probes then decide.
 fn no_probe_has_its_prefix(pattern: &str, extensions: &[String]) -> bool {
-    use regex_syntax::hir::Look;
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let Ok(hir) = regex_syntax::parse(pattern) else {
         return false;
     };
-    if !hir.properties().look_set_prefix().contains(Look::Start) {
+    if !hir
+        .properties()
+        .look_set_prefix()
+        .contains(regex_syntax::hir::Look::Start)
+    {
         return false;
     }
-    let prefixes = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-    let Some(literals) = prefixes.literals() else {
-        return false;
+    let prefixes = super::writes::hir_prefixes(&hir);
+    // Whether the probe `stem` + `ext` starts with `p`, without writing the key out.
+    let starts = |stem: &str, ext: &str, p: &str| match p.split_at_checked(stem.len()) {
+        Some((head, tail)) => head == stem && ext.starts_with(tail),
+        None => stem.starts_with(p),
     };
-    // Whether the probe `stem` + `ext` starts with `l`, without writing the key out.
-    let starts = |stem: &str, ext: &str, l: &[u8]| match l.split_at_checked(stem.len()) {
-        Some((head, tail)) => head == stem.as_bytes() && ext.as_bytes().starts_with(tail),
-        None => stem.as_bytes().starts_with(l),
-    };
-    !literals.is_empty()
-        && literals.iter().all(|l| !l.as_bytes().is_empty())
+    prefixes.iter().all(|p| !p.is_empty())
         && !ROOT_PROBES.iter().chain(FOLDER_PROBES).any(|stem| {
             extensions
                 .iter()
-                .any(|ext| literals.iter().any(|l| starts(stem, ext, l.as_bytes())))
+                .any(|ext| prefixes.iter().any(|p| starts(stem, ext, p)))
         })
 }
 

@@ -201,14 +201,19 @@ pub fn template_prefix(template: &Template) -> String {
 /// Texts every match of an anchored pattern starts with one of (one empty text when the
 /// pattern could start anyhow): `B/|UNITTEST/` gives both.
 pub fn regex_prefixes(pattern: &TextRegex) -> Vec<String> {
+    match regex_syntax::parse(pattern.as_str()) {
+        Ok(hir) => hir_prefixes(&hir),
+        Err(_) => vec![String::new()],
+    }
+}
+
+/// [`regex_prefixes`] of a parsed pattern.
+pub fn hir_prefixes(hir: &regex_syntax::hir::Hir) -> Vec<String> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let Ok(hir) = regex_syntax::parse(pattern.as_str()) else {
-        return vec![String::new()];
-    };
     let seq = Extractor::new()
         .kind(ExtractKind::Prefix)
         .limit_literal_len(1024)
-        .extract(&hir);
+        .extract(hir);
     // A prefix cut inside a character keeps only its whole characters.
     let text = |bytes: &[u8]| match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
