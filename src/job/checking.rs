@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::JobError;
-use crate::model::{FileCollection, Upload};
+use crate::model::{FileCollection, PipelineFile, Upload};
 use crate::netcdf::ValueMemo;
 use crate::pipeline::Pipeline;
 use crate::store::staged::Stamp;
@@ -153,15 +153,20 @@ pub(super) async fn check(
         skip_checks: pipeline.skip_checks.clone(),
         table_schema: None,
     };
+    // Files checked before are not checked again (a handler adds files after the check). When
+    // a handler added none, as most do not, there is nothing to read and no thread to hand it to.
+    let unchecked = |f: &PipelineFile| !f.is_deletion() && f.check_passed.is_none();
+    let reads = files
+        .iter()
+        .any(|f| (unchecked(f) && f.local_path.is_some()) || crate::process::wants_metadata(f));
+    if !reads {
+        return verdict(files, HashMap::new());
+    }
     let pipeline = pipeline.clone();
     let checked = crate::task::blocking(move || {
         let mut files = files;
         let mut memos = HashMap::new();
-        // Files checked before are not checked again (a handler adds files after the check).
-        for f in files
-            .iter_mut()
-            .filter(|f| !f.is_deletion() && f.check_passed.is_none())
-        {
+        for f in files.iter_mut().filter(|f| unchecked(f)) {
             let Some(path) = f.local_path.clone() else {
                 continue;
             };
@@ -205,6 +210,14 @@ pub(super) async fn check(
             FileCollection::default(),
         )
     })?;
+    verdict(files, memos)
+}
+
+/// The checked files, or the rejection naming every file that failed its check.
+fn verdict(
+    files: FileCollection,
+    memos: HashMap<PathBuf, Arc<ValueMemo>>,
+) -> Result<CheckedFiles, (JobError, FileCollection)> {
     let failed: Vec<String> = files
         .iter()
         .filter(|f| f.check_passed == Some(false))
@@ -257,6 +270,7 @@ pub(super) async fn check_added(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{CheckType, FileOrigin};
     use crate::pipeline::PipelineSet;
 
     /// A NetCDF file of the repository's own test data (an IMOS mooring file).
@@ -338,6 +352,68 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&up.local_path, std::fs::read(NC).unwrap()).unwrap();
         assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
+    }
+
+    /// A checked collection of `names`, each a copy of [`NC`] with check type `check`.
+    async fn checked(dir: &Path, names: &[&str], check_type: CheckType) -> CheckedFiles {
+        let set = pipelines();
+        let files = names
+            .iter()
+            .map(|name| {
+                let up = upload(dir, name, NC);
+                let mut f =
+                    PipelineFile::addition(*name, FileOrigin::Upload, up.local_path, up.size);
+                f.check_type = check_type;
+                f
+            })
+            .collect();
+        let plain = set.by_name("plain").unwrap();
+        check(plain, FileCollection::new(files), None)
+            .await
+            .map_err(|(e, _)| e)
+            .expect("the copies pass")
+    }
+
+    #[tokio::test]
+    async fn check_added_reads_the_files_a_handler_added_and_only_those() {
+        let set = pipelines();
+        let plain = set.by_name("plain").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = checked(dir.path(), &["a.nc"], CheckType::NoAction).await;
+        let a = &files.files().iter().next().unwrap();
+        assert!(a.metadata.is_some(), "{:?}", a.audit);
+        let audit = a.audit.len();
+
+        // Nothing added: the checked files come back as they were, with nothing left to read
+        // (their file is gone).
+        std::fs::remove_file(dir.path().join("a.nc")).unwrap();
+        files = check_added(plain, files).await.map_err(|(e, _)| e).unwrap();
+        let a = &files.files().iter().next().unwrap();
+        assert_eq!(a.audit.len(), audit, "{:?}", a.audit);
+        assert_eq!(a.check_passed, Some(true));
+
+        // A file added after the check is checked, and its metadata read.
+        let added = upload(dir.path(), "b.nc", NC);
+        let mut b = PipelineFile::addition(
+            "b.nc",
+            FileOrigin::Generated { by: "test".into() },
+            added.local_path,
+            added.size,
+        );
+        b.check_type = CheckType::NoAction;
+        files.files_mut().push(b);
+        files = check_added(plain, files).await.map_err(|(e, _)| e).unwrap();
+        let b = &files.files().iter().nth(1).unwrap();
+        assert_eq!(b.check_passed, Some(true), "{:?}", b.audit);
+        assert!(b.metadata.is_some(), "{:?}", b.audit);
+
+        // A NetCDF file checked but without metadata (its type read none) has it read.
+        let c = upload(dir.path(), "c.nc", NC);
+        let mut c = PipelineFile::addition("c.nc", FileOrigin::Upload, c.local_path, c.size);
+        c.check_passed = Some(true);
+        files.files_mut().push(c);
+        files = check_added(plain, files).await.map_err(|(e, _)| e).unwrap();
+        assert!(files.files().iter().nth(2).unwrap().metadata.is_some());
     }
 
     #[tokio::test]

@@ -121,31 +121,35 @@ pub(super) async fn finalise(
         report_url: report.locations.report.clone(),
         facts: facts(&report),
     };
-    match services.index.finish(&end).await {
-        Ok(()) if services.settings.dashboard => {
-            if let Err(e) = dashboard::rewrite(services).await {
-                warn!(error = %e, "could not rewrite the dashboard");
-                report
-                    .notes
-                    .push(format!("could not rewrite the dashboard: {e}"));
+    // The index's record of the end and the stored report are independent writes, each waiting
+    // on its own `fsync`: they are made side by side. The report is stored as it stands; should
+    // the index (or the dashboard after it) fail, the report says so and is stored again.
+    let recorded = async {
+        match services.index.finish(&end).await {
+            Ok(()) if services.settings.dashboard => {
+                dashboard::rewrite(services).await.err().map(|e| {
+                    warn!(error = %e, "could not rewrite the dashboard");
+                    format!("could not rewrite the dashboard: {e}")
+                })
+            }
+            Ok(()) => None,
+            Err(e) => {
+                error!(error = %e, "could not record the job's end in the index");
+                Some(format!("could not record the job's end in the index: {e}"))
             }
         }
-        Ok(()) => {}
-        Err(e) => {
-            error!(error = %e, "could not record the job's end in the index");
-            report
-                .notes
-                .push(format!("could not record the job's end in the index: {e}"));
-        }
-    }
+    };
     match layout::job_report(&pipeline, &job.id) {
         Ok(key) => {
-            let body = serde_json::to_vec_pretty(&report).unwrap_or_default();
-            let opts = PutOptions {
-                content_type: Some("application/json".into()),
-                sha256: None,
+            let (trouble, stored) = tokio::join!(recorded, store_report(services, &key, &report));
+            let stored = match trouble {
+                Some(note) => {
+                    report.notes.push(note);
+                    store_report(services, &key, &report).await
+                }
+                None => stored,
             };
-            if let Err(e) = services.reports.put_bytes(&key, body, &opts).await {
+            if let Err(e) = stored {
                 error!(error = %e, "could not store the job report");
                 report
                     .notes
@@ -153,7 +157,10 @@ pub(super) async fn finalise(
                 report.locations.report = None;
             }
         }
-        Err(e) => report.notes.push(format!("no key for the job report: {e}")),
+        Err(e) => {
+            report.notes.extend(recorded.await);
+            report.notes.push(format!("no key for the job report: {e}"));
+        }
     }
     // The job's outcome line: a log metric filter can count job outcomes per pipeline from it,
     // so it names the pipeline even when no pipeline claimed the upload.
@@ -166,6 +173,20 @@ pub(super) async fn finalise(
         "job finished"
     );
     report
+}
+
+/// Stores the job's report as JSON under `key`.
+async fn store_report(
+    services: &super::Services,
+    key: &Key,
+    report: &JobReport,
+) -> Result<(), crate::store::StoreError> {
+    let body = serde_json::to_vec_pretty(report).unwrap_or_default();
+    let opts = PutOptions {
+        content_type: Some("application/json".into()),
+        sha256: None,
+    };
+    services.reports.put_bytes(key, body, &opts).await.map(drop)
 }
 
 /// What the job history keeps of the job, from its report.

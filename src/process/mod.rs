@@ -33,10 +33,7 @@ pub fn extract_metadata(files: &mut FileCollection) {
 /// [`extract_metadata`] of one file, through its memo (with [`crate::netcdf::share_ranges`]
 /// registered) when it has one, so the coordinates' values come from the job's one read of them.
 pub fn extract_file_metadata(file: &mut PipelineFile, memo: Option<&ValueMemo>) {
-    if file.is_deletion()
-        || file.metadata.is_some()
-        || !file.name.to_ascii_lowercase().ends_with(".nc")
-    {
+    if !wants_metadata(file) {
         return;
     }
     let Some(path) = file.local_path.clone() else {
@@ -61,6 +58,15 @@ pub fn extract_file_metadata(file: &mut PipelineFile, memo: Option<&ValueMemo>) 
         }
         Err(e) => file.record("Checked", format!("no metadata: {e}")),
     }
+}
+
+/// Whether [`extract_file_metadata`] would read anything for the file: a NetCDF file with
+/// content and no metadata yet.
+pub fn wants_metadata(file: &PipelineFile) -> bool {
+    !file.is_deletion()
+        && file.metadata.is_none()
+        && file.local_path.is_some()
+        && file.name.to_ascii_lowercase().ends_with(".nc")
 }
 
 /// The template context of one file: its name, its rule's groups, its header and coverage.

@@ -592,6 +592,42 @@ fn the_text_summary_says_what_happened_and_where() {
     assert!(run.stdout.contains("report: file://"), "{}", run.stdout);
 }
 
+/// `run` ends its process the moment its jobs are done, without tearing it down: what it
+/// printed is all there when stdout is a file (not only a pipe), and the exit code is the
+/// outcome's.
+#[test]
+fn run_prints_its_whole_output_to_a_file_and_exits_with_the_outcome() {
+    let env = Env::new();
+    let printed = |args: &[&str], to: &str| {
+        let path = env.dir.path().join(to);
+        let status = env
+            .command(args)
+            .stdout(std::fs::File::create(&path).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("the binary runs");
+        (status.code(), std::fs::read_to_string(&path).unwrap())
+    };
+    let acorn = data(ACORN);
+    let (code, json) = printed(
+        &["run", "--output", "json", acorn.to_str().unwrap()],
+        "published.json",
+    );
+    assert_eq!(code, Some(0), "{json}");
+    let report: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert_eq!(report["outcome"], "published");
+    assert!(json.ends_with("}\n"), "{json:?}");
+
+    let empty = data("empty.nc");
+    let (code, text) = printed(&["run", empty.to_str().unwrap()], "rejected.txt");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.starts_with("rejected: empty.nc"), "{text}");
+    assert!(
+        text.contains("report: file://") && text.ends_with('\n'),
+        "{text:?}"
+    );
+}
+
 #[test]
 fn each_state_transition_is_one_structured_log_line() {
     let env = Env::new();
