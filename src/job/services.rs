@@ -65,18 +65,35 @@ impl Services {
             ),
             None => None,
         };
+        // The index is opened beside the stores and the notifier: a new SQLite index is built
+        // and made durable on a blocking thread (milliseconds, the first job of a home waiting
+        // on its fsyncs) while the local stores make their folders on this one, and a
+        // PostgreSQL connection is made while the S3 clients are set up. Every boundary is
+        // opened before an error is told, and the first to fail in this order is the one told.
+        let (index, stores, notifier) = tokio::join!(
+            crate::index::open(&settings.index, &settings.timeouts),
+            async {
+                Ok::<_, JobError>([
+                    store("incoming", &settings.incoming).await?,
+                    store("archive", &settings.archive).await?,
+                    store("public", &settings.public).await?,
+                    store("error", &settings.error).await?,
+                    store("reports", &settings.reports).await?,
+                ])
+            },
+            crate::notify::open(&settings.notify, &settings.smtp),
+        );
+        let [incoming, archive, public, error, reports] = stores?;
         Ok(Services {
-            incoming: store("incoming", &settings.incoming).await?,
-            archive: store("archive", &settings.archive).await?,
-            public: store("public", &settings.public).await?,
-            error: store("error", &settings.error).await?,
-            reports: store("reports", &settings.reports).await?,
-            index: crate::index::open(&settings.index, &settings.timeouts)
-                .await
+            incoming,
+            archive,
+            public,
+            error,
+            reports,
+            index: index
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the index", e))?,
-            notifier: crate::notify::open(&settings.notify, &settings.smtp)
-                .await
+            notifier: notifier
                 .map(Arc::from)
                 .map_err(|e| JobError::from_boundary("cannot open the notifier", e))?,
             pipelines: Arc::new(pipelines),
@@ -84,5 +101,87 @@ impl Services {
             results,
             aws,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::settings::SettingsArgs;
+
+    fn settings(home: &Path, change: impl FnOnce(&mut SettingsArgs)) -> Settings {
+        let mut args = SettingsArgs {
+            work_dir: Some(home.join("work")),
+            ..SettingsArgs::embedded(home.to_path_buf())
+        };
+        change(&mut args);
+        Settings::resolve(&args).unwrap()
+    }
+
+    async fn build(settings: Settings) -> Result<Services, JobError> {
+        Services::build(settings, PipelineSet::load(None).unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn a_new_home_gets_its_index_and_every_store() {
+        let home = tempfile::tempdir().unwrap();
+        let services = build(settings(home.path(), |_| {})).await.unwrap();
+        assert!(home.path().join("index.sqlite").is_file());
+        for store in ["incoming", "archive", "public", "error", "reports"] {
+            assert!(home.path().join(store).is_dir(), "{store} was not made");
+        }
+        assert!(services.index.location().ends_with("index.sqlite"));
+        // The index answers: the boundary was opened, not just named.
+        assert!(
+            services
+                .index
+                .get("nothing/here.nc")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unusable_index_is_told_before_any_job_with_its_place() {
+        let home = tempfile::tempdir().unwrap();
+        let blocker = home.path().join("a-file");
+        std::fs::write(&blocker, "not a folder").unwrap();
+        let index = blocker.join("index.sqlite");
+        let err = build(settings(home.path(), |a| {
+            a.index_url = Some(format!("sqlite://{}", index.display()));
+        }))
+        .await
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("cannot open the index"),
+            "{}",
+            err.message
+        );
+        assert!(err.detail().contains("a-file"), "{}", err.detail());
+    }
+
+    #[tokio::test]
+    async fn opened_side_by_side_the_first_store_to_fail_is_still_the_one_told() {
+        let home = tempfile::tempdir().unwrap();
+        let blocker = home.path().join("a-file");
+        std::fs::write(&blocker, "not a folder").unwrap();
+        let err = build(settings(home.path(), |a| {
+            a.index_url = Some(format!(
+                "sqlite://{}",
+                blocker.join("index.sqlite").display()
+            ));
+            a.public_url = Some(blocker.join("public").display().to_string());
+            a.reports_url = Some(blocker.join("reports").display().to_string());
+        }))
+        .await
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("cannot open the public store"),
+            "{}",
+            err.message
+        );
     }
 }
