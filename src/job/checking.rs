@@ -354,7 +354,7 @@ mod tests {
         assert!(Opened::take_for(&mut opened, &up.local_path).is_none());
     }
 
-    /// A checked collection of `names`, each a copy of [`NC`] with check type `check`.
+    /// A checked collection of `names`, each a copy of [`NC`] with check type `check_type`.
     async fn checked(dir: &Path, names: &[&str], check_type: CheckType) -> CheckedFiles {
         let set = pipelines();
         let files = names

@@ -144,17 +144,27 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn an_unusable_index_is_told_before_any_job_with_its_place() {
+    /// What building the services of a home fails with, when `change` points boundaries into
+    /// `a-file`, a regular file in the home that nothing can be made under.
+    async fn failure(change: impl FnOnce(&mut SettingsArgs, &Path)) -> JobError {
         let home = tempfile::tempdir().unwrap();
         let blocker = home.path().join("a-file");
         std::fs::write(&blocker, "not a folder").unwrap();
-        let index = blocker.join("index.sqlite");
-        let err = build(settings(home.path(), |a| {
-            a.index_url = Some(format!("sqlite://{}", index.display()));
-        }))
-        .await
-        .unwrap_err();
+        build(settings(home.path(), |a| change(a, &blocker)))
+            .await
+            .unwrap_err()
+    }
+
+    fn index_under(a: &mut SettingsArgs, blocker: &Path) {
+        a.index_url = Some(format!(
+            "sqlite://{}",
+            blocker.join("index.sqlite").display()
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unusable_index_is_told_before_any_job_with_its_place() {
+        let err = failure(index_under).await;
         assert!(
             err.message.starts_with("cannot open the index"),
             "{}",
@@ -165,19 +175,12 @@ mod tests {
 
     #[tokio::test]
     async fn opened_side_by_side_the_first_store_to_fail_is_still_the_one_told() {
-        let home = tempfile::tempdir().unwrap();
-        let blocker = home.path().join("a-file");
-        std::fs::write(&blocker, "not a folder").unwrap();
-        let err = build(settings(home.path(), |a| {
-            a.index_url = Some(format!(
-                "sqlite://{}",
-                blocker.join("index.sqlite").display()
-            ));
+        let err = failure(|a, blocker| {
+            index_under(a, blocker);
             a.public_url = Some(blocker.join("public").display().to_string());
             a.reports_url = Some(blocker.join("reports").display().to_string());
-        }))
-        .await
-        .unwrap_err();
+        })
+        .await;
         assert!(
             err.message.starts_with("cannot open the public store"),
             "{}",
