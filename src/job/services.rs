@@ -67,9 +67,9 @@ impl Services {
         };
         // The index is opened beside the stores and the notifier: a new SQLite index is built
         // and made durable on a blocking thread (milliseconds, the first job of a home waiting
-        // on its fsyncs) while the local stores make their folders on this one, and a
-        // PostgreSQL connection is made while the S3 clients are set up. Every boundary is
-        // opened before an error is told, and the first to fail in this order is the one told.
+        // on its fsyncs) while the local stores make their folders on this one. The three
+        // openings each run to their end (the stores stop at the first that fails); then the
+        // first failure in the order incoming … reports, index, notifier is the one told.
         let (index, stores, notifier) = tokio::join!(
             crate::index::open(&settings.index, &settings.timeouts),
             async {
@@ -112,10 +112,7 @@ mod tests {
     use crate::settings::SettingsArgs;
 
     fn settings(home: &Path, change: impl FnOnce(&mut SettingsArgs)) -> Settings {
-        let mut args = SettingsArgs {
-            work_dir: Some(home.join("work")),
-            ..SettingsArgs::embedded(home.to_path_buf())
-        };
+        let mut args = SettingsArgs::embedded(home.to_path_buf());
         change(&mut args);
         Settings::resolve(&args).unwrap()
     }
