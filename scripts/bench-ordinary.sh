@@ -6,8 +6,9 @@
 #   used  — a home an earlier job of another file made, copied afresh before each run (what every
 #           job but a home's first finds).
 # The floor is the file hashed into a work folder, then copied to an archive and a public folder
-# (what `run` writes), as in scripts/bench.sh. Wall milliseconds, medians; the floor is timed the
-# same way as the jobs (one process start per step), so its start-ups count on both sides.
+# (what `run` writes), as in scripts/bench.sh. Wall milliseconds to a tenth, medians; the floor is
+# timed the same way as the jobs (one process start per step), so its start-ups count on both
+# sides.
 #
 # Two pipeline files: `bench` (one pipeline, every .nc checked with cf:1.6 + imos:1.4, as in
 # scripts/bench.sh) or `imos` (examples/imos/pipelines.toml, the IMOS streams: the file is
@@ -83,7 +84,7 @@ for i in $(seq $#); do
     [ -f "$work/used-$i/index.sqlite" ] || { echo "$bin made no index in its home" >&2; exit 1; }
 done
 
-# One job: prints its wall milliseconds.
+# One job: prints its wall microseconds.
 job() {
     local i="$1" bin="$2" home="$3" start end args
     rm -rf "$work/var" "$work/jobs"; mkdir -p "$work/jobs"
@@ -94,7 +95,7 @@ job() {
     INGEST_HOME="$work/var" "$bin" --log-format json run --output json "${args[@]}" >"$work/run.json" 2>/dev/null || true
     end=$(now_ns)
     grep -q '"outcome": "published"' "$work/run.json" || { echo "$bin ($home home) did not publish $file" >&2; exit 1; }
-    echo $(((end - start) / 1000000))
+    echo $(((end - start) / 1000))
 }
 
 floor() {
@@ -106,7 +107,7 @@ floor() {
     cp "$work/copies/work" "$work/copies/archive"
     cp "$work/copies/work" "$work/copies/public"
     end=$(now_ns)
-    echo $(((end - start) / 1000000))
+    echo $(((end - start) / 1000))
 }
 
 declare -A out
@@ -117,16 +118,18 @@ for _ in $(seq "$rounds"); do
     out[floor]+="$(floor) "
 done
 each() { tr ' ' '\n' | grep .; }
-floor_ms=$(echo "${out[floor]}" | each | median)
+# Microseconds as milliseconds to a tenth: one figure, or each of a list.
+ms() { awk '{ for (i = 1; i <= NF; i++) printf "%s%.1f", (i > 1 ? " " : ""), $i / 1000 } END { print "" }'; }
+floor_us=$(echo "${out[floor]}" | each | median)
 echo "file: $(basename "$file") ($(du -h --apparent-size "$file" | cut -f1)); pipelines: $pipelines; $rounds rounds; $(uptime | sed 's/.*load/load/')"
 over=0
 for i in $(seq $#); do
     for home in fresh used; do
         m=$(echo "${out[$i.$home]}" | each | median)
         verdict=""
-        if [ $((m - floor_ms)) -ge "$limit" ]; then verdict=" OVER the ${limit} ms limit"; over=1; fi
-        echo "${!i} ($home home): median $m ms, $((m - floor_ms)) ms beyond the floor$verdict; all: ${out[$i.$home]}"
+        if [ $((m - floor_us)) -ge $((limit * 1000)) ]; then verdict=" OVER the ${limit} ms limit"; over=1; fi
+        echo "${!i} ($home home): median $(echo "$m" | ms) ms, $(echo $((m - floor_us)) | ms) ms beyond the floor$verdict; all: $(echo "${out[$i.$home]}" | ms)"
     done
 done
-echo "copy floor: median $floor_ms ms; all: ${out[floor]}"
+echo "copy floor: median $(echo "$floor_us" | ms) ms; all: $(echo "${out[floor]}" | ms)"
 exit "$over"

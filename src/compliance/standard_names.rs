@@ -26,10 +26,13 @@ fn find(list: &[(&'static str, &'static str)], key: &str) -> Option<&'static str
 
 impl StandardNameTable {
     fn load(text: &'static str) -> StandardNameTable {
+        // A line per entry at most: the lists are made their size at once rather than grown
+        // (each growth a copy into memory the process has not touched yet).
+        let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
         let mut t = StandardNameTable {
             version: String::new(),
-            entries: Vec::new(),
-            names: Vec::new(),
+            entries: Vec::with_capacity(lines),
+            names: Vec::with_capacity(lines),
             aliases: Vec::new(),
         };
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -214,12 +214,20 @@ fn connect(path: &Path) -> Result<Connection, (IndexOp, rusqlite::Error)> {
     Ok(conn)
 }
 
-/// Makes a new database at `path` whole or not at all: built beside it under a name of its own
-/// (WAL mode, every migration) with no syncs along the way, made durable with one `fsync`, then
-/// linked into place — which fails, leaving the database another process linked first, when
-/// one is there already. Creating it in place took seven `fsync`s (the rollback journal of the
-/// switch to WAL, the WAL, the folder twice), the first job of a new home waiting on each; a
-/// process killed half-way leaves a file no job opens rather than a half-made index.
+/// A new index as the migrations make it (the tests' `build_empty`): every migration applied, WAL mode recorded in its
+/// header, nothing in it. A new home's first job writes these bytes instead of having SQLite
+/// build them (parsing and running every migration, a WAL and its shared memory made,
+/// checkpointed and removed): about a millisecond of that job. The test
+/// `the_embedded_empty_index_is_what_the_migrations_make` keeps it equal to what the migrations
+/// make; were it ever behind them, connecting applies the migrations it lacks.
+const EMPTY: &[u8] = include_bytes!("empty-index.sqlite");
+
+/// Makes a new database at `path` whole or not at all: written beside it under a name of its
+/// own ([`EMPTY`]), made durable with one `fsync`, then linked into place — which fails,
+/// leaving the database another process linked first, when one is there already. Creating it
+/// in place took seven `fsync`s (the rollback journal of the switch to WAL, the WAL, the folder
+/// twice), the first job of a new home waiting on each; a process killed half-way leaves a file
+/// no job opens rather than a half-made index.
 fn create(path: &Path) -> Result<(), IndexError> {
     let io = |what: &str, e: std::io::Error| {
         let kind = match e.kind() {
@@ -240,24 +248,19 @@ fn create(path: &Path) -> Result<(), IndexError> {
         .unwrap_or_default();
     let prefix = draft_prefix(&name);
     sweep_drafts(&folder, &prefix);
-    let draft = tempfile::Builder::new()
+    let mut draft = tempfile::Builder::new()
         .prefix(&prefix)
         .tempfile_in(&folder)
-        .map_err(|e| io("cannot make the new index beside its place", e))?
-        .into_temp_path();
+        .map_err(|e| io("cannot make the new index beside its place", e))?;
     {
-        let mut conn = Connection::open(&draft).map_err(|e| err(IndexOp::Open, path, e))?;
-        // Nothing here needs to survive a crash until the link below, which follows one fsync.
-        conn.pragma_update(None, "synchronous", "OFF")
-            .and_then(|()| conn.pragma_update(None, "journal_mode", "WAL"))
-            .map_err(|e| err(IndexOp::Open, path, e))?;
-        migrate(&mut conn).map_err(|e| err(IndexOp::Migrate, path, e))?;
-        // Closing checkpoints the WAL into the file and removes it (and its shared memory).
-        conn.close().map_err(|(_, e)| err(IndexOp::Open, path, e))?;
+        use std::io::Write;
+        let file = draft.as_file_mut();
+        file.write_all(EMPTY)
+            .map_err(|e| io("cannot write the new index", e))?;
+        file.sync_all()
+            .map_err(|e| io("cannot make the new index durable", e))?;
     }
-    std::fs::File::open(&draft)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("cannot make the new index durable", e))?;
+    let draft = draft.into_temp_path();
     match std::fs::hard_link(&draft, path) {
         Ok(()) => std::fs::File::open(&folder)
             .and_then(|d| d.sync_all())
@@ -268,6 +271,18 @@ fn create(path: &Path) -> Result<(), IndexError> {
     }
     // The draft's own name goes when `draft` drops; the index keeps the link.
     Ok(())
+}
+
+/// Builds an empty index at `path` the slow way, through SQLite: WAL mode and every migration,
+/// with no syncs (nothing here needs to survive a crash), then closed, which checkpoints the
+/// WAL into the file and removes it. [`EMPTY`] is what this makes.
+#[cfg(test)]
+fn build_empty(path: &Path) -> rusqlite::Result<()> {
+    let mut conn = Connection::open(path)?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    migrate(&mut conn)?;
+    conn.close().map_err(|(_, e)| e)
 }
 
 /// The name a database's draft starts with: hidden, beside the database.
@@ -901,6 +916,84 @@ mod tests {
             .collect();
         names.sort();
         names
+    }
+
+    /// What the migrations decide of an index: its schema, every table's rows counted, its
+    /// version, page size and journal mode, and whether it is sound.
+    type Shape = (
+        Vec<(String, String, Option<String>, i64)>,
+        i64,
+        i64,
+        String,
+        String,
+    );
+
+    fn shape(path: &Path) -> Shape {
+        let conn = Connection::open(path).unwrap();
+        let pragma = |name: &str| -> String {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| format!("{v:?}"))
+            .unwrap()
+        };
+        let mut schema: Vec<(String, String, Option<String>, i64)> = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, 0)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (kind, name, _, rows) in &mut schema {
+            if kind == "table" {
+                *rows = conn
+                    .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| {
+                        r.get(0)
+                    })
+                    .unwrap();
+            }
+        }
+        let number = |name: &str| -> i64 {
+            conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        (
+            schema,
+            number("user_version"),
+            number("page_size"),
+            pragma("journal_mode"),
+            pragma("integrity_check"),
+        )
+    }
+
+    /// Where the embedded empty index is kept, and how to write it again.
+    const EMPTY_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/index/empty-index.sqlite");
+    const REWRITE: &str = "OCEAN_INGEST_WRITE_EMPTY_INDEX";
+
+    #[test]
+    fn the_embedded_empty_index_is_what_the_migrations_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("built.sqlite");
+        build_empty(&built).unwrap();
+        if std::env::var_os(REWRITE).is_some() {
+            std::fs::copy(&built, EMPTY_FILE).unwrap();
+        }
+        let embedded = dir.path().join("embedded.sqlite");
+        std::fs::write(&embedded, EMPTY).unwrap();
+        let (want, got) = (shape(&built), shape(&embedded));
+        assert_eq!(
+            got, want,
+            "{EMPTY_FILE} is not the index the migrations make: write it again with \
+             {REWRITE}=1 cargo test --lib the_embedded_empty_index (then rebuild)"
+        );
+        assert_eq!(want.1 as usize, MIGRATIONS.len());
+        assert_eq!(want.3, "Text(\"wal\")");
+        assert_eq!(want.4, "Text(\"ok\")");
+        assert!(want.0.iter().any(|(kind, ..)| kind == "table"));
+        assert!(
+            want.0.iter().all(|(.., rows)| *rows == 0),
+            "rows in an empty index"
+        );
     }
 
     #[tokio::test]

@@ -127,9 +127,11 @@ fn rows() -> (Vec<Row<'static>>, Vec<(String, String, f64)>) {
 
 fn build() -> Database {
     let (rows, prefixes) = rows();
+    // Made their size at once rather than grown: about two names (singular and plural) and a
+    // symbol per unit.
     let mut db = Database {
-        names: HashMap::new(),
-        symbols: HashMap::new(),
+        names: HashMap::with_capacity(rows.len() * 2),
+        symbols: HashMap::with_capacity(rows.len()),
         name_prefixes: prefixes
             .iter()
             .filter(|p| !p.0.is_empty())
