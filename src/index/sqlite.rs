@@ -214,10 +214,10 @@ fn connect(path: &Path) -> Result<Connection, (IndexOp, rusqlite::Error)> {
     Ok(conn)
 }
 
-/// A new index as the migrations make it (the tests' `build_empty`): every migration applied, WAL mode recorded in its
-/// header, nothing in it. A new home's first job writes these bytes instead of having SQLite
-/// build them (parsing and running every migration, a WAL and its shared memory made,
-/// checkpointed and removed): about a millisecond of that job. The test
+/// A new index as the migrations make it (the tests' `build_empty`): every migration applied,
+/// WAL mode recorded in its header, nothing in it. A new home's first job writes these bytes
+/// instead of having SQLite build them (parsing and running every migration, a WAL and its
+/// shared memory made, checkpointed and removed): about a millisecond of that job. The test
 /// `the_embedded_empty_index_is_what_the_migrations_make` keeps it equal to what the migrations
 /// make; were it ever behind them, connecting applies the migrations it lacks.
 const EMPTY: &[u8] = include_bytes!("empty-index.sqlite");
