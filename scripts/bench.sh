@@ -85,13 +85,23 @@ except Exception:
     print("no-report")' "$work/run.json"
 }
 
-# A whole job on the embedded default, fresh: prints "seconds MiB outcome".
-run_job() {
-    local file="$1" t
+# Runs "$@" (a command or one of these functions) with the jobs' settings: home, work folder,
+# pipeline file.
+with_job_env() {
+    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true "$@"
+}
+
+# An empty home and work folder for the next job.
+fresh_home() {
     rm -rf "$work/var" "$work/jobs"
     mkdir -p "$work/jobs"
-    t=$(INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
-        peak_rss_mib "$work/run.json" "$bin" --log-format json run --output json "$file" || true)
+}
+
+# A whole job on the embedded default, fresh: prints "seconds MiB outcome".
+run_job() {
+    local t
+    fresh_home
+    t=$(with_job_env peak_rss_mib "$work/run.json" "$bin" --log-format json run --output json "$1" || true)
     echo "$t $(run_outcome)"
 }
 
@@ -99,12 +109,10 @@ run_job() {
 # milliseconds beside a floor of plain processes: run_job's GNU time is a process of its own
 # (about 1 ms to start here) that the job would be charged with and the floor not.
 time_job() {
-    local file="$1" start end
-    rm -rf "$work/var" "$work/jobs"
-    mkdir -p "$work/jobs"
+    local start end
+    fresh_home
     start=$(now)
-    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
-        "$bin" --log-format json run --output json "$file" >"$work/run.json" 2>"$work/run.json.err" || true
+    with_job_env "$bin" --log-format json run --output json "$1" >"$work/run.json" 2>"$work/run.json.err" || true
     end=$(now)
     echo "$(elapsed "$start" "$end") $(run_outcome)"
 }
@@ -255,8 +263,8 @@ say "| how | wall | jobs per second | outcomes |"
 say "|---|---|---|---|"
 # Fresh home, the uploads in its incoming store under distinct names (each its own upload).
 stage_uploads() {
-    rm -rf "$work/var" "$work/jobs"
-    mkdir -p "$work/jobs" "$work/var/incoming/BENCH"
+    fresh_home
+    mkdir -p "$work/var/incoming/BENCH"
     for i in $(seq "$replay_jobs"); do
         cp "$passing" "$work/var/incoming/BENCH/IMOS_BENCH_replay_$i.nc"
     done
@@ -265,16 +273,14 @@ stage_uploads() {
 stage_uploads
 start=$(now)
 for i in $(seq "$replay_jobs"); do
-    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
-        "$bin" --log-format json run --output json "$work/var/incoming/BENCH/IMOS_BENCH_replay_$i.nc" >"$work/run.json" 2>>"$work/runs.err" || true
+    with_job_env "$bin" --log-format json run --output json "$work/var/incoming/BENCH/IMOS_BENCH_replay_$i.nc" >"$work/run.json" 2>>"$work/runs.err" || true
 done
 wall=$(elapsed "$start" "$(now)")
 say "| $replay_jobs \`run\` processes one after another | ${wall} s | $(awk -v n="$replay_jobs" -v w="$wall" 'BEGIN { printf "%.1f", n / w }') | $(find "$work/var/public" -name '*.nc' | wc -l) published |"
 for c in 1 2 4; do
     stage_uploads
     start=$(now)
-    INGEST_HOME="$work/var" INGEST_WORK_DIR="$work/jobs" INGEST_PIPELINES="$work/pipelines.toml" INGEST_PIPELINES_ALLOW_CATCH_ALL=true \
-        "$bin" --log-format json replay --inline --concurrency "$c" --prefix "" >"$work/replay.out" 2>"$work/replay.err" || true
+    with_job_env "$bin" --log-format json replay --inline --concurrency "$c" --prefix "" >"$work/replay.out" 2>"$work/replay.err" || true
     wall=$(elapsed "$start" "$(now)")
     summary=$(grep -o 'replayed [0-9]*:.*' "$work/replay.out" | tail -n 1)
     [ -n "$summary" ] || { echo "error: replay --inline printed no summary: $(tail -c 400 "$work/replay.err")" >&2; exit 1; }

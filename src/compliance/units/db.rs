@@ -127,11 +127,16 @@ fn rows() -> (Vec<Row<'static>>, Vec<(String, String, f64)>) {
 
 fn build() -> Database {
     let (rows, prefixes) = rows();
-    // Made their size at once rather than grown: about two names (singular and plural) and a
-    // symbol per unit.
+    // Made their size at once rather than grown: every name, plural and symbol of the rows.
+    let names = rows
+        .iter()
+        .flat_map(|r| &r.names)
+        .map(|(_, plural)| 1 + usize::from(plural.is_some()))
+        .sum();
+    let symbols = rows.iter().map(|r| r.symbols.len()).sum();
     let mut db = Database {
-        names: HashMap::with_capacity(rows.len() * 2),
-        symbols: HashMap::with_capacity(rows.len()),
+        names: HashMap::with_capacity(names),
+        symbols: HashMap::with_capacity(symbols),
         name_prefixes: prefixes
             .iter()
             .filter(|p| !p.0.is_empty())
