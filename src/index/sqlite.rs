@@ -918,8 +918,6 @@ mod tests {
         names
     }
 
-    use crate::harvest::schema::quote;
-
     /// What the migrations decide of an index: its schema, every table's rows counted, its
     /// version, page size and journal mode, and whether it is sound.
     type Shape = (
@@ -949,7 +947,7 @@ mod tests {
         for (kind, name, _, rows) in &mut schema {
             if kind == "table" {
                 *rows = conn
-                    .query_row(&format!("SELECT count(*) FROM {}", quote(name)), [], |r| {
+                    .query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| {
                         r.get(0)
                     })
                     .unwrap();
