@@ -75,12 +75,18 @@ def standard_names(version):
         out.write("# Derived from the CF Standard Name Table version %s (cfconventions.org), published by the\n" % version)
         out.write("# CF Conventions committee under CC BY 4.0. Names and canonical units only; regenerate with\n")
         out.write("# scripts/gen-reference-data.py. Rows: entry<TAB>name<TAB>canonical units | alias<TAB>name<TAB>entry\n")
+        out.write("# The entries, then the aliases, each sorted by name (byte order): a job looks names up in\n")
+        out.write("# the text as it is, without sorting or copying it (src/compliance/standard_names.rs).\n")
         out.write("version\t%s\n" % clean(root.findtext("version_number")))
-        for e in root.findall("entry"):
-            out.write("entry\t%s\t%s\n" % (e.get("id"), clean(e.findtext("canonical_units"))))
-        for a in root.findall("alias"):
-            ids = [clean(x.text) for x in a.findall("entry_id")]
-            out.write("alias\t%s\t%s\n" % (a.get("id"), ",".join(ids)))
+        # Sorted by the name's UTF-8 bytes (what Rust's str ordering is); stable, so a name listed
+        # twice keeps the table's order.
+        entries = [(e.get("id"), clean(e.findtext("canonical_units"))) for e in root.findall("entry")]
+        for name, units in sorted(entries, key=lambda r: r[0].encode("utf-8")):
+            out.write("entry\t%s\t%s\n" % (name, units))
+        aliases = [(a.get("id"), ",".join(clean(x.text) for x in a.findall("entry_id")))
+                   for a in root.findall("alias")]
+        for name, ids in sorted(aliases, key=lambda r: r[0].encode("utf-8")):
+            out.write("alias\t%s\t%s\n" % (name, ids))
 
 
 if __name__ == "__main__":
