@@ -11,14 +11,33 @@
 //! with the pattern compiled with Unicode off (over bytes, which the ASCII text is), compiled on
 //! first use, and anything else with the Unicode compilation, also compiled on first use; a
 //! pattern that cannot be compiled without Unicode (`\p{…}`) always uses the Unicode one.
+//!
+//! Short ASCII text (attribute values, names, keys: up to [`SHORT_TEXT`] bytes) takes a third
+//! compilation, made without the lazy DFAs: a pattern is matched a handful of times per process,
+//! and a lazy DFA, which pays off over long text, spends its first match building a state for
+//! almost every byte it reads, after a compilation that also builds the pattern's reverse. The
+//! NFA engines (one-pass, bounded backtracking, PikeVM) compile in about half the time and match
+//! a few hundred bytes in microseconds; longer ASCII text, which could make them slow, gets the
+//! DFA compilation above. All three give the leftmost-first match of the same pattern.
 
 use std::ops::Index;
 use std::sync::{Arc, OnceLock};
 
+use regex_automata::meta;
+
+/// The longest ASCII text matched by the compilation without DFAs (see the module docs): 4 KiB
+/// keeps a PikeVM's worst case (text × pattern states) to a fraction of a millisecond for the
+/// patterns a pipeline or a suite has.
+pub const SHORT_TEXT: usize = 4096;
+
 /// One pattern, compiled lazily for ASCII and for Unicode haystacks (see the module docs).
 pub struct TextRegex {
     pattern: String,
-    /// `None` inside: the pattern is not ASCII or needs Unicode; every haystack takes `unicode`.
+    /// For ASCII text up to [`SHORT_TEXT`] bytes: compiled without Unicode and without DFAs.
+    /// `None` inside: the pattern is not ASCII or needs Unicode (as for `ascii`).
+    short: OnceLock<Option<meta::Regex>>,
+    /// For longer ASCII text. `None` inside: the pattern is not ASCII or needs Unicode; every
+    /// haystack takes `unicode`.
     ascii: OnceLock<Option<regex::bytes::Regex>>,
     unicode: OnceLock<regex::Regex>,
     /// Group names by index, the same for both compilations.
@@ -31,6 +50,7 @@ impl TextRegex {
     pub fn new(pattern: impl Into<String>) -> TextRegex {
         TextRegex {
             pattern: pattern.into(),
+            short: OnceLock::new(),
             ascii: OnceLock::new(),
             unicode: OnceLock::new(),
             names: OnceLock::new(),
@@ -62,8 +82,8 @@ impl TextRegex {
         if let Some(names) = self.names.get() {
             return names.clone();
         }
-        match self.ascii() {
-            Some(re) => self.names(re.capture_names()),
+        match self.short() {
+            Some(re) => self.names(re.group_info().pattern_names(regex_automata::PatternID::ZERO)),
             None => self.names(self.unicode().capture_names()),
         }
     }
@@ -71,6 +91,7 @@ impl TextRegex {
     /// Compiles the pattern now, for every haystack it may meet, or says why it cannot be (for
     /// `pipelines validate`, which answers for every pattern before a job meets one).
     pub fn compile(&self) -> Result<(), regex::Error> {
+        self.short();
         self.ascii();
         if self.unicode.get().is_none() {
             let _ = self.unicode.set(regex::Regex::new(&self.pattern)?);
@@ -81,7 +102,7 @@ impl TextRegex {
     /// Whether either compilation has been made (for tests of what compiles when).
     #[cfg(test)]
     pub(crate) fn compiled(&self) -> bool {
-        self.ascii.get().is_some() || self.unicode.get().is_some()
+        self.short.get().is_some() || self.ascii.get().is_some() || self.unicode.get().is_some()
     }
 
     fn names<'n>(&self, names: impl Iterator<Item = Option<&'n str>>) -> Arc<[Option<String>]> {
@@ -93,6 +114,32 @@ impl TextRegex {
     /// The pattern as written.
     pub fn as_str(&self) -> &str {
         &self.pattern
+    }
+
+    fn short(&self) -> Option<&meta::Regex> {
+        self.short
+            .get_or_init(|| {
+                if !self.pattern.is_ascii() {
+                    return None;
+                }
+                // The settings of `regex::bytes` with Unicode off (which `ascii` uses), less the
+                // lazy and full DFAs.
+                meta::Builder::new()
+                    .syntax(
+                        regex_automata::util::syntax::Config::new()
+                            .unicode(false)
+                            .utf8(false),
+                    )
+                    .configure(
+                        meta::Config::new()
+                            .utf8_empty(false)
+                            .hybrid(false)
+                            .dfa(false),
+                    )
+                    .build(&self.pattern)
+                    .ok()
+            })
+            .as_ref()
     }
 
     fn ascii(&self) -> Option<&regex::bytes::Regex> {
@@ -116,65 +163,95 @@ impl TextRegex {
         })
     }
 
-    /// The ASCII compilation when both the haystack and the pattern allow it.
-    fn for_ascii(&self, haystack: &str) -> Option<&regex::bytes::Regex> {
+    /// The compilation that serves `haystack` (see the module docs).
+    fn engine(&self, haystack: &str) -> Engine<'_> {
         if haystack.is_ascii() {
-            self.ascii()
-        } else {
-            None
+            let found = if haystack.len() <= SHORT_TEXT {
+                self.short().map(Engine::Short)
+            } else {
+                self.ascii().map(Engine::Ascii)
+            };
+            if let Some(engine) = found {
+                return engine;
+            }
         }
+        Engine::Unicode(self.unicode())
     }
 
     /// Whether the pattern matches anywhere in `haystack`.
     pub fn is_match(&self, haystack: &str) -> bool {
-        match self.for_ascii(haystack) {
-            Some(re) => re.is_match(haystack.as_bytes()),
-            None => self.unicode().is_match(haystack),
+        match self.engine(haystack) {
+            Engine::Short(re) => re.is_match(haystack.as_bytes()),
+            Engine::Ascii(re) => re.is_match(haystack.as_bytes()),
+            Engine::Unicode(re) => re.is_match(haystack),
         }
     }
 
     /// The leftmost-first match: `(start, end)` byte offsets into `haystack`.
     pub fn find(&self, haystack: &str) -> Option<(usize, usize)> {
-        match self.for_ascii(haystack) {
-            Some(re) => re.find(haystack.as_bytes()).map(|m| (m.start(), m.end())),
-            None => self.unicode().find(haystack).map(|m| (m.start(), m.end())),
+        match self.engine(haystack) {
+            Engine::Short(re) => re.find(haystack.as_bytes()).map(|m| (m.start(), m.end())),
+            Engine::Ascii(re) => re.find(haystack.as_bytes()).map(|m| (m.start(), m.end())),
+            Engine::Unicode(re) => re.find(haystack).map(|m| (m.start(), m.end())),
         }
     }
 
     /// The groups of the leftmost-first match.
     pub fn captures<'h>(&self, haystack: &'h str) -> Option<Captures<'h>> {
-        match self.for_ascii(haystack) {
-            Some(re) => re.captures(haystack.as_bytes()).map(|c| {
+        match self.engine(haystack) {
+            Engine::Short(re) => {
+                let mut caps = re.create_captures();
+                re.captures(haystack.as_bytes(), &mut caps);
+                caps.is_match().then(|| self.short_captures(re, haystack, &caps))
+            }
+            Engine::Ascii(re) => re.captures(haystack.as_bytes()).map(|c| {
                 Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
             }),
-            None => {
-                let re = self.unicode();
-                re.captures(haystack).map(|c| {
-                    Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
-                })
-            }
+            Engine::Unicode(re) => re.captures(haystack).map(|c| {
+                Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+            }),
         }
     }
 
     /// The groups of every successive non-overlapping match.
     pub fn captures_iter<'h>(&self, haystack: &'h str) -> Vec<Captures<'h>> {
-        match self.for_ascii(haystack) {
-            Some(re) => re
+        match self.engine(haystack) {
+            Engine::Short(re) => re
+                .captures_iter(haystack.as_bytes())
+                .map(|c| self.short_captures(re, haystack, &c))
+                .collect(),
+            Engine::Ascii(re) => re
                 .captures_iter(haystack.as_bytes())
                 .map(|c| {
                     Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
                 })
                 .collect(),
-            None => {
-                let re = self.unicode();
-                re.captures_iter(haystack)
-                    .map(|c| {
-                        Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
-                    })
-                    .collect()
-            }
+            Engine::Unicode(re) => re
+                .captures_iter(haystack)
+                .map(|c| {
+                    Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
+                })
+                .collect(),
         }
     }
+
+    fn short_captures<'h>(
+        &self,
+        re: &meta::Regex,
+        haystack: &'h str,
+        caps: &regex_automata::util::captures::Captures,
+    ) -> Captures<'h> {
+        let spans = (0..caps.group_len()).map(|i| caps.get_group(i).map(|s| (s.start, s.end)));
+        let names = re.group_info().pattern_names(regex_automata::PatternID::ZERO);
+        Captures::new(haystack, spans, self.names(names))
+    }
+}
+
+/// One of a pattern's compilations, chosen by the text it is to match.
+enum Engine<'r> {
+    Short(&'r meta::Regex),
+    Ascii(&'r regex::bytes::Regex),
+    Unicode(&'r regex::Regex),
 }
 
 /// Puts each group's name at its index, as the compilation numbers them: in the order their
@@ -307,12 +384,33 @@ mod tests {
                 &["CF Standard", "CF\nStandard", "é CF standard"],
             ),
             (r"\s+", &["a\x0bb", "a\u{a0}b", "ab"]),
+            // Alternatives, empty and lazy groups: the engines agree on leftmost-first groups.
+            (r"(a)|(?P<b>b)|((?P<c>c)(d))", &["xabcdcd", "dc", ""]),
+            (
+                r"^(?P<p>[A-Z]+)_(?:(?P<q>[^_]+)_)??FV(?P<v>\d{2})(?:_(?P<r>.+?))??\.nc$",
+                &["IMOS_NRSROT_FV01_X_Y.nc", "IMOS_FV00.nc", "IMOS_FV1.nc"],
+            ),
+            (
+                r"\A(.*[0-9]:[0-9]{1,2})\s*([+-])([0-9]{1,2})(?::?([0-9]{2}))?\z",
+                &["2018-08-10T04:43 +10:00", "04:43-0930", "T04:43Z"],
+            ),
             (r"\p{Greek}", &["α", "a"]),
         ];
         for (pattern, haystacks) in cases {
             let ours = TextRegex::new(*pattern);
             let theirs = regex::Regex::new(pattern).unwrap();
-            for h in *haystacks {
+            // Each text also as long text (past SHORT_TEXT), which takes another compilation:
+            // repeated, and with it at the end of a long line.
+            let long = |h: &str| {
+                let times = SHORT_TEXT / h.len().max(1) + 2;
+                [h.repeat(times), format!("{}{h}", "x ".repeat(SHORT_TEXT))]
+            };
+            let all: Vec<String> = haystacks
+                .iter()
+                .flat_map(|h| std::iter::once(h.to_string()).chain(long(h)))
+                .collect();
+            for h in &all {
+                let h = h.as_str();
                 assert_eq!(ours.is_match(h), theirs.is_match(h), "{pattern} on {h:?}");
                 assert_eq!(
                     ours.find(h),
@@ -343,17 +441,14 @@ mod tests {
             r"no groups at all",
         ] {
             let re = TextRegex::checked(pattern).unwrap();
-            assert!(re.ascii.get().is_none() && re.unicode.get().is_none());
+            assert!(!re.compiled());
             let compiled: Vec<Option<String>> = regex::Regex::new(pattern)
                 .unwrap()
                 .capture_names()
                 .map(|n| n.map(str::to_string))
                 .collect();
             assert_eq!(*re.capture_names(), *compiled, "{pattern}");
-            assert!(
-                re.ascii.get().is_none(),
-                "naming the groups compiled {pattern}"
-            );
+            assert!(!re.compiled(), "naming the groups compiled {pattern}");
         }
         let re = TextRegex::checked(r"^(?P<stem>.+)\.nc$").unwrap();
         assert_eq!(re.captures("a.nc").unwrap().name("stem"), Some("a"));
@@ -381,15 +476,24 @@ mod tests {
     }
 
     #[test]
-    fn the_ascii_compilation_serves_ascii_text_and_only_ascii_text() {
-        let re = TextRegex::new(r"^(?P<year>\d{4})$");
+    fn short_ascii_text_long_ascii_text_and_other_text_each_take_their_compilation() {
+        let re = TextRegex::new(r"(?P<year>\d{4})$");
         assert_eq!(re.captures("2020").unwrap().name("year"), Some("2020"));
+        assert!(re.short.get().is_some() && re.ascii.get().is_none() && re.unicode.get().is_none());
+        let long = format!("{}2021", " ".repeat(SHORT_TEXT));
+        assert_eq!(re.captures(&long).unwrap().name("year"), Some("2021"));
         assert!(re.ascii.get().is_some() && re.unicode.get().is_none());
         assert_eq!(re.captures("٢٠٢٠").unwrap()["year"], *"٢٠٢٠");
         assert!(re.unicode.get().is_some());
+        // Exactly SHORT_TEXT bytes is short text.
+        let edge = TextRegex::new(r"b$");
+        assert!(edge.is_match(&format!("{}b", "a".repeat(SHORT_TEXT - 1))));
+        assert!(edge.short.get().is_some() && edge.ascii.get().is_none());
         // A pattern that needs Unicode never gets an ASCII compilation.
         let greek = TextRegex::new(r"\p{Greek}+");
         assert!(!greek.is_match("abc"));
+        assert!(!greek.is_match(&"abc".repeat(SHORT_TEXT)));
+        assert!(matches!(greek.short.get(), Some(None)));
         assert!(matches!(greek.ascii.get(), Some(None)));
     }
 }
