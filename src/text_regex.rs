@@ -83,7 +83,10 @@ impl TextRegex {
             return names.clone();
         }
         match self.short() {
-            Some(re) => self.names(re.group_info().pattern_names(regex_automata::PatternID::ZERO)),
+            Some(re) => self.names(
+                re.group_info()
+                    .pattern_names(regex_automata::PatternID::ZERO),
+            ),
             None => self.names(self.unicode().capture_names()),
         }
     }
@@ -202,7 +205,8 @@ impl TextRegex {
             Engine::Short(re) => {
                 let mut caps = re.create_captures();
                 re.captures(haystack.as_bytes(), &mut caps);
-                caps.is_match().then(|| self.short_captures(re, haystack, &caps))
+                caps.is_match()
+                    .then(|| self.short_captures(re, haystack, &caps))
             }
             Engine::Ascii(re) => re.captures(haystack.as_bytes()).map(|c| {
                 Captures::new(haystack, c.iter().map(span), self.names(re.capture_names()))
@@ -242,7 +246,9 @@ impl TextRegex {
         caps: &regex_automata::util::captures::Captures,
     ) -> Captures<'h> {
         let spans = (0..caps.group_len()).map(|i| caps.get_group(i).map(|s| (s.start, s.end)));
-        let names = re.group_info().pattern_names(regex_automata::PatternID::ZERO);
+        let names = re
+            .group_info()
+            .pattern_names(regex_automata::PatternID::ZERO);
         Captures::new(haystack, spans, self.names(names))
     }
 }

@@ -207,7 +207,11 @@ mod tests {
                 if cols[0] == "version" || !seen.insert((cols[0], cols[1])) {
                     continue;
                 }
-                let list = if cols[0] == "entry" { &t.entries } else { &t.aliases };
+                let list = if cols[0] == "entry" {
+                    &t.entries
+                } else {
+                    &t.aliases
+                };
                 assert_eq!(t.find(list, cols[1]), Some(cols[2]), "v{v}: {l}");
                 // (An alias may also be an entry's name: v93 has one.)
                 assert!(t.names_contain(cols[1]) || cols[0] == "alias", "v{v}: {l}");
