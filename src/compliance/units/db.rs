@@ -4,15 +4,19 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use rustc_hash::FxBuildHasher;
+
 use super::{Kind, Unit};
 
 const TABLE: &str = include_str!("../../../data/udunits2.tsv");
 
-/// Units by name and symbol, and the prefixes that may precede them.
+/// Units by name and symbol, and the prefixes that may precede them. The maps hash with FxHash,
+/// not SipHash: their keys are the embedded table's (nothing a file names is inserted, so there
+/// is no flooding to resist), and building them is a few thousand inserts in every job.
 pub struct Database {
     /// Lower-cased singular and plural names.
-    names: HashMap<String, Unit>,
-    symbols: HashMap<String, Unit>,
+    names: HashMap<String, Unit, FxBuildHasher>,
+    symbols: HashMap<String, Unit, FxBuildHasher>,
     name_prefixes: Vec<(String, f64)>,
     symbol_prefixes: Vec<(String, f64)>,
 }
@@ -135,8 +139,8 @@ fn build() -> Database {
         .sum();
     let symbols = rows.iter().map(|r| r.symbols.len()).sum();
     let mut db = Database {
-        names: HashMap::with_capacity(names),
-        symbols: HashMap::with_capacity(symbols),
+        names: HashMap::with_capacity_and_hasher(names, FxBuildHasher),
+        symbols: HashMap::with_capacity_and_hasher(symbols, FxBuildHasher),
         name_prefixes: prefixes
             .iter()
             .filter(|p| !p.0.is_empty())
