@@ -1,6 +1,9 @@
 //! The embedded UDUNITS-2 database: unit names (case-insensitive, with plurals), symbols and
-//! prefixes, each resolved to a [`Unit`] once per process.
+//! prefixes, each resolved to a [`Unit`]. A job reads them already resolved (`resolved.tsv`,
+//! embedded); resolving them from the table (data/udunits2.tsv: 267 definitions parsed, plurals
+//! made, names lower-cased) is what the test that keeps the two equal does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -8,17 +11,25 @@ use rustc_hash::FxBuildHasher;
 
 use super::{Kind, Unit};
 
+/// The table as UDUNITS ships it (names, symbols, definitions).
+#[cfg(test)]
 const TABLE: &str = include_str!("../../../data/udunits2.tsv");
+
+/// Every unit of [`TABLE`] resolved, as [`build`] resolves them: a job reads these rows rather
+/// than parsing the definitions, which had cost half a millisecond of every job.
+const RESOLVED: &str = include_str!("resolved.tsv");
 
 /// Units by name and symbol, and the prefixes that may precede them. The maps hash with FxHash,
 /// not SipHash: their keys are the embedded table's (nothing a file names is inserted, so there
 /// is no flooding to resist), and building them is a few thousand inserts in every job.
+/// Keys borrow the embedded text when read from it, and own theirs when resolved from the table.
 pub struct Database {
     /// Lower-cased singular and plural names.
-    names: HashMap<String, Unit, FxBuildHasher>,
-    symbols: HashMap<String, Unit, FxBuildHasher>,
-    name_prefixes: Vec<(String, f64)>,
-    symbol_prefixes: Vec<(String, f64)>,
+    names: HashMap<Cow<'static, str>, Unit, FxBuildHasher>,
+    symbols: HashMap<Cow<'static, str>, Unit, FxBuildHasher>,
+    /// Longest first, so `da` wins over `d`.
+    name_prefixes: Vec<(Cow<'static, str>, f64)>,
+    symbol_prefixes: Vec<(Cow<'static, str>, f64)>,
 }
 
 impl super::Lookup for Database {
@@ -35,21 +46,21 @@ impl Database {
             return Some(*u);
         }
         let lower = id.to_lowercase();
-        if let Some(u) = self.names.get(&lower) {
+        if let Some(u) = self.names.get(lower.as_str()) {
             return Some(*u);
         }
         for (p, v) in &self.symbol_prefixes {
-            if let Some(rest) = id.strip_prefix(p.as_str())
+            if let Some(rest) = id.strip_prefix(p.as_ref())
                 && let Some(u) = self
                     .symbols
                     .get(rest)
-                    .or_else(|| self.names.get(&rest.to_lowercase()))
+                    .or_else(|| self.names.get(rest.to_lowercase().as_str()))
             {
                 return Some(Unit::number(*v).mul(*u));
             }
         }
         for (p, v) in &self.name_prefixes {
-            if let Some(rest) = lower.strip_prefix(p.as_str())
+            if let Some(rest) = lower.strip_prefix(p.as_ref())
                 && let Some(u) = self.names.get(rest)
             {
                 return Some(Unit::number(*v).mul(*u));
@@ -60,6 +71,7 @@ impl Database {
 }
 
 /// The plural UDUNITS forms from a singular name.
+#[cfg(test)]
 fn plural(s: &str) -> String {
     let vowel = |c: char| "aeiou".contains(c);
     if s.ends_with('s')
@@ -76,6 +88,7 @@ fn plural(s: &str) -> String {
     }
 }
 
+#[cfg(test)]
 struct Row<'a> {
     names: Vec<(&'a str, Option<String>)>,
     symbols: Vec<&'a str>,
@@ -83,6 +96,7 @@ struct Row<'a> {
     def: &'a str,
 }
 
+#[cfg(test)]
 fn rows() -> (Vec<Row<'static>>, Vec<(String, String, f64)>) {
     let mut rows = Vec::new();
     let mut prefixes = Vec::new();
@@ -129,6 +143,8 @@ fn rows() -> (Vec<Row<'static>>, Vec<(String, String, f64)>) {
     (rows, prefixes)
 }
 
+/// Resolves every unit of [`TABLE`].
+#[cfg(test)]
 fn build() -> Database {
     let (rows, prefixes) = rows();
     // Made their size at once rather than grown: every name, plural and symbol of the rows.
@@ -144,12 +160,12 @@ fn build() -> Database {
         name_prefixes: prefixes
             .iter()
             .filter(|p| !p.0.is_empty())
-            .map(|p| (p.0.clone(), p.2))
+            .map(|p| (Cow::Owned(p.0.clone()), p.2))
             .collect(),
         symbol_prefixes: prefixes
             .iter()
             .filter(|p| !p.1.is_empty())
-            .map(|p| (p.1.clone(), p.2))
+            .map(|p| (Cow::Owned(p.1.clone()), p.2))
             .collect(),
     };
     // Longest prefixes first, so `da` wins over `d`.
@@ -199,20 +215,194 @@ fn build() -> Database {
     db
 }
 
-fn insert(db: &mut Database, row: &Row, unit: Unit) {
+#[cfg(test)]
+fn insert(db: &mut Database, row: &Row<'static>, unit: Unit) {
     for (name, plural) in &row.names {
-        db.names.entry(name.to_lowercase()).or_insert(unit);
+        db.names.entry(name.to_lowercase().into()).or_insert(unit);
         if let Some(p) = plural {
-            db.names.entry(p.to_lowercase()).or_insert(unit);
+            db.names.entry(p.to_lowercase().into()).or_insert(unit);
         }
     }
     for s in &row.symbols {
-        db.symbols.entry(s.to_string()).or_insert(unit);
+        db.symbols.entry(Cow::Borrowed(*s)).or_insert(unit);
     }
+}
+
+/// The rows of [`RESOLVED`] (tab-separated; `#` starts a comment):
+/// `sizes <names> <symbols>` once, first; then `name|symbol <key> <unit>` and
+/// `name prefix|symbol prefix <key> <value>`, where a unit is its kind, scale, offset (each
+/// `f64` as the hexadecimal of its bits, so it reads back exactly), the seven dimension
+/// exponents (comma-separated) and `since` (0 or 1). Prefixes are listed in lookup order.
+fn read(text: &'static str) -> Result<Database, String> {
+    let mut db = Database {
+        names: HashMap::default(),
+        symbols: HashMap::default(),
+        name_prefixes: Vec::new(),
+        symbol_prefixes: Vec::new(),
+    };
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let bad = |what: &str| format!("line {}: {what}: {line:?}", n + 1);
+        let cols: Vec<&'static str> = line.split('\t').collect();
+        match (cols[0], cols.len()) {
+            ("sizes", 3) => {
+                let size = |c: &str| c.parse::<usize>().map_err(|_| bad("a size"));
+                db.names.reserve(size(cols[1])?);
+                db.symbols.reserve(size(cols[2])?);
+            }
+            ("name" | "symbol", 7) => {
+                let unit = read_unit(&cols[2..]).ok_or_else(|| bad("a unit"))?;
+                let map = if cols[0] == "name" {
+                    &mut db.names
+                } else {
+                    &mut db.symbols
+                };
+                map.insert(Cow::Borrowed(cols[1]), unit);
+            }
+            ("name prefix" | "symbol prefix", 3) => {
+                let value = bits(cols[2]).ok_or_else(|| bad("a prefix value"))?;
+                let list = if cols[0] == "name prefix" {
+                    &mut db.name_prefixes
+                } else {
+                    &mut db.symbol_prefixes
+                };
+                list.push((Cow::Borrowed(cols[1]), value));
+            }
+            _ => return Err(bad("not a row")),
+        }
+    }
+    Ok(db)
+}
+
+fn bits(hex: &str) -> Option<f64> {
+    u64::from_str_radix(hex, 16).ok().map(f64::from_bits)
+}
+
+/// A unit's six columns (see [`read`]).
+fn read_unit(cols: &[&str]) -> Option<Unit> {
+    let kind = match cols[0] {
+        "Unknown" => Kind::Unknown,
+        "NoUnit" => Kind::NoUnit,
+        "Physical" => Kind::Physical,
+        "Timestamp" => Kind::Timestamp,
+        "Logarithmic" => Kind::Logarithmic,
+        _ => return None,
+    };
+    let mut dims = [0; 7];
+    let mut exponents = cols[3].split(',');
+    for d in &mut dims {
+        *d = exponents.next()?.parse().ok()?;
+    }
+    Some(Unit {
+        kind,
+        scale: bits(cols[1])?,
+        offset: bits(cols[2])?,
+        dims,
+        since: match cols[4] {
+            "0" => false,
+            "1" => true,
+            _ => return None,
+        },
+    })
+    .filter(|_| exponents.next().is_none())
+}
+
+/// [`read`]'s text for `db`: keys sorted, prefixes in their order.
+#[cfg(test)]
+fn write(db: &Database) -> String {
+    use std::fmt::Write;
+    let mut out = String::from(
+        "# The UDUNITS-2 units of data/udunits2.tsv resolved, as src/compliance/units/db.rs resolves\n\
+         # them: what a job reads. Written by the test that checks it; regenerate with\n\
+         # OCEAN_INGEST_WRITE_UNITS=1 cargo test --lib the_resolved_units (then rebuild).\n",
+    );
+    let _ = writeln!(out, "sizes\t{}\t{}", db.names.len(), db.symbols.len());
+    for (kind, map) in [("name", &db.names), ("symbol", &db.symbols)] {
+        let mut keys: Vec<&Cow<str>> = map.keys().collect();
+        keys.sort();
+        for k in keys {
+            let u = map[k];
+            let dims: Vec<String> = u.dims.iter().map(i32::to_string).collect();
+            let _ = writeln!(
+                out,
+                "{kind}\t{k}\t{:?}\t{:016x}\t{:016x}\t{}\t{}",
+                u.kind,
+                u.scale.to_bits(),
+                u.offset.to_bits(),
+                dims.join(","),
+                u8::from(u.since)
+            );
+        }
+    }
+    for (kind, list) in [
+        ("name prefix", &db.name_prefixes),
+        ("symbol prefix", &db.symbol_prefixes),
+    ] {
+        for (k, v) in list {
+            let _ = writeln!(out, "{kind}\t{k}\t{:016x}", v.to_bits());
+        }
+    }
+    out
 }
 
 /// The database, built on first use.
 pub fn database() -> &'static Database {
     static DB: OnceLock<Database> = OnceLock::new();
-    DB.get_or_init(build)
+    DB.get_or_init(|| {
+        // Embedded, and checked against the table by a test: a fault here is a build's.
+        read(RESOLVED).unwrap_or_else(|e| {
+            panic!("src/compliance/units/resolved.tsv, {e}: write it again (see its header)")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the resolved units are kept, and how to write them again.
+    const RESOLVED_FILE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/compliance/units/resolved.tsv"
+    );
+    const REWRITE: &str = "OCEAN_INGEST_WRITE_UNITS";
+
+    #[test]
+    fn the_resolved_units_are_what_the_table_resolves_to() {
+        let built = build();
+        let text = write(&built);
+        if std::env::var_os(REWRITE).is_some() {
+            std::fs::write(RESOLVED_FILE, &text).unwrap();
+        }
+        assert_eq!(
+            RESOLVED, text,
+            "{RESOLVED_FILE} is not what data/udunits2.tsv resolves to: write it again with \
+             {REWRITE}=1 cargo test --lib the_resolved_units (then rebuild)"
+        );
+        // And it reads back to the same database, bit for bit.
+        let read = read(RESOLVED).unwrap();
+        assert_eq!(write(&read), text);
+        assert!(built.names.len() > 500 && built.symbols.len() > 100);
+        assert_eq!(read.lookup("km"), built.lookup("km"));
+        assert_eq!(read.lookup("Kilometres"), built.lookup("Kilometres"));
+        assert!(read.lookup("km").is_some() && read.lookup("furlongz").is_none());
+    }
+
+    #[test]
+    fn a_malformed_row_is_named_with_its_line() {
+        for (text, want) in [
+            (
+                "sizes\t1\t1\nname\tm\tPhysical\t1\t0\t1,0,0,0,0,0\t0\n",
+                "line 2: a unit",
+            ),
+            ("sizes\tx\t1\n", "line 1: a size"),
+            ("nonsense\n", "line 1: not a row"),
+            ("name prefix\tkilo\tzz\n", "line 1: a prefix value"),
+        ] {
+            let e = read(text).err().expect("refused");
+            assert!(e.starts_with(want), "{text:?}: {e}");
+        }
+    }
 }
