@@ -125,7 +125,6 @@ pub fn main(args: CheckArgs) -> ExitCode {
         return ExitCode::Ok;
     }
     warn_about_skips(&args.skip_checks, &suites);
-    compliance::warm_up(&suites);
     if let Some(missing) = args.files.iter().find(|f| !f.is_file()) {
         eprintln!(
             "error: {}: no such file (give the path of a NetCDF file to check)",

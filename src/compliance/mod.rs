@@ -55,24 +55,6 @@ fn registry() -> &'static [&'static dyn SuiteImpl] {
     &[&cf::Cf16, &imos::Imos13, &imos::Imos14, &ghrsst::Ghrsst10]
 }
 
-/// Builds the tables every suite looks names and units up in (the CF standard-name table and
-/// the UDUNITS database: about a third of the rules' work on an ordinary file) on a thread of
-/// their own, once per process. What runs before the first rule — opening and reading the file,
-/// a job's claim and its commit — leaves a core idle; a rule that gets there first waits for the
-/// table being built rather than building it again.
-pub fn warm_up(suites: &[Suite]) {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    if suites.is_empty() {
-        return;
-    }
-    STARTED.call_once(|| {
-        std::thread::spawn(|| {
-            standard_names::StandardNameTable::v72();
-            units::db::database();
-        });
-    });
-}
-
 /// The ids of the suites this build implements.
 pub fn known_suites() -> Vec<&'static str> {
     registry().iter().map(|s| s.id()).collect()

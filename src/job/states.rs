@@ -306,7 +306,6 @@ impl Initial {
             Err(e) => return Err(failed(job, e, upload, None, work)),
         };
         tracing::Span::current().record("pipeline", pipeline.name.as_str());
-        crate::compliance::warm_up(&pipeline.checks);
         let opened_ahead = checking::open_ahead(pipeline, &upload);
         let claimed = intake::claim(job, &upload, pipeline, &work).await;
         // After the claim: a job this one waited for and took over from is provably gone now.

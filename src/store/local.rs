@@ -36,9 +36,9 @@ impl LocalStore {
             .canonicalize()
             .map_err(|e| io_error(StoreOp::Open, &url, e))?;
         let books = bookkeeping_folder(&root);
-        for dir in [books.join("tmp"), books.join("stash")] {
-            fs::create_dir_all(&dir).map_err(|e| io_error(StoreOp::Open, &url, e))?;
-        }
+        // `stash/` is made by the first prepare that needs it: most jobs replace nothing, and a
+        // new home's stores are opened by a job that runs once per process.
+        fs::create_dir_all(books.join("tmp")).map_err(|e| io_error(StoreOp::Open, &url, e))?;
         Ok(LocalStore { root, books })
     }
 
@@ -356,6 +356,8 @@ impl ObjectStore for LocalStore {
                 return Ok(Restore::Absent);
             }
             let kept = store.stash_path(&stash, &url, StoreOp::Prepare)?;
+            fs::create_dir_all(store.books.join("stash"))
+                .map_err(|e| io_error(StoreOp::Prepare, &url, e))?;
             // A prepare that is tried again starts afresh.
             let _ = fs::remove_file(&kept);
             // A second name for the same file: a put renames a new file over the key and a
@@ -418,7 +420,13 @@ impl ObjectStore for LocalStore {
         let url = self.location();
         blocking(move || {
             let mut names = Vec::new();
-            for entry in fs::read_dir(&dir).map_err(|e| io_error(StoreOp::Stashes, &url, e))? {
+            let entries = match fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                // No prepare has needed a stash yet.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(names),
+                Err(e) => return Err(io_error(StoreOp::Stashes, &url, e)),
+            };
+            for entry in entries {
                 let entry = entry.map_err(|e| io_error(StoreOp::Stashes, &url, e))?;
                 if let Some(name) = entry.file_name().to_str() {
                     names.push(name.to_string());

@@ -325,6 +325,26 @@ async fn local_store_conforms() {
     check_store(&store).await;
 }
 
+/// A new local store makes its stash folder when a change first needs one, and lists no
+/// stashes before it.
+#[tokio::test]
+async fn a_local_store_makes_its_stash_folder_on_first_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("public")).unwrap();
+    let stash_dir = store.bookkeeping().join("stash");
+    assert!(store.bookkeeping().join("tmp").is_dir());
+    assert!(!stash_dir.exists(), "made before any change needs it");
+    assert!(store.stashes().await.unwrap().is_empty());
+    put(&store, "a.nc", b"1").await;
+    assert!(!stash_dir.exists(), "a new object needs no stash");
+    let r = store.prepare(&key("a.nc"), "job.0").await.unwrap();
+    assert!(matches!(&r, Restore::Stash { stash } if stash == "job.0"));
+    assert_eq!(store.stashes().await.unwrap(), ["job.0"]);
+    put(&store, "a.nc", b"2").await;
+    store.undo(&key("a.nc"), &r).await.unwrap();
+    assert_eq!(read(&store, "a.nc").await, b"1");
+}
+
 #[tokio::test]
 async fn local_store_keeps_its_bookkeeping_out_of_its_folder() {
     let dir = tempfile::tempdir().unwrap();
