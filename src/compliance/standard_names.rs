@@ -48,8 +48,10 @@ impl StandardNameTable {
     fn row(&self, at: u32) -> (&'static str, &'static str) {
         let rest = &self.text[at as usize..];
         let line = &rest[..memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len())];
-        let (name, value) = line.split_once('\t').unwrap_or((line, ""));
-        (name, value)
+        match memchr::memchr(b'\t', line.as_bytes()) {
+            Some(tab) => (&line[..tab], &line[tab + 1..]),
+            None => (line, ""),
+        }
     }
 
     /// The second column of the row named `key` among `rows` (sorted by name). A name listed
