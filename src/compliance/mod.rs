@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod ghrsst;
 pub mod imos;
 pub mod result;
+mod rows;
 pub mod standard_names;
 #[cfg(test)]
 pub mod testing;

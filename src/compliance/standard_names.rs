@@ -27,10 +27,7 @@ impl StandardNameTable {
             entries: Vec::new(),
             aliases: Vec::new(),
         };
-        let mut start = 0;
-        let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
-        for end in ends {
-            let line = &text[start..end];
+        for (start, line) in super::rows::split_at(text, b'\n') {
             // The name's offset fits in u32: the text is embedded, a few hundred kilobytes.
             if line.starts_with("entry\t") {
                 t.entries.push((start + "entry\t".len()) as u32);
@@ -39,7 +36,6 @@ impl StandardNameTable {
             } else if let Some(v) = line.strip_prefix("version\t") {
                 t.version = v;
             }
-            start = end + 1;
         }
         t
     }

@@ -356,8 +356,9 @@ impl ObjectStore for LocalStore {
                 return Ok(Restore::Absent);
             }
             let kept = store.stash_path(&stash, &url, StoreOp::Prepare)?;
-            fs::create_dir_all(store.books.join("stash"))
-                .map_err(|e| io_error(StoreOp::Prepare, &url, e))?;
+            if let Some(folder) = kept.parent() {
+                fs::create_dir_all(folder).map_err(|e| io_error(StoreOp::Prepare, &url, e))?;
+            }
             // A prepare that is tried again starts afresh.
             let _ = fs::remove_file(&kept);
             // A second name for the same file: a put renames a new file over the key and a

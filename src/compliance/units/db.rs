@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use rustc_hash::FxBuildHasher;
 
 use super::{Kind, Unit};
+use crate::compliance::rows;
 
 /// The table as UDUNITS ships it (names, symbols, definitions).
 #[cfg(test)]
@@ -240,13 +241,7 @@ fn read(text: &'static str) -> Result<Database, String> {
         name_prefixes: Vec::new(),
         symbol_prefixes: Vec::new(),
     };
-    // Rows and columns found with memchr: `str::lines` and `split` cost more than the rest of
-    // reading these 900 rows.
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain(std::iter::once(text.len()));
-    for (n, end) in ends.enumerate() {
-        let line = &text[start..end];
-        start = end + 1;
+    for (n, (_, line)) in rows::split_at(text, b'\n').enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -289,14 +284,11 @@ const MAX_COLUMNS: usize = 7;
 fn columns(line: &'static str) -> ([&'static str; MAX_COLUMNS], usize) {
     let mut cols = [""; MAX_COLUMNS];
     let mut count = 0;
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\t', line.as_bytes()).chain(std::iter::once(line.len()));
-    for end in ends {
-        if let Some(col) = cols.get_mut(count) {
-            *col = &line[start..end];
+    for (_, col) in rows::split_at(line, b'\t') {
+        if let Some(slot) = cols.get_mut(count) {
+            *slot = col;
         }
         count += 1;
-        start = end + 1;
     }
     (cols, count)
 }
