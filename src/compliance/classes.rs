@@ -1,8 +1,11 @@
-//! The classes the CF rules put a file's variables in (coordinates, auxiliary coordinates, time,
-//! vertical, geophysical…), as data: the CF suite makes them, a dataset keeps them once made, so
-//! that every rule of a check shares one classification.
+//! The classes the CF and IMOS rules put a file's variables in (coordinates, auxiliary
+//! coordinates, time, vertical, geophysical, data, quality control…), as data: each suite makes
+//! its own, a dataset keeps them once made, so that every rule of a check shares one
+//! classification.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::netcdf::{NcSummary, Variable};
 
 /// Variable names in the reference's order, with membership in constant time (the reference's
 /// lists, which it searches with `in`).
@@ -75,4 +78,43 @@ pub struct Classes<'a> {
     pub(crate) coordinate_axes: HashMap<&'a str, char>,
     /// Each coordinate's place in coordinates-then-auxiliary-coordinates order.
     pub(crate) coordinate_order: HashMap<&'a str, usize>,
+}
+
+/// The variable classes the IMOS (and GHRSST) rules iterate over, in the reference's order: what
+/// the plugin's `setup` makes before its rules run. `compliance::imos::model` makes it, once per
+/// dataset (28 rules each classifying again made a quarter of the IMOS suite's work).
+#[derive(Debug)]
+pub struct ImosClasses<'a> {
+    pub summary: &'a NcSummary,
+    /// Variables named after their only dimension, in dimension order.
+    pub coordinates: Vec<&'a Variable>,
+    /// Variables that hold data: not coordinates, auxiliary coordinates or ancillary variables;
+    /// numeric with at least one dimension; no flags; not a ragged-array count or index.
+    pub data: Vec<&'a Variable>,
+    /// Quality-control variables, by name, standard name, long name or conventions attribute.
+    pub quality_control: Vec<&'a Variable>,
+    /// Variables some variable lists in `ancillary_variables`, as a set.
+    pub(crate) ancillary: Members,
+}
+
+/// A set of variables of one file, compared as the reference compares variable objects (by
+/// identity: here their address in the header, kept as a number so that the set can be shared
+/// between the suites' threads).
+#[derive(Debug, Default)]
+pub struct Members(HashSet<usize>);
+
+impl Members {
+    /// The set of these variables.
+    pub fn of<'v>(vars: impl IntoIterator<Item = &'v Variable>) -> Members {
+        Members(vars.into_iter().map(Members::key).collect())
+    }
+
+    /// Whether `var` is a member.
+    pub fn contains(&self, var: &Variable) -> bool {
+        self.0.contains(&Members::key(var))
+    }
+
+    fn key(var: &Variable) -> usize {
+        std::ptr::from_ref(var) as usize
+    }
 }

@@ -224,6 +224,9 @@ pub struct Dataset<'a> {
     values: &'a dyn ValueSource,
     /// The CF classes of the variables, made by the first CF rule for every other.
     pub(crate) cf_classes: OnceLock<crate::compliance::classes::Classes<'a>>,
+    /// The IMOS classes of the variables (or why they cannot be made), made by the first IMOS
+    /// or GHRSST rule for every other.
+    pub(crate) imos_classes: OnceLock<Result<crate::compliance::classes::ImosClasses<'a>, String>>,
 }
 
 /// Values are read this many at a time.
@@ -241,6 +244,7 @@ impl<'a> Dataset<'a> {
             index: VarIndex::new(summary),
             values,
             cf_classes: OnceLock::new(),
+            imos_classes: OnceLock::new(),
         }
     }
 

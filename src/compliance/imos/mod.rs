@@ -2,9 +2,9 @@
 //! checker plugin (cc-plugin-imos 1.5.6) checks them, rule for rule, with its group names and
 //! priorities. GHRSST reuses many of these rules.
 //!
-//! Every rule first classifies the file's variables (the plugin's `setup`); where that fails
-//! (e.g. an `ancillary_variables` attribute that is not text) every rule fails, as the reference's
-//! run would.
+//! Every rule sees the file's variables classified (the plugin's `setup`, made once per dataset
+//! for all of them); where that fails (e.g. an `ancillary_variables` attribute that is not text)
+//! every rule fails, as the reference's run would.
 
 pub(crate) mod attrs;
 pub(crate) mod coordinates;
@@ -68,8 +68,8 @@ macro_rules! rule {
                 fn run(
                     ds: &crate::compliance::Dataset<'_>,
                 ) -> Result<Vec<crate::compliance::CheckResult>, String> {
-                    let model = crate::compliance::imos::model::Model::new(ds)?;
-                    ($f)(ds, &model)
+                    let model = crate::compliance::imos::model::Model::shared(ds)?;
+                    ($f)(ds, model)
                 }
                 run
             },
@@ -191,6 +191,47 @@ mod tests {
             .map(|g| format!("{}:{}", g.name, g.priority.as_str()))
             .collect();
         (report.passed, failed, report.errors)
+    }
+
+    #[test]
+    fn every_rule_of_a_dataset_sees_the_one_classification_made_for_it() {
+        use crate::compliance::Dataset;
+        use crate::compliance::testing::cdl as parse;
+        use model::Model;
+
+        let (d, v, g, x) = good_1_4();
+        let file = parse::parse(&cdl(&d, &v, &g, &x));
+        let ds = Dataset::new("t.nc", &file.summary, &file.values);
+        let first = Model::shared(&ds).unwrap();
+        let second = Model::shared(&ds).unwrap();
+        assert!(
+            std::ptr::eq(first, second),
+            "the second rule classified the variables again"
+        );
+        let names = |vars: &[&crate::netcdf::Variable]| -> Vec<String> {
+            vars.iter().map(|v| v.name.clone()).collect()
+        };
+        assert_eq!(names(&first.coordinates), ["TIME"]);
+        assert_eq!(names(&first.data), ["TEMP"]);
+        assert_eq!(names(&first.quality_control), ["TEMP_quality_control"]);
+
+        // Another dataset over the same header is classified on its own.
+        let other = Dataset::new("t.nc", &file.summary, &file.values);
+        assert!(!std::ptr::eq(first, Model::shared(&other).unwrap()));
+
+        // A setup that fails fails every rule, each with its reason.
+        let mut bad = v.clone();
+        replace_line(
+            &mut bad,
+            r#"TEMP:ancillary_variables = "TEMP_quality_control" ;"#,
+            "TEMP:ancillary_variables = 1 ;",
+        );
+        let file = parse::parse(&cdl(&d, &bad, &g, &x));
+        let ds = Dataset::new("t.nc", &file.summary, &file.values);
+        for _ in 0..2 {
+            let err = Model::shared(&ds).err().expect("a setup that fails");
+            assert!(err.contains("TEMP:ancillary_variables"), "{err}");
+        }
     }
 
     #[test]

@@ -3,45 +3,25 @@
 //! Linear in the number of variables: names are looked up through the dataset's index and
 //! membership in a class is a set lookup.
 
-use std::collections::HashSet;
-
 use super::pyattr;
 use crate::compliance::Dataset;
 use crate::compliance::dataset::VarIndex;
 use crate::netcdf::{NcSummary, Variable};
 
-/// The variable classes the rules iterate over, in the reference's order.
-pub struct Model<'a> {
-    pub summary: &'a NcSummary,
-    /// Variables named after their only dimension, in dimension order.
-    pub coordinates: Vec<&'a Variable>,
-    /// Variables that hold data: not coordinates, auxiliary coordinates or ancillary variables;
-    /// numeric with at least one dimension; no flags; not a ragged-array count or index.
-    pub data: Vec<&'a Variable>,
-    /// Quality-control variables, by name, standard name, long name or conventions attribute.
-    pub quality_control: Vec<&'a Variable>,
-    /// Variables some variable lists in `ancillary_variables`, as a set.
-    ancillary: Members,
-}
-
-/// A set of variables of one file, compared as the reference compares variable objects (by
-/// identity, here their address in the header).
-#[derive(Debug, Default)]
-pub struct Members(HashSet<*const Variable>);
-
-impl Members {
-    /// The set of these variables.
-    pub fn of<'v>(vars: impl IntoIterator<Item = &'v Variable>) -> Members {
-        Members(vars.into_iter().map(|v| v as *const Variable).collect())
-    }
-
-    /// Whether `var` is a member.
-    pub fn contains(&self, var: &Variable) -> bool {
-        self.0.contains(&(var as *const Variable))
-    }
-}
+/// The classes of a file's variables as the IMOS rules see them.
+pub use crate::compliance::classes::{ImosClasses as Model, Members};
 
 impl<'a> Model<'a> {
+    /// The classes of a dataset's variables, classified on the first call for that dataset and
+    /// shared by every later one (an `Err` too: every rule fails with it, as every rule of the
+    /// reference's run fails when its `setup` raises).
+    pub fn shared<'d>(ds: &'d Dataset<'a>) -> Result<&'d Model<'a>, String> {
+        ds.imos_classes
+            .get_or_init(|| Model::new(ds))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// Classifies the variables. `Err` where the reference's setup raises: a `coordinates` or
     /// `ancillary_variables` attribute that is not text, or a standard name that is not text.
     pub fn new(ds: &Dataset<'a>) -> Result<Model<'a>, String> {
