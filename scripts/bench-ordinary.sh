@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A whole `run` of an ordinary IMOS file on the embedded default against the floor of its copies,
 # for one or more builds taking turns run by run (so a busy moment of the machine falls on all of
-# them alike). Each build runs the file in two homes:
+# them alike). Each build runs the file in three homes, each copied afresh before each run:
 #   fresh — a home no job used yet (the job creates the SQLite index);
-#   used  — a home an earlier job of another file made, copied afresh before each run (what every
-#           job but a home's first finds).
+#   used  — a home an earlier job of another file made (what a home's second job finds);
+#   busy  — a home BUSY_JOBS (default 60) earlier jobs made, publishing the file under other
+#           names (what a home in steady use holds: an index of many jobs and its WAL).
 # The floor is the file hashed into a work folder, then copied to an archive and a public folder
 # (what `run` writes), as in scripts/bench.sh. Wall milliseconds to a tenth, medians; the floor is
 # timed the same way as the jobs (one process start per step), so its start-ups count on both
@@ -75,20 +76,32 @@ run_args() {
     fi
 }
 
-# The used home of build number $1, made once by a job of the other file.
+# The used and busy homes of build number $1, made once: the used one by a job of the other
+# file, the busy one by jobs of the file renamed (its creation stamp numbered).
+busy_jobs="${BUSY_JOBS:-60}"
+mkdir -p "$work/renamed"
+for n in $(seq "$busy_jobs"); do
+    cp "$file" "$work/renamed/$(basename "$file" | sed -E "s/_C-[0-9]{8}T[0-9]{6}Z/_C-20000101T$(printf %06d "$n")Z/")"
+done
 for i in $(seq $#); do
     bin="${!i}"
     rm -rf "$work/jobs"; mkdir -p "$work/jobs"
     mapfile -t args < <(run_args "$other" "$work/used-$i")
     INGEST_HOME="$work/used-$i" "$bin" run "${args[@]}" >/dev/null 2>&1 || true
     [ -f "$work/used-$i/index.sqlite" ] || { echo "$bin made no index in its home" >&2; exit 1; }
+    for renamed in "$work"/renamed/*; do
+        rm -rf "$work/jobs"; mkdir -p "$work/jobs"
+        mapfile -t args < <(run_args "$renamed" "$work/busy-$i")
+        INGEST_HOME="$work/busy-$i" "$bin" run --output json "${args[@]}" >"$work/run.json" 2>/dev/null || true
+        grep -q '"outcome": "published"' "$work/run.json" || { echo "$bin did not publish $renamed" >&2; exit 1; }
+    done
 done
 
 # One job: prints its wall microseconds.
 job() {
     local i="$1" bin="$2" home="$3" start end args
     rm -rf "$work/var" "$work/jobs"; mkdir -p "$work/jobs"
-    [ "$home" = used ] && cp -a "$work/used-$i" "$work/var"
+    [ "$home" = fresh ] || cp -a "$work/$home-$i" "$work/var"
     mapfile -t args < <(run_args "$file" "$work/var")
     sync
     start=$(now_ns)
@@ -113,7 +126,7 @@ floor() {
 declare -A out
 for _ in $(seq "$rounds"); do
     for i in $(seq $#); do
-        for home in fresh used; do out[$i.$home]+="$(job "$i" "${!i}" "$home") "; done
+        for home in fresh used busy; do out[$i.$home]+="$(job "$i" "${!i}" "$home") "; done
     done
     out[floor]+="$(floor) "
 done
@@ -124,7 +137,7 @@ floor_us=$(echo "${out[floor]}" | each | median)
 echo "file: $(basename "$file") ($(du -h --apparent-size "$file" | cut -f1)); pipelines: $pipelines; $rounds rounds; $(uptime | sed 's/.*load/load/')"
 over=0
 for i in $(seq $#); do
-    for home in fresh used; do
+    for home in fresh used busy; do
         m=$(echo "${out[$i.$home]}" | each | median)
         verdict=""
         if [ $((m - floor_us)) -ge $((limit * 1000)) ]; then verdict=" OVER the ${limit} ms limit"; over=1; fi

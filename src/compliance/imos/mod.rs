@@ -229,7 +229,7 @@ mod tests {
         let file = parse::parse(&cdl(&d, &bad, &g, &x));
         let ds = Dataset::new("t.nc", &file.summary, &file.values);
         for _ in 0..2 {
-            let err = Model::shared(&ds).err().expect("a setup that fails");
+            let err = Model::shared(&ds).expect_err("a setup that fails");
             assert!(err.contains("TEMP:ancillary_variables"), "{err}");
         }
     }
