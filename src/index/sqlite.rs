@@ -255,6 +255,11 @@ const EMPTY: &[u8] = include_bytes!("empty-index.sqlite");
 /// in place took seven `fsync`s (the rollback journal of the switch to WAL, the WAL, the folder
 /// twice), the first job of a new home waiting on each; a process killed half-way leaves a file
 /// no job opens rather than a half-made index.
+///
+/// The folder is not synced for the link: until a first commit, an index lost in a crash holds
+/// nothing and the next job makes it again; and that first commit syncs the folder itself (SQLite
+/// syncs the folder of a WAL it opened, with the WAL's first sync), which makes the link durable
+/// with the WAL's name, before the commit returns.
 fn create(path: &Path) -> Result<(), IndexError> {
     let io = |what: &str, e: std::io::Error| {
         let kind = match e.kind() {
@@ -289,9 +294,7 @@ fn create(path: &Path) -> Result<(), IndexError> {
     }
     let draft = draft.into_temp_path();
     match std::fs::hard_link(&draft, path) {
-        Ok(()) => std::fs::File::open(&folder)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io("cannot make the new index's name durable", e))?,
+        Ok(()) => {}
         // Another job of this home made it first: that one is the index.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(io("cannot put the new index in place", e)),

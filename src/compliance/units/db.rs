@@ -4,9 +4,11 @@
 //! made, names lower-cased) is what the test that keeps the two equal does.
 
 use std::borrow::Cow;
+#[cfg(test)]
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+#[cfg(test)]
 use rustc_hash::FxBuildHasher;
 
 use super::{Kind, Unit};
@@ -20,17 +22,75 @@ const TABLE: &str = include_str!("../../../data/udunits2.tsv");
 /// than parsing the definitions, which had cost half a millisecond of every job.
 const RESOLVED: &str = include_str!("resolved.tsv");
 
-/// Units by name and symbol, and the prefixes that may precede them. The maps hash with FxHash,
-/// not SipHash: their keys are the embedded table's (nothing a file names is inserted, so there
-/// is no flooding to resist), and building them is a few thousand inserts in every job.
-/// Keys borrow the embedded text when read from it, and own theirs when resolved from the table.
+/// Units by name and symbol, and the prefixes that may precede them.
 pub struct Database {
     /// Lower-cased singular and plural names.
-    names: HashMap<Cow<'static, str>, Unit, FxBuildHasher>,
-    symbols: HashMap<Cow<'static, str>, Unit, FxBuildHasher>,
+    names: Units,
+    symbols: Units,
     /// Longest first, so `da` wins over `d`.
     name_prefixes: Vec<(Cow<'static, str>, f64)>,
     symbol_prefixes: Vec<(Cow<'static, str>, f64)>,
+}
+
+/// The units of one kind (names or symbols) by key. Read from [`RESOLVED`]: its rows of that
+/// kind, in key order, each found by binary search and read when found — a job looks up a few
+/// dozen of the 856, and reading every row into a map had cost 2 M instructions of each job's
+/// check. Resolved from the table (a test): a map. FxHash, not SipHash: the keys are the
+/// table's own (nothing a file names is inserted, so there is no flooding to resist).
+enum Units {
+    /// The rows with their line numbers, sorted by key (`read` checks the order).
+    Rows(Vec<(usize, &'static str)>),
+    #[cfg(test)]
+    Map(HashMap<Cow<'static, str>, Unit, FxBuildHasher>),
+}
+
+impl Units {
+    fn get(&self, key: &str) -> Option<Unit> {
+        match self {
+            Units::Rows(rows) => {
+                let at = rows
+                    .binary_search_by(|(_, row)| key_of(row).cmp(key))
+                    .ok()?;
+                let (line, row) = rows[at];
+                let (cols, _) = columns(row);
+                // Every row is read by the test that keeps the file equal to the resolution.
+                Some(read_unit(&cols[2..7]).unwrap_or_else(|| {
+                    panic!(
+                        "src/compliance/units/resolved.tsv, line {line}: a unit: {row:?}: write it again (see its header)"
+                    )
+                }))
+            }
+            #[cfg(test)]
+            Units::Map(map) => map.get(key).copied(),
+        }
+    }
+
+    /// Every unit by key, in key order.
+    #[cfg(test)]
+    fn entries(&self) -> Vec<(&str, Unit)> {
+        let mut all: Vec<(&str, Unit)> = match self {
+            Units::Rows(rows) => rows
+                .iter()
+                .map(|(_, row)| (key_of(row), self.get(key_of(row)).expect("a row's own key")))
+                .collect(),
+            Units::Map(map) => map.iter().map(|(k, u)| (k.as_ref(), *u)).collect(),
+        };
+        all.sort_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+
+    #[cfg(test)]
+    fn map_mut(&mut self) -> &mut HashMap<Cow<'static, str>, Unit, FxBuildHasher> {
+        match self {
+            Units::Map(map) => map,
+            Units::Rows(_) => unreachable!("the resolution builds maps"),
+        }
+    }
+}
+
+/// The key of a unit's row: its second column.
+fn key_of(row: &str) -> &str {
+    row.split('\t').nth(1).unwrap_or("")
 }
 
 impl super::Lookup for Database {
@@ -44,11 +104,11 @@ impl Database {
     /// (`km`, `kilometres`, `hPa`, `millibar`).
     pub fn lookup(&self, id: &str) -> Option<Unit> {
         if let Some(u) = self.symbols.get(id) {
-            return Some(*u);
+            return Some(u);
         }
         let lower = id.to_lowercase();
         if let Some(u) = self.names.get(lower.as_str()) {
-            return Some(*u);
+            return Some(u);
         }
         for (p, v) in &self.symbol_prefixes {
             if let Some(rest) = id.strip_prefix(p.as_ref())
@@ -57,14 +117,14 @@ impl Database {
                     .get(rest)
                     .or_else(|| self.names.get(rest.to_lowercase().as_str()))
             {
-                return Some(Unit::number(*v).mul(*u));
+                return Some(Unit::number(*v).mul(u));
             }
         }
         for (p, v) in &self.name_prefixes {
             if let Some(rest) = lower.strip_prefix(p.as_ref())
                 && let Some(u) = self.names.get(rest)
             {
-                return Some(Unit::number(*v).mul(*u));
+                return Some(Unit::number(*v).mul(u));
             }
         }
         None
@@ -156,8 +216,8 @@ fn build() -> Database {
         .sum();
     let symbols = rows.iter().map(|r| r.symbols.len()).sum();
     let mut db = Database {
-        names: HashMap::with_capacity_and_hasher(names, FxBuildHasher),
-        symbols: HashMap::with_capacity_and_hasher(symbols, FxBuildHasher),
+        names: Units::Map(HashMap::with_capacity_and_hasher(names, FxBuildHasher)),
+        symbols: Units::Map(HashMap::with_capacity_and_hasher(symbols, FxBuildHasher)),
         name_prefixes: prefixes
             .iter()
             .filter(|p| !p.0.is_empty())
@@ -219,25 +279,31 @@ fn build() -> Database {
 #[cfg(test)]
 fn insert(db: &mut Database, row: &Row<'static>, unit: Unit) {
     for (name, plural) in &row.names {
-        db.names.entry(name.to_lowercase().into()).or_insert(unit);
+        let names = db.names.map_mut();
+        names.entry(name.to_lowercase().into()).or_insert(unit);
         if let Some(p) = plural {
-            db.names.entry(p.to_lowercase().into()).or_insert(unit);
+            names.entry(p.to_lowercase().into()).or_insert(unit);
         }
     }
     for s in &row.symbols {
-        db.symbols.entry(Cow::Borrowed(*s)).or_insert(unit);
+        db.symbols
+            .map_mut()
+            .entry(Cow::Borrowed(*s))
+            .or_insert(unit);
     }
 }
 
 /// The rows of [`RESOLVED`] (tab-separated; `#` starts a comment):
-/// `sizes <names> <symbols>` once, first; then `name|symbol <key> <unit>` and
+/// `sizes <names> <symbols>` once, first; then `name|symbol <key> <unit>` in key order, and
 /// `name prefix|symbol prefix <key> <value>`, where a unit is its kind, scale, offset (each
 /// `f64` as the hexadecimal of its bits, so it reads back exactly), the seven dimension
 /// exponents (comma-separated) and `since` (0 or 1). Prefixes are listed in lookup order.
+/// The rows' shape and order are checked here; a unit is read when it is looked up.
 fn read(text: &'static str) -> Result<Database, String> {
+    let (mut names, mut symbols) = (Vec::new(), Vec::new());
     let mut db = Database {
-        names: HashMap::default(),
-        symbols: HashMap::default(),
+        names: Units::Rows(Vec::new()),
+        symbols: Units::Rows(Vec::new()),
         name_prefixes: Vec::new(),
         symbol_prefixes: Vec::new(),
     };
@@ -250,17 +316,19 @@ fn read(text: &'static str) -> Result<Database, String> {
         match (cols[0], count) {
             ("sizes", 3) => {
                 let size = |c: &str| c.parse::<usize>().map_err(|_| bad("a size"));
-                db.names.reserve(size(cols[1])?);
-                db.symbols.reserve(size(cols[2])?);
+                names.reserve(size(cols[1])?);
+                symbols.reserve(size(cols[2])?);
             }
             ("name" | "symbol", 7) => {
-                let unit = read_unit(&cols[2..7]).ok_or_else(|| bad("a unit"))?;
-                let map = if cols[0] == "name" {
-                    &mut db.names
+                let list: &mut Vec<(usize, &str)> = if cols[0] == "name" {
+                    &mut names
                 } else {
-                    &mut db.symbols
+                    &mut symbols
                 };
-                map.insert(Cow::Borrowed(cols[1]), unit);
+                if list.last().is_some_and(|(_, last)| key_of(last) >= cols[1]) {
+                    return Err(bad("not in key order"));
+                }
+                list.push((n + 1, line));
             }
             ("name prefix" | "symbol prefix", 3) => {
                 let value = bits(cols[2]).ok_or_else(|| bad("a prefix value"))?;
@@ -274,6 +342,8 @@ fn read(text: &'static str) -> Result<Database, String> {
             _ => return Err(bad("not a row")),
         }
     }
+    db.names = Units::Rows(names);
+    db.symbols = Units::Rows(symbols);
     Ok(db)
 }
 
@@ -335,12 +405,10 @@ fn write(db: &Database) -> String {
          # them: what a job reads. Written by the test that checks it; regenerate with\n\
          # OCEAN_INGEST_WRITE_UNITS=1 cargo test --lib the_resolved_units (then rebuild).\n",
     );
-    let _ = writeln!(out, "sizes\t{}\t{}", db.names.len(), db.symbols.len());
-    for (kind, map) in [("name", &db.names), ("symbol", &db.symbols)] {
-        let mut keys: Vec<&Cow<str>> = map.keys().collect();
-        keys.sort();
-        for k in keys {
-            let u = map[k];
+    let (names, symbols) = (db.names.entries(), db.symbols.entries());
+    let _ = writeln!(out, "sizes\t{}\t{}", names.len(), symbols.len());
+    for (kind, units) in [("name", names), ("symbol", symbols)] {
+        for (k, u) in units {
             let dims: Vec<String> = u.dims.iter().map(i32::to_string).collect();
             let _ = writeln!(
                 out,
@@ -401,7 +469,7 @@ mod tests {
         // And it reads back to the same database, bit for bit.
         let read = read(RESOLVED).unwrap();
         assert_eq!(write(&read), text);
-        assert!(built.names.len() > 500 && built.symbols.len() > 100);
+        assert!(built.names.entries().len() > 500 && built.symbols.entries().len() > 100);
         assert_eq!(read.lookup("km"), built.lookup("km"));
         assert_eq!(read.lookup("Kilometres"), built.lookup("Kilometres"));
         assert!(read.lookup("km").is_some() && read.lookup("furlongz").is_none());
@@ -411,8 +479,8 @@ mod tests {
     fn a_malformed_row_is_named_with_its_line() {
         for (text, want) in [
             (
-                "sizes\t1\t1\nname\tm\tPhysical\t1\t0\t1,0,0,0,0,0\t0\n",
-                "line 2: a unit",
+                "name\tm\tPhysical\t1\t0\t1,0,0,0,0,0,0\t0\nname\tkm\tPhysical\t1\t0\t1,0,0,0,0,0,0\t0\n",
+                "line 2: not in key order",
             ),
             ("sizes\tx\t1\n", "line 1: a size"),
             (
@@ -425,5 +493,10 @@ mod tests {
             let e = read(text).err().expect("refused");
             assert!(e.starts_with(want), "{text:?}: {e}");
         }
+        // A unit is read when looked up: a malformed one stops the lookup, naming its line.
+        let db = read("sizes\t1\t0\nname\tm\tPhysical\t1\t0\t1,0,0,0,0,0\t0\n").unwrap();
+        let e = std::panic::catch_unwind(|| db.lookup("m")).expect_err("a malformed unit read");
+        let e = e.downcast_ref::<String>().expect("a message");
+        assert!(e.contains("line 2: a unit"), "{e}");
     }
 }
