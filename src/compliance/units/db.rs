@@ -38,20 +38,25 @@ pub struct Database {
 /// check. Resolved from the table (a test): a map. FxHash, not SipHash: the keys are the
 /// table's own (nothing a file names is inserted, so there is no flooding to resist).
 enum Units {
-    /// The rows with their line numbers, sorted by key (`read` checks the order).
-    Rows(Vec<(usize, &'static str)>),
+    /// The rows sorted by key (`read` checks the order).
+    Rows(Vec<UnitRow>),
     #[cfg(test)]
     Map(HashMap<Cow<'static, str>, Unit, FxBuildHasher>),
+}
+
+/// A unit's row of [`RESOLVED`], its key split off when read.
+struct UnitRow {
+    line: usize,
+    key: &'static str,
+    row: &'static str,
 }
 
 impl Units {
     fn get(&self, key: &str) -> Option<Unit> {
         match self {
             Units::Rows(rows) => {
-                let at = rows
-                    .binary_search_by(|(_, row)| key_of(row).cmp(key))
-                    .ok()?;
-                let (line, row) = rows[at];
+                let at = rows.binary_search_by(|r| r.key.cmp(key)).ok()?;
+                let UnitRow { line, row, .. } = rows[at];
                 let (cols, _) = columns(row);
                 // Every row is read by the test that keeps the file equal to the resolution.
                 Some(read_unit(&cols[2..7]).unwrap_or_else(|| {
@@ -71,7 +76,7 @@ impl Units {
         let mut all: Vec<(&str, Unit)> = match self {
             Units::Rows(rows) => rows
                 .iter()
-                .map(|(_, row)| (key_of(row), self.get(key_of(row)).expect("a row's own key")))
+                .map(|r| (r.key, self.get(r.key).expect("a row's own key")))
                 .collect(),
             Units::Map(map) => map.iter().map(|(k, u)| (k.as_ref(), *u)).collect(),
         };
@@ -86,11 +91,6 @@ impl Units {
             Units::Rows(_) => unreachable!("the resolution builds maps"),
         }
     }
-}
-
-/// The key of a unit's row: its second column.
-fn key_of(row: &str) -> &str {
-    row.split('\t').nth(1).unwrap_or("")
 }
 
 impl super::Lookup for Database {
@@ -312,23 +312,32 @@ fn read(text: &'static str) -> Result<Database, String> {
             continue;
         }
         let bad = |what: &str| format!("line {}: {what}: {line:?}", n + 1);
+        // A unit's row: only its key is split off now (its columns are counted).
+        let unit_row = [("name\t", &mut names), ("symbol\t", &mut symbols)]
+            .into_iter()
+            .find(|(kind, _)| line.starts_with(kind));
+        if let Some((kind, list)) = unit_row {
+            let rest = &line[kind.len()..];
+            let key = &rest[..memchr::memchr(b'\t', rest.as_bytes()).unwrap_or(rest.len())];
+            if memchr::memchr_iter(b'\t', line.as_bytes()).count() != MAX_COLUMNS - 1 {
+                return Err(bad("not a row"));
+            }
+            if list.last().is_some_and(|last: &UnitRow| last.key >= key) {
+                return Err(bad("not in key order"));
+            }
+            list.push(UnitRow {
+                line: n + 1,
+                key,
+                row: line,
+            });
+            continue;
+        }
         let (cols, count) = columns(line);
         match (cols[0], count) {
             ("sizes", 3) => {
                 let size = |c: &str| c.parse::<usize>().map_err(|_| bad("a size"));
                 names.reserve(size(cols[1])?);
                 symbols.reserve(size(cols[2])?);
-            }
-            ("name" | "symbol", 7) => {
-                let list: &mut Vec<(usize, &str)> = if cols[0] == "name" {
-                    &mut names
-                } else {
-                    &mut symbols
-                };
-                if list.last().is_some_and(|(_, last)| key_of(last) >= cols[1]) {
-                    return Err(bad("not in key order"));
-                }
-                list.push((n + 1, line));
             }
             ("name prefix" | "symbol prefix", 3) => {
                 let value = bits(cols[2]).ok_or_else(|| bad("a prefix value"))?;
