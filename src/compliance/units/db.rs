@@ -301,12 +301,7 @@ fn insert(db: &mut Database, row: &Row<'static>, unit: Unit) {
 /// The rows' shape and order are checked here; a unit is read when it is looked up.
 fn read(text: &'static str) -> Result<Database, String> {
     let (mut names, mut symbols) = (Vec::new(), Vec::new());
-    let mut db = Database {
-        names: Units::Rows(Vec::new()),
-        symbols: Units::Rows(Vec::new()),
-        name_prefixes: Vec::new(),
-        symbol_prefixes: Vec::new(),
-    };
+    let (mut name_prefixes, mut symbol_prefixes) = (Vec::new(), Vec::new());
     for (n, (_, line)) in rows::split_at(text, b'\n').enumerate() {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -342,18 +337,21 @@ fn read(text: &'static str) -> Result<Database, String> {
             ("name prefix" | "symbol prefix", 3) => {
                 let value = bits(cols[2]).ok_or_else(|| bad("a prefix value"))?;
                 let list = if cols[0] == "name prefix" {
-                    &mut db.name_prefixes
+                    &mut name_prefixes
                 } else {
-                    &mut db.symbol_prefixes
+                    &mut symbol_prefixes
                 };
                 list.push((Cow::Borrowed(cols[1]), value));
             }
             _ => return Err(bad("not a row")),
         }
     }
-    db.names = Units::Rows(names);
-    db.symbols = Units::Rows(symbols);
-    Ok(db)
+    Ok(Database {
+        names: Units::Rows(names),
+        symbols: Units::Rows(symbols),
+        name_prefixes,
+        symbol_prefixes,
+    })
 }
 
 /// The most columns a row has (a unit's row).
