@@ -14,6 +14,16 @@ pub(crate) fn split_at(text: &str, at: u8) -> impl Iterator<Item = (usize, &str)
         })
 }
 
+/// The piece of `text` before the first `at` (all of it when there is none).
+pub(crate) fn before(text: &str, at: u8) -> &str {
+    &text[..memchr::memchr(at, text.as_bytes()).unwrap_or(text.len())]
+}
+
+/// `text` split at its first `at`, that byte dropped.
+pub(crate) fn split_once(text: &str, at: u8) -> Option<(&str, &str)> {
+    memchr::memchr(at, text.as_bytes()).map(|i| (&text[..i], &text[i + 1..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -23,5 +33,13 @@ mod tests {
         let got: Vec<_> = split_at("ab\n\ncd\n", b'\n').collect();
         assert_eq!(got, [(0, "ab"), (3, ""), (4, "cd"), (7, "")]);
         assert_eq!(split_at("", b'\t').collect::<Vec<_>>(), [(0, "")]);
+    }
+
+    #[test]
+    fn a_piece_before_or_around_the_first_byte() {
+        assert_eq!(before("ab\tcd\tef", b'\t'), "ab");
+        assert_eq!(before("ab", b'\t'), "ab");
+        assert_eq!(split_once("ab\tcd\tef", b'\t'), Some(("ab", "cd\tef")));
+        assert_eq!(split_once("ab", b'\t'), None);
     }
 }

@@ -42,12 +42,8 @@ impl StandardNameTable {
 
     /// The row whose name starts at `at`: its name and the column after it.
     fn row(&self, at: u32) -> (&'static str, &'static str) {
-        let rest = &self.text[at as usize..];
-        let line = &rest[..memchr::memchr(b'\n', rest.as_bytes()).unwrap_or(rest.len())];
-        match memchr::memchr(b'\t', line.as_bytes()) {
-            Some(tab) => (&line[..tab], &line[tab + 1..]),
-            None => (line, ""),
-        }
+        let line = super::rows::before(&self.text[at as usize..], b'\n');
+        super::rows::split_once(line, b'\t').unwrap_or((line, ""))
     }
 
     /// The second column of the row named `key` among `rows` (sorted by name). A name listed

@@ -51,19 +51,26 @@ struct UnitRow {
     row: &'static str,
 }
 
+impl UnitRow {
+    /// The row's unit, read from its columns.
+    fn unit(&self) -> Unit {
+        let (cols, _) = columns(self.row);
+        // Every row is read by the test that keeps the file equal to the resolution.
+        read_unit(&cols[2..7]).unwrap_or_else(|| {
+            panic!(
+                "src/compliance/units/resolved.tsv, line {}: a unit: {:?}: write it again (see its header)",
+                self.line, self.row
+            )
+        })
+    }
+}
+
 impl Units {
     fn get(&self, key: &str) -> Option<Unit> {
         match self {
             Units::Rows(rows) => {
                 let at = rows.binary_search_by(|r| r.key.cmp(key)).ok()?;
-                let UnitRow { line, row, .. } = rows[at];
-                let (cols, _) = columns(row);
-                // Every row is read by the test that keeps the file equal to the resolution.
-                Some(read_unit(&cols[2..7]).unwrap_or_else(|| {
-                    panic!(
-                        "src/compliance/units/resolved.tsv, line {line}: a unit: {row:?}: write it again (see its header)"
-                    )
-                }))
+                Some(rows[at].unit())
             }
             #[cfg(test)]
             Units::Map(map) => map.get(key).copied(),
@@ -74,10 +81,7 @@ impl Units {
     #[cfg(test)]
     fn entries(&self) -> Vec<(&str, Unit)> {
         let mut all: Vec<(&str, Unit)> = match self {
-            Units::Rows(rows) => rows
-                .iter()
-                .map(|r| (r.key, self.get(r.key).expect("a row's own key")))
-                .collect(),
+            Units::Rows(rows) => rows.iter().map(|r| (r.key, r.unit())).collect(),
             Units::Map(map) => map.iter().map(|(k, u)| (k.as_ref(), *u)).collect(),
         };
         all.sort_by(|a, b| a.0.cmp(b.0));
@@ -308,12 +312,14 @@ fn read(text: &'static str) -> Result<Database, String> {
         }
         let bad = |what: &str| format!("line {}: {what}: {line:?}", n + 1);
         // A unit's row: only its key is split off now (its columns are counted).
-        let unit_row = [("name\t", &mut names), ("symbol\t", &mut symbols)]
-            .into_iter()
-            .find(|(kind, _)| line.starts_with(kind));
-        if let Some((kind, list)) = unit_row {
-            let rest = &line[kind.len()..];
-            let key = &rest[..memchr::memchr(b'\t', rest.as_bytes()).unwrap_or(rest.len())];
+        let (kind, rest) = rows::split_once(line, b'\t').unwrap_or((line, ""));
+        let units = match kind {
+            "name" => Some(&mut names),
+            "symbol" => Some(&mut symbols),
+            _ => None,
+        };
+        if let Some(list) = units {
+            let key = rows::before(rest, b'\t');
             if memchr::memchr_iter(b'\t', line.as_bytes()).count() != MAX_COLUMNS - 1 {
                 return Err(bad("not a row"));
             }
