@@ -70,6 +70,8 @@ pub fn main(cli: Cli) -> ExitCode {
             Ok(settings) => {
                 one_malloc_arena();
                 let runtime = runtime();
+                // Not awaited: the job's first open of a file waits for it, if it comes first.
+                drop(runtime.spawn_blocking(crate::netcdf::prepare));
                 let code = runtime.block_on(async {
                     crate::shutdown::listen();
                     let backoff = backoff::Backoff::of(&settings);

@@ -46,6 +46,11 @@ impl CheckedFiles {
         self.looks = crate::plot::draw_ahead(&self.files, &self.memos);
     }
 
+    /// The memos, for a job that reads its files no more (see [`super::intake::WorkDir::remove_ahead`]).
+    pub fn take_memos(&mut self) -> HashMap<PathBuf, Arc<ValueMemo>> {
+        std::mem::take(&mut self.memos)
+    }
+
     /// The quick looks drawn ahead, for the notification.
     pub fn take_looks(&mut self) -> crate::plot::DrawnAhead {
         std::mem::take(&mut self.looks)

@@ -584,8 +584,8 @@ impl<'s> Postprocessed<'s> {
             &job.id,
         )
         .await;
-        // The quick looks were the last to read the work folder.
-        acc.work.remove_ahead();
+        // The quick looks were the last to read the work folder and its files.
+        acc.work.remove_ahead(files.take_memos());
         job.notes.extend(plots.notes);
         let draft = job.report(
             Outcome::Published,

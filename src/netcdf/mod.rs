@@ -74,6 +74,16 @@ pub fn set_max_file_values(n: u64) {
     MAX_FILE_VALUES.store(n, Ordering::Relaxed);
 }
 
+/// Sets HDF5 up on the calling thread: its first call builds the library's state (its types,
+/// property lists and error stacks; about a million instructions and 150 fresh pages) before
+/// doing anything asked of it. `run` has this done on a blocking thread while the job starts
+/// (settings, pipelines, index, the upload's fetch), where the second core would otherwise wait,
+/// instead of on the way to the upload's first file (BENCHMARKS.md, "HDF5 set up beside the
+/// job's start").
+pub fn prepare() {
+    diagnostics::quiet_thread();
+}
+
 /// What reading a variable's values needs to know of it ([`NcFile::meta`]).
 struct Meta {
     dtype: NcType,
