@@ -41,9 +41,10 @@ impl CheckedFiles {
     }
 
     /// Starts drawing the quick looks of the files a publish would give one, beside the steps
-    /// that place and publish them (see [`crate::plot::DrawnAhead`]).
-    pub fn draw_ahead(&mut self) {
-        self.looks = crate::plot::draw_ahead(&self.files, &self.memos);
+    /// that place and publish them, each written ahead into `reports` (see
+    /// [`crate::plot::DrawnAhead`]).
+    pub fn draw_ahead(&mut self, reports: Arc<dyn crate::store::ObjectStore>) {
+        self.looks = crate::plot::draw_ahead(&self.files, &self.memos, reports);
     }
 
     /// The memos, for a job that reads its files no more (see [`super::intake::WorkDir::remove_ahead`]).

@@ -420,7 +420,7 @@ impl<'s> Preprocessed<'s> {
         let ahead = ahead::start(job.services, &acc.upload, &files);
         match checking::check(acc.pipeline, files, acc.opened_ahead.take()).await {
             Ok(mut files) => {
-                files.draw_ahead();
+                files.draw_ahead(job.services.reports.clone());
                 *acc.staged.lock().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
                 job.enter("Checked", acc.name());
                 Ok(Checked { acc, files })

@@ -25,6 +25,7 @@ use crate::netcdf::memo::downcast;
 use crate::netcdf::{NcFile, NcSummary, ValueMemo};
 use crate::notify::compose::InlinePlot;
 use crate::report::PlotReport;
+use crate::store::staged::StagedBytes;
 use crate::store::{ObjectStore, PutOptions};
 
 /// Series longer than this are thinned (lowest and highest value per bucket) before drawing.
@@ -179,18 +180,24 @@ fn plottable<'a>(
         })
 }
 
-/// A quick look drawn before its file was published.
+/// A quick look drawn before its file was published, and its PNG written ahead into the
+/// reports store where that store takes copies written ahead.
 struct Drawn {
     path: PathBuf,
     name: String,
     look: Result<Option<QuickLook>, String>,
+    staged: Option<StagedBytes>,
 }
 
 /// Quick looks being drawn on a thread of their own while the job places and publishes the files
 /// they show: the drawing is pure computation on values the check already read, and the publish
-/// mostly waits on the stores, so the two share the time. [`for_published`] takes the looks of
-/// the files that were published and draws any other it needs itself; a look of a file that was
-/// not published is dropped unseen, and so are all of them when the job stops before publishing.
+/// mostly waits on the stores, so the two share the time. Each PNG is then written ahead into
+/// the reports store's staging folder (`ObjectStore::stage_bytes`), so that storing it after the
+/// publish is a rename: its write and `fsync` wait beside the publish's rather than after them
+/// (BENCHMARKS.md, "Quick looks written ahead"). [`for_published`] takes the looks of the files
+/// that were published and draws any other it needs itself; a look of a file that was not
+/// published is dropped unseen (its staged copy removed), and so are all of them when the job
+/// stops before publishing.
 #[derive(Default)]
 pub struct DrawnAhead {
     task: Option<tokio::task::JoinHandle<Vec<Drawn>>>,
@@ -207,7 +214,11 @@ impl std::fmt::Debug for DrawnAhead {
 /// Starts drawing the quick looks of checked files that have a memo and that their publish type
 /// would publish (every file of a collection that passed its check has passed it), in the collection's order and at most [`MAX_PLOTS`] of them, as
 /// [`for_published`] would choose them once they are published.
-pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo>>) -> DrawnAhead {
+pub fn draw_ahead(
+    files: &FileCollection,
+    memos: &HashMap<PathBuf, Arc<ValueMemo>>,
+    reports: Arc<dyn ObjectStore>,
+) -> DrawnAhead {
     let would_publish = |f: &PipelineFile| f.publish_type != crate::model::PublishType::NoAction;
     let chosen: Vec<(String, PathBuf, Arc<ValueMemo>)> = plottable(files, memos, would_publish)
         .filter_map(|(name, path, memo)| Some((name, path, memo?)))
@@ -222,7 +233,16 @@ pub fn draw_ahead(files: &FileCollection, memos: &HashMap<PathBuf, Arc<ValueMemo
             .into_iter()
             .map(|(name, path, memo)| {
                 let look = quick_look_shared(&memo, &name);
-                Drawn { path, name, look }
+                let staged = match &look {
+                    Ok(Some(look)) => reports.stage_bytes(&look.png),
+                    _ => None,
+                };
+                Drawn {
+                    path,
+                    name,
+                    look,
+                    staged,
+                }
             })
             .collect()
     });
@@ -271,14 +291,14 @@ pub async fn for_published(
             let taken = early
                 .iter()
                 .position(|d| d.path == path && d.name == name)
-                .map(|i| early.swap_remove(i).look);
-            let look = match (taken, &memo) {
-                (Some(look), _) => look,
-                (None, Some(memo)) => quick_look_shared(memo, &name),
-                (None, None) => quick_look(&path, &name),
+                .map(|i| early.swap_remove(i));
+            let (look, staged) = match (taken, &memo) {
+                (Some(drawn), _) => (drawn.look, drawn.staged),
+                (None, Some(memo)) => (quick_look_shared(memo, &name), None),
+                (None, None) => (quick_look(&path, &name), None),
             };
             match look {
-                Ok(Some(look)) => looks.push(look),
+                Ok(Some(look)) => looks.push((look, staged)),
                 Ok(None) => debug!(file = %name, "no quick look: not a time series or profile with a plottable variable"),
                 Err(e) => notes.push(format!("no quick look of {name}: {e}")),
             }
@@ -296,7 +316,7 @@ pub async fn for_published(
         Err(e) => (Vec::new(), vec![format!("quick looks failed: {e}")]),
     };
     out.notes = notes;
-    for look in looks {
+    for (look, staged) in looks {
         let filename = format!("{}.png", look.file);
         let location = match crate::layout::job_attachment(pipeline, job_id, &filename) {
             Ok(key) => {
@@ -304,7 +324,10 @@ pub async fn for_published(
                     content_type: Some("image/png".into()),
                     sha256: None,
                 };
-                match reports.put_bytes(&key, look.png.clone(), &opts).await {
+                match reports
+                    .put_bytes_staged(&key, look.png.clone(), &opts, staged)
+                    .await
+                {
                     Ok(_) => Some(reports.url_of(&key)),
                     Err(e) => {
                         out.notes.push(format!(
@@ -408,10 +431,27 @@ mod tests {
         .into();
         let files = FileCollection::new(vec![published, kept_back]);
         let reports = crate::store::local::LocalStore::open(&dir.path().join("reports")).unwrap();
+        let staging = reports.staging_folder().unwrap();
+        let staged = || {
+            std::fs::read_dir(&staging)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(".staged-"))
+                .count()
+        };
 
         // Drawn ahead, then the files and their memos gone: only the looks drawn ahead can say
         // anything now.
-        let ahead = draw_ahead(&files, &memos);
+        let ahead = draw_ahead(&files, &memos, Arc::new(reports.clone()));
+        // Each look is written ahead into the reports store's staging folder once drawn.
+        let waited = std::time::Instant::now();
+        while staged() < 2 {
+            assert!(
+                waited.elapsed() < std::time::Duration::from_secs(60),
+                "the looks drawn ahead were not written ahead"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         let drawn_anew = for_published(&files, &memos, DrawnAhead::default(), &reports, "p", "j0")
             .await
             .inline;
@@ -429,6 +469,13 @@ mod tests {
         assert_eq!(
             plots.inline[0].png, drawn_anew[0].png,
             "the look drawn ahead is the look drawn after the publish"
+        );
+        let stored = dir.path().join(format!("reports/p/j1/{TEMPERATURE}.png"));
+        assert_eq!(std::fs::read(&stored).unwrap(), plots.inline[0].png);
+        assert_eq!(
+            staged(),
+            0,
+            "the published file's look was placed, the other's copy removed"
         );
 
         // Without looks drawn ahead, the same files are drawn again, and fail: they are gone.

@@ -17,7 +17,8 @@ use async_trait::async_trait;
 
 use super::{
     ErrorKind, Key, ObjectInfo, ObjectStore, Origin, PutOptions, RESERVED_PREFIX, Restore,
-    StoreError, StoreOp, Written, staged::Staged,
+    StoreError, StoreOp, Written,
+    staged::{Staged, StagedBytes},
 };
 
 #[derive(Debug, Clone)]
@@ -110,6 +111,20 @@ impl LocalStore {
             key: key.clone(),
             version: None,
         })
+    }
+
+    /// Renames `copy`, written ahead into this store, into place as `key`; `None` when the sweep
+    /// of temporary files older than a lease took it first (a long job's copy), and the caller
+    /// writes the object as it would have without one.
+    fn place_ahead(
+        &self,
+        key: &Key,
+        copy: tempfile::TempPath,
+    ) -> Result<Option<Written>, StoreError> {
+        if !copy.exists() {
+            return Ok(None);
+        }
+        self.place(key, copy).map(Some)
     }
 
     /// Removes the file at `path` (gone already is fine) and the folders it leaves empty.
@@ -291,13 +306,7 @@ impl ObjectStore for LocalStore {
             if !usable {
                 return Ok(None);
             }
-            let copy = staged.into_copy();
-            // The sweep of temporary files older than a lease may have taken a long job's
-            // copy: then the file is copied as it would have been without one.
-            if !copy.exists() {
-                return Ok(None);
-            }
-            store.place(&k, copy).map(Some)
+            store.place_ahead(&k, staged.into_copy())
         })
         .await?;
         match placed {
@@ -315,6 +324,25 @@ impl ObjectStore for LocalStore {
         let store = self.clone();
         let key = key.clone();
         blocking(move || store.put_with(&key, |out| out.write_all(&bytes))).await
+    }
+
+    async fn put_bytes_staged(
+        &self,
+        key: &Key,
+        bytes: Vec<u8>,
+        opts: &PutOptions,
+        staged: Option<StagedBytes>,
+    ) -> Result<Written, StoreError> {
+        let Some(staged) = staged.filter(|s| s.holds(&self.location(), &bytes)) else {
+            return self.put_bytes(key, bytes, opts).await;
+        };
+        let store = self.clone();
+        let k = key.clone();
+        let placed = blocking(move || store.place_ahead(&k, staged.into_copy())).await?;
+        match placed {
+            Some(written) => Ok(written),
+            None => self.put_bytes(key, bytes, opts).await,
+        }
     }
 
     async fn delete(&self, key: &Key) -> Result<(), StoreError> {

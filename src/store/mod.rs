@@ -150,6 +150,30 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         opts: &PutOptions,
     ) -> Result<Written, StoreError>;
 
+    /// Writes `bytes` ahead into this store's staging folder ([`ObjectStore::staging_folder`]),
+    /// durable and invisible until [`ObjectStore::put_bytes_staged`] places them: for a small
+    /// object the job knows before it may store it. `None` for a store without a staging folder,
+    /// or when the copy could not be written (the put then writes the bytes as it would have).
+    fn stage_bytes(&self, bytes: &[u8]) -> Option<staged::StagedBytes> {
+        let folder = self.staging_folder()?;
+        staged::stage_bytes(bytes, self.location(), &folder)
+            .inspect_err(|e| tracing::debug!(store = %self.location(), error = %e, "not staged"))
+            .ok()
+    }
+
+    /// Stores `bytes` under `key` as [`ObjectStore::put_bytes`] does, placing `staged` instead of
+    /// writing them when it is a copy of these bytes written into this store.
+    async fn put_bytes_staged(
+        &self,
+        key: &Key,
+        bytes: Vec<u8>,
+        opts: &PutOptions,
+        staged: Option<staged::StagedBytes>,
+    ) -> Result<Written, StoreError> {
+        drop(staged);
+        self.put_bytes(key, bytes, opts).await
+    }
+
     /// Deletes an object for good (a change that must be reversible is prepared first).
     async fn delete(&self, key: &Key) -> Result<(), StoreError>;
 

@@ -139,6 +139,43 @@ pub fn stage(
         .collect())
 }
 
+/// Bytes written ahead into one store's staging folder (a quick look drawn while the job
+/// publishes), durable and invisible there until a put places them.
+#[derive(Debug)]
+pub struct StagedBytes {
+    copy: tempfile::TempPath,
+    /// The location of the store that holds the copy (`ObjectStore::location`).
+    store: String,
+    sha256: [u8; 32],
+}
+
+impl StagedBytes {
+    /// Whether this is a copy of `bytes` written into the store at `store`.
+    pub fn holds(&self, store: &str, bytes: &[u8]) -> bool {
+        self.store == store && self.sha256 == <[u8; 32]>::from(Sha256::digest(bytes))
+    }
+
+    /// The copy, to be renamed into place.
+    pub fn into_copy(self) -> tempfile::TempPath {
+        self.copy
+    }
+}
+
+/// Writes `bytes` into `folder`, the staging folder of the store at `store`, and makes them
+/// durable; the copy is removed when dropped unplaced.
+pub fn stage_bytes(bytes: &[u8], store: String, folder: &Path) -> io::Result<StagedBytes> {
+    let mut copy = tempfile::Builder::new()
+        .prefix(".staged-")
+        .tempfile_in(folder)?;
+    copy.as_file_mut().write_all(bytes)?;
+    copy.as_file().sync_all()?;
+    Ok(StagedBytes {
+        copy: copy.into_temp_path(),
+        store,
+        sha256: Sha256::digest(bytes).into(),
+    })
+}
+
 /// The copies a job wrote ahead, each taken once by the put it was written for.
 #[derive(Debug, Default)]
 pub struct StagedCopies {

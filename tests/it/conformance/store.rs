@@ -503,6 +503,70 @@ async fn local_store_places_a_copy_written_ahead_only_of_the_unchanged_file() {
     }
 }
 
+/// Bytes written ahead into a local store's staging folder (`stage_bytes`) are placed by the put
+/// of the same bytes: the stored file is the staged one, renamed. Other bytes, another store's
+/// copy or a copy the sweep took make the put write the bytes as without one, and no copy stays.
+#[tokio::test]
+async fn local_store_places_bytes_written_ahead_only_for_the_same_bytes() {
+    use std::os::unix::fs::MetadataExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::open(&dir.path().join("reports")).unwrap();
+    let other = LocalStore::open(&dir.path().join("public")).unwrap();
+    let tmp = store.bookkeeping().join("tmp");
+    let png = b"a quick look".to_vec();
+
+    // The same bytes: placed, not written again. A second link keeps the staged file's inode
+    // taken, so a file written anew cannot be given its number.
+    let staged = store.stage_bytes(&png);
+    assert!(staged.is_some(), "a local store stages bytes");
+    let copy = std::fs::read_dir(&tmp).unwrap().next().unwrap().unwrap();
+    let probe = dir.path().join("probe");
+    std::fs::hard_link(copy.path(), &probe).unwrap();
+    let ino = std::fs::metadata(&probe).unwrap().ino();
+    store
+        .put_bytes_staged(&key("p/j/a.png"), png.clone(), &opts(), staged)
+        .await
+        .unwrap();
+    let placed = store.path_of(&key("p/j/a.png"));
+    assert_eq!(std::fs::metadata(&placed).unwrap().ino(), ino);
+    assert_eq!(read(&store, "p/j/a.png").await, png);
+
+    // Other bytes than the copy's, or another store's copy: the bytes given are stored.
+    let staged = store.stage_bytes(b"an older look");
+    store
+        .put_bytes_staged(&key("p/j/b.png"), png.clone(), &opts(), staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "p/j/b.png").await, png);
+    let staged = other.stage_bytes(&png);
+    store
+        .put_bytes_staged(&key("p/j/c.png"), png.clone(), &opts(), staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "p/j/c.png").await, png);
+
+    // Taken by the sweep of a long job's temporary files: written as without it.
+    let staged = store.stage_bytes(&png);
+    store.sweep(std::time::Duration::ZERO).await.unwrap();
+    store
+        .put_bytes_staged(&key("p/j/d.png"), png.clone(), &opts(), staged)
+        .await
+        .unwrap();
+    assert_eq!(read(&store, "p/j/d.png").await, png);
+
+    for store in [&store, &other] {
+        assert_eq!(
+            std::fs::read_dir(store.bookkeeping().join("tmp"))
+                .unwrap()
+                .count(),
+            0,
+            "bytes written ahead were left in {}",
+            store.location()
+        );
+    }
+}
+
 /// Every file under a folder, relative.
 fn walk(dir: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
