@@ -47,7 +47,8 @@ impl CheckedFiles {
         self.looks = crate::plot::draw_ahead(&self.files, &self.memos, reports);
     }
 
-    /// The memos, for a job that reads its files no more (see [`super::intake::WorkDir::remove_ahead`]).
+    /// The memos, for a job that reads its files no more (see
+    /// [`super::intake::WorkDir::remove_ahead`]).
     pub fn take_memos(&mut self) -> HashMap<PathBuf, Arc<ValueMemo>> {
         std::mem::take(&mut self.memos)
     }

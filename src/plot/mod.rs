@@ -212,8 +212,9 @@ impl std::fmt::Debug for DrawnAhead {
 }
 
 /// Starts drawing the quick looks of checked files that have a memo and that their publish type
-/// would publish (every file of a collection that passed its check has passed it), in the collection's order and at most [`MAX_PLOTS`] of them, as
-/// [`for_published`] would choose them once they are published.
+/// would publish (every file of a collection that passed its check has passed it), in the
+/// collection's order and at most [`MAX_PLOTS`] of them, as [`for_published`] would choose them
+/// once they are published, and writing each ahead into `reports`.
 pub fn draw_ahead(
     files: &FileCollection,
     memos: &HashMap<PathBuf, Arc<ValueMemo>>,

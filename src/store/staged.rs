@@ -1,12 +1,14 @@
-//! Copies written ahead: a local file copied into the stores it will go to while the job is
-//! still deciding whether it may publish, invisible there until a put places it.
+//! Copies written ahead: a local file (or a small object's bytes, such as a quick look) copied
+//! into the stores it will go to while the job is still deciding whether it may publish,
+//! invisible there until a put places it.
 //!
 //! A store that writes through a temporary file and a rename (the local store) spends most of a
 //! large put making the copy durable. Written ahead, beside the check that reads the same file,
 //! the put that follows only renames it into place. A copy is placed only when the file is still
 //! what it copied (same file, size and modification time, and the SHA-256 the job records for
 //! it); otherwise the put copies the file as it would have, and the copy written ahead is
-//! dropped. Nothing here is ever visible in a store: a dropped or abandoned copy is a temporary
+//! dropped. Bytes are placed only by the put of the same bytes (their SHA-256). Nothing here is
+//! ever visible in a store: a dropped or abandoned copy is a temporary
 //! file of the store's bookkeeping, removed on drop or by the store's sweep.
 
 use std::fs::{File, Metadata};
