@@ -9,8 +9,9 @@
 #      then, unless BIG=0, peak memory of `check` and of a whole `run` on a series of BIG_POINTS
 #      points (about 4 GB; no reference or read floor there: the reference would take hours and
 #      the floor reads each variable whole into memory);
-#   2. a whole `run` of ordinary IMOS files (the median of 3 x RUNS runs) against its copy floor:
-#      one that passes cf:1.6 + imos:1.4 (published, quick look drawn) and one that fails imos:1.4;
+#   2. a whole `run` of ordinary IMOS files (the median of ORDINARY_RUNS runs) against its copy
+#      floor: one that passes cf:1.6 + imos:1.4 (published, quick look drawn) and one that fails
+#      imos:1.4;
 #   3. `replay --inline` of REPLAY_JOBS uploads of the ordinary passing file at concurrency 1, 2
 #      and 4 (jobs per second, against the same number of single `run`s one after another);
 #   4. unless VARIABLES=0, scripts/bench-variables.sh: `check` and `run` on files of 1,000 to
@@ -38,6 +39,8 @@
 #                              the run (80 s); 13 at load average 6
 #   BIG=0                      skip the big series
 #   RUNS=3                     runs per timing of ours (the median is reported)
+#   ORDINARY_RUNS=21           runs of each ordinary file, each beside its copy floor: a job of
+#                              milliseconds, whose median of nine wandered by 5 ms run to run
 #   REFERENCE_VENV=DIR         keep the reference checker's venv there (default: a throwaway one)
 #   IMOS_PLUGIN=DIR            a checkout of github.com/aodn/cc-plugin-imos at tag 1.5.6, to
 #                              time the reference on imos:1.4 too (it is not on PyPI)
@@ -53,6 +56,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 source "$here/scripts/lib/bench.sh"
 sizes=(${SIZES:-1250000 5007551 10000000})
 runs="${RUNS:-3}"
+ordinary_runs="${ORDINARY_RUNS:-21}"
 out="${OUT:-$here/BENCHMARKS.md}"
 work="$(mktemp -d /tmp/ocean-ingest-bench.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
@@ -231,7 +235,7 @@ if [ "${BIG:-1}" != 0 ]; then
     say ""
 fi
 
-say "#### A whole \`run\` of ordinary IMOS files against their copy floor (median of $((runs * 3)))"
+say "#### A whole \`run\` of ordinary IMOS files against their copy floor (median of $ordinary_runs)"
 say ""
 say "| file | run | copy floor | beyond the floor | outcome |"
 say "|---|---|---|---|---|"
@@ -241,7 +245,7 @@ passing="$here/tests/data/imos/moorings/IMOS_ANMN-NRS_BCKOSTUZ_20081120T081531Z_
 rejected="$here/tests/data/IMOS_ANMN-NRS_TZ_20180406T080000Z_NRSROT_FV01_NRSROT-1804-SBE39-27_END-20180413T064000Z_C-20200313T000000Z.nc"
 for ordinary in "$passing" "$rejected"; do
     runs_s=(); floors=()
-    for _ in $(seq $((runs * 3))); do
+    for _ in $(seq "$ordinary_runs"); do
         read -r s outcome < <(time_job "$ordinary")
         runs_s+=("$s")
         floors+=("$(copy_floor "$ordinary")")
