@@ -126,15 +126,15 @@ pub async fn publish(
     let mut plan = plan(files)?;
     let harvests = collections::changes(req.pipeline, files)?;
     // The collections' Parquet objects are written in a folder of their own first, then stored
-    // with the rest; a job that changes no collection makes no folder (nor removes one).
-    let parquet_dir = if harvests.is_empty() {
+    // with the rest (the folder lives until this function returns); a job that changes no
+    // collection makes no folder (nor removes one).
+    let _parquet_dir = if harvests.is_empty() {
         None
     } else {
-        Some(dataset_dir(req)?)
-    };
-    if let Some(dir) = &parquet_dir {
+        let dir = dataset_dir(req)?;
         plan.extend(dataset::plan(s.public, &harvests, dir.path()).await?);
-    }
+        Some(dir)
+    };
     let entries = prepare(req, &plan).await?;
     if let Err(e) = apply(req, files, &plan, &entries).await {
         return Err(roll_back(req, files, &entries, e).await);

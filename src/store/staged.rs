@@ -8,8 +8,8 @@
 //! what it copied (same file, size and modification time, and the SHA-256 the job records for
 //! it); otherwise the put copies the file as it would have, and the copy written ahead is
 //! dropped. Bytes are placed only by the put of the same bytes (their SHA-256). Nothing here is
-//! ever visible in a store: a dropped or abandoned copy is a temporary
-//! file of the store's bookkeeping, removed on drop or by the store's sweep.
+//! ever visible in a store: a dropped or abandoned copy is a temporary file of the store's
+//! bookkeeping, removed on drop or by the store's sweep.
 
 use std::fs::{File, Metadata};
 use std::io::{self, Read, Write};
@@ -91,11 +91,7 @@ pub fn stage(
     let stamp = Stamp::of(&input.metadata()?);
     let mut copies = Vec::with_capacity(into.len());
     for (_, folder) in into {
-        copies.push(
-            tempfile::Builder::new()
-                .prefix(".staged-")
-                .tempfile_in(folder)?,
-        );
+        copies.push(new_copy(folder)?);
     }
     let mut hasher = Sha256::new();
     // Pieces of 1 MiB: few system calls, and a cancel is seen within one piece.
@@ -166,9 +162,7 @@ impl StagedBytes {
 /// Writes `bytes` into `folder`, the staging folder of the store at `store`, and makes them
 /// durable; the copy is removed when dropped unplaced.
 pub fn stage_bytes(bytes: &[u8], store: String, folder: &Path) -> io::Result<StagedBytes> {
-    let mut copy = tempfile::Builder::new()
-        .prefix(".staged-")
-        .tempfile_in(folder)?;
+    let mut copy = new_copy(folder)?;
     copy.as_file_mut().write_all(bytes)?;
     copy.as_file().sync_all()?;
     Ok(StagedBytes {
@@ -176,6 +170,13 @@ pub fn stage_bytes(bytes: &[u8], store: String, folder: &Path) -> io::Result<Sta
         store,
         sha256: Sha256::digest(bytes).into(),
     })
+}
+
+/// A new, empty copy in the staging folder `folder`, removed when dropped.
+fn new_copy(folder: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".staged-")
+        .tempfile_in(folder)
 }
 
 /// The copies a job wrote ahead, each taken once by the put it was written for.
