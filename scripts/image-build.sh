@@ -111,7 +111,7 @@ release_binary() {
     fi
     local target_dir="${CARGO_TARGET_DIR:-$root/target}" cmake
     cmake="$(cmake_for_static)"
-    say "cargo build --release --features static-netcdf (6-8 min from cold, seconds when up to date)"
+    say "cargo build --release --features static-netcdf (12-15 min from cold, seconds when up to date)"
     (cd "$root" && CMAKE="$cmake" cargo build --release --locked --features static-netcdf --bin ocean-ingest >&2) \
         || fail "cargo build --release failed"
     printf '%s\n' "$target_dir/release/ocean-ingest"

@@ -1,6 +1,8 @@
 //! The archive and public copies written ahead, beside the check: what the check only reads is
 //! copied at the same time into the stores it will go to, where nobody sees it until publish
-//! places it (`store::staged`). Cancelled, and removed, when the check rejects the upload.
+//! places it (`store::staged`). The publish waits for them, not the check: the steps between go
+//! on while the copies reach the disk. Cancelled, and removed, when the check rejects the upload
+//! or the job stops before its publish.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,7 +77,7 @@ pub(super) fn start(services: &Services, upload: &Upload, files: &FileCollection
 }
 
 impl Ahead {
-    /// Waits for the copies (the check passed) and hands them to the publish.
+    /// Waits for the copies (the check passed, the publish begins) and hands them to it.
     pub(super) async fn finish(mut self) -> StagedCopies {
         match self.task.take() {
             Some(task) => StagedCopies::new(task.await.unwrap_or_default()),

@@ -46,6 +46,11 @@ struct Accepted<'s> {
     work: WorkDir,
     /// The archive and public copies written beside the check, for the publish to place.
     staged: std::sync::Mutex<StagedCopies>,
+    /// Those copies while they are written, from a passed check until the publish waits for
+    /// them: the steps between go on while the copies reach the disk (each `fsync` of a new
+    /// copy 0.4–2.8 ms here, longer than the check on an ordinary file). Dropped unfinished
+    /// when the job stops before its publish, which stops the copies and removes them.
+    ahead: Option<ahead::Ahead>,
     /// The upload's memo being opened since it was fetched, for the check.
     opened_ahead: Option<checking::OpenedAhead>,
 }
@@ -337,6 +342,7 @@ impl Initial {
             claim,
             work,
             staged: Default::default(),
+            ahead: None,
             opened_ahead,
         };
         // A publish the previous holder left unfinished is undone before anything else.
@@ -421,7 +427,7 @@ impl<'s> Preprocessed<'s> {
         match checking::check(acc.pipeline, files, acc.opened_ahead.take()).await {
             Ok(mut files) => {
                 files.draw_ahead(job.services.reports.clone());
-                *acc.staged.lock().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
+                acc.ahead = Some(ahead);
                 job.enter("Checked", acc.name());
                 Ok(Checked { acc, files })
             }
@@ -502,7 +508,10 @@ impl<'s> Checked<'s> {
 impl<'s> Processed<'s> {
     /// Publishes all or nothing: archive, public store and index, handed only those.
     async fn publish(self, job: &mut Job<'s>) -> Result<Published<'s>, Failed<'s>> {
-        let Processed { acc, mut files } = self;
+        let Processed { mut acc, mut files } = self;
+        if let Some(ahead) = acc.ahead.take() {
+            *acc.staged.get_mut().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
+        }
         let services = job.services;
         let permit = JobPermit {
             lease: acc.claim.lease.clone(),

@@ -68,7 +68,8 @@ impl Backend {
 }
 
 /// Runs an upload that must be rejected with every reason, kept in the error store, leaving the
-/// public store and the archive's published files exactly as they were.
+/// public store and the archive's published files exactly as they were and nothing in the stores'
+/// bookkeeping.
 fn refused(env: &Env, backend: &Backend, key: &str, content: &[u8], reasons: &[&str]) -> Value {
     let (public, archive) = (env.store("public"), published_archive(env));
     let run = upload(env, key, content);
@@ -84,6 +85,14 @@ fn refused(env: &Env, backend: &Backend, key: &str, content: &[u8], reasons: &[&
         published_archive(env),
         archive,
         "{}: {key}: archive",
+        backend.name
+    );
+    // Refused after its check passed: the copies written beside the check, which the publish
+    // would have waited for, are gone with the job.
+    assert_eq!(
+        env.store_temporaries(),
+        Vec::<String>::new(),
+        "{}: {key}: copies written ahead",
         backend.name
     );
     report
