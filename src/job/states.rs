@@ -44,12 +44,11 @@ struct Accepted<'s> {
     pipeline: &'s Pipeline,
     claim: Claimed,
     work: WorkDir,
-    /// The archive and public copies written beside the check, for the publish to place.
-    staged: std::sync::Mutex<StagedCopies>,
-    /// Those copies while they are written, from a passed check until the publish waits for
-    /// them: the steps between go on while the copies reach the disk (each `fsync` of a new
-    /// copy 0.4–2.8 ms here, longer than the check on an ordinary file). Dropped unfinished
-    /// when the job stops before its publish, which stops the copies and removes them.
+    /// The archive and public copies written beside the check, from a passed check until the
+    /// publish waits for them and places them: the steps between go on while the copies reach
+    /// the disk (each `fsync` of a new copy 0.4–2.8 ms here, longer than the check on an
+    /// ordinary file). Dropped unfinished when the job stops before its publish, which stops the
+    /// copies and removes them.
     ahead: Option<ahead::Ahead>,
     /// The upload's memo being opened since it was fetched, for the check.
     opened_ahead: Option<checking::OpenedAhead>,
@@ -341,7 +340,6 @@ impl Initial {
             pipeline,
             claim,
             work,
-            staged: Default::default(),
             ahead: None,
             opened_ahead,
         };
@@ -509,9 +507,10 @@ impl<'s> Processed<'s> {
     /// Publishes all or nothing: archive, public store and index, handed only those.
     async fn publish(self, job: &mut Job<'s>) -> Result<Published<'s>, Failed<'s>> {
         let Processed { mut acc, mut files } = self;
-        if let Some(ahead) = acc.ahead.take() {
-            *acc.staged.get_mut().unwrap_or_else(|p| p.into_inner()) = ahead.finish().await;
-        }
+        let staged = std::sync::Mutex::new(match acc.ahead.take() {
+            Some(ahead) => ahead.finish().await,
+            None => StagedCopies::default(),
+        });
         let services = job.services;
         let permit = JobPermit {
             lease: acc.claim.lease.clone(),
@@ -527,7 +526,7 @@ impl<'s> Processed<'s> {
             pipeline: acc.pipeline,
             upload: &acc.upload,
             permit: &permit,
-            staged: &acc.staged,
+            staged: &staged,
         };
         let published = crate::publish::publish(&request, files.files_mut()).await;
         let (acc, files, publication) = acc.then(job, files, published)?;

@@ -378,17 +378,18 @@ async fn local_store_keeps_its_bookkeeping_out_of_its_folder() {
         0,
         "settle drops the stash"
     );
-    assert_eq!(
-        std::fs::read_dir(store.bookkeeping().join("tmp"))
-            .unwrap()
-            .count(),
-        0,
-        "no temporary file is left"
-    );
+    assert_eq!(temporaries(&store), 0, "no temporary file is left");
     assert!(
         Key::new(".ingest/stash/x").is_err(),
         "the bookkeeping folder cannot be addressed"
     );
+}
+
+/// The temporary files in a local store's bookkeeping (copies written ahead among them).
+fn temporaries(store: &LocalStore) -> usize {
+    std::fs::read_dir(store.bookkeeping().join("tmp"))
+        .unwrap()
+        .count()
 }
 
 /// A copy written ahead is placed by the put (the object is that file, not a second copy) only
@@ -493,9 +494,7 @@ async fn local_store_places_a_copy_written_ahead_only_of_the_unchanged_file() {
 
     for store in [&store, &other] {
         assert_eq!(
-            std::fs::read_dir(store.bookkeeping().join("tmp"))
-                .unwrap()
-                .count(),
+            temporaries(store),
             0,
             "a copy written ahead was left in {}",
             store.location()
@@ -557,9 +556,7 @@ async fn local_store_places_bytes_written_ahead_only_for_the_same_bytes() {
 
     for store in [&store, &other] {
         assert_eq!(
-            std::fs::read_dir(store.bookkeeping().join("tmp"))
-                .unwrap()
-                .count(),
+            temporaries(store),
             0,
             "bytes written ahead were left in {}",
             store.location()
